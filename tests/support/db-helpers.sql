@@ -1,0 +1,177 @@
+-- SQL helpers for the pgTAP tests, installed into throwaway test clusters only (never deployed).
+-- They let a test read like the behaviour it checks:
+--   select tests.create_supabase_user('alice');
+--   select tests.authenticate_as('alice');      -- exactly what PostgREST does for Alice's JWT
+--   select tests.authenticate_as_service_role();
+--   select tests.clear_authentication();        -- back to an anonymous request
+
+create schema if not exists tests authorization supabase_admin;
+grant usage on schema tests to postgres, anon, authenticated, service_role;
+
+-- Inserts a user the way Supabase Auth (GoTrue) does on a confirmed email sign-up: one
+-- `auth.users` row plus its `auth.identities` row. `p_identifier` is the test's name for the
+-- user; it is also the default username requested in the sign-up metadata.
+create or replace function tests.create_supabase_user(
+  p_identifier text,
+  p_email text default null,
+  p_user_metadata jsonb default null,
+  p_app_metadata jsonb default '{}'::jsonb
+) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid := gen_random_uuid();
+  v_email text := coalesce(p_email, p_identifier || '@example.test');
+begin
+  insert into auth.users (
+    instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
+    raw_app_meta_data, raw_user_meta_data, created_at, updated_at, is_sso_user, is_anonymous
+  ) values (
+    '00000000-0000-0000-0000-000000000000', v_id, 'authenticated', 'authenticated', v_email,
+    extensions.crypt('password', extensions.gen_salt('bf', 4)), now(),
+    jsonb_build_object('provider', 'email', 'providers', jsonb_build_array('email')) || p_app_metadata,
+    coalesce(p_user_metadata, jsonb_build_object('username', p_identifier))
+      || jsonb_build_object('test_identifier', p_identifier),
+    now(), now(), false, false
+  );
+  insert into auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at, last_sign_in_at)
+  values (v_id::text, v_id, jsonb_build_object('sub', v_id::text, 'email', v_email, 'email_verified', true),
+          'email', now(), now(), now());
+  return v_id;
+end
+$$;
+comment on function tests.create_supabase_user(text, text, jsonb, jsonb) is
+  'Creates a confirmed email user as Supabase Auth would; returns its id.';
+
+create or replace function tests.get_supabase_uid(p_identifier text) returns uuid
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select id from auth.users where raw_user_meta_data ->> 'test_identifier' = p_identifier
+$$;
+
+-- The claims Supabase Auth would put in this user's access token, after the custom access token
+-- hook when the schema has one (so `user_role` is present exactly as in production).
+create or replace function tests.access_token_claims(p_identifier text) returns jsonb
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  u auth.users;
+  v_claims jsonb;
+  v_hooked jsonb;
+begin
+  select * into u from auth.users where raw_user_meta_data ->> 'test_identifier' = p_identifier;
+  if u.id is null then
+    raise exception 'tests: no user with identifier %', p_identifier;
+  end if;
+  v_claims := jsonb_build_object(
+    'aud', 'authenticated', 'iat', extract(epoch from now())::bigint,
+    'exp', extract(epoch from now())::bigint + 3600, 'sub', u.id::text, 'email', u.email,
+    'phone', coalesce(u.phone, ''), 'role', 'authenticated', 'aal', 'aal1',
+    'session_id', gen_random_uuid()::text, 'is_anonymous', false,
+    'app_metadata', coalesce(u.raw_app_meta_data, '{}'::jsonb),
+    'user_metadata', coalesce(u.raw_user_meta_data, '{}'::jsonb));
+  if to_regprocedure('public.custom_access_token_hook(jsonb)') is not null then
+    execute 'select public.custom_access_token_hook($1)'
+      into v_hooked
+      using jsonb_build_object('user_id', u.id, 'claims', v_claims, 'authentication_method', 'password');
+    v_claims := coalesce(v_hooked -> 'claims', v_claims);
+  end if;
+  return v_claims;
+end
+$$;
+
+-- What PostgREST does at the start of each request for a signed-in user.
+create or replace function tests.authenticate_as(p_identifier text) returns void
+language plpgsql
+as $$
+declare
+  v_claims jsonb := tests.access_token_claims(p_identifier);
+begin
+  perform set_config('role', 'authenticated', true);
+  perform set_config('request.jwt.claims', v_claims::text, true);
+end
+$$;
+
+create or replace function tests.authenticate_as_service_role() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('role', 'service_role', true);
+  perform set_config('request.jwt.claims', '{"role":"service_role"}', true);
+end
+$$;
+
+-- An anonymous request (the anon key).
+create or replace function tests.clear_authentication() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('role', 'anon', true);
+  perform set_config('request.jwt.claims', '{"role":"anon"}', true);
+end
+$$;
+
+-- Back to the test's own superuser connection, for setup between requests.
+create or replace function tests.as_superuser() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('role', 'none', true);
+  perform set_config('request.jwt.claims', '', true);
+end
+$$;
+
+-- Reproduces the Realtime server's join check for a private channel: may the current request's
+-- user receive (`select`) on `p_topic` for `p_extension` ('broadcast' | 'presence')?
+-- The server inserts a probe row as admin, then selects it as the user under RLS.
+create or replace function tests.realtime_probe(p_topic text, p_extension text default 'broadcast') returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid := gen_random_uuid();
+begin
+  insert into realtime.messages (id, topic, extension, private, payload, event)
+  values (v_id, p_topic, p_extension, true, '{}'::jsonb, 'probe');
+  return v_id;
+end
+$$;
+
+create or replace function tests.can_receive_on(p_topic text, p_extension text default 'broadcast') returns boolean
+language plpgsql
+as $$
+declare
+  v_probe uuid := tests.realtime_probe(p_topic, p_extension);
+  v_seen boolean;
+begin
+  perform set_config('realtime.topic', p_topic, true);
+  select exists (select 1 from realtime.messages where id = v_probe) into v_seen;
+  return v_seen;
+end
+$$;
+
+-- The server's write check: may the current user send on `p_topic` (typing, presence)?
+create or replace function tests.can_send_on(p_topic text, p_extension text default 'broadcast') returns boolean
+language plpgsql
+as $$
+begin
+  perform set_config('realtime.topic', p_topic, true);
+  begin
+    insert into realtime.messages (topic, extension, private, payload, event)
+    values (p_topic, p_extension, true, '{}'::jsonb, 'probe');
+    return true;
+  exception when insufficient_privilege then
+    return false;
+  end;
+end
+$$;
+
+grant execute on all functions in schema tests to postgres, anon, authenticated, service_role;
