@@ -1,0 +1,45 @@
+/**
+ * JSON in and out. Responses are always `application/json; charset=utf-8`; request bodies are
+ * parsed with a zod schema so handlers only ever see typed, validated input.
+ */
+import type { z } from "zod";
+import { HttpError, validationError } from "./http-errors.ts";
+
+const JSON_TYPE = "application/json; charset=utf-8";
+
+/** A JSON response (200 unless told otherwise). */
+export function json(body: unknown, init: { status?: number; headers?: HeadersInit } = {}): Response {
+  const headers = new Headers(init.headers);
+  headers.set("Content-Type", JSON_TYPE);
+  return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
+}
+
+/** 204 No Content. */
+export function noContent(headers?: HeadersInit): Response {
+  return new Response(null, { status: 204, headers });
+}
+
+/**
+ * Parses the request body as JSON and validates it: 400 `invalid_json` when it is not JSON,
+ * 400 `validation_failed` (zod issues in details) when it does not match the schema.
+ */
+export async function readJson<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
+  const text = await req.text();
+  let value: unknown;
+  try {
+    value = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw validationError(parsed.error);
+  return parsed.data;
+}
+
+/** Validates URL search params (each key's last value) with a zod schema. */
+export function readQuery<S extends z.ZodType>(req: Request, schema: S): z.infer<S> {
+  const params = Object.fromEntries(new URL(req.url).searchParams);
+  const parsed = schema.safeParse(params);
+  if (!parsed.success) throw validationError(parsed.error, "The query parameters are not valid.");
+  return parsed.data;
+}
