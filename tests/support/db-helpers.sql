@@ -90,6 +90,7 @@ $$;
 -- What PostgREST does at the start of each request for a signed-in user.
 create or replace function tests.authenticate_as(p_identifier text) returns void
 language plpgsql
+set search_path = ''
 as $$
 declare
   v_claims jsonb := tests.access_token_claims(p_identifier);
@@ -101,6 +102,7 @@ $$;
 
 create or replace function tests.authenticate_as_service_role() returns void
 language plpgsql
+set search_path = ''
 as $$
 begin
   perform set_config('role', 'service_role', true);
@@ -111,6 +113,7 @@ $$;
 -- An anonymous request (the anon key).
 create or replace function tests.clear_authentication() returns void
 language plpgsql
+set search_path = ''
 as $$
 begin
   perform set_config('role', 'anon', true);
@@ -121,6 +124,7 @@ $$;
 -- Back to the test's own superuser connection, for setup between requests.
 create or replace function tests.as_superuser() returns void
 language plpgsql
+set search_path = ''
 as $$
 begin
   perform set_config('role', 'none', true);
@@ -147,6 +151,7 @@ $$;
 
 create or replace function tests.can_receive_on(p_topic text, p_extension text default 'broadcast') returns boolean
 language plpgsql
+set search_path = ''
 as $$
 declare
   v_probe uuid := tests.realtime_probe(p_topic, p_extension);
@@ -161,6 +166,7 @@ $$;
 -- The server's write check: may the current user send on `p_topic` (typing, presence)?
 create or replace function tests.can_send_on(p_topic text, p_extension text default 'broadcast') returns boolean
 language plpgsql
+set search_path = ''
 as $$
 begin
   perform set_config('realtime.topic', p_topic, true);

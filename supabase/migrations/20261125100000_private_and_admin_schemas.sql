@@ -1,0 +1,62 @@
+-- Schemas that are never exposed through the Data API (ARCHITECTURE §3).
+--   private: security-definer helpers, ledgers, outboxes, job bookkeeping. API roles get USAGE so
+--            that `public` RPCs (security invoker) can call the few helpers granted to them; no
+--            table here is granted to an API role, and the schema is not in `[api] schemas`.
+--   admin:   views and functions for operators in Supabase Studio.
+
+create schema if not exists private;
+comment on schema private is 'Internal: security-definer helpers, ledgers, outboxes. Never exposed to the Data API.';
+revoke all on schema private from public;
+grant usage on schema private to anon, authenticated, service_role;
+
+-- PostgreSQL grants EXECUTE on new functions to PUBLIC; nothing in `private` is for everyone.
+alter default privileges for role postgres in schema private revoke execute on functions from public;
+
+create schema if not exists admin;
+comment on schema admin is 'Operator views and functions for Supabase Studio. Not exposed to the Data API.';
+revoke all on schema admin from public;
+alter default privileges for role postgres in schema admin revoke execute on functions from public;
+
+-- Errors follow one shape everywhere (ARCHITECTURE §4): SQLSTATE 22023 bad input, 42501
+-- forbidden, P0001 broken business rule; the hint carries a stable snake_case code.
+create or replace function private.raise_error(p_sqlstate text, p_code text, p_message text)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  raise exception using errcode = p_sqlstate, message = p_message, hint = p_code;
+end
+$$;
+comment on function private.raise_error(text, text, text) is
+  'Raises the Rally error shape: SQLSTATE (22023 | 42501 | P0001), a readable message, and a stable hint code.';
+grant execute on function private.raise_error(text, text, text) to anon, authenticated, service_role;
+
+-- The caller's user id, or a 42501 `not_authenticated` error for anonymous requests.
+create or replace function private.require_user() returns uuid
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if v_uid is null then
+    perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
+  end if;
+  return v_uid;
+end
+$$;
+comment on function private.require_user() is 'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests.';
+grant execute on function private.require_user() to anon, authenticated, service_role;
+
+-- Admins are marked in app_metadata, which only the service role (and Supabase Auth) can write.
+create or replace function private.is_admin() returns boolean
+language sql
+stable
+set search_path = ''
+as $$
+  select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '') = 'admin'
+$$;
+comment on function private.is_admin() is 'True when the request''s JWT carries app_metadata.role = admin.';
+grant execute on function private.is_admin() to anon, authenticated, service_role;
