@@ -252,8 +252,11 @@ create or replace function public.become_host() returns public.profiles
 language plpgsql
 set search_path = ''
 as $$
+declare
+  -- Resolved first: anonymous callers get not_authenticated, not a bare privilege error.
+  v_uid uuid := private.require_user();
 begin
-  return private.become_host(private.require_user());
+  return private.become_host(v_uid);
 end
 $$;
 comment on function public.become_host() is

@@ -181,3 +181,47 @@ end
 $$;
 
 grant execute on all functions in schema tests to postgres, anon, authenticated, service_role;
+
+-- Acts as one of the RLS matrix's actors: 'anon', 'service_role', or a test user's identifier.
+create or replace function tests.act_as(p_actor text) returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  case p_actor
+    when 'anon' then perform tests.clear_authentication();
+    when 'service_role' then perform tests.authenticate_as_service_role();
+    else perform tests.authenticate_as(p_actor);
+  end case;
+end
+$$;
+
+-- Runs one cell of an RLS matrix as `p_actor` and undoes whatever it wrote. Returns
+-- 'rows:N' (rows a SELECT saw, or rows an INSERT/UPDATE/DELETE touched; 0 means RLS filtered
+-- them out) or 'error:SQLSTATE' (42501 when a grant or a WITH CHECK refused it).
+create or replace function tests.rls_outcome(p_actor text, p_sql text) returns text
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_rows bigint;
+begin
+  begin
+    perform tests.act_as(p_actor);
+    if p_sql ~* '^\s*(select|with)\s' then
+      execute format('select count(*) from (%s) as cell', p_sql) into v_rows;
+    else
+      execute p_sql;
+      get diagnostics v_rows = row_count;
+    end if;
+    -- Abort the subtransaction on purpose so the cell leaves nothing behind.
+    raise exception using errcode = 'RLS00', message = v_rows::text;
+  exception when others then
+    if sqlstate = 'RLS00' then
+      return 'rows:' || sqlerrm;
+    end if;
+    return 'error:' || sqlstate;
+  end;
+end
+$$;
+grant execute on all functions in schema tests to postgres, anon, authenticated, service_role;

@@ -1,0 +1,20 @@
+/**
+ * The environment the test runner (`npm test`, scripts/test.ts) gives every suite:
+ *
+ *   SUPABASE_DB_URL      the throwaway cluster as role `postgres` (what edge functions get)
+ *   RALLY_ADMIN_DB_URL   the same cluster as the superuser `supabase_admin` (what GoTrue and
+ *                        the platform do: insert auth users, run the access-token hook)
+ *   SUPABASE_JWT_SECRET  the secret JWTs are signed with (as `supabase start` uses)
+ *
+ * A missing variable fails the test with a message saying how to run it, rather than
+ * skipping: a suite that silently skips its database tests proves nothing.
+ */
+export type TestEnvName = "SUPABASE_DB_URL" | "RALLY_ADMIN_DB_URL" | "SUPABASE_JWT_SECRET";
+
+export function testEnv(name: TestEnvName): string {
+  const value = process.env[name];
+  if (value === undefined || value === "") {
+    throw new Error(`${name} is not set: run this suite through \`npm test\`, which starts a throwaway database.`);
+  }
+  return value;
+}

@@ -1,0 +1,17 @@
+// vitest for Rally: every tests/**/*.test.ts except the Deno smoke tests, run by `npm test`
+// against a throwaway database (SUPABASE_DB_URL, RALLY_ADMIN_DB_URL and the keys come from
+// scripts/test.ts). Files run one at a time because they share that database.
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    root: fileURLToPath(new URL('..', import.meta.url)),
+    include: ['tests/**/*.test.ts'],
+    exclude: ['tests/smoke/**', '**/node_modules/**'],
+    environment: 'node',
+    fileParallelism: false,
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+  },
+});
