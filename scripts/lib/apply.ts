@@ -1,0 +1,99 @@
+/**
+ * The apply order of ARCHITECTURE §2, for every cluster we start:
+ *   1. sql/platform/*.sql, file-name order, as the superuser supabase_admin (what the platform provides)
+ *   2. `supabase migration up` as role postgres, exactly as a deploy would run them
+ *   3. supabase/seed.sql as role postgres (fresh clusters only)
+ *   4. tests/support/db-helpers.sql as supabase_admin (test clusters only)
+ */
+import { existsSync, readdirSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import { ADMIN_ROLE, APP_ROLE, PATHS, REPO_ROOT, dbUrl, libpqEnv } from './config.ts';
+import { RallyError, type RallyErrorCode } from './errors.ts';
+import { findPgBinaries } from './pg-binaries.ts';
+import { run } from './process.ts';
+
+export interface ApplyOptions {
+  port: number;
+  seed: boolean;
+  testHelpers: boolean;
+  log?: (line: string) => void;
+}
+
+export async function applyAll(options: ApplyOptions): Promise<void> {
+  const log = options.log ?? defaultLog;
+  await applyPlatform(options.port, log);
+  await applyMigrations(options.port, log);
+  if (options.seed) await applySeed(options.port, log);
+  if (options.testHelpers) await applyTestHelpers(options.port, log);
+}
+
+function defaultLog(line: string): void {
+  process.stderr.write(`${line}\n`);
+}
+
+export function platformFiles(): string[] {
+  const dir = PATHS.platformDir();
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.sql'))
+    .sort()
+    .map((name) => join(dir, name));
+}
+
+export async function applyPlatform(port: number, log: (line: string) => void = defaultLog): Promise<void> {
+  const files = platformFiles();
+  if (files.length === 0) log(`warning: no platform files in ${PATHS.platformDir()}`);
+  for (const file of files) {
+    log(`platform: ${basename(file)}`);
+    await psqlFile('APPLY_PLATFORM', ADMIN_ROLE, port, file);
+  }
+}
+
+/** The CLI itself applies migrations, so local runs record them in supabase_migrations like a deploy. */
+export async function applyMigrations(port: number, log: (line: string) => void = defaultLog): Promise<void> {
+  log('migrations: supabase migration up');
+  // --include-all: a teammate's migration may carry an older timestamp than one already applied
+  // to a reused dev database; apply it instead of refusing.
+  const args = ['migration', 'up', '--db-url', dbUrl(APP_ROLE, port), '--include-all', '--yes'];
+  const result = await run(PATHS.supabaseBin, args, { cwd: REPO_ROOT, output: 'capture', env: cliEnv() });
+  if (result.code !== 0) {
+    const output = `${result.stdout}\n${result.stderr}`.trim();
+    // A reused dev database remembers migrations that were since renamed or deleted in the repo.
+    const hint = /versions not found in local migrations/i.test(output)
+      ? '\nhint: the database has migrations this checkout lacks; `npm run db:reset` rebuilds it from the repo'
+      : '';
+    throw new RallyError('APPLY_MIGRATIONS', `supabase migration up failed:\n${output}${hint}`);
+  }
+  const applied = `${result.stdout}\n${result.stderr}`.split('\n').filter((line) => /Applying migration/i.test(line));
+  for (const line of applied) log(`  ${line.trim()}`);
+}
+
+/** Environment for the Supabase CLI: no telemetry, no update checks from local tooling. */
+export function cliEnv(): NodeJS.ProcessEnv {
+  return { ...process.env, DO_NOT_TRACK: '1', SUPABASE_TELEMETRY_DISABLED: '1' };
+}
+
+export async function applySeed(port: number, log: (line: string) => void = defaultLog): Promise<void> {
+  if (!existsSync(PATHS.seed)) {
+    log('seed: supabase/seed.sql not found, skipped');
+    return;
+  }
+  log('seed: supabase/seed.sql');
+  await psqlFile('APPLY_SEED', APP_ROLE, port, PATHS.seed);
+}
+
+export async function applyTestHelpers(port: number, log: (line: string) => void = defaultLog): Promise<void> {
+  if (!existsSync(PATHS.testHelpers)) return;
+  log('test helpers: tests/support/db-helpers.sql');
+  await psqlFile('APPLY_TEST_HELPERS', ADMIN_ROLE, port, PATHS.testHelpers);
+}
+
+/** psql stops at the first error (ON_ERROR_STOP) and ignores ~/.psqlrc (-X) so runs are reproducible. */
+export async function psqlFile(code: RallyErrorCode, role: string, port: number, file: string): Promise<void> {
+  const bins = await findPgBinaries();
+  const args = ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '-f', file];
+  const result = await run(bins.path('psql'), args, { env: { ...libpqEnv(role, port), PGOPTIONS: '-c client_min_messages=warning' }, output: 'capture' });
+  if (result.code !== 0) {
+    throw new RallyError(code, `${basename(file)} failed as ${role}:\n${`${result.stdout}\n${result.stderr}`.trim()}`);
+  }
+}

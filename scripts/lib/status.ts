@@ -1,0 +1,45 @@
+/**
+ * The status block `npm start` prints, laid out like `supabase status`, plus what runs as a
+ * stand-in here, so nobody mistakes the Docker-less stack for the full platform.
+ */
+import type { DevDb } from './dev-db.ts';
+import type { ApiKeys } from './keys.ts';
+
+export interface StatusInput {
+  apiUrl: string;
+  db: DevDb;
+  keys: ApiKeys;
+  functionsRunning: boolean;
+  scheduledJobs: number;
+}
+
+export function formatStatus(input: StatusInput): string {
+  const functionsUrl = `${input.apiUrl}/functions/v1`;
+  const rows: [string, string][] = [
+    ['API URL', input.apiUrl],
+    ['Functions URL', input.functionsRunning ? functionsUrl : `${functionsUrl} (not served: scripts/functions-gateway.ts missing)`],
+    ['DB URL', input.db.appUrl],
+    ['Admin DB URL', input.db.adminUrl],
+    ['JWT secret', input.keys.jwtSecret],
+    ['anon key', input.keys.anonKey],
+    ['service_role key', input.keys.serviceRoleKey],
+  ];
+  const width = Math.max(...rows.map(([label]) => label.length));
+  const lines = [
+    '',
+    'Rally local stack is running (Docker-less; Ctrl-C stops it).',
+    '',
+    ...rows.map(([label, value]) => `${label.padStart(width)}: ${value}`),
+    '',
+    'Stand-ins (what differs from `supabase start`):',
+    '  Data API (PostgREST): none locally; use SQL as PostgREST does (set local role + request.jwt.claims)',
+    '  Auth (GoTrue):        no HTTP API; users come from seed/SQL in auth.users, JWTs signed with the JWT secret',
+    '  Realtime:             no websocket server; broadcasts are rows in realtime.messages',
+    '  Storage:              storage.buckets / storage.objects tables only, no file API',
+    `  Edge functions:       ${input.functionsRunning ? `Deno gateway at ${functionsUrl}/<name>` : 'not served'}`,
+    `  Schedules:            ${input.scheduledJobs} job(s) run by this process (stand-in for pg_cron + pg_net)`,
+    '  Stripe/Twilio/Resend: local stand-ins (not wired yet)',
+    '',
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,37 @@
+/** What every test suite reports back to scripts/test.ts. */
+export interface SuiteResult {
+  name: string;
+  passed: number;
+  failed: number;
+  /** why a suite ran nothing, or what failed outside any single test */
+  note?: string;
+  durationMs: number;
+}
+
+/** Environment every suite's tests receive: the throwaway database and the minted keys. */
+export interface TestEnv {
+  port: number;
+  appUrl: string;
+  adminUrl: string;
+  jwtSecret: string;
+  anonKey: string;
+  serviceRoleKey: string;
+  functionsPort: number;
+}
+
+export function testProcessEnv(env: TestEnv): NodeJS.ProcessEnv {
+  return {
+    ...process.env,
+    SUPABASE_DB_URL: env.appUrl,
+    RALLY_ADMIN_DB_URL: env.adminUrl,
+    SUPABASE_JWT_SECRET: env.jwtSecret,
+    SUPABASE_ANON_KEY: env.anonKey,
+    SUPABASE_SERVICE_ROLE_KEY: env.serviceRoleKey,
+    RALLY_FUNCTIONS_PORT: String(env.functionsPort),
+    SUPABASE_URL: `http://127.0.0.1:${env.functionsPort}`,
+  };
+}
+
+export function timed(start: number): number {
+  return Date.now() - start;
+}

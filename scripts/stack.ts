@@ -1,0 +1,106 @@
+/**
+ * `npm start`: the whole local stack without Docker — database (.rally/db), platform contract,
+ * migrations, seed, edge functions (Deno gateway), schedules — then a status block like
+ * `supabase status`. Ctrl-C (SIGINT/SIGTERM) stops everything this process started.
+ *
+ *   tsx scripts/stack.ts start [--reset]
+ */
+import { RallyError } from './lib/errors.ts';
+import { logLine, runMain } from './lib/cli.ts';
+import { STACK_LOCK_FILE, functionsPort } from './lib/config.ts';
+import { acquireLock, type Lock } from './lib/lock.ts';
+import { startDevDb, stopDevDb, type DevDb } from './lib/dev-db.ts';
+import { apiKeys, type ApiKeys } from './lib/keys.ts';
+import { gatewayAvailable, startGateway, type Gateway } from './lib/gateway.ts';
+import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
+import { formatStatus } from './lib/status.ts';
+
+const USAGE = 'usage: tsx scripts/stack.ts start [--reset]';
+
+interface Running {
+  lock: Lock;
+  db?: DevDb;
+  gateway?: Gateway;
+  schedules?: ScheduleRunner;
+}
+
+async function main(): Promise<number> {
+  const [command, ...flags] = process.argv.slice(2);
+  if (command !== 'start') throw new RallyError('USAGE', USAGE);
+  const running: Running = { lock: acquireLock(STACK_LOCK_FILE, 'npm start') };
+  const stopRequested = waitForStopSignal();
+  try {
+    await bringUp(running, flags.includes('--reset'));
+    const reason = await Promise.race([stopRequested, gatewayExit(running.gateway)]);
+    logLine(`\nstopping (${reason})…`);
+    return reason.startsWith('gateway') ? 1 : 0;
+  } finally {
+    await tearDown(running);
+  }
+}
+
+async function bringUp(running: Running, reset: boolean): Promise<void> {
+  running.db = await startDevDb({ reset, log: logLine });
+  const keys = await apiKeys();
+  const port = functionsPort();
+  const apiUrl = `http://127.0.0.1:${port}`;
+  running.gateway = await maybeStartGateway(running.db, keys, port, apiUrl);
+  running.schedules = startSchedules(running.db.appUrl, logLine);
+  process.stdout.write(
+    formatStatus({
+      apiUrl,
+      db: running.db,
+      keys,
+      functionsRunning: running.gateway !== undefined,
+      scheduledJobs: SCHEDULED_JOBS.length,
+    }),
+  );
+}
+
+async function maybeStartGateway(db: DevDb, keys: ApiKeys, port: number, apiUrl: string): Promise<Gateway | undefined> {
+  if (!gatewayAvailable()) {
+    logLine('warning: scripts/functions-gateway.ts not found; edge functions are not served');
+    return undefined;
+  }
+  return startGateway({
+    port,
+    supabaseUrl: apiUrl,
+    dbUrl: db.appUrl,
+    anonKey: keys.anonKey,
+    serviceRoleKey: keys.serviceRoleKey,
+    jwtSecret: keys.jwtSecret,
+  });
+}
+
+function waitForStopSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    // Once a signal arrives, later ones (npm and tsx forward Ctrl-C too) must not kill us mid-cleanup.
+    const onSignal = (signal: NodeJS.Signals): void => {
+      process.on('SIGINT', () => undefined);
+      process.on('SIGTERM', () => undefined);
+      resolve(signal);
+    };
+    process.once('SIGINT', onSignal);
+    process.once('SIGTERM', onSignal);
+  });
+}
+
+/** A gateway that dies on its own takes the stack down, so the status block never lies. */
+function gatewayExit(gateway: Gateway | undefined): Promise<string> {
+  if (!gateway) return new Promise(() => undefined);
+  return new Promise((resolve) => gateway.child.once('exit', (code) => resolve(`gateway exited with ${code ?? 'a signal'}`)));
+}
+
+/** Stops what this process started; a database that was already running (db:start) stays up. */
+async function tearDown(running: Running): Promise<void> {
+  try {
+    await running.schedules?.stop();
+    await running.gateway?.stop();
+    if (running.db?.startedHere) await stopDevDb(logLine);
+    else if (running.db) logLine('database: left running (it was started by npm run db:start; npm run db:stop stops it)');
+  } finally {
+    running.lock.release();
+  }
+}
+
+runMain(main);
