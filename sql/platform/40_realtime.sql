@@ -8,6 +8,7 @@
 
 create schema if not exists realtime authorization supabase_admin;
 grant usage on schema realtime to anon, authenticated, service_role;
+grant all on schema realtime to supabase_realtime_admin;
 grant usage on schema realtime to postgres with grant option;
 
 create table if not exists realtime.messages (
