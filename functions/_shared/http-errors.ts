@@ -114,7 +114,14 @@ export function toHttpError(err: unknown): HttpError {
 export type ErrorLogger = (err: unknown, mapped: HttpError) => void;
 
 export const defaultErrorLogger: ErrorLogger = (err, mapped) => {
-  if (mapped.status >= 500) console.error(`[${mapped.code}]`, err);
+  if (mapped.status < 500) return;
+  // Our own 5xx (not_configured, database_unavailable) are known states: one line is enough.
+  // Anything else is a bug: keep the whole error with its stack.
+  if (err instanceof HttpError) {
+    console.error(`[${mapped.code}] ${mapped.message}${mapped.details === undefined ? "" : ` ${JSON.stringify(mapped.details)}`}`);
+  } else {
+    console.error(`[${mapped.code}]`, err);
+  }
 };
 
 /** The JSON error response for anything thrown. */
