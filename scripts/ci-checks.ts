@@ -1,0 +1,45 @@
+/**
+ * Database checks that need a migrated database but are not tests, on ONE throwaway cluster
+ * (without the test helpers, so only what ships is judged):
+ *   lint  — `supabase db lint` and `supabase db advisors`, failing at warning level (npm run lint:db)
+ *   all   — lint, plus types/database.ts drift (what .ci/run runs)
+ * With SUPABASE_DB_URL set, that database is checked instead and nothing is applied.
+ */
+import { logLine, runMain } from './lib/cli.ts';
+import { dbAdvisors, dbLint, type CheckResult } from './lib/db-lint.ts';
+import { RallyError } from './lib/errors.ts';
+import { withThrowawayDb } from './lib/throwaway.ts';
+import { compareWithCommitted, generateTypes } from './lib/types-gen.ts';
+
+type Mode = 'lint' | 'all';
+
+async function main(): Promise<number> {
+  const mode = parseMode(process.argv[2]);
+  const given = process.env.SUPABASE_DB_URL;
+  const results = given
+    ? await runChecks(mode, given)
+    : await withThrowawayDb({ testHelpers: false, log: logLine }, (db) => runChecks(mode, db.appUrl));
+  process.stdout.write('\n');
+  for (const result of results) process.stdout.write(`${result.ok ? 'ok  ' : 'FAIL'} ${result.name}\n`);
+  return results.every((result) => result.ok) ? 0 : 1;
+}
+
+function parseMode(arg: string | undefined): Mode {
+  if (arg === 'lint' || arg === 'all') return arg;
+  throw new RallyError('USAGE', 'usage: tsx scripts/ci-checks.ts lint|all');
+}
+
+async function runChecks(mode: Mode, dbUrl: string): Promise<CheckResult[]> {
+  const results = [await dbLint(dbUrl), await dbAdvisors(dbUrl)];
+  if (mode === 'all') results.push(await typesCheck(dbUrl));
+  return results;
+}
+
+async function typesCheck(dbUrl: string): Promise<CheckResult> {
+  logLine('\n=== types/database.ts drift ===');
+  const report = await compareWithCommitted(await generateTypes(dbUrl));
+  logLine(report.summary);
+  return { name: 'types/database.ts matches the migrated schema (npm run gen:types)', ok: !report.drifted };
+}
+
+runMain(main);
