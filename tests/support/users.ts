@@ -58,7 +58,7 @@ export async function createUser(options: CreateUserOptions = {}): Promise<TestU
     );
     await client.query(
       `insert into auth.identities (provider_id, user_id, identity_data, provider, last_sign_in_at, created_at, updated_at)
-       values ($1, $1::uuid, $2, 'email', now(), now(), now())`,
+       values ($1::text, $1::uuid, $2, 'email', now(), now(), now())`,
       [id, JSON.stringify({ sub: id, email, email_verified: true, phone_verified: false })],
     );
     await client.query("commit");
