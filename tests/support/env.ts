@@ -8,12 +8,16 @@
  *
  * A missing variable fails the test with a message saying how to run it, rather than
  * skipping: a suite that silently skips its database tests proves nothing.
+ *
+ * Reads through the functions' `readEnv`, so these helpers also work under `deno test`.
  */
+import { readEnv } from "../../functions/_shared/env.ts";
+
 export type TestEnvName = "SUPABASE_DB_URL" | "RALLY_ADMIN_DB_URL" | "SUPABASE_JWT_SECRET";
 
 export function testEnv(name: TestEnvName): string {
-  const value = process.env[name];
-  if (value === undefined || value === "") {
+  const value = readEnv(name);
+  if (value === undefined) {
     throw new Error(`${name} is not set: run this suite through \`npm test\`, which starts a throwaway database.`);
   }
   return value;
