@@ -9,6 +9,7 @@
  *   select set_config('search_path', 'public, extensions', true),
  *          set_config('role', <claims.role>, true),
  *          set_config('request.jwt.claims', <claims json>, true)
+ *          -- plus the role's own settings (statement_timeout …), as PostgREST applies them
  *
  * so `auth.uid()`, `auth.jwt()`, grants and RLS policies see exactly what they would see through
  * the Data API. `true` makes each setting transaction-local: nothing leaks to the next user of the
@@ -62,17 +63,33 @@ function isJwtRole(role: unknown): role is JwtRole {
 }
 
 /**
+ * PostgREST's per-request preamble. Besides role and claims it applies the impersonated role's
+ * own settings (`alter role authenticated set statement_timeout = '8s'` on the platform), which
+ * `set role` alone would not: only user-settable ones, never search_path (set above). Database-
+ * specific role settings are applied after the all-databases ones, so they win, as at login.
+ */
+const REQUEST_CONTEXT_SQL = `
+  select set_config('search_path', $1, true),
+         set_config('role', $2, true),
+         set_config('request.jwt.claims', $3, true),
+         (select count(set_config(kv.name, kv.value, true) order by s.setdatabase)
+            from pg_catalog.pg_db_role_setting s
+            cross join lateral (
+              select split_part(c, '=', 1) as name, substr(c, strpos(c, '=') + 1) as value
+                from unnest(s.setconfig) c
+            ) kv
+            join pg_catalog.pg_settings ps on ps.name = kv.name and ps.context = 'user'
+           where s.setrole = (select r.oid from pg_catalog.pg_roles r where r.rolname = $2)
+             and s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d where d.datname = current_database()))
+             and kv.name <> 'search_path')`;
+
+/**
  * Sets the PostgREST request context on a client that is inside a transaction. The role is
  * checked against the three API roles: a token claiming `postgres` must not become `postgres`.
  */
 export async function applyRequestContext(client: pg.ClientBase, claims: RequestClaims): Promise<void> {
   if (!isJwtRole(claims.role)) throw new Error(`refusing to switch to role ${JSON.stringify(claims.role)}`);
-  await client.query(
-    `select set_config('search_path', $1, true),
-            set_config('role', $2, true),
-            set_config('request.jwt.claims', $3, true)`,
-    [SEARCH_PATH, claims.role, JSON.stringify(claims)],
-  );
+  await client.query(REQUEST_CONTEXT_SQL, [SEARCH_PATH, claims.role, JSON.stringify(claims)]);
 }
 
 export interface TransactionOptions {

@@ -4,7 +4,13 @@
  */
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { closePool, pingDatabase, withServiceRole, withUserContext } from "../../functions/_shared/db.ts";
+import {
+  closePool,
+  pingDatabase,
+  type RequestClaims,
+  withServiceRole,
+  withUserContext,
+} from "../../functions/_shared/db.ts";
 import { closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { createUser } from "../support/users.ts";
@@ -39,14 +45,24 @@ describe("withUserContext", () => {
     });
   });
 
+  it("applies the impersonated role's statement_timeout, as PostgREST does (anon 3s, authenticated 8s)", async () => {
+    const alice = await createUser();
+    const timeout = (claims: RequestClaims) =>
+      withUserContext(claims, async (db) =>
+        (await db.query<{ t: string }>("select current_setting('statement_timeout') as t")).rows[0]?.t);
+    expect(await timeout(alice.claims)).toBe("8s");
+    expect(await timeout({ role: "anon" })).toBe("3s");
+  });
+
   it("leaves nothing behind on the pooled connection after commit", async () => {
     const alice = await createUser();
     const pool = new pg.Pool({ connectionString: testEnv("SUPABASE_DB_URL"), max: 1 });
     try {
       await withUserContext(alice.claims, (db) => db.query("select 1"), { pool });
-      const { rows } = await pool.query<ContextRow>(CONTEXT_SQL);
-      expect(rows[0]?.current_user).toBe("postgres");
-      expect(rows[0]?.uid).toBeNull();
+      const { rows } = await pool.query<ContextRow & { statement_timeout: string }>(
+        `${CONTEXT_SQL}, current_setting('statement_timeout') as statement_timeout`,
+      );
+      expect(rows[0]).toMatchObject({ current_user: "postgres", uid: null, statement_timeout: "0" });
     } finally {
       await pool.end();
     }
