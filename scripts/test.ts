@@ -9,7 +9,7 @@ import { logLine, runMain } from './lib/cli.ts';
 import { RallyError } from './lib/errors.ts';
 import { apiKeys } from './lib/keys.ts';
 import { freePort } from './lib/ports.ts';
-import { withThrowawayDb } from './lib/throwaway.ts';
+import { wasInterrupted, withThrowawayDb } from './lib/throwaway.ts';
 import { runDenoCheck, runDenoSmoke } from './lib/suites/deno.ts';
 import { runPgTap } from './lib/suites/pgtap.ts';
 import { runVitest } from './lib/suites/vitest.ts';
@@ -33,6 +33,7 @@ async function main(): Promise<number> {
     const env: TestEnv = { ...db, ...keys, functionsPort: await freePort() };
     const collected: SuiteResult[] = [];
     for (const suite of selected) {
+      if (wasInterrupted()) break;
       logLine(`\n=== ${suite} ===`);
       collected.push(await RUNNERS[suite](env));
     }

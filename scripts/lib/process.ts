@@ -44,13 +44,16 @@ export function run(command: string, args: readonly string[], options: RunOption
     const child = spawn(command, args, {
       cwd: options.cwd,
       env: options.env ?? process.env,
-      stdio: output === 'inherit' ? ['ignore', 'inherit', 'inherit'] : ['pipe', 'pipe', 'pipe'],
+      // stdin is /dev/null unless we feed it, so no tool can ever wait on a prompt.
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', output === 'inherit' ? 'inherit' : 'pipe', output === 'inherit' ? 'inherit' : 'pipe'],
     });
     activeChildren.add(child);
     const chunks = { stdout: [] as Buffer[], stderr: [] as Buffer[] };
     collect(child, output, chunks);
     if (child.stdin) {
-      child.stdin.end(options.input ?? '');
+      // A child that exits before reading its input must not crash us with EPIPE.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(options.input);
     }
     child.on('error', (error) => {
       activeChildren.delete(child);

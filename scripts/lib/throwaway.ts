@@ -23,25 +23,38 @@ export interface ThrowawayOptions {
 
 const INTERRUPTED_EXIT_CODE = 130;
 
+let interrupted = false;
+
+/** True once Ctrl-C/SIGTERM arrived: callers start no new work while the cleanup runs. */
+export function wasInterrupted(): boolean {
+  return interrupted;
+}
+
 export async function withThrowawayDb<T>(options: ThrowawayOptions, body: (db: ThrowawayDb) => Promise<T>): Promise<T> {
   const dir = await makeThrowawayDir();
-  let cleaned = false;
-  const cleanup = async (): Promise<void> => {
-    if (cleaned) return;
-    cleaned = true;
-    try {
-      await stopCluster(dir.dataDir);
-    } finally {
-      removeDataDir(dir.root);
-    }
+  // One cleanup, shared: a signal during the normal cleanup waits for it instead of racing it.
+  let cleaning: Promise<void> | undefined;
+  const cleanup = (): Promise<void> => {
+    cleaning ??= stopCluster(dir.dataDir)
+      .then(() => undefined)
+      .finally(() => removeDataDir(dir.root));
+    return cleaning;
   };
+  // `process.on`, not `once`: npm and tsx both forward Ctrl-C, and a second signal must not
+  // kill us (default action) halfway through the cleanup.
   const onSignal = (signal: NodeJS.Signals): void => {
+    if (interrupted) return;
+    interrupted = true;
     options.log(`\n${signal}: stopping the test cluster and removing ${dir.root}`);
-    terminateActiveChildren();
-    void cleanup().finally(() => process.exit(INTERRUPTED_EXIT_CODE));
+    // Interrupt the running suite, but never the cleanup's own pg_ctl.
+    if (!cleaning) terminateActiveChildren();
+    void cleanup().finally(() => {
+      terminateActiveChildren();
+      process.exit(INTERRUPTED_EXIT_CODE);
+    });
   };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
     const port = await freePort();
     await startCluster({ dataDir: dir.dataDir, port, throwaway: true });
@@ -49,8 +62,9 @@ export async function withThrowawayDb<T>(options: ThrowawayOptions, body: (db: T
     await applyAll({ port, seed: true, testHelpers: options.testHelpers, log: options.log });
     return await body({ port, appUrl: dbUrl(APP_ROLE, port), adminUrl: dbUrl(ADMIN_ROLE, port), dataDir: dir.dataDir });
   } finally {
+    // Handlers stay on until the cluster is gone, so a late Ctrl-C cannot cut the cleanup short.
+    await cleanup();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
-    await cleanup();
   }
 }
