@@ -3,7 +3,7 @@
  * db:start leaves PostgreSQL running and prints `SUPABASE_DB_URL=<url>` as its last stdout line,
  * so `eval "$(npm run -s db:start | tail -1)"` works; progress goes to stderr.
  */
-import { assertNoStackRunning, resetDevDb, startDevDb, stopDevDb } from './lib/dev-db.ts';
+import { applyDevDb, assertNoStackRunning, resetDevDb, startDevCluster, stopDevDb } from './lib/dev-db.ts';
 import { RallyError } from './lib/errors.ts';
 import { logLine, runMain } from './lib/cli.ts';
 
@@ -29,7 +29,9 @@ async function main(): Promise<number> {
 
 async function start(reset: boolean): Promise<number> {
   if (reset) assertNoStackRunning();
-  const db = await startDevDb({ reset, log: logLine });
+  const db = await startDevCluster({ reset, log: logLine });
+  // The database stays up even if applying fails, so the error can be inspected with psql.
+  await applyDevDb(db, logLine);
   logLine(`database: ready; stop it with npm run db:stop`);
   process.stdout.write(`SUPABASE_DB_URL=${db.appUrl}\n`);
   return 0;

@@ -9,7 +9,7 @@ import { RallyError } from './lib/errors.ts';
 import { logLine, runMain } from './lib/cli.ts';
 import { STACK_LOCK_FILE, functionsPort } from './lib/config.ts';
 import { acquireLock, type Lock } from './lib/lock.ts';
-import { startDevDb, stopDevDb, type DevDb } from './lib/dev-db.ts';
+import { applyDevDb, startDevCluster, stopDevDb, type DevDb } from './lib/dev-db.ts';
 import { apiKeys, type ApiKeys } from './lib/keys.ts';
 import { gatewayAvailable, startGateway, type Gateway } from './lib/gateway.ts';
 import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
@@ -28,9 +28,19 @@ async function main(): Promise<number> {
   const [command, ...flags] = process.argv.slice(2);
   if (command !== 'start') throw new RallyError('USAGE', USAGE);
   const running: Running = { lock: acquireLock(STACK_LOCK_FILE, 'npm start') };
-  const stopRequested = waitForStopSignal();
+  const stop = waitForStopSignal();
   try {
-    await bringUp(running, flags.includes('--reset'));
+    try {
+      await bringUp(running, flags.includes('--reset'));
+    } catch (error) {
+      // Ctrl-C during start-up kills psql or the CLI; say so rather than blame the SQL.
+      if (stop.received()) {
+        logLine('interrupted during start-up');
+        return 130;
+      }
+      throw error;
+    }
+    const stopRequested = stop.promise;
     const reason = await Promise.race([stopRequested, gatewayExit(running.gateway)]);
     logLine(`\nstopping (${reason})…`);
     return reason.startsWith('gateway') ? 1 : 0;
@@ -40,7 +50,8 @@ async function main(): Promise<number> {
 }
 
 async function bringUp(running: Running, reset: boolean): Promise<void> {
-  running.db = await startDevDb({ reset, log: logLine });
+  running.db = await startDevCluster({ reset, log: logLine });
+  await applyDevDb(running.db, logLine);
   const keys = await apiKeys();
   const port = functionsPort();
   const apiUrl = `http://127.0.0.1:${port}`;
@@ -72,17 +83,24 @@ async function maybeStartGateway(db: DevDb, keys: ApiKeys, port: number, apiUrl:
   });
 }
 
-function waitForStopSignal(): Promise<string> {
-  return new Promise((resolve) => {
-    // Once a signal arrives, later ones (npm and tsx forward Ctrl-C too) must not kill us mid-cleanup.
+interface StopSignal {
+  promise: Promise<string>;
+  received(): boolean;
+}
+
+function waitForStopSignal(): StopSignal {
+  let received = false;
+  const promise = new Promise<string>((resolve) => {
+    // Handlers stay installed: npm and tsx forward Ctrl-C too, and a second signal must not
+    // kill us (default action) in the middle of the cleanup.
     const onSignal = (signal: NodeJS.Signals): void => {
-      process.on('SIGINT', () => undefined);
-      process.on('SIGTERM', () => undefined);
+      received = true;
       resolve(signal);
     };
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
   });
+  return { promise, received: () => received };
 }
 
 /** A gateway that dies on its own takes the stack down, so the status block never lies. */

@@ -24,7 +24,8 @@ export interface DevDbOptions {
   log: (line: string) => void;
 }
 
-export async function startDevDb(options: DevDbOptions): Promise<DevDb> {
+/** Starts (or reuses) the cluster only; callers apply separately so they know what to stop on failure. */
+export async function startDevCluster(options: DevDbOptions): Promise<DevDb> {
   const dataDir = devDataDir();
   if (options.reset) await resetDevDb(options.log);
   ensureParentDir(dataDir);
@@ -33,13 +34,17 @@ export async function startDevDb(options: DevDbOptions): Promise<DevDb> {
     `database: ${outcome.startedHere ? 'started' : 'already running'} on port ${outcome.port}` +
       `${outcome.fresh ? ' (new cluster)' : ''} in ${dataDir}`,
   );
-  await applyAll({ port: outcome.port, seed: outcome.fresh, testHelpers: false, log: options.log });
   return {
     ...outcome,
     appUrl: dbUrl(APP_ROLE, outcome.port),
     adminUrl: dbUrl(ADMIN_ROLE, outcome.port),
     dataDir,
   };
+}
+
+/** Platform files (idempotent), new migrations, and the seed only on a fresh cluster. */
+export async function applyDevDb(db: DevDb, log: (line: string) => void): Promise<void> {
+  await applyAll({ port: db.port, seed: db.fresh, testHelpers: false, log });
 }
 
 export async function stopDevDb(log: (line: string) => void): Promise<void> {
