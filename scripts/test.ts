@@ -6,7 +6,7 @@
  *   tsx scripts/test.ts [--only pgtap,vitest,deno-check,smoke]
  */
 import { logLine, runMain } from './lib/cli.ts';
-import { RallyError } from './lib/errors.ts';
+import { RallyError, describeError } from './lib/errors.ts';
 import { apiKeys } from './lib/keys.ts';
 import { freePort } from './lib/ports.ts';
 import { wasInterrupted, withThrowawayDb } from './lib/throwaway.ts';
@@ -35,11 +35,22 @@ async function main(): Promise<number> {
     for (const suite of selected) {
       if (wasInterrupted()) break;
       logLine(`\n=== ${suite} ===`);
-      collected.push(await RUNNERS[suite](env));
+      collected.push(await runSuite(suite, env));
     }
     return collected;
   });
   return report(results, Date.now() - started);
+}
+
+/** A suite that cannot run at all (missing tool, crash) is one failure, and the others still run. */
+async function runSuite(suite: SuiteName, env: TestEnv): Promise<SuiteResult> {
+  const start = Date.now();
+  try {
+    return await RUNNERS[suite](env);
+  } catch (error) {
+    logLine(`error: ${describeError(error)}`);
+    return { name: suite, passed: 0, failed: 1, note: describeError(error).split('\n')[0] ?? '', durationMs: Date.now() - start };
+  }
 }
 
 function selectedSuites(args: string[]): SuiteName[] {
