@@ -9,6 +9,245 @@ export type Json =
 export type Database = {
   public: {
     Tables: {
+      blocks: {
+        Row: {
+          blocked_id: string
+          blocker_id: string
+          created_at: string
+        }
+        Insert: {
+          blocked_id: string
+          blocker_id: string
+          created_at?: string
+        }
+        Update: {
+          blocked_id?: string
+          blocker_id?: string
+          created_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "blocks_blocked_id_fkey"
+            columns: ["blocked_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "blocks_blocker_id_fkey"
+            columns: ["blocker_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      bookings: {
+        Row: {
+          amount_cents: number
+          cancel_reason: string | null
+          cancelled_at: string | null
+          cancelled_by: string | null
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          confirmed_at: string | null
+          created_at: string
+          currency: string
+          event_id: string
+          guest_id: string
+          hold_expires_at: string | null
+          id: string
+          idempotency_key: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        Insert: {
+          amount_cents?: number
+          cancel_reason?: string | null
+          cancelled_at?: string | null
+          cancelled_by?: string | null
+          check_in_code?: string
+          checked_in_at?: string | null
+          checked_in_by?: string | null
+          confirmed_at?: string | null
+          created_at?: string
+          currency: string
+          event_id: string
+          guest_id: string
+          hold_expires_at?: string | null
+          id?: string
+          idempotency_key?: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at?: string
+        }
+        Update: {
+          amount_cents?: number
+          cancel_reason?: string | null
+          cancelled_at?: string | null
+          cancelled_by?: string | null
+          check_in_code?: string
+          checked_in_at?: string | null
+          checked_in_by?: string | null
+          confirmed_at?: string | null
+          created_at?: string
+          currency?: string
+          event_id?: string
+          guest_id?: string
+          hold_expires_at?: string | null
+          id?: string
+          idempotency_key?: string | null
+          quantity?: number
+          status?: string
+          ticket_type_id?: string
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "bookings_cancelled_by_fkey"
+            columns: ["cancelled_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "bookings_checked_in_by_fkey"
+            columns: ["checked_in_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "bookings_currency_fkey"
+            columns: ["currency"]
+            isOneToOne: false
+            referencedRelation: "currencies"
+            referencedColumns: ["code"]
+          },
+          {
+            foreignKeyName: "bookings_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "bookings_guest_id_fkey"
+            columns: ["guest_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "bookings_ticket_type_id_fkey"
+            columns: ["ticket_type_id"]
+            isOneToOne: false
+            referencedRelation: "ticket_types"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      currencies: {
+        Row: {
+          code: string
+          minor_unit: number
+          name: string
+        }
+        Insert: {
+          code: string
+          minor_unit: number
+          name: string
+        }
+        Update: {
+          code?: string
+          minor_unit?: number
+          name?: string
+        }
+        Relationships: []
+      }
+      event_cohosts: {
+        Row: {
+          added_by: string | null
+          created_at: string
+          event_id: string
+          role: string
+          user_id: string
+        }
+        Insert: {
+          added_by?: string | null
+          created_at?: string
+          event_id: string
+          role?: string
+          user_id: string
+        }
+        Update: {
+          added_by?: string | null
+          created_at?: string
+          event_id?: string
+          role?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "event_cohosts_added_by_fkey"
+            columns: ["added_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "event_cohosts_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "event_cohosts_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      follows: {
+        Row: {
+          created_at: string
+          followee_id: string
+          follower_id: string
+        }
+        Insert: {
+          created_at?: string
+          followee_id: string
+          follower_id: string
+        }
+        Update: {
+          created_at?: string
+          followee_id?: string
+          follower_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "follows_followee_id_fkey"
+            columns: ["followee_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "follows_follower_id_fkey"
+            columns: ["follower_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       notifications: {
         Row: {
           body: string | null
@@ -63,6 +302,7 @@ export type Database = {
           id: string
           is_host: boolean
           locale: string
+          payouts_enabled: boolean
           rating_average: number | null
           rating_count: number
           rating_sum: number
@@ -82,6 +322,7 @@ export type Database = {
           id: string
           is_host?: boolean
           locale?: string
+          payouts_enabled?: boolean
           rating_average?: never
           rating_count?: number
           rating_sum?: number
@@ -101,6 +342,7 @@ export type Database = {
           id?: string
           is_host?: boolean
           locale?: string
+          payouts_enabled?: boolean
           rating_average?: never
           rating_count?: number
           rating_sum?: number
@@ -110,11 +352,360 @@ export type Database = {
         }
         Relationships: []
       }
+      reviews: {
+        Row: {
+          author_id: string
+          body: string | null
+          booking_id: string
+          created_at: string
+          event_id: string
+          host_id: string
+          host_replied_at: string | null
+          host_reply: string | null
+          id: string
+          rating: number
+          updated_at: string
+        }
+        Insert: {
+          author_id: string
+          body?: string | null
+          booking_id: string
+          created_at?: string
+          event_id: string
+          host_id: string
+          host_replied_at?: string | null
+          host_reply?: string | null
+          id?: string
+          rating: number
+          updated_at?: string
+        }
+        Update: {
+          author_id?: string
+          body?: string | null
+          booking_id?: string
+          created_at?: string
+          event_id?: string
+          host_id?: string
+          host_replied_at?: string | null
+          host_reply?: string | null
+          id?: string
+          rating?: number
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "reviews_author_id_fkey"
+            columns: ["author_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "reviews_booking_id_fkey"
+            columns: ["booking_id"]
+            isOneToOne: true
+            referencedRelation: "bookings"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "reviews_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "reviews_host_id_fkey"
+            columns: ["host_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      ticket_types: {
+        Row: {
+          capacity: number
+          created_at: string
+          currency: string
+          description: string | null
+          event_id: string
+          id: string
+          max_per_booking: number
+          name: string
+          position: number
+          price_cents: number
+          sales_end: string | null
+          sales_start: string | null
+          updated_at: string
+          seats_left: number | null
+        }
+        Insert: {
+          capacity: number
+          created_at?: string
+          currency: string
+          description?: string | null
+          event_id: string
+          id?: string
+          max_per_booking?: number
+          name: string
+          position?: number
+          price_cents?: number
+          sales_end?: string | null
+          sales_start?: string | null
+          updated_at?: string
+        }
+        Update: {
+          capacity?: number
+          created_at?: string
+          currency?: string
+          description?: string | null
+          event_id?: string
+          id?: string
+          max_per_booking?: number
+          name?: string
+          position?: number
+          price_cents?: number
+          sales_end?: string | null
+          sales_start?: string | null
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "ticket_types_currency_fkey"
+            columns: ["currency"]
+            isOneToOne: false
+            referencedRelation: "currencies"
+            referencedColumns: ["code"]
+          },
+          {
+            foreignKeyName: "ticket_types_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      waitlist_entries: {
+        Row: {
+          booking_id: string | null
+          created_at: string
+          event_id: string
+          guest_id: string
+          id: string
+          offer_expires_at: string | null
+          offered_at: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        Insert: {
+          booking_id?: string | null
+          created_at?: string
+          event_id: string
+          guest_id: string
+          id?: string
+          offer_expires_at?: string | null
+          offered_at?: string | null
+          quantity: number
+          status?: string
+          ticket_type_id: string
+          updated_at?: string
+        }
+        Update: {
+          booking_id?: string | null
+          created_at?: string
+          event_id?: string
+          guest_id?: string
+          id?: string
+          offer_expires_at?: string | null
+          offered_at?: string | null
+          quantity?: number
+          status?: string
+          ticket_type_id?: string
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "waitlist_entries_booking_id_fkey"
+            columns: ["booking_id"]
+            isOneToOne: false
+            referencedRelation: "bookings"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "waitlist_entries_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "waitlist_entries_guest_id_fkey"
+            columns: ["guest_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "waitlist_entries_ticket_type_id_fkey"
+            columns: ["ticket_type_id"]
+            isOneToOne: false
+            referencedRelation: "ticket_types"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
     }
     Views: {
-      [_ in never]: never
+      events: {
+        Row: {
+          address: string | null
+          cancel_reason: string | null
+          cancelled_at: string | null
+          category: string | null
+          city: string | null
+          completed_at: string | null
+          cover_path: string | null
+          created_at: string | null
+          description: string | null
+          ends_at: string | null
+          host_id: string | null
+          id: string | null
+          is_online: boolean | null
+          location: unknown
+          online_url: string | null
+          published_at: string | null
+          refund_policy: string | null
+          requires_approval: boolean | null
+          starts_at: string | null
+          status: string | null
+          timezone: string | null
+          title: string | null
+          updated_at: string | null
+          venue_name: string | null
+          visibility: string | null
+        }
+        Insert: {
+          address?: string | null
+          cancel_reason?: string | null
+          cancelled_at?: string | null
+          category?: string | null
+          city?: string | null
+          completed_at?: string | null
+          cover_path?: string | null
+          created_at?: string | null
+          description?: string | null
+          ends_at?: string | null
+          host_id?: string | null
+          id?: string | null
+          is_online?: boolean | null
+          location?: unknown
+          online_url?: string | null
+          published_at?: string | null
+          refund_policy?: string | null
+          requires_approval?: boolean | null
+          starts_at?: string | null
+          status?: string | null
+          timezone?: string | null
+          title?: string | null
+          updated_at?: string | null
+          venue_name?: string | null
+          visibility?: string | null
+        }
+        Update: {
+          address?: string | null
+          cancel_reason?: string | null
+          cancelled_at?: string | null
+          category?: string | null
+          city?: string | null
+          completed_at?: string | null
+          cover_path?: string | null
+          created_at?: string | null
+          description?: string | null
+          ends_at?: string | null
+          host_id?: string | null
+          id?: string | null
+          is_online?: boolean | null
+          location?: unknown
+          online_url?: string | null
+          published_at?: string | null
+          refund_policy?: string | null
+          requires_approval?: boolean | null
+          starts_at?: string | null
+          status?: string | null
+          timezone?: string | null
+          title?: string | null
+          updated_at?: string | null
+          venue_name?: string | null
+          visibility?: string | null
+        }
+        Relationships: []
+      }
     }
     Functions: {
+      accept_waitlist_offer: {
+        Args: { p_booking_id: string }
+        Returns: {
+          amount_cents: number
+          cancel_reason: string | null
+          cancelled_at: string | null
+          cancelled_by: string | null
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          confirmed_at: string | null
+          created_at: string
+          currency: string
+          event_id: string
+          guest_id: string
+          hold_expires_at: string | null
+          id: string
+          idempotency_key: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      approve_booking: {
+        Args: { p_booking_id: string }
+        Returns: {
+          amount_cents: number
+          cancel_reason: string | null
+          cancelled_at: string | null
+          cancelled_by: string | null
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          confirmed_at: string | null
+          created_at: string
+          currency: string
+          event_id: string
+          guest_id: string
+          hold_expires_at: string | null
+          id: string
+          idempotency_key: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       become_host: {
         Args: Record<PropertyKey, never>
         Returns: {
@@ -129,6 +720,7 @@ export type Database = {
           id: string
           is_host: boolean
           locale: string
+          payouts_enabled: boolean
           rating_average: number | null
           rating_count: number
           rating_sum: number
@@ -143,7 +735,311 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      book_event: {
+        Args: {
+          p_event_id: string
+          p_idempotency_key?: string
+          p_quantity?: number
+          p_ticket_type_id: string
+        }
+        Returns: {
+          amount_cents: number
+          cancel_reason: string | null
+          cancelled_at: string | null
+          cancelled_by: string | null
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          confirmed_at: string | null
+          created_at: string
+          currency: string
+          event_id: string
+          guest_id: string
+          hold_expires_at: string | null
+          id: string
+          idempotency_key: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      cancel_booking: {
+        Args: { p_booking_id: string }
+        Returns: {
+          amount_cents: number
+          cancel_reason: string | null
+          cancelled_at: string | null
+          cancelled_by: string | null
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          confirmed_at: string | null
+          created_at: string
+          currency: string
+          event_id: string
+          guest_id: string
+          hold_expires_at: string | null
+          id: string
+          idempotency_key: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      cancel_event: {
+        Args: { p_event_id: string; p_reason?: string }
+        Returns: {
+          address: string | null
+          cancel_reason: string | null
+          cancelled_at: string | null
+          category: string | null
+          city: string | null
+          completed_at: string | null
+          cover_path: string | null
+          created_at: string | null
+          description: string | null
+          ends_at: string | null
+          host_id: string | null
+          id: string | null
+          is_online: boolean | null
+          location: unknown
+          online_url: string | null
+          published_at: string | null
+          refund_policy: string | null
+          requires_approval: boolean | null
+          starts_at: string | null
+          status: string | null
+          timezone: string | null
+          title: string | null
+          updated_at: string | null
+          venue_name: string | null
+          visibility: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "events"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      check_in: {
+        Args: { p_code: string }
+        Returns: {
+          booking_id: string
+          checked_in_at: string
+          display_name: string
+          event_id: string
+          guest_id: string
+          quantity: number
+          ticket_type: string
+          username: string
+        }[]
+      }
       custom_access_token_hook: { Args: { event: Json }; Returns: Json }
+      decline_booking: {
+        Args: { p_booking_id: string }
+        Returns: {
+          amount_cents: number
+          cancel_reason: string | null
+          cancelled_at: string | null
+          cancelled_by: string | null
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          confirmed_at: string | null
+          created_at: string
+          currency: string
+          event_id: string
+          guest_id: string
+          hold_expires_at: string | null
+          id: string
+          idempotency_key: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      event_feed: {
+        Args: { p_cursor?: string; p_limit?: number }
+        Returns: {
+          category: string
+          city: string
+          cover_path: string
+          currency: string
+          cursor: string
+          ends_at: string
+          friends_going: number
+          host_id: string
+          id: string
+          is_online: boolean
+          min_price_cents: number
+          reason: string
+          starts_at: string
+          timezone: string
+          title: string
+          venue_name: string
+        }[]
+      }
+      join_waitlist: {
+        Args: {
+          p_event_id: string
+          p_quantity?: number
+          p_ticket_type_id: string
+        }
+        Returns: {
+          booking_id: string | null
+          created_at: string
+          event_id: string
+          guest_id: string
+          id: string
+          offer_expires_at: string | null
+          offered_at: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "waitlist_entries"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      leave_waitlist: {
+        Args: { p_event_id: string }
+        Returns: {
+          booking_id: string | null
+          created_at: string
+          event_id: string
+          guest_id: string
+          id: string
+          offer_expires_at: string | null
+          offered_at: string | null
+          quantity: number
+          status: string
+          ticket_type_id: string
+          updated_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "waitlist_entries"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      publish_event: {
+        Args: { p_event_id: string }
+        Returns: {
+          address: string | null
+          cancel_reason: string | null
+          cancelled_at: string | null
+          category: string | null
+          city: string | null
+          completed_at: string | null
+          cover_path: string | null
+          created_at: string | null
+          description: string | null
+          ends_at: string | null
+          host_id: string | null
+          id: string | null
+          is_online: boolean | null
+          location: unknown
+          online_url: string | null
+          published_at: string | null
+          refund_policy: string | null
+          requires_approval: boolean | null
+          starts_at: string | null
+          status: string | null
+          timezone: string | null
+          title: string | null
+          updated_at: string | null
+          venue_name: string | null
+          visibility: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "events"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      refund_quote: {
+        Args: { p_booking_id: string }
+        Returns: {
+          amount_cents: number
+          booking_id: string
+          cancelled_by_host: boolean
+          currency: string
+          full_refund_until: string
+          partial_refund_until: string
+          refund_percent: number
+          refund_policy: string
+          refundable_cents: number
+        }[]
+      }
+      search_events: {
+        Args: {
+          p_category?: string
+          p_cursor?: string
+          p_lat?: number
+          p_limit?: number
+          p_lng?: number
+          p_max_price_cents?: number
+          p_query?: string
+          p_radius_km?: number
+          p_starts_after?: string
+          p_starts_before?: string
+        }
+        Returns: {
+          category: string
+          city: string
+          cover_path: string
+          currency: string
+          cursor: string
+          description: string
+          distance_km: number
+          ends_at: string
+          host_id: string
+          id: string
+          is_online: boolean
+          location: unknown
+          min_price_cents: number
+          refund_policy: string
+          requires_approval: boolean
+          starts_at: string
+          timezone: string
+          title: string
+          venue_name: string
+        }[]
+      }
+      seats_left: {
+        Args: { "": Database["public"]["Tables"]["ticket_types"]["Row"] }
+        Returns: {
+          error: true
+        } & "the function public.seats_left with parameter or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache"
+      }
       set_user_admin: {
         Args: { p_is_admin: boolean; p_user_id: string }
         Returns: Json

@@ -4,22 +4,62 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(61);
+select plan(313);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
 select tests.create_supabase_user('host', 'host@example.test', '{"username":"a_host"}');
 select tests.create_supabase_user('cohost', 'cohost@example.test', '{"username":"cohost"}');
 select tests.create_supabase_user('admin', 'admin@example.test', '{"username":"the_admin"}', '{"role":"admin"}');
-update public.profiles set is_host = true, host_status = 'active' where id = tests.get_supabase_uid('host');
+select tests.create_supabase_user('stranger', 'stranger@example.test', '{"username":"stranger"}');
+update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = tests.get_supabase_uid('host');
 select private.notify(tests.get_supabase_uid('owner'), 'welcome', 'Welcome to Rally');
+
+-- Event fixtures: E published (owner confirmed, cohost manages), D a draft, P1/P2 past events the
+-- owner attended (P1 already reviewed). Past rows skip the validation triggers, as history does.
+create temp table fx (name text primary key, id uuid);
+grant all on fx to public;
+create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
+select tests.authenticate_as('host');
+with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Matrix night', now() + interval '5 days', now() + interval '5 days 2 hours', 'UTC') returning id)
+insert into fx select 'E', id from e;
+with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Matrix draft', now() + interval '6 days', now() + interval '6 days 2 hours', 'UTC') returning id)
+insert into fx select 'D', id from e;
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'GA', 0, 'EUR', 50) returning id)
+insert into fx select 'T', id from t;
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'Spare', 0, 'EUR', 5) returning id)
+insert into fx select 'T2', id from t;
+select public.publish_event(pg_temp.fx('E'));
+insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.fx('E'), tests.get_supabase_uid('cohost'), 'manager');
+select tests.authenticate_as('owner');
+insert into fx select 'B', id from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 1, 'matrix');
+insert into public.follows (follower_id, followee_id) values (tests.get_supabase_uid('owner'), tests.get_supabase_uid('host'));
+insert into public.blocks (blocker_id, blocked_id) values (tests.get_supabase_uid('owner'), tests.get_supabase_uid('stranger'));
+select tests.as_superuser();
+insert into public.waitlist_entries (event_id, ticket_type_id, guest_id, quantity, status)
+values (pg_temp.fx('E'), pg_temp.fx('T'), tests.get_supabase_uid('owner'), 1, 'left');
+set local session_replication_role = replica;
+insert into fx values ('P1', gen_random_uuid()), ('P2', gen_random_uuid()), ('PT', gen_random_uuid()), ('PB1', gen_random_uuid()), ('PB2', gen_random_uuid());
+insert into private.events (id, host_id, title, starts_at, ends_at, timezone, status, published_at, completed_at)
+select pg_temp.fx(n), tests.get_supabase_uid('host'), 'Past ' || n, now() - interval '3 days', now() - interval '3 days' + interval '2 hours', 'UTC', 'completed', now() - interval '10 days', now() - interval '2 days'
+  from unnest(array['P1', 'P2']) as n;
+insert into public.ticket_types (id, event_id, name, price_cents, currency, capacity) values (pg_temp.fx('PT'), pg_temp.fx('P1'), 'Old', 0, 'EUR', 10);
+insert into public.bookings (id, event_id, ticket_type_id, guest_id, quantity, status, currency, confirmed_at, checked_in_at)
+values (pg_temp.fx('PB1'), pg_temp.fx('P1'), pg_temp.fx('PT'), tests.get_supabase_uid('owner'), 1, 'confirmed', 'EUR', now() - interval '5 days', now() - interval '3 days'),
+       (pg_temp.fx('PB2'), pg_temp.fx('P2'), pg_temp.fx('PT'), tests.get_supabase_uid('owner'), 1, 'confirmed', 'EUR', now() - interval '5 days', now() - interval '3 days');
+insert into public.reviews (event_id, booking_id, author_id, host_id, rating, body)
+values (pg_temp.fx('P1'), pg_temp.fx('PB1'), tests.get_supabase_uid('owner'), tests.get_supabase_uid('host'), 5, 'Great');
+update public.profiles set rating_count = rating_count + 1, rating_sum = rating_sum + 5 where id = tests.get_supabase_uid('host');
+set local session_replication_role = origin;
+select tests.create_supabase_user('loner', 'loner@example.test', '{"username":"loner"}');
 
 -- The gate: every exposed table and view has a section in this file.
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
    where n.nspname = 'public' and c.relkind in ('r', 'v', 'm', 'p', 'f')
   except
-  select unnest(array['profiles', 'notifications'])
+  select unnest(array['profiles', 'notifications', 'currencies', 'follows', 'blocks', 'events', 'ticket_types',
+                      'event_cohosts', 'bookings', 'waitlist_entries', 'reviews'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -43,7 +83,7 @@ cross join (values
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:23505']),
   ('update', $$update public.profiles set bio = 'changed' where id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
-  ('delete', $$delete from public.profiles where id = tests.get_supabase_uid('owner')$$,
+  ('delete', $$delete from public.profiles where id = tests.get_supabase_uid('loner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -52,13 +92,145 @@ insert into matrix
 select 'notifications', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.notifications where user_id = tests.get_supabase_uid('owner')$$,
+  ('select', $$select 1 from public.notifications where user_id = tests.get_supabase_uid('owner') and type = 'welcome'$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
   ('insert', $$insert into public.notifications (user_id, type, title) values (tests.get_supabase_uid('owner'), 'spoof', 'Spoofed')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.notifications set read_at = now() where user_id = tests.get_supabase_uid('owner')$$,
+  ('update', $$update public.notifications set read_at = now() where user_id = tests.get_supabase_uid('owner') and type = 'welcome'$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
-  ('delete', $$delete from public.notifications where user_id = tests.get_supabase_uid('owner')$$,
+  ('delete', $$delete from public.notifications where user_id = tests.get_supabase_uid('owner') and type = 'welcome'$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- currencies: reference data everyone reads; nobody writes through the API.
+insert into matrix
+select 'currencies', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.currencies where code = 'EUR'$$, array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
+  ('insert', $$insert into public.currencies values ('ZZZ', 2, 'Fake')$$, array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501']),
+  ('update', $$update public.currencies set minor_unit = 0 where code = 'EUR'$$, array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501']),
+  ('delete', $$delete from public.currencies where code = 'EUR'$$, array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501'])
+) as x(action, stmt, expected);
+
+-- follows: the two people in a follow see it; only the follower creates or removes it.
+insert into matrix
+select 'follows', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.follows where follower_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.follows (follower_id, followee_id) values (tests.get_supabase_uid('owner'), tests.get_supabase_uid('other'))$$,
+   array['error:42501', 'rows:1', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.follows set created_at = now() where follower_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.follows where follower_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- blocks: private to the blocker.
+insert into matrix
+select 'blocks', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.blocks where blocker_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.blocks (blocker_id, blocked_id) values (tests.get_supabase_uid('owner'), tests.get_supabase_uid('other'))$$,
+   array['error:42501', 'rows:1', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.blocks set created_at = now() where blocker_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.blocks where blocker_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- events (view): everyone sees a published public event; hosts create drafts; the host and
+-- managing co-hosts edit; only the host deletes, and only drafts.
+insert into matrix
+select 'events', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.events where id = pg_temp.fx('E')$$,
+   array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
+  ('insert', $$insert into public.events (host_id, title, starts_at, ends_at, timezone) values (tests.get_supabase_uid('host'), 'New one', now() + interval '9 days', now() + interval '9 days 1 hour', 'UTC')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.events set description = 'edited' where id = pg_temp.fx('E')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.events where id = pg_temp.fx('D')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- ticket_types: visible with the event; the host and managing co-hosts manage them.
+insert into matrix
+select 'ticket_types', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.ticket_types where id = pg_temp.fx('T')$$,
+   array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
+  ('insert', $$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'Extra', 0, 'EUR', 5)$$,
+   array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
+  ('update', $$update public.ticket_types set name = 'Renamed' where id = pg_temp.fx('T2')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('delete', $$delete from public.ticket_types where id = pg_temp.fx('T2')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- event_cohosts: visible with the event; the host adds, changes and removes; a co-host may leave.
+insert into matrix
+select 'event_cohosts', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.event_cohosts where event_id = pg_temp.fx('E')$$,
+   array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
+  ('insert', $$insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.fx('E'), tests.get_supabase_uid('other'), 'checkin')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.event_cohosts set role = 'checkin' where event_id = pg_temp.fx('E') and user_id = tests.get_supabase_uid('cohost')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
+  ('delete', $$delete from public.event_cohosts where event_id = pg_temp.fx('E') and user_id = tests.get_supabase_uid('cohost')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- bookings: the guest and the event's staff read them; all writes go through the booking RPCs.
+insert into matrix
+select 'bookings', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.bookings where id = pg_temp.fx('B')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, currency) values (pg_temp.fx('E'), pg_temp.fx('T'), tests.get_supabase_uid('other'), 1, 'confirmed', 'EUR')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.bookings set status = 'confirmed' where id = pg_temp.fx('B')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.bookings where id = pg_temp.fx('B')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- waitlist_entries: the guest and the event's staff read them; writes go through the waitlist RPCs.
+insert into matrix
+select 'waitlist_entries', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.waitlist_entries where guest_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.waitlist_entries (event_id, ticket_type_id, guest_id, quantity) values (pg_temp.fx('E'), pg_temp.fx('T'), tests.get_supabase_uid('other'), 1)$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.waitlist_entries set quantity = 2 where guest_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.waitlist_entries where guest_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- reviews: visible with the event; an attendee reviews their own booking; the host replies.
+insert into matrix
+select 'reviews', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.reviews where booking_id = pg_temp.fx('PB1')$$,
+   array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
+  ('insert', $$insert into public.reviews (booking_id, rating, body) values (pg_temp.fx('PB2'), 4, 'Lovely')$$,
+   array['error:42501', 'rows:1', 'error:22023', 'error:22023', 'error:22023', 'error:22023', 'rows:1']),
+  ('update', $$update public.reviews set host_reply = 'Thank you!' where booking_id = pg_temp.fx('PB1')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
+  ('delete', $$delete from public.reviews where booking_id = pg_temp.fx('PB1')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 

@@ -1,0 +1,396 @@
+-- Events: what hosts create and guests discover.
+--
+-- Lifecycle draft → published → completed, or cancelled (publish_event, cancel_event, and the
+-- complete_ended_events job). Rows live in private.events; apps use the view public.events,
+-- which masks the exact address, online link and exact location for everyone but the host,
+-- co-hosts and confirmed guests (others see the venue name, the city and a location rounded to
+-- about a kilometre). Writes through the view go to INSTEAD OF triggers that check who may
+-- write what; every row is validated by a trigger on private.events whoever writes it.
+-- Visibility: public (searchable), unlisted (anyone with the link), followers (followers of the
+-- host). Co-hosts: role manager (edits, approves, checks in) or checkin (checks in only).
+
+alter table public.profiles add column payouts_enabled boolean not null default false;
+comment on column public.profiles.payouts_enabled is
+  'True once the host''s Stripe Connect account can receive payouts (set by the payments capability); required to publish paid events.';
+
+create table private.events (
+  id uuid primary key default gen_random_uuid(),
+  host_id uuid not null references public.profiles (id),
+  title text not null,
+  description text not null default '',
+  category text not null default 'other',
+  starts_at timestamptz not null,
+  ends_at timestamptz not null,
+  timezone text not null,
+  starts_at_local timestamp generated always as (starts_at at time zone timezone) stored,
+  venue_name text,
+  address text,
+  city text,
+  location extensions.geography(point, 4326),
+  online_url text,
+  visibility text not null default 'public',
+  status text not null default 'draft',
+  requires_approval boolean not null default false,
+  refund_policy text not null default 'moderate',
+  cover_path text,
+  published_at timestamptz,
+  cancelled_at timestamptz,
+  cancel_reason text,
+  completed_at timestamptz,
+  search_vector tsvector generated always as (
+    setweight(to_tsvector('simple', coalesce(title, '')), 'A') ||
+    setweight(to_tsvector('simple', coalesce(description, '')), 'B')) stored,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint events_time_order check (ends_at > starts_at),
+  constraint events_title_length check (char_length(title) between 3 and 120),
+  constraint events_description_length check (char_length(description) <= 10000),
+  constraint events_visibility check (visibility in ('public', 'unlisted', 'followers')),
+  constraint events_status check (status in ('draft', 'published', 'completed', 'cancelled')),
+  constraint events_refund_policy check (refund_policy in ('flexible', 'moderate', 'strict', 'none')),
+  constraint events_category check (category in ('music', 'nightlife', 'food_drink', 'sports_fitness', 'arts_culture',
+    'tech', 'business', 'community', 'education', 'outdoors', 'wellness', 'family', 'games', 'other'))
+);
+comment on table private.events is 'Event rows. Read and written through the view public.events.';
+create index events_host_idx on private.events (host_id, starts_at desc);
+create index events_location_idx on private.events using gist (location);
+create index events_search_idx on private.events using gin (search_vector);
+create index events_listing_idx on private.events (starts_at, id) where status = 'published' and visibility = 'public';
+create index events_ending_idx on private.events (ends_at) where status = 'published';
+
+create table public.event_cohosts (
+  event_id uuid not null references private.events (id) on delete cascade,
+  user_id uuid not null references public.profiles (id) on delete cascade,
+  role text not null default 'manager',
+  added_by uuid references public.profiles (id) on delete set null,
+  created_at timestamptz not null default now(),
+  primary key (event_id, user_id),
+  constraint event_cohosts_role check (role in ('manager', 'checkin'))
+);
+comment on table public.event_cohosts is
+  'Co-hosts of an event: manager (edit, approve bookings, check in) or checkin (check-in only). The host adds and removes them; a co-host may remove themselves.';
+create index event_cohosts_user_idx on public.event_cohosts (user_id, event_id);
+create index event_cohosts_added_by_idx on public.event_cohosts (added_by);
+
+-- Refund policies ordered from least to most generous; a published event may only move up.
+create or replace function private.refund_policy_rank(p_policy text) returns integer
+language sql
+immutable
+set search_path = ''
+as $$
+  select case p_policy when 'none' then 0 when 'strict' then 1 when 'moderate' then 2 when 'flexible' then 3 end
+$$;
+
+-- Who runs an event: its host, or a co-host with one of p_roles.
+create or replace function private.is_event_staff(p_event_id uuid, p_user_id uuid, p_roles text[] default array['manager', 'checkin'])
+returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (select 1 from private.events e where e.id = p_event_id and e.host_id = p_user_id)
+      or exists (select 1 from public.event_cohosts c
+                  where c.event_id = p_event_id and c.user_id = p_user_id and c.role = any (p_roles))
+$$;
+comment on function private.is_event_staff(uuid, uuid, text[]) is 'True for the event''s host and for co-hosts holding one of the given roles.';
+grant execute on function private.is_event_staff(uuid, uuid, text[]) to anon, authenticated, service_role;
+
+-- Whether p_user_id (null = anonymous) may see an event at all.
+create or replace function private.can_see_event(p_event_id uuid, p_user_id uuid) returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return exists (
+    select 1 from private.events e
+     where e.id = p_event_id
+       and (
+         (p_user_id is not null and private.is_event_staff(e.id, p_user_id))
+         or (e.status <> 'draft'
+             and (p_user_id is null or not private.is_blocked_between(e.host_id, p_user_id))
+             and (e.visibility in ('public', 'unlisted')
+                  or (p_user_id is not null
+                      and exists (select 1 from public.follows f where f.follower_id = p_user_id and f.followee_id = e.host_id))))
+         or (p_user_id is not null and exists (
+               select 1 from public.bookings b
+                where b.event_id = e.id and b.guest_id = p_user_id
+                  and b.status in ('held', 'pending_approval', 'confirmed')))));
+end
+$$;
+comment on function private.can_see_event(uuid, uuid) is
+  'Event visibility: staff always; otherwise not a draft, no block between host and viewer, and public/unlisted or the viewer follows the host; guests with an active booking keep access.';
+grant execute on function private.can_see_event(uuid, uuid) to anon, authenticated, service_role;
+
+-- Whether p_user_id may see the exact address, online link and location.
+create or replace function private.can_see_event_details(p_event_id uuid, p_user_id uuid) returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return p_user_id is not null and (
+    private.is_event_staff(p_event_id, p_user_id)
+    or exists (select 1 from public.bookings b
+                where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed'));
+end
+$$;
+comment on function private.can_see_event_details(uuid, uuid) is 'True for staff and confirmed guests: they see the exact address, link and location.';
+grant execute on function private.can_see_event_details(uuid, uuid) to anon, authenticated, service_role;
+
+-- Row validation, whoever writes (view triggers, the service role, jobs).
+create or replace function private.validate_event() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.title is null or char_length(btrim(new.title)) < 3 or char_length(new.title) > 120 then
+    perform private.raise_error('22023', 'invalid_title', 'An event title has 3 to 120 characters.');
+  end if;
+  if char_length(coalesce(new.description, '')) > 10000 then
+    perform private.raise_error('22023', 'description_too_long', 'An event description has at most 10,000 characters.');
+  end if;
+  if new.starts_at is null or new.ends_at is null then
+    perform private.raise_error('22023', 'invalid_time', 'An event needs a start and an end time.');
+  end if;
+  if new.ends_at <= new.starts_at then
+    perform private.raise_error('22023', 'ends_before_start', 'An event must end after it starts.');
+  end if;
+  if new.ends_at - new.starts_at > interval '30 days' then
+    perform private.raise_error('22023', 'event_too_long', 'An event lasts at most 30 days.');
+  end if;
+  if new.timezone is null or not private.is_valid_timezone(new.timezone) then
+    perform private.raise_error('22023', 'invalid_timezone', format('"%s" is not a known IANA time zone.', new.timezone));
+  end if;
+  if new.category is null or new.category not in ('music', 'nightlife', 'food_drink', 'sports_fitness', 'arts_culture',
+       'tech', 'business', 'community', 'education', 'outdoors', 'wellness', 'family', 'games', 'other') then
+    perform private.raise_error('22023', 'invalid_category', format('"%s" is not an event category.', new.category));
+  end if;
+  if new.visibility is null or new.visibility not in ('public', 'unlisted', 'followers') then
+    perform private.raise_error('22023', 'invalid_visibility', 'Visibility is public, unlisted or followers.');
+  end if;
+  if new.refund_policy is null or new.refund_policy not in ('flexible', 'moderate', 'strict', 'none') then
+    perform private.raise_error('22023', 'invalid_refund_policy', 'The refund policy is flexible, moderate, strict or none.');
+  end if;
+  if char_length(coalesce(new.venue_name, '')) > 200 or char_length(coalesce(new.address, '')) > 500
+     or char_length(coalesce(new.city, '')) > 100 then
+    perform private.raise_error('22023', 'invalid_venue', 'Venue name, address or city is too long.');
+  end if;
+  if new.online_url is not null and (new.online_url !~ '^https://[^\s/$.?#][^\s]*$' or char_length(new.online_url) > 2048) then
+    perform private.raise_error('22023', 'invalid_online_url', 'The online link must be an https:// URL.');
+  end if;
+  if new.location is not null and not (extensions.st_y(new.location::extensions.geometry) between -90 and 90
+                                       and extensions.st_x(new.location::extensions.geometry) between -180 and 180) then
+    perform private.raise_error('22023', 'invalid_location', 'The location must be a longitude/latitude point.');
+  end if;
+  if new.cover_path is not null and (storage.foldername(new.cover_path))[1] is distinct from new.id::text then
+    perform private.raise_error('22023', 'invalid_cover_path', 'A cover must be uploaded to event-covers under <event id>/.');
+  end if;
+  if tg_op = 'UPDATE' then
+    if old.status in ('cancelled', 'completed') and (new.status = old.status) and (
+         new.title, new.description, new.category, new.starts_at, new.ends_at, new.timezone, new.venue_name,
+         new.address, new.city, new.location, new.online_url, new.visibility, new.requires_approval,
+         new.refund_policy, new.cover_path)
+       is distinct from (
+         old.title, old.description, old.category, old.starts_at, old.ends_at, old.timezone, old.venue_name,
+         old.address, old.city, old.location, old.online_url, old.visibility, old.requires_approval,
+         old.refund_policy, old.cover_path) then
+      perform private.raise_error('P0001', 'event_closed', 'A cancelled or completed event can no longer be edited.');
+    end if;
+    if old.status <> 'draft' and private.refund_policy_rank(new.refund_policy) < private.refund_policy_rank(old.refund_policy) then
+      perform private.raise_error('P0001', 'refund_policy_less_generous',
+        'Once an event is published its refund policy can only become more generous.');
+    end if;
+    if new.host_id <> old.host_id then
+      perform private.raise_error('42501', 'host_not_editable', 'An event''s host cannot be changed.');
+    end if;
+  end if;
+  new.updated_at := now();
+  return new;
+end
+$$;
+create trigger events_validate before insert or update on private.events
+  for each row execute function private.validate_event();
+
+alter table private.events enable row level security;
+-- Reads through the security-invoker view public.events are filtered here.
+create policy "events are visible per their visibility" on private.events
+  for select to anon, authenticated
+  using (private.can_see_event(id, (select auth.uid())));
+grant usage on schema private to anon, authenticated;
+grant select on private.events to anon, authenticated;
+grant select, insert, update, delete on private.events to service_role;
+
+create view public.events with (security_invoker = true) as
+select e.id, e.host_id, e.title, e.description, e.category, e.starts_at, e.ends_at, e.timezone,
+       e.venue_name, e.city,
+       case when d.full_details then e.address end as address,
+       case when d.full_details then e.location
+            else extensions.st_snaptogrid(e.location::extensions.geometry, 0.01)::extensions.geography end as location,
+       case when d.full_details then e.online_url end as online_url,
+       e.online_url is not null as is_online,
+       e.visibility, e.status, e.requires_approval, e.refund_policy, e.cover_path,
+       e.published_at, e.cancelled_at, e.cancel_reason, e.completed_at, e.created_at, e.updated_at
+  from private.events e
+  cross join lateral (select private.can_see_event_details(e.id, (select auth.uid())) as full_details) d;
+comment on view public.events is
+  'Events the caller may see. address, online_url and the exact location are shown to the host, co-hosts and confirmed guests only (location is otherwise rounded to ~1 km). Hosts insert drafts here; status changes go through publish_event / cancel_event.';
+comment on column public.events.timezone is 'IANA time zone the event happens in; starts_at/ends_at are instants (timestamptz).';
+comment on column public.events.visibility is 'public (searchable) | unlisted (by link) | followers (followers of the host).';
+comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and the README.';
+comment on column public.events.is_online is 'True when the event has an online link (visible to confirmed guests).';
+
+grant select on public.events to anon, authenticated, service_role;
+grant insert, update, delete on public.events to authenticated, service_role;
+
+-- Writes through public.events. The caller's identity decides what is allowed; status and
+-- lifecycle columns are not writable here.
+create or replace function private.events_view_insert() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+  v_is_service boolean := coalesce(auth.role(), '') = 'service_role';
+  v_row private.events;
+begin
+  if not v_is_service then
+    if v_uid is null then
+      perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
+    end if;
+    if not exists (select 1 from public.profiles p where p.id = v_uid and p.is_host and p.host_status = 'active') then
+      perform private.raise_error('42501', 'not_a_host', 'Only hosts can create events. Call become_host() first.');
+    end if;
+    if new.host_id is not null and new.host_id <> v_uid then
+      perform private.raise_error('42501', 'not_your_event', 'You can only create events you host.');
+    end if;
+  end if;
+  if coalesce(new.status, 'draft') <> 'draft' then
+    perform private.raise_error('22023', 'use_publish_event', 'Events are created as drafts; publish them with publish_event().');
+  end if;
+  insert into private.events (id, host_id, title, description, category, starts_at, ends_at, timezone, venue_name,
+                              address, city, location, online_url, visibility, requires_approval, refund_policy, cover_path)
+  values (coalesce(new.id, gen_random_uuid()), coalesce(new.host_id, v_uid), new.title, coalesce(new.description, ''),
+          coalesce(new.category, 'other'), new.starts_at, new.ends_at, new.timezone, new.venue_name, new.address, new.city,
+          new.location, new.online_url, coalesce(new.visibility, 'public'), coalesce(new.requires_approval, false),
+          coalesce(new.refund_policy, 'moderate'), new.cover_path)
+  returning * into v_row;
+  -- Answer with the row as the caller sees it (RETURNING / supabase-js .select()).
+  select v.* into new from public.events v where v.id = v_row.id;
+  return new;
+end
+$$;
+
+create or replace function private.events_view_update() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+  v_is_service boolean := coalesce(auth.role(), '') = 'service_role';
+begin
+  if not v_is_service then
+    if v_uid is null then
+      perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
+    end if;
+    if not private.is_event_staff(old.id, v_uid, array['manager']) then
+      perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can edit this event.');
+    end if;
+  end if;
+  if (new.status, new.published_at, new.cancelled_at, new.cancel_reason, new.completed_at, new.host_id, new.id)
+     is distinct from (old.status, old.published_at, old.cancelled_at, old.cancel_reason, old.completed_at, old.host_id, old.id) then
+    perform private.raise_error('22023', 'not_editable',
+      'status, host and lifecycle dates change through publish_event() and cancel_event() only.');
+  end if;
+  update private.events
+     set title = new.title, description = coalesce(new.description, ''), category = new.category,
+         starts_at = new.starts_at, ends_at = new.ends_at, timezone = new.timezone, venue_name = new.venue_name,
+         address = new.address, city = new.city, location = new.location, online_url = new.online_url,
+         visibility = new.visibility, requires_approval = new.requires_approval, refund_policy = new.refund_policy,
+         cover_path = new.cover_path
+   where id = old.id;
+  select v.* into new from public.events v where v.id = old.id;
+  return new;
+end
+$$;
+
+create or replace function private.events_view_delete() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if coalesce(auth.role(), '') <> 'service_role' then
+    if v_uid is null or not exists (select 1 from private.events e where e.id = old.id and e.host_id = v_uid) then
+      perform private.raise_error('42501', 'not_your_event', 'Only the host can delete an event.');
+    end if;
+  end if;
+  if old.status <> 'draft' then
+    perform private.raise_error('P0001', 'only_drafts_can_be_deleted', 'Published events are cancelled with cancel_event(), not deleted.');
+  end if;
+  delete from private.events where id = old.id;
+  return old;
+end
+$$;
+
+create trigger events_view_insert instead of insert on public.events
+  for each row execute function private.events_view_insert();
+create trigger events_view_update instead of update on public.events
+  for each row execute function private.events_view_update();
+create trigger events_view_delete instead of delete on public.events
+  for each row execute function private.events_view_delete();
+
+-- Co-hosts
+create or replace function private.validate_cohost() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_host uuid;
+begin
+  select host_id into v_host from private.events where id = new.event_id;
+  if v_host is null then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  if new.user_id = v_host then
+    perform private.raise_error('22023', 'already_host', 'The host is not added as a co-host.');
+  end if;
+  if private.is_blocked_between(v_host, new.user_id) then
+    perform private.raise_error('P0001', 'blocked', 'This user cannot be added as a co-host.');
+  end if;
+  if new.role not in ('manager', 'checkin') then
+    perform private.raise_error('22023', 'invalid_cohost_role', 'A co-host role is manager or checkin.');
+  end if;
+  new.added_by := coalesce(new.added_by, auth.uid());
+  return new;
+end
+$$;
+create trigger event_cohosts_validate before insert or update on public.event_cohosts
+  for each row execute function private.validate_cohost();
+
+alter table public.event_cohosts enable row level security;
+create policy "co-hosts are visible with their event" on public.event_cohosts
+  for select to anon, authenticated
+  using (private.can_see_event(event_id, (select auth.uid())));
+create policy "hosts add co-hosts" on public.event_cohosts
+  for insert to authenticated
+  with check (exists (select 1 from private.events e where e.id = event_id and e.host_id = (select auth.uid())));
+create policy "hosts change co-host roles" on public.event_cohosts
+  for update to authenticated
+  using (exists (select 1 from private.events e where e.id = event_id and e.host_id = (select auth.uid())))
+  with check (exists (select 1 from private.events e where e.id = event_id and e.host_id = (select auth.uid())));
+create policy "hosts remove co-hosts and co-hosts leave" on public.event_cohosts
+  for delete to authenticated
+  using (user_id = (select auth.uid())
+         or exists (select 1 from private.events e where e.id = event_id and e.host_id = (select auth.uid())));
+grant select on public.event_cohosts to anon, authenticated;
+grant insert (event_id, user_id, role), update (role), delete on public.event_cohosts to authenticated;
+grant select, insert, update, delete on public.event_cohosts to service_role;
