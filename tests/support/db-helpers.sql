@@ -225,3 +225,13 @@ begin
 end
 $$;
 grant execute on all functions in schema tests to postgres, anon, authenticated, service_role;
+
+-- Tests run the jobs themselves (select private.expire_stale_bookings(), …) at the moment they
+-- choose; pg_cron firing the same jobs in the background would make their outcomes racy.
+do $jobs$
+begin
+  if to_regclass('cron.job') is not null then
+    update cron.job set active = false;
+  end if;
+end
+$jobs$;
