@@ -1027,6 +1027,7 @@ export type Database = {
           location: unknown
           min_price_cents: number
           refund_policy: string
+          relevance: number
           requires_approval: boolean
           starts_at: string
           timezone: string

@@ -57,7 +57,8 @@ create or replace function private.search_events(
 ) returns table (
   id uuid, host_id uuid, title text, description text, category text, starts_at timestamptz, ends_at timestamptz,
   timezone text, venue_name text, city text, location extensions.geography, is_online boolean, requires_approval boolean,
-  refund_policy text, cover_path text, min_price_cents bigint, currency text, distance_km double precision, cursor text
+  refund_policy text, cover_path text, min_price_cents bigint, currency text, distance_km double precision,
+  relevance real, cursor text
 )
 language plpgsql
 stable
@@ -77,6 +78,10 @@ begin
   end if;
   if nullif(btrim(p_query), '') is not null then
     v_query := websearch_to_tsquery('simple', p_query);
+    -- Punctuation-only text parses to an empty query: ignore it rather than match nothing.
+    if numnode(v_query) = 0 then
+      v_query := null;
+    end if;
   end if;
   if (p_lat is null) <> (p_lng is null) or p_lat not between -90 and 90 or p_lng not between -180 and 180 then
     perform private.raise_error('22023', 'invalid_location', 'Give both p_lat (−90…90) and p_lng (−180…180), or neither.');
@@ -86,7 +91,8 @@ begin
   end if;
   if p_lat is not null then
     v_point := extensions.st_setsrid(extensions.st_makepoint(p_lng, p_lat), 4326)::extensions.geography;
-    v_radius_m := coalesce(p_radius_km, 25) * 1000;
+    -- Never finer than the ~1 km the public location is rounded to (see the location leak note below).
+    v_radius_m := greatest(coalesce(p_radius_km, 25), 1) * 1000;
   end if;
   if p_category is not null and p_category not in ('music', 'nightlife', 'food_drink', 'sports_fitness', 'arts_culture',
        'tech', 'business', 'community', 'education', 'outdoors', 'wellness', 'family', 'games', 'other') then
@@ -99,20 +105,25 @@ begin
     perform private.raise_error('22023', 'invalid_date_window', 'p_starts_before must be after p_starts_after.');
   end if;
 
+  -- Distances are measured from the rounded location and reported to 0.1 km, so searching
+  -- around a guessed point cannot reveal the exact venue, which only confirmed guests see.
+  -- The exact point only pre-selects candidates through the GiST index (radius + 1.5 km).
   return query
   select e.id, e.host_id, e.title, e.description, e.category, e.starts_at, e.ends_at, e.timezone, e.venue_name, e.city,
-         extensions.st_snaptogrid(e.location::extensions.geometry, 0.01)::extensions.geography,
-         e.online_url is not null, e.requires_approval, e.refund_policy, e.cover_path,
+         rounded.location, e.online_url is not null, e.requires_approval, e.refund_policy, e.cover_path,
          price.min_price_cents, price.currency,
-         case when v_point is not null then extensions.st_distance(e.location, v_point) / 1000 end,
+         case when v_point is not null then round((extensions.st_distance(rounded.location, v_point) / 1000)::numeric, 1)::double precision end,
+         case when v_query is not null then ts_rank(e.search_vector, v_query) end,
          private.encode_event_cursor(e.starts_at, e.id)
     from private.events e
+    cross join lateral (select extensions.st_snaptogrid(e.location::extensions.geometry, 0.01)::extensions.geography as location) rounded
     cross join lateral (
       select min(t.price_cents) as min_price_cents, min(t.currency) as currency
         from public.ticket_types t where t.event_id = e.id) price
    where e.status = 'published' and e.visibility = 'public' and e.ends_at > now()
      and (v_query is null or e.search_vector @@ v_query)
-     and (v_point is null or extensions.st_dwithin(e.location, v_point, v_radius_m))
+     and (v_point is null or (extensions.st_dwithin(e.location, v_point, v_radius_m + 1500)
+                              and extensions.st_dwithin(rounded.location, v_point, v_radius_m)))
      and (p_category is null or e.category = p_category)
      and (p_starts_after is null or e.starts_at_local >= p_starts_after)
      and (p_starts_before is null or e.starts_at_local < p_starts_before)
@@ -131,7 +142,8 @@ create or replace function public.search_events(
 ) returns table (
   id uuid, host_id uuid, title text, description text, category text, starts_at timestamptz, ends_at timestamptz,
   timezone text, venue_name text, city text, location extensions.geography, is_online boolean, requires_approval boolean,
-  refund_policy text, cover_path text, min_price_cents bigint, currency text, distance_km double precision, cursor text
+  refund_policy text, cover_path text, min_price_cents bigint, currency text, distance_km double precision,
+  relevance real, cursor text
 )
 language sql
 stable
@@ -141,7 +153,7 @@ as $$
                                       p_category, p_max_price_cents, p_cursor, p_limit)
 $$;
 comment on function public.search_events(text, double precision, double precision, double precision, timestamp, timestamp, text, bigint, text, integer) is
-  'Upcoming public events, soonest first. p_query: full-text (title weighs more than description); p_lat/p_lng/p_radius_km (default 25, max 500): within that distance; p_starts_after/p_starts_before: local wall-clock time in each event''s own time zone (e.g. 2026-12-05 00:00 to 2026-12-06 00:00 = "on 5 December, wherever it is"); p_category; p_max_price_cents: cheapest ticket at most this; p_cursor: the last row''s cursor for the next page; p_limit 1–100 (20). Errors: 22023 invalid_location, invalid_radius, invalid_category, invalid_cursor, invalid_limit, invalid_date_window, query_too_long.';
+  'Upcoming public events, soonest first. p_query: full-text over title and description (relevance: title weighs more, for apps that re-rank a page); p_lat/p_lng/p_radius_km (default 25, at least 1, max 500): within that distance of the event''s public, ~1 km-rounded location (distance_km to 0.1 km); p_starts_after/p_starts_before: local wall-clock time in each event''s own time zone (e.g. 2026-12-05 00:00 to 2026-12-06 00:00 = "on 5 December, wherever it is"); p_category; p_max_price_cents: cheapest ticket at most this; p_cursor: the last row''s cursor for the next page; p_limit 1–100 (20). Errors: 22023 invalid_location, invalid_radius, invalid_category, invalid_cursor, invalid_limit, invalid_date_window, query_too_long.';
 
 create or replace function private.event_feed(p_cursor text, p_limit integer)
 returns table (

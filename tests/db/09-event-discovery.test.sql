@@ -2,7 +2,7 @@
 -- local date, a page at a time, and never shows what the viewer should not see; event_feed
 -- shows what the hosts and people a user follows are up to.
 begin;
-select plan(49);
+select plan(54);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -138,6 +138,11 @@ select is(pg_temp.titles($$select * from public.search_events(p_query => 'Alfama
           array['Fado evening in Alfama'], 'every word of a search must match (title or description)');
 select is(pg_temp.titles($$select * from public.search_events(p_query => 'tango')$$), '{}'::text[],
           'a search matching nothing returns nothing');
+select ok((select relevance from public.search_events(p_query => 'fado') where title = 'Fado evening in Alfama')
+          > (select relevance from public.search_events(p_query => 'fado') where title = 'Sunset yoga by the river'),
+          'a match in the title is more relevant than one in the description');
+select ok((select count(*) from public.search_events(p_query => '!!!')) >= 2,
+          'a search of punctuation only is ignored rather than matching nothing');
 
 -- Never shown
 select tests.authenticate_as('vic');
@@ -157,13 +162,22 @@ select is(pg_temp.titles($$select * from public.search_events(p_lat => 38.7223, 
 select is(pg_temp.titles($$select * from public.search_events(p_lat => 41.1496, p_lng => -8.6109, p_radius_km => 50)$$),
           array['Porto wine tasting'],
           'searching within 50 km of Porto finds the Porto event, not the Lisbon ones ~275 km away');
-select ok((select distance_km between 0.5 and 1.5 from public.search_events(p_lat => 38.7223, p_lng => -9.1393, p_radius_km => 10)
+select ok((select distance_km between 0.5 and 2 from public.search_events(p_lat => 38.7223, p_lng => -9.1393, p_radius_km => 10)
             where id = pg_temp.event_id('Fado evening in Alfama')),
           'the card gives the distance from the searched point: about 1 km from central Lisbon to Alfama');
 select ok((select distance_km between 270 and 280 from public.search_events(p_query => 'alfama', p_lat => 41.1496, p_lng => -8.6109, p_radius_km => 300)),
           'and about 275 km from Porto');
 select is(pg_temp.titles($$select * from public.search_events(p_query => 'pager', p_lat => 38.7223, p_lng => -9.1393, p_radius_km => 500)$$),
           '{}'::text[], 'online events without a place are not in a search by distance');
+-- The exact venue stays private: searching right on top of it reveals no more than the rounded location.
+select is((select distance_km from public.search_events(p_query => 'alfama', p_lat => 38.7115, p_lng => -9.1302, p_radius_km => 1)), 0.2::double precision,
+          'searching at the exact venue reports the distance to the rounded location (0.2 km here), not 0');
+select is((select distance_km from public.search_events(p_query => 'alfama', p_lat => 38.7115, p_lng => -9.1302, p_radius_km => 5)),
+          (select distance_km from public.search_events(p_query => 'alfama', p_lat => 38.7116, p_lng => -9.1303, p_radius_km => 5)),
+          'moving the search point by ten metres does not change the reported distance');
+select is(pg_temp.titles($$select * from public.search_events(p_query => 'alfama', p_lat => 38.7115, p_lng => -9.1302, p_radius_km => 0.001)$$),
+          pg_temp.titles($$select * from public.search_events(p_query => 'alfama', p_lat => 38.7115, p_lng => -9.1302, p_radius_km => 1)$$),
+          'a radius under 1 km searches 1 km, so a tiny radius cannot pinpoint the venue');
 
 -- Category and price
 select is(pg_temp.titles($$select * from public.search_events(p_category => 'wellness')$$), array['Sunset yoga by the river'],
