@@ -644,6 +644,16 @@ export type Database = {
         }
         Relationships: []
       }
+      wallet_balances: {
+        Row: {
+          available_cents: number | null
+          currency: string | null
+          in_transit_cents: number | null
+          paid_out_cents: number | null
+          pending_cents: number | null
+        }
+        Relationships: []
+      }
     }
     Functions: {
       accept_waitlist_offer: {
@@ -999,6 +1009,16 @@ export type Database = {
           refundable_cents: number
         }[]
       }
+      request_payout: {
+        Args: { p_amount_cents: number; p_currency: string }
+        Returns: {
+          amount_cents: number
+          currency: string
+          payout_id: string
+          requested_at: string
+          status: string
+        }[]
+      }
       search_events: {
         Args: {
           p_category?: string
@@ -1044,6 +1064,21 @@ export type Database = {
       set_user_admin: {
         Args: { p_is_admin: boolean; p_user_id: string }
         Returns: Json
+      }
+      wallet_activity: {
+        Args: { p_cursor?: string; p_limit?: number }
+        Returns: {
+          amount_cents: number
+          balance: string
+          booking_id: string
+          created_at: string
+          currency: string
+          cursor: string
+          entry_id: number
+          event_id: string
+          kind: string
+          payout_id: string
+        }[]
       }
     }
     Enums: {
