@@ -30,6 +30,12 @@ async function bookingStatus(id: string): Promise<string> {
   return rows[0]?.status ?? "missing";
 }
 
+async function released(paymentId: string): Promise<boolean> {
+  await h.release();
+  const { rows } = await adminQuery<{ released: boolean }>("select released_at is not null as released from private.payments where id = $1", [paymentId]);
+  return rows[0]?.released ?? false;
+}
+
 async function requestPayout(host: TestUser, amount: number, currency = "EUR"): Promise<string> {
   return asUser(host.claims, async (db) => {
     const { rows } = await db.query<{ payout_id: string }>("select payout_id from public.request_payout($1, $2)", [amount, currency]);
@@ -65,9 +71,9 @@ describe("a paid booking, from checkout to the host's bank", () => {
     expect((await platformBalances()).stripe_fees).toBeGreaterThanOrEqual(175);
 
     // Nothing is released before the event is over.
-    expect(await h.release()).toBe(0);
+    expect(await released(paid.paymentId)).toBe(false);
     await h.endEvent(gig.eventId);
-    expect(await h.release()).toBe(1);
+    expect(await released(paid.paymentId)).toBe(true);
     expect(await walletOf(host)).toEqual({ pending: 0, available: 4500, in_transit: 0, paid_out: 0 });
     await h.work();
     const transfers = [...h.standin.store.transfers.values()].filter((t) => t.transfer_group === paid.bookingId);
@@ -176,12 +182,12 @@ describe("disputes", () => {
 
     // Disputed payments are not released.
     await h.endEvent(gig.eventId);
-    expect(await h.release()).toBe(0);
+    expect(await released(paid.paymentId)).toBe(false);
 
     await h.stripe.disputes.update(dispute?.id ?? "", { evidence: { uncategorized_text: "losing_evidence" }, submit: true });
     await h.settle();
     expect(await walletOf(host)).toMatchObject({ pending: -1500 });
-    expect(await h.release()).toBe(1);
+    expect(await released(paid.paymentId)).toBe(true);
     expect(await walletOf(host)).toMatchObject({ pending: 0, available: -1500 });
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
