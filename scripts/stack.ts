@@ -14,6 +14,8 @@ import { apiKeys, type ApiKeys } from './lib/keys.ts';
 import { gatewayAvailable, startGateway, type Gateway } from './lib/gateway.ts';
 import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
 import { formatStatus } from './lib/status.ts';
+import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
+import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET } from '../tools/stripe-standin/config.ts';
 
 const USAGE = 'usage: tsx scripts/stack.ts start [--reset]';
 
@@ -22,6 +24,7 @@ interface Running {
   db?: DevDb;
   gateway?: Gateway;
   schedules?: ScheduleRunner;
+  stripeStandin?: StripeStandin;
 }
 
 async function main(): Promise<number> {
@@ -55,8 +58,10 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
   const keys = await apiKeys();
   const port = functionsPort();
   const apiUrl = `http://127.0.0.1:${port}`;
+  running.stripeStandin = await maybeStartStripeStandin(`${apiUrl}/functions/v1/stripe-webhook`);
   running.gateway = await maybeStartGateway(running.db, keys, port, apiUrl);
-  running.schedules = startSchedules(running.db.appUrl, logLine);
+  running.schedules = startSchedules(running.db.appUrl, logLine, SCHEDULED_JOBS,
+    running.gateway === undefined ? undefined : { functionsUrl: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
   process.stdout.write(
     formatStatus({
       apiUrl,
@@ -64,8 +69,29 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
       keys,
       functionsRunning: running.gateway !== undefined,
       scheduledJobs: SCHEDULED_JOBS.length,
+      stripeStandinUrl: running.stripeStandin?.url ?? null,
     }),
   );
+}
+
+/**
+ * Without STRIPE_SECRET_KEY the functions talk to the local Stripe stand-in (STRIPE_STANDIN_PORT,
+ * default 54350), which signs and delivers its webhooks to stripe-webhook. The functions get its
+ * address and the webhook secrets through the environment the gateway inherits.
+ */
+async function maybeStartStripeStandin(webhookUrl: string): Promise<StripeStandin | undefined> {
+  if (process.env.STRIPE_SECRET_KEY) return undefined;
+  process.env.STRIPE_WEBHOOK_SECRET ??= STANDIN_WEBHOOK_SECRET;
+  process.env.STRIPE_CONNECT_WEBHOOK_SECRET ??= STANDIN_CONNECT_WEBHOOK_SECRET;
+  const standin = await startStripeStandin({
+    port: Number(process.env.STRIPE_STANDIN_PORT ?? STANDIN_DEFAULT_PORT),
+    platformWebhook: { url: webhookUrl, secret: process.env.STRIPE_WEBHOOK_SECRET },
+    connectWebhook: { url: `${webhookUrl}/connect`, secret: process.env.STRIPE_CONNECT_WEBHOOK_SECRET },
+    log: logLine,
+  });
+  process.env.STRIPE_API_BASE = standin.url;
+  logLine(`stripe: stand-in (not Stripe) on ${standin.url}`);
+  return standin;
 }
 
 async function maybeStartGateway(db: DevDb, keys: ApiKeys, port: number, apiUrl: string): Promise<Gateway | undefined> {
@@ -114,6 +140,7 @@ async function tearDown(running: Running): Promise<void> {
   try {
     await running.schedules?.stop();
     await running.gateway?.stop();
+    await running.stripeStandin?.close();
     if (running.db?.startedHere) await stopDevDb(logLine);
     else if (running.db) logLine('database: left running (it was started by npm run db:start; npm run db:stop stops it)');
   } finally {

@@ -137,7 +137,7 @@ export const handler = routeByMethod({
     const claims = await requireUser(req);
     const query = readQuery(req, getQuery);
     let row = await myAccount(claims);
-    let standin = false;
+    let standin = readEnv("STRIPE_SECRET_KEY") === undefined;
     if (query.refresh === "true" && row.account_id !== null) {
       const settings = stripeSettings();
       standin = settings.standin;

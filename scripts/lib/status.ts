@@ -11,6 +11,8 @@ export interface StatusInput {
   keys: ApiKeys;
   functionsRunning: boolean;
   scheduledJobs: number;
+  /** The Stripe stand-in's URL, or null when a real STRIPE_SECRET_KEY is configured. */
+  stripeStandinUrl?: string | null;
 }
 
 export function formatStatus(input: StatusInput): string {
@@ -38,7 +40,12 @@ export function formatStatus(input: StatusInput): string {
     '  Storage:              storage.buckets / storage.objects tables only, no file API',
     `  Edge functions:       ${input.functionsRunning ? `Deno gateway at ${functionsUrl}/<name>` : 'not served'}`,
     `  Schedules:            ${input.scheduledJobs} job(s) run by this process (stand-in for pg_cron + pg_net)`,
-    '  Stripe/Twilio/Resend: local stand-ins (not wired yet)',
+    input.stripeStandinUrl === undefined
+      ? '  Stripe:               not started'
+      : input.stripeStandinUrl === null
+        ? '  Stripe:               the real Stripe API (STRIPE_SECRET_KEY is set)'
+        : `  Stripe:               Stripe STAND-IN at ${input.stripeStandinUrl} (tools/stripe-standin; not Stripe), webhooks to stripe-webhook`,
+    '  Twilio/Resend:        local stand-ins (not wired yet)',
     '',
   ];
   return `${lines.join('\n')}\n`;

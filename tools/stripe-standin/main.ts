@@ -9,11 +9,8 @@
  * stand-in secrets). Point the functions at it with STRIPE_API_BASE=http://127.0.0.1:54350 and
  * no STRIPE_SECRET_KEY. Ctrl-C stops it.
  */
+import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET } from "./config.ts";
 import { startStripeStandin } from "./server.ts";
-
-export const STANDIN_DEFAULT_PORT = 54350;
-export const STANDIN_WEBHOOK_SECRET = "whsec_rally_standin_platform";
-export const STANDIN_CONNECT_WEBHOOK_SECRET = "whsec_rally_standin_connect";
 
 async function main(): Promise<void> {
   const port = Number(process.env.STRIPE_STANDIN_PORT ?? STANDIN_DEFAULT_PORT);
@@ -32,6 +29,4 @@ async function main(): Promise<void> {
   process.on("SIGTERM", stop);
 }
 
-if (process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, ""))) {
-  await main();
-}
+await main();
