@@ -248,6 +248,85 @@ export type Database = {
           },
         ]
       }
+      notification_preferences: {
+        Row: {
+          channel: string
+          enabled: boolean
+          type: string
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          channel: string
+          enabled: boolean
+          type: string
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          channel?: string
+          enabled?: boolean
+          type?: string
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "notification_preferences_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      notification_settings: {
+        Row: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        Insert: {
+          created_at?: string
+          email_suppressed_at?: string | null
+          email_suppressed_reason?: string | null
+          phone_e164?: string | null
+          phone_updated_at?: string | null
+          quiet_hours_end?: string | null
+          quiet_hours_start?: string | null
+          updated_at?: string
+          user_id: string
+          whatsapp_opt_in_at?: string | null
+        }
+        Update: {
+          created_at?: string
+          email_suppressed_at?: string | null
+          email_suppressed_reason?: string | null
+          phone_e164?: string | null
+          phone_updated_at?: string | null
+          quiet_hours_end?: string | null
+          quiet_hours_start?: string | null
+          updated_at?: string
+          user_id?: string
+          whatsapp_opt_in_at?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "notification_settings_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: true
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       notifications: {
         Row: {
           body: string | null
@@ -298,6 +377,7 @@ export type Database = {
           display_name: string
           followers_count: number
           following_count: number
+          hide_attendance: boolean
           host_status: string
           id: string
           is_host: boolean
@@ -318,6 +398,7 @@ export type Database = {
           display_name: string
           followers_count?: number
           following_count?: number
+          hide_attendance?: boolean
           host_status?: string
           id: string
           is_host?: boolean
@@ -338,6 +419,7 @@ export type Database = {
           display_name?: string
           followers_count?: number
           following_count?: number
+          hide_attendance?: boolean
           host_status?: string
           id?: string
           is_host?: boolean
@@ -716,6 +798,7 @@ export type Database = {
           display_name: string
           followers_count: number
           following_count: number
+          hide_attendance: boolean
           host_status: string
           id: string
           is_host: boolean
@@ -740,6 +823,7 @@ export type Database = {
           p_event_id: string
           p_idempotency_key?: string
           p_quantity?: number
+          p_share_code?: string
           p_ticket_type_id: string
         }
         Returns: {
@@ -849,6 +933,14 @@ export type Database = {
           username: string
         }[]
       }
+      create_share_link: {
+        Args: { p_event_id: string }
+        Returns: {
+          code: string
+          created_at: string
+          event_id: string
+        }[]
+      }
       custom_access_token_hook: { Args: { event: Json }; Returns: Json }
       decline_booking: {
         Args: { p_booking_id: string }
@@ -901,6 +993,73 @@ export type Database = {
           venue_name: string
         }[]
       }
+      follow_user: {
+        Args: { p_user_id: string }
+        Returns: {
+          created_at: string
+          followee_id: string
+          follower_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "follows"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      followers_of: {
+        Args: { p_cursor?: string; p_limit?: number; p_user_id: string }
+        Returns: {
+          avatar_path: string
+          cursor: string
+          display_name: string
+          followed_at: string
+          followed_by_me: boolean
+          user_id: string
+          username: string
+        }[]
+      }
+      following_of: {
+        Args: { p_cursor?: string; p_limit?: number; p_user_id: string }
+        Returns: {
+          avatar_path: string
+          cursor: string
+          display_name: string
+          followed_at: string
+          followed_by_me: boolean
+          user_id: string
+          username: string
+        }[]
+      }
+      friends_going: {
+        Args: { p_event_id: string; p_limit?: number }
+        Returns: {
+          avatar_path: string
+          display_name: string
+          user_id: string
+          username: string
+        }[]
+      }
+      host_event_stats: {
+        Args: { p_event_id?: string }
+        Returns: {
+          bookings: number
+          conversion: number
+          currency: string
+          event_id: string
+          followers_notified: number
+          revenue_cents: number
+          share_bookings: number
+          share_views: number
+          shares: number
+          signed_in_viewers: number
+          starts_at: string
+          status: string
+          tickets: number
+          title: string
+          views: number
+        }[]
+      }
       join_waitlist: {
         Args: {
           p_event_id: string
@@ -949,6 +1108,42 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      mark_notifications_read: { Args: { p_ids?: string[] }; Returns: number }
+      my_notification_preferences: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          category: string
+          channel: string
+          critical: boolean
+          description: string
+          enabled: boolean
+          is_default: boolean
+          locked: boolean
+          type: string
+        }[]
+      }
+      my_notifications: {
+        Args: { p_cursor?: string; p_limit?: number; p_unread_only?: boolean }
+        Returns: {
+          body: string
+          created_at: string
+          cursor: string
+          data: Json
+          id: string
+          read_at: string
+          title: string
+          type: string
+        }[]
+      }
+      promote_event: {
+        Args: { p_event_id: string }
+        Returns: {
+          event_id: string
+          followers: number
+          job_id: string
+          next_promotion_at: string
+        }[]
+      }
       publish_event: {
         Args: { p_event_id: string }
         Returns: {
@@ -984,6 +1179,10 @@ export type Database = {
           isOneToOne: false
           isSetofReturn: true
         }
+      }
+      record_event_view: {
+        Args: { p_event_id: string; p_share_code?: string }
+        Returns: boolean
       }
       refund_quote: {
         Args: { p_booking_id: string }
@@ -1041,9 +1240,93 @@ export type Database = {
           error: true
         } & "the function public.seats_left with parameter or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache"
       }
+      set_notification_preference: {
+        Args: { p_channel: string; p_enabled: boolean; p_type: string }
+        Returns: {
+          channel: string
+          enabled: boolean
+          type: string
+          updated_at: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_preferences"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_phone_number: {
+        Args: { p_phone: string }
+        Returns: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_settings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_quiet_hours: {
+        Args: { p_end: string; p_start: string }
+        Returns: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_settings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       set_user_admin: {
         Args: { p_is_admin: boolean; p_user_id: string }
         Returns: Json
+      }
+      set_whatsapp_opt_in: {
+        Args: { p_opt_in: boolean }
+        Returns: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_settings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      unfollow_user: { Args: { p_user_id: string }; Returns: boolean }
+      unread_notification_count: {
+        Args: Record<PropertyKey, never>
+        Returns: number
       }
     }
     Enums: {

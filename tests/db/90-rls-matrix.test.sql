@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(313);
+select plan(369);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -59,7 +59,8 @@ select is_empty($$
    where n.nspname = 'public' and c.relkind in ('r', 'v', 'm', 'p', 'f')
   except
   select unnest(array['profiles', 'notifications', 'currencies', 'follows', 'blocks', 'events', 'ticket_types',
-                      'event_cohosts', 'bookings', 'waitlist_entries', 'reviews'])
+                      'event_cohosts', 'bookings', 'waitlist_entries', 'reviews',
+                      'notification_preferences', 'notification_settings'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -231,6 +232,42 @@ cross join (values
   ('update', $$update public.reviews set host_reply = 'Thank you!' where booking_id = pg_temp.fx('PB1')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
   ('delete', $$delete from public.reviews where booking_id = pg_temp.fx('PB1')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- notification_preferences: the owner reads their overrides; changes go through set_notification_preference.
+select tests.authenticate_as('owner');
+select public.set_notification_preference('review_received', 'email', true);
+select tests.as_superuser();
+insert into matrix
+select 'notification_preferences', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.notification_preferences where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.notification_preferences (user_id, type, channel, enabled) values (tests.get_supabase_uid('owner'), 'new_follower', 'email', true)$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.notification_preferences set enabled = false where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.notification_preferences where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- notification_settings: contact points and quiet hours, private to the owner; changed through RPCs.
+select tests.authenticate_as('owner');
+select public.set_quiet_hours('22:00', '07:00');
+select tests.as_superuser();
+insert into matrix
+select 'notification_settings', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.notification_settings where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.notification_settings (user_id, phone_e164) values (tests.get_supabase_uid('other'), '+447700900123')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.notification_settings set phone_e164 = '+447700900123' where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.notification_settings where user_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
