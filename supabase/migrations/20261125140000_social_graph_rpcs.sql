@@ -407,6 +407,12 @@ begin
 end
 $$;
 
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+revoke execute on function private.encode_keyset_cursor(timestamptz, uuid), private.decode_keyset_cursor(text),
+  private.lock_user_pair(uuid, uuid), private.blocks_sever_follows(), private.follow_user(uuid), private.unfollow_user(uuid),
+  private.follow_list(uuid, text, text, integer), private.followers_of(uuid, text, integer), private.following_of(uuid, text, integer),
+  private.friends_going(uuid, integer) from public;
 grant execute on function private.follow_user(uuid), private.unfollow_user(uuid), private.followers_of(uuid, text, integer),
   private.following_of(uuid, text, integer), private.follow_list(uuid, text, text, integer),
   private.friends_going(uuid, integer) to authenticated;

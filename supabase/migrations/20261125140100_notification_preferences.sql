@@ -541,6 +541,14 @@ $$;
 comment on function public.mark_notifications_read(uuid[]) is
   'Marks the caller''s notifications read: those in p_ids, or all when p_ids is null. Returns how many changed; other ids are ignored. Broadcasts notifications_read (ids, unread_count) on user:<id>. Errors: 22023 invalid_ids; 42501 not_authenticated.';
 
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+revoke execute on function private.is_critical_type_name(text), private.notification_type_defaults(text),
+  private.validate_notification_preference(), private.quiet_hours_release(text, time, time, timestamptz),
+  private.ensure_notification_settings(uuid), private.set_phone_number(text), private.set_whatsapp_opt_in(boolean),
+  private.set_quiet_hours(time, time), private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
+  private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])
+  from public;
 grant execute on function private.set_phone_number(text), private.set_whatsapp_opt_in(boolean), private.set_quiet_hours(time, time),
   private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
   private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])

@@ -531,6 +531,14 @@ end
 $$;
 comment on function admin.retry_alert_delivery(uuid) is 'Operators: queue a dead or failed alert delivery again with fresh attempts.';
 
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+revoke execute on function private.try_uuid(text), private.alert_channel_allowed(uuid, text, text),
+  private.alert_still_relevant(text, jsonb), private.fan_out_notifications(), private.alert_event_summary(jsonb),
+  private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
+  private.record_sink_alert(uuid, text, text, text, text, text), private.alert_status_rank(text),
+  private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb), private.unsuppress_changed_email(),
+  private.purge_alert_history(integer), admin.retry_alert_delivery(uuid) from public;
 grant execute on function private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
   private.record_sink_alert(uuid, text, text, text, text, text),
   private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb),

@@ -96,6 +96,11 @@ $$;
 comment on function private.send_event_reminders(timestamptz, integer) is
   'Job (every minute): sends the due 24h and 1h reminders to confirmed guests, each exactly once. Idempotent; p_now lets tests run it at any instant.';
 
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+revoke execute on function private.reminder_due_at(text, timestamptz, text), private.send_event_reminders(timestamptz, integer)
+  from public;
+
 do $schedule$
 begin
   if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then

@@ -37,6 +37,7 @@ create table private.promotion_jobs (
   status text not null default 'queued',
   cursor uuid,
   notified integer not null default 0,
+  broadcasts integer not null default 0,
   batches integer not null default 0,
   created_at timestamptz not null default now(),
   started_at timestamptz,
@@ -45,7 +46,7 @@ create table private.promotion_jobs (
   constraint promotion_jobs_status check (status in ('queued', 'done', 'cancelled'))
 );
 comment on table private.promotion_jobs is
-  'Fan-out queue: one row per announcement of an event to the host''s followers (published at publish time, promoted by promote_event), processed in batches by process_promotion_queue. cursor = last follower id handled.';
+  'Fan-out queue: one row per announcement of an event to the host''s followers (published at publish time, promoted by promote_event), processed in batches by process_promotion_queue. cursor = last follower id handled; notified = notifications stored, broadcasts = of those, pushed live (the rest were muted in-app).';
 create index promotion_jobs_queue_idx on private.promotion_jobs (created_at) where status = 'queued';
 create index promotion_jobs_event_idx on private.promotion_jobs (event_id, created_at desc);
 create index promotion_jobs_host_idx on private.promotion_jobs (host_id);
@@ -124,6 +125,7 @@ declare
   v_body text;
   v_data jsonb;
   v_notified integer;
+  v_pinged integer;
 begin
   select * into v_job from private.promotion_jobs where id = p_job_id for update;
   if v_job.id is null or v_job.status <> 'queued' then
@@ -169,14 +171,16 @@ begin
     select rc.user_id, 'event_published', v_title, v_body, v_data, case when not rc.in_app then now() end
       from recipients rc
     returning *
+  ), pinged as (
+    select realtime.send(to_jsonb(i), 'notification_created', 'user:' || i.user_id::text, true)
+      from inserted i where i.read_at is null
   )
-  select count(*) into v_notified
-    from (select realtime.send(to_jsonb(i), 'notification_created', 'user:' || i.user_id::text, true) as sent, i.read_at
-            from inserted i) s;
+  select (select count(*) from inserted), (select count(*) from pinged) into v_notified, v_pinged;
 
   update private.promotion_jobs
      set cursor = coalesce(v_batch[cardinality(v_batch)], cursor),
          notified = notified + v_notified,
+         broadcasts = broadcasts + v_pinged,
          batches = batches + 1,
          started_at = coalesce(started_at, now()),
          status = case when cardinality(v_batch) < p_batch_size then 'done' else status end,
@@ -646,6 +650,12 @@ $$;
 comment on function public.host_event_stats(uuid) is
   'For the host only: per event (or just p_event_id), newest first — views (record_event_view), signed-in viewers, shares (share links made), views and confirmed bookings through share links, confirmed bookings and tickets, conversion (confirmed bookings / views), revenue in minor units (paid minus refunded, in the event''s currency) and followers notified. Errors: 22023 event_not_found; 42501 not_your_event, not_authenticated.';
 
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+-- (private.book_event keeps the grants it had before, as the brief for this change requires.)
+revoke execute on function private.enqueue_promotion(private.events, text, uuid), private.promotion_batch(uuid, integer),
+  private.process_promotion_queue(integer, integer, integer), private.promote_event(uuid), private.new_share_code(),
+  private.create_share_link(uuid), private.record_event_view(uuid, text), private.host_event_stats(uuid) from public;
 grant execute on function private.promote_event(uuid), private.create_share_link(uuid), private.host_event_stats(uuid)
   to authenticated;
 grant execute on function private.record_event_view(uuid, text) to anon, authenticated;
