@@ -56,7 +56,8 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
   const port = functionsPort();
   const apiUrl = `http://127.0.0.1:${port}`;
   running.gateway = await maybeStartGateway(running.db, keys, port, apiUrl);
-  running.schedules = startSchedules(running.db.appUrl, logLine);
+  running.schedules = startSchedules(running.db.appUrl, logLine, SCHEDULED_JOBS,
+    running.gateway === undefined ? undefined : { url: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
   process.stdout.write(
     formatStatus({
       apiUrl,

@@ -38,7 +38,8 @@ export function formatStatus(input: StatusInput): string {
     '  Storage:              storage.buckets / storage.objects tables only, no file API',
     `  Edge functions:       ${input.functionsRunning ? `Deno gateway at ${functionsUrl}/<name>` : 'not served'}`,
     `  Schedules:            ${input.scheduledJobs} job(s) run by this process (stand-in for pg_cron + pg_net)`,
-    '  Stripe/Twilio/Resend: local stand-ins (not wired yet)',
+    '  Stripe:               local stand-in (not wired yet)',
+    '  Email/SMS/WhatsApp:   sink provider (alerts recorded in private.alert_sink) unless RESEND_API_KEY / TWILIO_* are set',
     '',
   ];
   return `${lines.join('\n')}\n`;
