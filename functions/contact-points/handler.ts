@@ -4,8 +4,8 @@
  * (which re-checks the E.164 format) stores it.
  *
  *   GET                                   → 200 the caller's settings
- *   POST { phone: "07700 900123", country?: "GB" }
- *                                         → 200 { phone_e164: "+447700900123", whatsapp_opt_in_at, … }
+ *   POST { phone: "07400 123456", country?: "GB" }
+ *                                         → 200 { phone_e164: "+447400123456", whatsapp_opt_in_at, … }
  *                                           400 invalid_phone / invalid_country / validation_failed
  *   DELETE                                → 200 settings without a phone (WhatsApp opt-in withdrawn)
  *

@@ -112,6 +112,48 @@ $$;
 create trigger blocks_sever_follows after insert on public.blocks
   for each row execute function private.blocks_sever_follows();
 
+-- Profile validation (body of 20261125100100_identity_profiles.sql) checks the time zone only
+-- when it is set or changed: every follow updates two profiles' counts while holding their row
+-- locks, and the time-zone lookup made each of those updates take ~30 ms, so followers of a
+-- popular host queued behind each other.
+create or replace function private.validate_profile() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if tg_op = 'INSERT' or new.username is distinct from old.username then
+    new.username := lower(new.username);
+    perform private.assert_valid_username(new.username);
+    if exists (select 1 from public.profiles p where p.username = new.username and p.id <> new.id) then
+      perform private.raise_error('P0001', 'username_taken', format('The username "%s" is already taken.', new.username));
+    end if;
+  end if;
+  if new.display_name is null or char_length(btrim(new.display_name)) = 0 or char_length(new.display_name) > 80 then
+    perform private.raise_error('22023', 'invalid_display_name', 'A display name has 1 to 80 characters.');
+  end if;
+  if new.bio is not null and char_length(new.bio) > 500 then
+    perform private.raise_error('22023', 'bio_too_long', 'A bio has at most 500 characters.');
+  end if;
+  if new.city is not null and char_length(new.city) > 100 then
+    perform private.raise_error('22023', 'invalid_city', 'A city name has at most 100 characters.');
+  end if;
+  -- pg_timezone_names is read from disk (~30 ms): only when the zone is set or changed, so the
+  -- follow-count updates (which touch two profiles per follow, under row locks) stay fast.
+  if (tg_op = 'INSERT' or new.timezone is distinct from old.timezone) and not private.is_valid_timezone(new.timezone) then
+    perform private.raise_error('22023', 'invalid_timezone', format('"%s" is not a known IANA time zone.', new.timezone));
+  end if;
+  if new.locale !~ '^[a-z]{2,3}(-[A-Z]{2})?$' then
+    perform private.raise_error('22023', 'invalid_locale', 'A locale is a language tag such as en or pt-BR.');
+  end if;
+  if new.avatar_path is not null and (storage.foldername(new.avatar_path))[1] is distinct from new.id::text then
+    perform private.raise_error('22023', 'invalid_avatar_path', 'An avatar must be uploaded under your own folder: <user id>/<file>.');
+  end if;
+  new.updated_at := now();
+  return new;
+end
+$$;
+
+
 -- ---------------------------------------------------------------------------------------------
 -- follow_user / unfollow_user
 -- ---------------------------------------------------------------------------------------------

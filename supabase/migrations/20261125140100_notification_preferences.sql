@@ -225,7 +225,7 @@ declare
 begin
   if v_phone is not null and v_phone !~ '^\+[1-9][0-9]{6,14}$' then
     perform private.raise_error('22023', 'invalid_phone',
-      'A phone number must be in E.164 form: + then the country code and number, digits only (e.g. +447700900123).');
+      'A phone number must be in E.164 form: + then the country code and number, digits only (e.g. +447400123456).');
   end if;
   v_row := private.ensure_notification_settings(v_uid);
   if v_row.phone_e164 is distinct from v_phone then
@@ -249,7 +249,7 @@ begin
 end
 $$;
 comment on function public.set_phone_number(text) is
-  'Sets (or with null clears) the caller''s phone for SMS/WhatsApp. Expects E.164 (+447700900123); the contact-points edge function accepts national formats and normalises them with libphonenumber-js first. A new number withdraws the WhatsApp opt-in. Errors: 22023 invalid_phone; 42501 not_authenticated.';
+  'Sets (or with null clears) the caller''s phone for SMS/WhatsApp. Expects E.164 (+447400123456); the contact-points edge function accepts national formats and normalises them with libphonenumber-js first. A new number withdraws the WhatsApp opt-in. Errors: 22023 invalid_phone; 42501 not_authenticated.';
 
 create or replace function private.set_whatsapp_opt_in(p_opt_in boolean) returns public.notification_settings
 language plpgsql

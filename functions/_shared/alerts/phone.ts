@@ -1,7 +1,7 @@
 /**
  * Phone numbers for SMS and WhatsApp, validated with libphonenumber-js: people type national
- * formats ("07700 900123" with country GB), spaces and dashes; the database only ever stores
- * E.164 ("+447700900123"), which it re-checks by format.
+ * formats ("07400 123456" with country GB), spaces and dashes; the database only ever stores
+ * E.164 ("+447400123456"), which it re-checks by format.
  */
 import { parsePhoneNumberFromString, type CountryCode } from "libphonenumber-js";
 
