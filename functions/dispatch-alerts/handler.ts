@@ -19,7 +19,7 @@ import { json, readJson } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { alertsConfig } from "../_shared/alerts/config.ts";
 import { DEFAULT_DISPATCH, runDispatch } from "../_shared/alerts/dispatcher.ts";
-import { claimDeliveries, completeDeliveries, recordSinkAlert } from "../_shared/alerts/outbox.ts";
+import { claimDeliveries, completeDeliveries, recordSinkAlerts } from "../_shared/alerts/outbox.ts";
 import { buildProviders } from "../_shared/alerts/providers/index.ts";
 
 const optionsSchema = z.strictObject({
@@ -36,7 +36,7 @@ export const handler = routeByMethod({
     if (claims.role !== "service_role") throw forbidden("service_role_only", "Only the service role runs the alert dispatcher.");
     const body = (await readJson(req, optionsSchema)) ?? {};
     const config = alertsConfig();
-    const providers = buildProviders(config, { recordSink: (record) => withServiceRole((db) => recordSinkAlert(db, record)) });
+    const providers = buildProviders(config, { recordSink: (records) => withServiceRole((db) => recordSinkAlerts(db, records)) });
     const started = Date.now();
     const summary = await runDispatch({
       claim: (limit, leaseSeconds) => withServiceRole((db) => claimDeliveries(db, limit, leaseSeconds)),

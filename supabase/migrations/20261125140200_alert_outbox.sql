@@ -6,9 +6,10 @@
 -- promotion batch, the service role — into one private.alert_deliveries row per channel the
 -- recipient allows, in the same transaction (all or nothing with the state change that caused
 -- it). Allowed = the type's default or the user's preference (critical types always email),
--- and a contact point: an auth.users email that has not bounced; a phone for SMS; a phone plus
--- an explicit opt-in for WhatsApp. One set-based INSERT per statement, so a 5,000-follower
--- promotion batch costs one join, not 5,000 trigger calls.
+-- and a contact point: an email address that has not bounced (auth.users, checked when the
+-- delivery is claimed); a phone for SMS; a phone plus an explicit opt-in for WhatsApp. One
+-- set-based INSERT per statement, so a 5,000-follower promotion batch costs one join, not 5,000
+-- trigger calls.
 --
 -- Exactly once: deliveries are unique on (user_id, channel, dedupe_key). The key is the
 -- notification id, or data->>'dedupe_key' when the notifying code gives one (reminders and
@@ -31,7 +32,9 @@
 
 create table private.alert_deliveries (
   id uuid primary key default gen_random_uuid(),
-  notification_id uuid not null references public.notifications (id) on delete cascade,
+  -- No foreign key (a per-row check on every fan-out): a delivery whose notification or user is
+  -- gone is skipped at claim time, and finished rows are purged after 30 days.
+  notification_id uuid not null,
   user_id uuid not null,
   type text not null,
   channel text not null,
@@ -63,7 +66,6 @@ comment on column private.alert_deliveries.next_attempt_at is 'Not before this i
 create unique index alert_deliveries_dedupe_key on private.alert_deliveries (user_id, channel, dedupe_key);
 create index alert_deliveries_due_idx on private.alert_deliveries (next_attempt_at) where status = 'pending';
 create index alert_deliveries_lease_idx on private.alert_deliveries (lease_expires_at) where status = 'sending';
-create index alert_deliveries_notification_idx on private.alert_deliveries (notification_id);
 create index alert_deliveries_provider_message_idx on private.alert_deliveries (provider, provider_message_id)
   where provider_message_id is not null;
 create index alert_deliveries_finished_idx on private.alert_deliveries (finished_at) where finished_at is not null;
@@ -172,27 +174,32 @@ security definer
 set search_path = ''
 as $$
 begin
-  insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, next_attempt_at, created_at)
-  select n.id, n.user_id, n.type, c.channel, coalesce(n.data ->> 'dedupe_key', n.id::text),
-         case when c.channel = 'email' then n.created_at
-              else coalesce(private.quiet_hours_release(pr.timezone, s.quiet_hours_start, s.quiet_hours_end, n.created_at),
-                            n.created_at) end,
-         n.created_at
-    from new_rows n
-    join public.profiles pr on pr.id = n.user_id
-    left join auth.users u on u.id = n.user_id
-    left join private.notification_types t on t.type = n.type
-    left join public.notification_settings s on s.user_id = n.user_id
-   cross join (values ('email'), ('sms'), ('whatsapp')) c(channel)
-    left join public.notification_preferences p on p.user_id = n.user_id and p.type = n.type and p.channel = c.channel
-   where case c.channel
-           when 'email' then s.email_suppressed_at is null and u.email is not null
-                         and (coalesce(t.critical, private.is_critical_type_name(n.type))
-                              or coalesce(p.enabled, t.email, false))
-           when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
-           else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
-         end
-  on conflict (user_id, channel, dedupe_key) do nothing;
+  -- EXECUTE: planned for each statement. A one-row notify wants index lookups, a 5,000-row
+  -- promotion batch wants hash joins; a cached plan would keep whichever it saw first.
+  -- The email address is checked at claim time (auth.users), not here: joining auth.users for
+  -- every batch cost more than skipping the rare user without an email later.
+  execute $fan_out$
+    insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, next_attempt_at, created_at)
+    select n.id, n.user_id, n.type, c.channel, coalesce(n.data ->> 'dedupe_key', n.id::text),
+           case when c.channel = 'email' or s.quiet_hours_start is null then n.created_at
+                else coalesce(private.quiet_hours_release((select pr.timezone from public.profiles pr where pr.id = n.user_id),
+                                                          s.quiet_hours_start, s.quiet_hours_end, n.created_at),
+                              n.created_at) end,
+           n.created_at
+      from new_rows n
+      left join private.notification_types t on t.type = n.type
+      left join public.notification_settings s on s.user_id = n.user_id
+     cross join (values ('email'), ('sms'), ('whatsapp')) c(channel)
+      left join public.notification_preferences p on p.user_id = n.user_id and p.type = n.type and p.channel = c.channel
+     where case c.channel
+             when 'email' then s.email_suppressed_at is null
+                           and (coalesce(t.critical, private.is_critical_type_name(n.type))
+                                or coalesce(p.enabled, t.email, false))
+             when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
+             else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
+           end
+    on conflict (user_id, channel, dedupe_key) do nothing
+  $fan_out$;
   return null;
 end
 $$;
@@ -207,19 +214,6 @@ create trigger notifications_fan_out after insert on public.notifications
 -- Dispatcher API (service role only)
 -- ---------------------------------------------------------------------------------------------
 
-create or replace function private.alert_event_summary(p_data jsonb) returns jsonb
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select jsonb_build_object('id', e.id, 'title', e.title, 'starts_at', e.starts_at, 'ends_at', e.ends_at,
-                            'timezone', e.timezone, 'venue_name', e.venue_name, 'city', e.city)
-    from private.events e
-   where e.id = private.try_uuid(p_data ->> 'event_id')
-$$;
-comment on function private.alert_event_summary(jsonb) is 'The public facts of the event a notification is about, for alert templates.';
-
 create or replace function private.claim_alert_deliveries(p_limit integer default 100, p_lease_seconds integer default 120)
 returns table (id uuid, claim_token uuid, attempt integer, max_attempts integer, channel text, type text,
                destination text, locale text, display_name text, title text, body text, data jsonb, event jsonb)
@@ -227,12 +221,6 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  r record;
-  v_release timestamptz;
-  v_skip text;
-  v_destination text;
-  v_token uuid;
 begin
   if p_limit is null or p_limit < 1 or p_limit > 1000 then
     perform private.raise_error('22023', 'invalid_limit', 'Claim 1 to 1,000 deliveries at a time.');
@@ -249,64 +237,80 @@ begin
                    where x.status = 'sending' and x.lease_expires_at <= now()
                    for update skip locked);
 
-  for r in
-    select d.id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts, n.id as notification_id,
-           n.title, n.body, n.data, pr.locale, pr.display_name, pr.timezone,
-           s.phone_e164, s.quiet_hours_start, s.quiet_hours_end, u.email
+  -- One statement for the whole batch: lock due rows nobody else holds, decide for each one
+  -- (skip / wait for quiet hours to end / dead / claim), apply the decisions (data-modifying
+  -- CTEs always run to completion, referenced or not), return the claims.
+  return query
+  with due as (
+    select d.id, d.notification_id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts
       from private.alert_deliveries d
-      left join public.notifications n on n.id = d.notification_id
-      left join public.profiles pr on pr.id = d.user_id
-      left join public.notification_settings s on s.user_id = d.user_id
-      left join auth.users u on u.id = d.user_id
      where d.status = 'pending' and d.next_attempt_at <= now()
      order by d.next_attempt_at
      limit p_limit
      for update of d skip locked
-  loop
-    v_skip := case
-      when r.notification_id is null or r.display_name is null then 'the user or the notification no longer exists'
-      when not private.alert_channel_allowed(r.user_id, r.type, r.channel) then 'channel no longer allowed (preference or contact point changed)'
-      when not private.alert_still_relevant(r.type, r.data) then 'no longer relevant'
-    end;
-    if v_skip is not null then
-      update private.alert_deliveries d set status = 'skipped', last_error = v_skip, finished_at = now() where d.id = r.id;
-      continue;
-    end if;
-    if r.channel in ('sms', 'whatsapp') then
-      v_release := private.quiet_hours_release(r.timezone, r.quiet_hours_start, r.quiet_hours_end, now());
-      if v_release is not null then
-        -- Never during quiet hours: wait for their end, without spending an attempt.
-        update private.alert_deliveries d set next_attempt_at = v_release where d.id = r.id;
-        continue;
-      end if;
-    end if;
-    if r.attempts >= r.max_attempts then
-      update private.alert_deliveries d set status = 'dead', finished_at = now(),
-             last_error = coalesce(d.last_error, 'attempts exhausted')
-       where d.id = r.id;
-      continue;
-    end if;
-    v_destination := case r.channel when 'email' then r.email else r.phone_e164 end;
-    v_token := gen_random_uuid();
+  ), facts as (
+    -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
+    -- (tests/db/13 checks the claim agrees with them row by row).
+    select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.display_name as n_name,
+           case due.channel when 'email' then u.email else s.phone_e164 end as n_destination,
+           case
+             when n.id is null or pr.id is null then 'the user or the notification no longer exists'
+             when not case due.channel
+                        when 'email' then s.email_suppressed_at is null and u.email is not null
+                                      and (coalesce(t.critical, private.is_critical_type_name(due.type))
+                                           or coalesce(p.enabled, t.email, false))
+                        when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
+                        else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null
+                             and coalesce(p.enabled, t.whatsapp, false)
+                      end
+               then 'channel no longer allowed (preference or contact point changed)'
+             when not case due.type
+                        when 'event_reminder' then coalesce(b.status = 'confirmed' and be.status = 'published' and be.starts_at > now(), false)
+                        when 'event_published' then coalesce(e.status = 'published' and e.starts_at > now(), false)
+                        when 'waitlist_offer' then coalesce(b.status = 'held' and b.hold_expires_at > now(), false)
+                        else true
+                      end
+               then 'no longer relevant'
+           end as skip_reason,
+           -- Never during quiet hours: SMS and WhatsApp wait for their end, without spending an attempt.
+           case when due.channel in ('sms', 'whatsapp') and s.quiet_hours_start is not null
+                then private.quiet_hours_release(pr.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) end as release_at,
+           case when e.id is not null then
+             jsonb_build_object('id', e.id, 'title', e.title, 'starts_at', e.starts_at, 'ends_at', e.ends_at,
+                                'timezone', e.timezone, 'venue_name', e.venue_name, 'city', e.city) end as n_event
+      from due
+      left join public.notifications n on n.id = due.notification_id
+      left join public.profiles pr on pr.id = due.user_id
+      left join public.notification_settings s on s.user_id = due.user_id
+      left join auth.users u on u.id = due.user_id
+      left join private.notification_types t on t.type = due.type
+      left join public.notification_preferences p on p.user_id = due.user_id and p.type = due.type and p.channel = due.channel
+      left join private.events e on e.id = private.try_uuid(n.data ->> 'event_id')
+      left join public.bookings b on b.id = private.try_uuid(n.data ->> 'booking_id')
+      left join private.events be on be.id = b.event_id
+  ), skipped as (
+    update private.alert_deliveries d set status = 'skipped', last_error = f.skip_reason, finished_at = now()
+      from facts f where d.id = f.id and f.skip_reason is not null
+    returning d.id
+  ), deferred as (
+    update private.alert_deliveries d set next_attempt_at = f.release_at
+      from facts f where d.id = f.id and f.skip_reason is null and f.release_at is not null
+    returning d.id
+  ), exhausted as (
+    update private.alert_deliveries d set status = 'dead', finished_at = now(), last_error = coalesce(d.last_error, 'attempts exhausted')
+      from facts f where d.id = f.id and f.skip_reason is null and f.release_at is null and f.attempts >= f.max_attempts
+    returning d.id
+  ), claimed as (
     update private.alert_deliveries d
-       set status = 'sending', attempts = d.attempts + 1, claim_token = v_token,
-           lease_expires_at = now() + make_interval(secs => p_lease_seconds), destination = v_destination
-     where d.id = r.id;
-    id := r.id;
-    claim_token := v_token;
-    attempt := r.attempts + 1;
-    max_attempts := r.max_attempts;
-    channel := r.channel;
-    type := r.type;
-    destination := v_destination;
-    locale := r.locale;
-    display_name := r.display_name;
-    title := r.title;
-    body := r.body;
-    data := r.data;
-    event := private.alert_event_summary(r.data);
-    return next;
-  end loop;
+       set status = 'sending', attempts = d.attempts + 1, claim_token = gen_random_uuid(),
+           lease_expires_at = now() + make_interval(secs => p_lease_seconds), destination = f.n_destination
+      from facts f
+     where d.id = f.id and f.skip_reason is null and f.release_at is null and f.attempts < f.max_attempts
+    returning d.id, d.claim_token, d.attempts, d.max_attempts, d.channel, d.type, d.destination
+  )
+  select c.id, c.claim_token, c.attempts, c.max_attempts, c.channel, c.type, c.destination, f.n_locale, f.n_name,
+         f.n_title, f.n_body, f.n_data, f.n_event
+    from claimed c join facts f on f.id = c.id;
 end
 $$;
 comment on function private.claim_alert_deliveries(integer, integer) is
@@ -356,25 +360,27 @@ $$;
 comment on function private.complete_alert_deliveries(jsonb) is
   'Dispatcher: records outcomes [{id, claim_token, outcome: sent|retry|dead, provider, provider_message_id, error, retry_at}] for rows it still holds; a retry past max_attempts becomes dead. Returns the rows updated.';
 
-create or replace function private.record_sink_alert(
-  p_delivery_id uuid, p_channel text, p_destination text, p_subject text, p_text text, p_html text
-) returns uuid
+-- The sink provider for a whole batch: [{delivery_id, channel, destination, subject, text, html}].
+create or replace function private.record_sink_alerts(p_records jsonb)
+returns table (delivery_id uuid, id uuid)
 language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_id uuid;
 begin
-  insert into private.alert_sink (delivery_id, channel, destination, subject, text_body, html_body)
-  values (p_delivery_id, p_channel, p_destination, p_subject, p_text, p_html)
-  on conflict (delivery_id) do update set delivery_id = excluded.delivery_id
-  returning id into v_id;
-  return v_id;
+  if p_records is null or jsonb_typeof(p_records) <> 'array' then
+    perform private.raise_error('22023', 'invalid_records', 'p_records is a JSON array of alerts.');
+  end if;
+  return query
+  insert into private.alert_sink as s (delivery_id, channel, destination, subject, text_body, html_body)
+  select x.delivery_id, x.channel, x.destination, x.subject, x.text, x.html
+    from jsonb_to_recordset(p_records) as x(delivery_id uuid, channel text, destination text, subject text, text text, html text)
+  on conflict on constraint alert_sink_delivery_id_key do update set delivery_id = excluded.delivery_id
+  returning s.delivery_id, s.id;
 end
 $$;
-comment on function private.record_sink_alert(uuid, text, text, text, text, text) is
-  'The sink provider: records an alert instead of sending it; the same delivery id returns the same message id.';
+comment on function private.record_sink_alerts(jsonb) is
+  'The sink provider, one call per batch: records alerts instead of sending them; the same delivery id returns the same message id.';
 
 -- Status ladder: a status only ever moves up; delivered, failed, dead and skipped are final.
 create or replace function private.alert_status_rank(p_status text) returns integer
@@ -534,13 +540,13 @@ comment on function admin.retry_alert_delivery(uuid) is 'Operators: queue a dead
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.
 revoke execute on function private.try_uuid(text), private.alert_channel_allowed(uuid, text, text),
-  private.alert_still_relevant(text, jsonb), private.fan_out_notifications(), private.alert_event_summary(jsonb),
+  private.alert_still_relevant(text, jsonb), private.fan_out_notifications(),
   private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
-  private.record_sink_alert(uuid, text, text, text, text, text), private.alert_status_rank(text),
+  private.record_sink_alerts(jsonb), private.alert_status_rank(text),
   private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb), private.unsuppress_changed_email(),
   private.purge_alert_history(integer), admin.retry_alert_delivery(uuid) from public;
 grant execute on function private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
-  private.record_sink_alert(uuid, text, text, text, text, text),
+  private.record_sink_alerts(jsonb),
   private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb),
   private.alert_channel_allowed(uuid, text, text), private.alert_still_relevant(text, jsonb) to service_role;
 

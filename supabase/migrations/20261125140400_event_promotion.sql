@@ -124,6 +124,8 @@ declare
   v_title text;
   v_body text;
   v_data jsonb;
+  v_recipients uuid[];
+  v_in_app boolean[];
   v_notified integer;
   v_pinged integer;
 begin
@@ -152,30 +154,45 @@ begin
   v_data := jsonb_build_object('event_id', v_event.id, 'host_id', v_host.id, 'kind', v_job.kind,
                                'starts_at', v_event.starts_at, 'dedupe_key', 'event_published:' || v_job.id);
 
-  -- One INSERT for the whole batch (the outbox trigger fans it out in one more statement), then
-  -- one broadcast per recipient who has the type on in-app, exactly as private.notify does.
-  with recipients as (
-    select r.user_id,
-           coalesce(p.enabled, true) as in_app
-      from unnest(v_batch) as r(user_id)
-      left join public.notification_preferences p
-        on p.user_id = r.user_id and p.type = 'event_published' and p.channel = 'in_app'
-     where not exists (select 1 from public.blocks bl
-                        where (bl.blocker_id = v_job.host_id and bl.blocked_id = r.user_id)
-                           or (bl.blocker_id = r.user_id and bl.blocked_id = v_job.host_id))
-       and (v_job.kind = 'published' or not exists (
-             select 1 from public.bookings bk where bk.event_id = v_event.id and bk.guest_id = r.user_id
-                and bk.status in ('held', 'pending_approval', 'confirmed')))
-  ), inserted as (
+  -- Who gets it: not across a block, and on a re-promotion not those who already booked.
+  select coalesce(array_agg(r.user_id order by r.user_id), '{}'), coalesce(array_agg(coalesce(p.enabled, true) order by r.user_id), '{}')
+    into v_recipients, v_in_app
+    from unnest(v_batch) as r(user_id)
+    left join public.notification_preferences p
+      on p.user_id = r.user_id and p.type = 'event_published' and p.channel = 'in_app'
+   where not exists (select 1 from public.blocks bl
+                      where (bl.blocker_id = v_job.host_id and bl.blocked_id = r.user_id)
+                         or (bl.blocker_id = r.user_id and bl.blocked_id = v_job.host_id))
+     and (v_job.kind = 'published' or not exists (
+           select 1 from public.bookings bk where bk.event_id = v_event.id and bk.guest_id = r.user_id
+              and bk.status in ('held', 'pending_approval', 'confirmed')));
+
+  -- One INSERT for the whole batch (the outbox trigger fans it out in one more statement) and,
+  -- in the same statement, one broadcast per recipient who has the type on in-app, as
+  -- private.notify sends it: the rows realtime.send() writes (a fresh id, the notification as
+  -- payload, topic user:<id>, private, 'broadcast'), without 5,000 function calls. Like
+  -- realtime.send, a failing broadcast only warns: the batch is then stored without it.
+  begin
+    with inserted as (
+      insert into public.notifications (user_id, type, title, body, data, read_at)
+      select r.user_id, 'event_published', v_title, v_body, v_data, case when not r.in_app then now() end
+        from unnest(v_recipients, v_in_app) as r(user_id, in_app)
+      returning *
+    ), pinged as (
+      insert into realtime.messages (id, payload, event, topic, private, extension)
+      select gen_random_uuid(), to_jsonb(i), 'notification_created', 'user:' || i.user_id::text, true, 'broadcast'
+        from inserted i where i.read_at is null
+      returning 1
+    )
+    select (select count(*) from inserted), (select count(*) from pinged) into v_notified, v_pinged;
+  exception when others then
+    raise warning 'WarnSendingBroadcastMessage: %', sqlerrm;
     insert into public.notifications (user_id, type, title, body, data, read_at)
-    select rc.user_id, 'event_published', v_title, v_body, v_data, case when not rc.in_app then now() end
-      from recipients rc
-    returning *
-  ), pinged as (
-    select realtime.send(to_jsonb(i), 'notification_created', 'user:' || i.user_id::text, true)
-      from inserted i where i.read_at is null
-  )
-  select (select count(*) from inserted), (select count(*) from pinged) into v_notified, v_pinged;
+    select r.user_id, 'event_published', v_title, v_body, v_data, case when not r.in_app then now() end
+      from unnest(v_recipients, v_in_app) as r(user_id, in_app);
+    get diagnostics v_notified = row_count;
+    v_pinged := 0;
+  end;
 
   update private.promotion_jobs
      set cursor = coalesce(v_batch[cardinality(v_batch)], cursor),

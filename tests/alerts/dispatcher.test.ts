@@ -7,7 +7,7 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runDispatch, type DispatchOptions } from "../../functions/_shared/alerts/dispatcher.ts";
-import { claimDeliveries, completeDeliveries, recordSinkAlert } from "../../functions/_shared/alerts/outbox.ts";
+import { claimDeliveries, completeDeliveries, recordSinkAlerts } from "../../functions/_shared/alerts/outbox.ts";
 import { createResendProvider } from "../../functions/_shared/alerts/providers/resend.ts";
 import { createSinkProvider } from "../../functions/_shared/alerts/providers/sink.ts";
 import { createTwilioProvider } from "../../functions/_shared/alerts/providers/twilio.ts";
@@ -51,7 +51,7 @@ function dispatcher(options: Partial<DispatchOptions> = {}) {
     email: createResendProvider({ apiKey: resend.apiKey, baseUrl: resend.url, from: "Rally <alerts@rally.example>" }),
     sms: createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url, smsFrom: "+15005550006",
                                 whatsappFrom: "+14155238886", statusCallbackUrl: "https://rally.example/functions/v1/twilio-status" }),
-    whatsapp: createSinkProvider((record) => withServiceRole((db) => recordSinkAlert(db, record), { pool })),
+    whatsapp: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records), { pool })),
   };
   return () => runDispatch({
     claim: (limit, lease) => withServiceRole((db) => claimDeliveries(db, limit, lease), { pool }),

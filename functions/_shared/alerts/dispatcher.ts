@@ -66,24 +66,50 @@ export function resultFor(delivery: ClaimedDelivery, outcome: SendOutcome, provi
   }
 }
 
-async function sendOne(deps: DispatchDeps, delivery: ClaimedDelivery): Promise<DeliveryResult> {
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err));
+
+/**
+ * Renders and sends one claimed batch: providers with `sendBatch` (the sink) get their messages
+ * in one call, the others one message at a time, `concurrency` at once.
+ */
+async function sendBatch(deps: DispatchDeps, claimed: readonly ClaimedDelivery[], concurrency: number): Promise<DeliveryResult[]> {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
-  const provider = deps.providers[delivery.channel];
-  let message: OutboundMessage;
-  try {
-    message = outboundMessage(delivery, deps.appUrl);
-  } catch (err) {
-    return resultFor(delivery, { kind: "permanent", error: `cannot render: ${err instanceof Error ? err.message : String(err)}` },
-      undefined, now(), random);
+  const results = new Array<DeliveryResult>(claimed.length);
+  const ready: { index: number; delivery: ClaimedDelivery; message: OutboundMessage }[] = [];
+  claimed.forEach((delivery, index) => {
+    try {
+      ready.push({ index, delivery, message: outboundMessage(delivery, deps.appUrl) });
+    } catch (err) {
+      results[index] = resultFor(delivery, { kind: "permanent", error: `cannot render: ${describe(err)}` }, undefined, now(), random);
+    }
+  });
+  const providers = [...new Set(ready.map((item) => deps.providers[item.delivery.channel]))];
+  for (const provider of providers) {
+    const mine = ready.filter((item) => deps.providers[item.delivery.channel] === provider);
+    if (provider.sendBatch !== undefined) {
+      let outcomes: SendOutcome[];
+      try {
+        outcomes = await provider.sendBatch(mine.map((item) => item.message));
+      } catch (err) {
+        outcomes = mine.map((): SendOutcome => ({ kind: "retryable", error: `provider threw: ${describe(err)}` }));
+      }
+      mine.forEach((item, i) => {
+        results[item.index] = resultFor(item.delivery, outcomes[i] ?? { kind: "retryable", error: "no outcome" }, provider.name, now(), random);
+      });
+    } else {
+      await mapConcurrent(mine, concurrency, async (item) => {
+        let outcome: SendOutcome;
+        try {
+          outcome = await provider.send(item.message);
+        } catch (err) {
+          outcome = { kind: "retryable", error: `provider threw: ${describe(err)}` };
+        }
+        results[item.index] = resultFor(item.delivery, outcome, provider.name, now(), random);
+      });
+    }
   }
-  let outcome: SendOutcome;
-  try {
-    outcome = await provider.send(message);
-  } catch (err) {
-    outcome = { kind: "retryable", error: `provider threw: ${err instanceof Error ? err.message : String(err)}` };
-  }
-  return resultFor(delivery, outcome, provider.name, now(), random);
+  return results;
 }
 
 /** Runs `work` over `items`, at most `limit` at a time, keeping the input order in the output. */
@@ -109,7 +135,7 @@ export async function runDispatch(deps: DispatchDeps, options: DispatchOptions =
     if (claimed.length === 0) break;
     summary.batches += 1;
     summary.claimed += claimed.length;
-    const results = await mapConcurrent(claimed, options.concurrency, (delivery) => sendOne(deps, delivery));
+    const results = await sendBatch(deps, claimed, options.concurrency);
     await deps.complete(results);
     for (const [index, result] of results.entries()) {
       const delivery = claimed[index];

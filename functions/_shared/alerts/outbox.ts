@@ -26,13 +26,19 @@ export async function completeDeliveries(db: DbClient, results: readonly Deliver
   return rows[0]?.updated ?? 0;
 }
 
-export async function recordSinkAlert(db: DbClient, record: SinkRecord): Promise<string> {
-  const { rows } = await db.query<{ id: string }>("select private.record_sink_alert($1, $2, $3, $4, $5, $6) as id", [
-    record.deliveryId, record.channel, record.destination, record.subject, record.text, record.html,
+/** The sink: records a batch of alerts in one statement; returns their ids in input order. */
+export async function recordSinkAlerts(db: DbClient, records: readonly SinkRecord[]): Promise<string[]> {
+  if (records.length === 0) return [];
+  const { rows } = await db.query<{ delivery_id: string; id: string }>("select delivery_id, id from private.record_sink_alerts($1::jsonb)", [
+    JSON.stringify(records.map((r) => ({ delivery_id: r.deliveryId, channel: r.channel, destination: r.destination, subject: r.subject,
+                                         text: r.text, html: r.html }))),
   ]);
-  const id = rows[0]?.id;
-  if (id === undefined) throw new Error("record_sink_alert returned nothing");
-  return id;
+  const byDelivery = new Map(rows.map((row) => [row.delivery_id, row.id]));
+  return records.map((r) => {
+    const id = byDelivery.get(r.deliveryId);
+    if (id === undefined) throw new Error(`record_sink_alerts recorded nothing for ${r.deliveryId}`);
+    return id;
+  });
 }
 
 export interface ProviderEvent {

@@ -171,15 +171,24 @@ export function resolveLocale(tag: string | null): Locale {
   return (LOCALES as readonly string[]).includes(language) ? (language as Locale) : "en";
 }
 
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
 /** The event's start in its own zone, in the reader's language: "Sun 14 Mar, 10:00 EDT". */
 export function formatEventTime(iso: string, timeZone: string, locale: Locale): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
+  const key = `${locale}|${timeZone}`;
   try {
-    return new Intl.DateTimeFormat(locale, {
-      weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
-      timeZone, timeZoneName: "short",
-    }).format(date);
+    // Building a formatter costs far more than using one: one per locale and zone.
+    let formatter = formatters.get(key);
+    if (formatter === undefined) {
+      formatter = new Intl.DateTimeFormat(locale, {
+        weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", hourCycle: "h23",
+        timeZone, timeZoneName: "short",
+      });
+      if (formatters.size < 1000) formatters.set(key, formatter);
+    }
+    return formatter.format(date);
   } catch {
     return date.toISOString();
   }

@@ -10,7 +10,7 @@ import { z } from "zod";
 export const CHANNELS = ["email", "sms", "whatsapp"] as const;
 export type Channel = (typeof CHANNELS)[number];
 
-/** The public facts of the event a notification is about (`private.alert_event_summary`). */
+/** The public facts of the event a notification is about (from `private.claim_alert_deliveries`). */
 export const eventSummarySchema = z.object({
   id: z.string(),
   title: z.string(),
@@ -62,6 +62,8 @@ export type ProviderName = "resend" | "twilio" | "sink";
 export interface Provider {
   readonly name: ProviderName;
   send(message: OutboundMessage): Promise<SendOutcome>;
+  /** Optional: many messages in one call (the sink records a whole batch in one statement). */
+  sendBatch?(messages: readonly OutboundMessage[]): Promise<SendOutcome[]>;
 }
 
 export type ProviderSet = Record<Channel, Provider>;

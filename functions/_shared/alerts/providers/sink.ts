@@ -15,23 +15,35 @@ export interface SinkRecord {
   html: string | null;
 }
 
-/** Stores one record and returns its id. */
-export type SinkRecorder = (record: SinkRecord) => Promise<string>;
+/** Stores records and returns their ids, in order. */
+export type SinkRecorder = (records: readonly SinkRecord[]) => Promise<string[]>;
+
+export function sinkRecord(message: OutboundMessage): SinkRecord {
+  return message.channel === "email"
+    ? { deliveryId: message.deliveryId, channel: "email", destination: message.to, subject: message.email.subject,
+        text: message.email.text, html: message.email.html }
+    : { deliveryId: message.deliveryId, channel: message.channel, destination: message.to, subject: null, text: message.text, html: null };
+}
 
 export function createSinkProvider(record: SinkRecorder): Provider {
+  const sendBatch = async (messages: readonly OutboundMessage[]): Promise<SendOutcome[]> => {
+    try {
+      const ids = await record(messages.map(sinkRecord));
+      return messages.map((_, index): SendOutcome => {
+        const id = ids[index];
+        return id === undefined ? { kind: "retryable", error: "sink: no id recorded" } : { kind: "sent", providerMessageId: `sink_${id}` };
+      });
+    } catch (err) {
+      const error = `sink: ${err instanceof Error ? err.message : String(err)}`;
+      return messages.map((): SendOutcome => ({ kind: "retryable", error }));
+    }
+  };
   return {
     name: "sink",
+    sendBatch,
     async send(message: OutboundMessage): Promise<SendOutcome> {
-      try {
-        const id = await record(message.channel === "email"
-          ? { deliveryId: message.deliveryId, channel: "email", destination: message.to, subject: message.email.subject,
-              text: message.email.text, html: message.email.html }
-          : { deliveryId: message.deliveryId, channel: message.channel, destination: message.to, subject: null,
-              text: message.text, html: null });
-        return { kind: "sent", providerMessageId: `sink_${id}` };
-      } catch (err) {
-        return { kind: "retryable", error: `sink: ${err instanceof Error ? err.message : String(err)}` };
-      }
+      const [outcome] = await sendBatch([message]);
+      return outcome ?? { kind: "retryable", error: "sink: nothing recorded" };
     },
   };
 }
