@@ -173,8 +173,11 @@ export function resolveLocale(tag: string | null): Locale {
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
-/** The event's start in its own zone, in the reader's language: "Sun 14 Mar, 10:00 EDT". */
-export function formatEventTime(iso: string, timeZone: string, locale: Locale): string {
+/**
+ * The event's start in its own zone, in the reader's locale (the full tag, so en-GB reads
+ * "Sun 14 Mar, 14:00 WET" and en-US "Sun, Mar 14, 10:00 EDT").
+ */
+export function formatEventTime(iso: string, timeZone: string, locale: string): string {
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return "";
   const key = `${locale}|${timeZone}`;
@@ -194,6 +197,16 @@ export function formatEventTime(iso: string, timeZone: string, locale: Locale): 
   }
 }
 
+/** The profile's own tag when Intl knows it (pt-BR and pt-PT write dates differently), else the copy language. */
+function formatLocale(tag: string | null, fallback: Locale): string {
+  if (tag === null || tag === "") return fallback;
+  try {
+    return Intl.DateTimeFormat.supportedLocalesOf([tag]).length > 0 ? tag : fallback;
+  } catch {
+    return fallback;
+  }
+}
+
 export function templateContext(delivery: ClaimedDelivery): TemplateContext {
   const locale = resolveLocale(delivery.locale);
   const event = delivery.event;
@@ -205,7 +218,7 @@ export function templateContext(delivery: ClaimedDelivery): TemplateContext {
     data: delivery.data,
     event: event === null ? null : {
       title: event.title,
-      when: formatEventTime(event.starts_at, event.timezone, locale),
+      when: formatEventTime(event.starts_at, event.timezone, formatLocale(delivery.locale, locale)),
       where: [event.venue_name, event.city].filter((part): part is string => part !== null && part !== "").join(", ") || null,
     },
   };
