@@ -235,9 +235,9 @@ describe("the hold-expiry job and guests at the same moment", () => {
     p.then(() => "ok", (e: { code?: string; hint?: string }) => `${e.code ?? "error"}${e.hint ? ` ${e.hint}` : ""}`);
 
   it("the expiry job frees two lapsed holds while a guest tries for the last seat: both finish, neither hits a deadlock", async () => {
-    // 16 seats in 8 slots of 2, all held by 8 paid bookings. The holds in the highest and the
-    // lowest slot lapse; the job releases them in deadline order (highest slot first). Meanwhile
-    // a guest asks for a seat: no slot has room, so book_event locks every slot in slot order.
+    // 16 seats in 8 slots of 2, held by 8 paid bookings; slot 3's holder cancels. The holds in
+    // the highest and the lowest slot lapse; the job releases them (locking every slot in order)
+    // while a guest waits for slot 3, which another request holds for a moment.
     const { event, ticketTypeId } = await publishedEvent(host, {}, { capacity: 16, max_per_booking: 2, price_cents: 1000 });
     const holders = guests.slice(0, 8);
     for (const guest of holders) await rpc(guest, BOOK_SQL, [event.id, ticketTypeId, 2, null]);
@@ -247,6 +247,13 @@ describe("the hold-expiry job and guests at the same moment", () => {
     const lowest = bySlot[0]!.booking_id;
     const highest = bySlot[7]!.booking_id;
     const latecomer = guests[8]!;
+    // The holder of slot 3 cancels, so the latecomer sees two free seats (book_event refuses at
+    // once, before locking anything, when the committed inventory has none) and must wait for
+    // slot 3, which another request holds.
+    const slot3 = bySlot[3]!.booking_id;
+    const { rows: [slot3Holder] } = await adminQuery<{ guest_id: string }>("select guest_id from public.bookings where id = $1", [slot3]);
+    const slot3Guest = holders.find((g) => g.id === slot3Holder!.guest_id)!;
+    await rpc(slot3Guest, "select * from public.cancel_booking($1)", [slot3]);
 
     // Another request holds slot 3 for a moment (stood in for by a plain row lock), so the
     // guest's call is still gathering slots when the job starts.
