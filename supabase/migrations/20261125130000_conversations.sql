@@ -166,32 +166,36 @@ $$;
 comment on function private.can_access_conversation(uuid, uuid) is
   'True when the user may read and write in the conversation right now (RLS, Realtime and Storage all ask this).';
 
--- Loads a conversation for the caller or raises: 22023 conversation_not_found, 42501 not_a_member.
-create or replace function private.require_conversation_role(p_conversation_id uuid, p_user_id uuid, out conversation public.conversations, out role text)
+-- The caller's role in a conversation, or raises: 22023 conversation_not_found, 42501
+-- not_a_member, P0001 blocked (a direct conversation closed by a block).
+create or replace function private.require_conversation_role(p_conversation_id uuid, p_user_id uuid) returns text
 language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
+declare
+  v_conv public.conversations;
+  v_role text;
 begin
-  if p_conversation_id is null then
+  if p_conversation_id is not null then
+    select * into v_conv from public.conversations where id = p_conversation_id;
+  end if;
+  if v_conv.id is null then
     perform private.raise_error('22023', 'conversation_not_found', 'No such conversation.');
   end if;
-  select * into conversation from public.conversations where id = p_conversation_id;
-  if conversation.id is null then
-    perform private.raise_error('22023', 'conversation_not_found', 'No such conversation.');
-  end if;
-  role := private.conversation_role(p_conversation_id, p_user_id);
-  if role is null then
-    if conversation.kind = 'direct' and p_user_id in (conversation.direct_user_low, conversation.direct_user_high) then
+  v_role := private.conversation_role(p_conversation_id, p_user_id);
+  if v_role is null then
+    if v_conv.kind = 'direct' and p_user_id in (v_conv.direct_user_low, v_conv.direct_user_high) then
       perform private.raise_error('P0001', 'blocked', 'You can no longer message in this conversation.');
     end if;
     perform private.raise_error('42501', 'not_a_member', 'You are not a member of this conversation.');
   end if;
+  return v_role;
 end
 $$;
 comment on function private.require_conversation_role(uuid, uuid) is
-  'The conversation and the user''s role in it; raises 22023 conversation_not_found, 42501 not_a_member, or P0001 blocked (a direct conversation closed by a block).';
+  'The user''s role in the conversation; raises 22023 conversation_not_found, 42501 not_a_member, or P0001 blocked (a direct conversation closed by a block).';
 
 -- Broadcast helpers (Broadcast from Database on private topics).
 create or replace function private.broadcast_to_user(p_user_id uuid, p_event text, p_payload jsonb) returns void

@@ -90,13 +90,11 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_access record;
   v_conv public.conversations;
   v_role text;
 begin
-  v_access := private.require_conversation_role(p_conversation_id, p_user_id);
-  v_conv := v_access.conversation;
-  v_role := v_access.role;
+  v_role := private.require_conversation_role(p_conversation_id, p_user_id);
+  select * into v_conv from public.conversations where id = p_conversation_id;
   if v_conv.kind <> 'group' then
     perform private.raise_error('P0001', 'not_a_group',
       case v_conv.kind when 'event' then 'Event chat membership follows bookings.'
@@ -308,14 +306,12 @@ set search_path = ''
 as $$
 declare
   v_uid uuid := private.require_user();
-  v_access record;
   v_conv public.conversations;
   v_role text;
   v_heir uuid;
 begin
-  v_access := private.require_conversation_role(p_conversation_id, v_uid);
-  v_conv := v_access.conversation;
-  v_role := v_access.role;
+  v_role := private.require_conversation_role(p_conversation_id, v_uid);
+  select * into v_conv from public.conversations where id = p_conversation_id;
   if v_conv.kind = 'direct' then
     perform private.raise_error('P0001', 'cannot_leave_direct', 'A direct conversation cannot be left; mute it or block the person.');
   elsif v_conv.kind = 'event' then
@@ -371,7 +367,7 @@ begin
   if p_muted is null then
     perform private.raise_error('22023', 'invalid_argument', 'p_muted is true or false.');
   end if;
-  select role into v_role from private.require_conversation_role(p_conversation_id, v_uid);
+  v_role := private.require_conversation_role(p_conversation_id, v_uid);
   insert into public.conversation_members as m (conversation_id, user_id, role, muted)
   values (p_conversation_id, v_uid, v_role, p_muted)
   on conflict (conversation_id, user_id) do update set muted = excluded.muted

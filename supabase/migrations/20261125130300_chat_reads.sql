@@ -20,16 +20,14 @@ set search_path = ''
 as $$
 declare
   v_uid uuid := private.require_user();
-  v_access record;
   v_conv public.conversations;
   v_role text;
   v_target public.messages;
   v_member public.conversation_members;
   v_moved boolean := false;
 begin
-  v_access := private.require_conversation_role(p_conversation_id, v_uid);
-  v_conv := v_access.conversation;
-  v_role := v_access.role;
+  v_role := private.require_conversation_role(p_conversation_id, v_uid);
+  select * into v_conv from public.conversations where id = p_conversation_id;
   if p_message_id is null then
     select * into v_target from public.messages m where m.conversation_id = p_conversation_id order by m.seq desc limit 1;
   else
