@@ -43,8 +43,8 @@ begin
   end if;
   v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
   if v_match is not null then
-    if not ((v_match[2] is null and p_extension in ('broadcast', 'presence'))
-            or (v_match[2] = ':typing' and p_extension = 'broadcast')) then
+    if not ((coalesce(v_match[2], '') = '' and p_extension in ('broadcast', 'presence'))
+            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
       return false;
     end if;
     return private.can_access_conversation(v_match[1]::uuid, v_uid);
@@ -76,8 +76,8 @@ begin
   -- message events on conversation:<id> come from the database only.
   v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
   if v_match is not null then
-    if not ((v_match[2] is null and p_extension = 'presence')
-            or (v_match[2] = ':typing' and p_extension = 'broadcast')) then
+    if not ((coalesce(v_match[2], '') = '' and p_extension = 'presence')
+            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
       return false;
     end if;
     return private.can_access_conversation(v_match[1]::uuid, v_uid);
