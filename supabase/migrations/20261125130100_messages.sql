@@ -79,6 +79,9 @@ create unique index messages_sender_client_id_key on public.messages (sender_id,
 create index messages_reply_to_idx on public.messages (reply_to) where reply_to is not null;
 create index messages_shared_event_idx on public.messages (shared_event_id) where shared_event_id is not null;
 create index messages_deleted_by_idx on public.messages (deleted_by) where deleted_by is not null;
+-- Unread counts scan only this (index-only once the visibility map is set): live, non-system messages.
+create index messages_unread_idx on public.messages (conversation_id, seq) include (sender_id)
+  where deleted_at is null and kind <> 'system';
 create index messages_due_reminders_idx on public.messages (remind_at)
   where kind = 'reminder' and reminded_at is null and deleted_at is null;
 
@@ -407,8 +410,11 @@ begin
   if p_client_id is not null and char_length(p_client_id) not between 1 and 100 then
     perform private.raise_error('22023', 'invalid_client_id', 'A client id has 1 to 100 characters.');
   end if;
-  -- A retry with the same client id gets the message the first call made.
+  -- A retry with the same client id gets the message the first call made. Concurrent retries
+  -- queue on a lock for that key, so the second finds the first's message instead of taking a
+  -- sequence number it would not use.
   if p_client_id is not null then
+    perform pg_advisory_xact_lock(hashtextextended(v_uid::text || '/' || p_client_id, 0));
     select * into v_message from public.messages where sender_id = v_uid and client_id = p_client_id;
     if v_message.id is not null then
       if v_message.conversation_id is distinct from p_conversation_id or v_message.kind <> v_kind then

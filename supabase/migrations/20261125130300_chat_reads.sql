@@ -127,8 +127,10 @@ declare
   v_limit integer := private.check_page_limit(p_limit);
   v_after record := private.decode_event_cursor(p_cursor);
   v_blocked uuid[];
+  v_my_blocks uuid[];
   v_events uuid[];
 begin
+  select coalesce(array_agg(b.blocked_id), '{}') into v_my_blocks from public.blocks b where b.blocker_id = v_uid;
   select coalesce(array_agg(x.user_id), '{}') into v_blocked from (
     select b.blocked_id as user_id from public.blocks b where b.blocker_id = v_uid
     union select b.blocker_id from public.blocks b where b.blocked_id = v_uid) x;
@@ -164,11 +166,14 @@ begin
   select p.id, p.kind, p.event_id,
          case when p.kind = 'direct' then (select pr.display_name from public.profiles pr where pr.id = p.other_user_id) else p.title end,
          p.other_user_id, p.role, p.muted,
-         private.unread_count(p.id, v_uid, p.last_read_seq, p.last_seq),
+         -- private.unread_count(), inlined (an index-only scan of messages_unread_idx per row)
+         case when p.last_read_seq >= p.last_seq then 0 else (
+           select count(*)::integer from public.messages x
+            where x.conversation_id = p.id and x.seq > p.last_read_seq
+              and x.deleted_at is null and x.kind <> 'system' and x.sender_id is distinct from v_uid
+              and not coalesce(x.sender_id = any (v_my_blocks), false)) end,
          (select private.message_preview(x) from public.messages x
-           where x.conversation_id = p.id
-             and (x.sender_id is null or x.sender_id = v_uid
-                  or not exists (select 1 from public.blocks b where b.blocker_id = v_uid and b.blocked_id = x.sender_id))
+           where x.conversation_id = p.id and not coalesce(x.sender_id = any (v_my_blocks), false)
            order by x.seq desc limit 1),
          p.last_activity_at,
          private.encode_event_cursor(p.last_activity_at, p.id)

@@ -100,6 +100,11 @@ describe("sending concurrently", () => {
       [first.id],
     );
     expect(Number(rows[0]?.n)).toBe(1);
+    const seqs = await adminQuery<{ gaps: string }>(
+      "select max(seq) - count(*) as gaps from public.messages where conversation_id = $1",
+      [groupId],
+    );
+    expect(Number(seqs.rows[0]?.gaps)).toBe(0);
   });
 
   it("marks read exactly: the reader is back to zero, and a later message counts one", async () => {
