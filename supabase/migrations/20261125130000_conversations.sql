@@ -166,6 +166,20 @@ $$;
 comment on function private.can_access_conversation(uuid, uuid) is
   'True when the user may read and write in the conversation right now (RLS, Realtime and Storage all ask this).';
 
+-- The same question for the signed-in caller: what RLS policies ask. Policies use this one, so
+-- API roles never get a function that answers for an arbitrary user id (which would tell anyone
+-- whether someone else holds a confirmed booking).
+create or replace function private.caller_can_access_conversation(p_conversation_id uuid) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select private.conversation_role(p_conversation_id, auth.uid()) is not null
+$$;
+comment on function private.caller_can_access_conversation(uuid) is
+  'RLS: true when the signed-in caller may take part in the conversation right now.';
+
 -- The caller's role in a conversation, or raises: 22023 conversation_not_found, 42501
 -- not_a_member, P0001 blocked (a direct conversation closed by a block).
 create or replace function private.require_conversation_role(p_conversation_id uuid, p_user_id uuid) returns text
@@ -385,13 +399,12 @@ alter table public.conversation_members enable row level security;
 
 create policy "people see the conversations they take part in" on public.conversations
   for select to authenticated
-  using (private.can_access_conversation(id, (select auth.uid())));
+  using ((select auth.uid()) is not null and private.caller_can_access_conversation(id));
 create policy "members see who else is in their conversations" on public.conversation_members
   for select to authenticated
-  using (private.can_access_conversation(conversation_id, (select auth.uid())));
+  using ((select auth.uid()) is not null and private.caller_can_access_conversation(conversation_id));
 
 grant select on public.conversations, public.conversation_members to authenticated;
 grant select, insert, update, delete on public.conversations, public.conversation_members to service_role;
 
-grant execute on function private.can_access_conversation(uuid, uuid), private.conversation_role(uuid, uuid),
-  private.event_chat_role(uuid, uuid) to authenticated, service_role;
+grant execute on function private.caller_can_access_conversation(uuid) to authenticated;

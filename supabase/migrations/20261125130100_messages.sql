@@ -589,7 +589,7 @@ stable
 security definer
 set search_path = ''
 as $$
-  select private.can_access_conversation(p_conversation_id, auth.uid())
+  select private.caller_can_access_conversation(p_conversation_id)
      and (p_sender_id is null or p_sender_id = auth.uid()
           or not exists (select 1 from public.blocks b where b.blocker_id = auth.uid() and b.blocked_id = p_sender_id))
 $$;
@@ -605,10 +605,10 @@ create policy "members read their conversations' messages" on public.messages
 
 create policy "members see reactions in their conversations" on public.message_reactions
   for select to authenticated
-  using (private.can_access_conversation(conversation_id, (select auth.uid())));
+  using ((select auth.uid()) is not null and private.caller_can_access_conversation(conversation_id));
 create policy "members react as themselves" on public.message_reactions
   for insert to authenticated
-  with check (user_id = (select auth.uid()) and private.can_access_conversation(conversation_id, (select auth.uid())));
+  with check (user_id = (select auth.uid()) and private.caller_can_access_conversation(conversation_id));
 create policy "members remove their own reactions" on public.message_reactions
   for delete to authenticated
   using (user_id = (select auth.uid()));
