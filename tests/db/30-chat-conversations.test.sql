@@ -1,7 +1,7 @@
 -- Conversations: one direct conversation per pair (closed by blocks), groups run by their
 -- admins, and event chats whose membership follows bookings and co-hosting from live rows.
 begin;
-select plan(52);
+select plan(55);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -224,6 +224,26 @@ update public.events set title = 'Rooftop jam session' where id = pg_temp.fx('ja
 select tests.as_superuser();
 select results_eq($$select title from public.conversations where id = pg_temp.fx('jam_chat')$$, $$values ('Rooftop jam session'::text)$$,
                   'renaming the event renames its chat');
+
+select tests.authenticate_as('pat');
+select throws_ok($$select private.event_chat_role(pg_temp.fx('jam'), tests.get_supabase_uid('gia'))$$, '42501', null,
+                 'nobody can ask the database whether someone else is a confirmed guest');
+select throws_ok($$select private.can_access_conversation(pg_temp.fx('jam_chat'), tests.get_supabase_uid('gia'))$$, '42501', null,
+                 'or whether someone else is in a conversation');
+
+select tests.as_superuser();
+select is_empty($$
+  select p.oid::regprocedure::text from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+   where n.nspname = 'private'
+     and (p.proname ~ '(conversation|message|chat|reaction|block|report|reminder)' or p.proname in ('event_chat_role', 'unread_count', 'broadcast_to_user'))
+     and p.proname <> 'blocks_remove_follows'  -- the follows capability's trigger function (cannot be called directly)
+     and (has_function_privilege('anon', p.oid, 'execute') or has_function_privilege('authenticated', p.oid, 'execute'))
+     and p.proname not in ('send_message', 'edit_message', 'delete_message', 'start_direct_conversation', 'create_group_conversation',
+                           'add_conversation_members', 'remove_conversation_member', 'leave_conversation', 'set_conversation_muted',
+                           'mark_conversation_read', 'my_conversations', 'conversation_messages', 'block_user', 'unblock_user',
+                           'report_content', 'caller_can_access_conversation', 'can_read_message', 'chat_media_can_read',
+                           'chat_media_can_write', 'chat_media_is_own', 'is_blocked_between')
+$$, 'API roles can execute only the chat entry points and caller-bound checks, nothing that acts for another user');
 
 select tests.authenticate_as('gia');
 select is(pg_temp.hint_of($$select public.leave_conversation(pg_temp.fx('jam_chat'))$$), 'cannot_leave_event_chat',
