@@ -151,6 +151,141 @@ export type Database = {
           },
         ]
       }
+      conversation_members: {
+        Row: {
+          added_by: string | null
+          conversation_id: string
+          joined_at: string
+          last_read_at: string | null
+          last_read_message_id: string | null
+          last_read_seq: number
+          muted: boolean
+          notified_at: string | null
+          notified_seq: number
+          role: string
+          user_id: string
+        }
+        Insert: {
+          added_by?: string | null
+          conversation_id: string
+          joined_at?: string
+          last_read_at?: string | null
+          last_read_message_id?: string | null
+          last_read_seq?: number
+          muted?: boolean
+          notified_at?: string | null
+          notified_seq?: number
+          role?: string
+          user_id: string
+        }
+        Update: {
+          added_by?: string | null
+          conversation_id?: string
+          joined_at?: string
+          last_read_at?: string | null
+          last_read_message_id?: string | null
+          last_read_seq?: number
+          muted?: boolean
+          notified_at?: string | null
+          notified_seq?: number
+          role?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "conversation_members_added_by_fkey"
+            columns: ["added_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversation_members_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversation_members_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      conversations: {
+        Row: {
+          created_at: string
+          created_by: string | null
+          direct_user_high: string | null
+          direct_user_low: string | null
+          event_id: string | null
+          id: string
+          kind: string
+          last_activity_at: string
+          last_message_at: string | null
+          last_seq: number
+          title: string | null
+        }
+        Insert: {
+          created_at?: string
+          created_by?: string | null
+          direct_user_high?: string | null
+          direct_user_low?: string | null
+          event_id?: string | null
+          id?: string
+          kind: string
+          last_activity_at?: string
+          last_message_at?: string | null
+          last_seq?: number
+          title?: string | null
+        }
+        Update: {
+          created_at?: string
+          created_by?: string | null
+          direct_user_high?: string | null
+          direct_user_low?: string | null
+          event_id?: string | null
+          id?: string
+          kind?: string
+          last_activity_at?: string
+          last_message_at?: string | null
+          last_seq?: number
+          title?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "conversations_created_by_fkey"
+            columns: ["created_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversations_direct_user_high_fkey"
+            columns: ["direct_user_high"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversations_direct_user_low_fkey"
+            columns: ["direct_user_low"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversations_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: true
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       currencies: {
         Row: {
           code: string
@@ -244,6 +379,151 @@ export type Database = {
             columns: ["follower_id"]
             isOneToOne: false
             referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      message_reactions: {
+        Row: {
+          conversation_id: string
+          created_at: string
+          emoji: string
+          message_id: string
+          user_id: string
+        }
+        Insert: {
+          conversation_id: string
+          created_at?: string
+          emoji: string
+          message_id: string
+          user_id?: string
+        }
+        Update: {
+          conversation_id?: string
+          created_at?: string
+          emoji?: string
+          message_id?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "message_reactions_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "message_reactions_message_id_fkey"
+            columns: ["message_id"]
+            isOneToOne: false
+            referencedRelation: "messages"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "message_reactions_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      messages: {
+        Row: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        Insert: {
+          attachment_path?: string | null
+          body?: string | null
+          client_id?: string | null
+          conversation_id: string
+          created_at?: string
+          data?: Json | null
+          deleted_at?: string | null
+          deleted_by?: string | null
+          duration_ms?: number | null
+          edited_at?: string | null
+          id?: string
+          kind?: string
+          remind_at?: string | null
+          reminded_at?: string | null
+          reply_to?: string | null
+          sender_id?: string | null
+          seq: number
+          shared_event_id?: string | null
+        }
+        Update: {
+          attachment_path?: string | null
+          body?: string | null
+          client_id?: string | null
+          conversation_id?: string
+          created_at?: string
+          data?: Json | null
+          deleted_at?: string | null
+          deleted_by?: string | null
+          duration_ms?: number | null
+          edited_at?: string | null
+          id?: string
+          kind?: string
+          remind_at?: string | null
+          reminded_at?: string | null
+          reply_to?: string | null
+          sender_id?: string | null
+          seq?: number
+          shared_event_id?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "messages_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_deleted_by_fkey"
+            columns: ["deleted_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_reply_to_fkey"
+            columns: ["reply_to"]
+            isOneToOne: false
+            referencedRelation: "messages"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_sender_id_fkey"
+            columns: ["sender_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_shared_event_id_fkey"
+            columns: ["shared_event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
             referencedColumns: ["id"]
           },
         ]
@@ -758,6 +1038,28 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      add_conversation_members: {
+        Args: { p_conversation_id: string; p_user_ids: string[] }
+        Returns: {
+          added_by: string | null
+          conversation_id: string
+          joined_at: string
+          last_read_at: string | null
+          last_read_message_id: string | null
+          last_read_seq: number
+          muted: boolean
+          notified_at: string | null
+          notified_seq: number
+          role: string
+          user_id: string
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "conversation_members"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
       approve_booking: {
         Args: { p_booking_id: string }
         Returns: {
@@ -814,6 +1116,20 @@ export type Database = {
         SetofOptions: {
           from: "*"
           to: "profiles"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      block_user: {
+        Args: { p_user_id: string }
+        Returns: {
+          blocked_id: string
+          blocker_id: string
+          created_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "blocks"
           isOneToOne: true
           isSetofReturn: false
         }
@@ -933,6 +1249,51 @@ export type Database = {
           username: string
         }[]
       }
+      conversation_messages: {
+        Args: { p_before?: string; p_conversation_id: string; p_limit?: number }
+        Returns: {
+          attachment_path: string
+          body: string
+          client_id: string
+          conversation_id: string
+          created_at: string
+          data: Json
+          deleted_at: string
+          duration_ms: number
+          edited_at: string
+          id: string
+          kind: string
+          reactions: Json
+          remind_at: string
+          reply_preview: Json
+          reply_to: string
+          sender_id: string
+          seq: number
+          shared_event_id: string
+        }[]
+      }
+      create_group_conversation: {
+        Args: { p_member_ids?: string[]; p_title: string }
+        Returns: {
+          created_at: string
+          created_by: string | null
+          direct_user_high: string | null
+          direct_user_low: string | null
+          event_id: string | null
+          id: string
+          kind: string
+          last_activity_at: string
+          last_message_at: string | null
+          last_seq: number
+          title: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "conversations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       create_share_link: {
         Args: { p_event_id: string }
         Returns: {
@@ -968,6 +1329,64 @@ export type Database = {
         SetofOptions: {
           from: "*"
           to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      delete_message: {
+        Args: { p_message_id: string }
+        Returns: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "messages"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      edit_message: {
+        Args: { p_body: string; p_message_id: string }
+        Returns: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "messages"
           isOneToOne: true
           isSetofReturn: false
         }
@@ -1086,6 +1505,10 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      leave_conversation: {
+        Args: { p_conversation_id: string }
+        Returns: undefined
+      }
       leave_waitlist: {
         Args: { p_event_id: string }
         Returns: {
@@ -1108,7 +1531,31 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      mark_conversation_read: {
+        Args: { p_conversation_id: string; p_message_id?: string }
+        Returns: {
+          conversation_id: string
+          last_read_message_id: string
+          unread_count: number
+        }[]
+      }
       mark_notifications_read: { Args: { p_ids?: string[] }; Returns: number }
+      my_conversations: {
+        Args: { p_cursor?: string; p_limit?: number }
+        Returns: {
+          conversation_id: string
+          cursor: string
+          event_id: string
+          kind: string
+          last_activity_at: string
+          last_message: Json
+          muted: boolean
+          other_user_id: string
+          role: string
+          title: string
+          unread_count: number
+        }[]
+      }
       my_notification_preferences: {
         Args: Record<PropertyKey, never>
         Returns: {
@@ -1198,6 +1645,14 @@ export type Database = {
           refundable_cents: number
         }[]
       }
+      remove_conversation_member: {
+        Args: { p_conversation_id: string; p_user_id: string }
+        Returns: boolean
+      }
+      report_content: {
+        Args: { p_id: string; p_kind: string; p_reason: string }
+        Returns: string
+      }
       search_events: {
         Args: {
           p_category?: string
@@ -1239,6 +1694,67 @@ export type Database = {
         Returns: {
           error: true
         } & "the function public.seats_left with parameter or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache"
+      }
+      send_message: {
+        Args: {
+          p_attachment_path?: string
+          p_body?: string
+          p_client_id?: string
+          p_conversation_id: string
+          p_duration_ms?: number
+          p_kind?: string
+          p_remind_at?: string
+          p_reply_to?: string
+          p_shared_event_id?: string
+        }
+        Returns: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "messages"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_conversation_muted: {
+        Args: { p_conversation_id: string; p_muted?: boolean }
+        Returns: {
+          added_by: string | null
+          conversation_id: string
+          joined_at: string
+          last_read_at: string | null
+          last_read_message_id: string | null
+          last_read_seq: number
+          muted: boolean
+          notified_at: string | null
+          notified_seq: number
+          role: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "conversation_members"
+          isOneToOne: true
+          isSetofReturn: false
+        }
       }
       set_notification_preference: {
         Args: { p_channel: string; p_enabled: boolean; p_type: string }
@@ -1323,6 +1839,29 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      start_direct_conversation: {
+        Args: { p_user_id: string }
+        Returns: {
+          created_at: string
+          created_by: string | null
+          direct_user_high: string | null
+          direct_user_low: string | null
+          event_id: string | null
+          id: string
+          kind: string
+          last_activity_at: string
+          last_message_at: string | null
+          last_seq: number
+          title: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "conversations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      unblock_user: { Args: { p_user_id: string }; Returns: boolean }
       unfollow_user: { Args: { p_user_id: string }; Returns: boolean }
       unread_notification_count: {
         Args: Record<PropertyKey, never>
