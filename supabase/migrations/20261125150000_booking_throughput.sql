@@ -173,6 +173,17 @@ begin
   -- here, so this never refuses seats that exist; take_seats below stays the one that decides.)
   if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting')
      or private.seats_left(p_ticket_type_id) < p_quantity then
+    -- A concurrent retry with the same key may have committed the booking (and the last seats)
+    -- since we looked: it gets that booking, not sold_out.
+    if p_idempotency_key is not null then
+      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
+      if v_booking.id is not null then
+        if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
+          perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
+        end if;
+        return v_booking;
+      end if;
+    end if;
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
 
