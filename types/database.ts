@@ -1006,6 +1006,16 @@ export type Database = {
         }
         Relationships: []
       }
+      wallet_balances: {
+        Row: {
+          available_cents: number | null
+          currency: string | null
+          in_transit_cents: number | null
+          paid_out_cents: number | null
+          pending_cents: number | null
+        }
+        Relationships: []
+      }
     }
     Functions: {
       accept_waitlist_offer: {
@@ -1653,6 +1663,16 @@ export type Database = {
         Args: { p_id: string; p_kind: string; p_reason: string }
         Returns: string
       }
+      request_payout: {
+        Args: { p_amount_cents: number; p_currency: string }
+        Returns: {
+          amount_cents: number
+          currency: string
+          payout_id: string
+          requested_at: string
+          status: string
+        }[]
+      }
       search_events: {
         Args: {
           p_category?: string
@@ -1866,6 +1886,21 @@ export type Database = {
       unread_notification_count: {
         Args: Record<PropertyKey, never>
         Returns: number
+      }
+      wallet_activity: {
+        Args: { p_cursor?: string; p_limit?: number }
+        Returns: {
+          amount_cents: number
+          balance: string
+          booking_id: string
+          created_at: string
+          currency: string
+          cursor: string
+          entry_id: number
+          event_id: string
+          kind: string
+          payout_id: string
+        }[]
       }
     }
     Enums: {

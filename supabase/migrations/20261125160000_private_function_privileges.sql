@@ -16,3 +16,7 @@ revoke execute on all functions in schema admin from public;
 -- Profile validation runs as whoever writes the row (the owner through the API, the service
 -- role, sign-up); as security definer it needs no grants on the username helpers it calls.
 alter function private.validate_profile() security definer;
+
+-- public.wallet_balances is a security-invoker view over the caller's own balances; the service
+-- role reads it too (and sees none, having no wallet of its own).
+grant execute on function private.my_wallet_balances() to service_role;

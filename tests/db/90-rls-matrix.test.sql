@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(481);
+select plan(509);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -61,7 +61,8 @@ select is_empty($$
   select unnest(array['profiles', 'notifications', 'currencies', 'follows', 'blocks', 'events', 'ticket_types',
                       'event_cohosts', 'bookings', 'waitlist_entries', 'reviews',
                       'notification_preferences', 'notification_settings',
-                      'conversations', 'conversation_members', 'messages', 'message_reactions'])
+                      'conversations', 'conversation_members', 'messages', 'message_reactions',
+                      'wallet_balances'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -339,6 +340,24 @@ cross join (values
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
   ('delete', $$delete from public.message_reactions where message_id = pg_temp.fx('M') and user_id = tests.get_supabase_uid('host')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- wallet_balances (view): a host reads only their own wallet; nobody writes it (the ledger does). It is
+-- not an updatable view, so PostgreSQL refuses every write (55000) before it even checks grants.
+select private.post_ledger_transaction('matrix:wallet', 'payment',
+  private.postings_payment(tests.get_supabase_uid('host'), 'EUR', 1000, 100));
+insert into matrix
+select 'wallet_balances', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.wallet_balances where currency = 'EUR'$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:0']),
+  ('insert', $$insert into public.wallet_balances (currency, pending_cents) values ('EUR', 1)$$,
+   array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000']),
+  ('update', $$update public.wallet_balances set available_cents = 1000000$$,
+   array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000']),
+  ('delete', $$delete from public.wallet_balances$$,
+   array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000'])
 ) as x(action, stmt, expected);
 
 select is(tests.rls_outcome(actor, stmt), expected, format('%s: %s may %s → %s', tbl, actor, action, expected))

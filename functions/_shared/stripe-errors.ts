@@ -1,0 +1,62 @@
+/**
+ * What a failed Stripe call means for the payment command outbox: retry later (with the same
+ * idempotency key) or give up. Pure: reads only the fields stripe-node's errors carry
+ * (`type`, `statusCode`, `code`, `headers`), so it is unit-tested with plain objects.
+ *
+ * Retry: connection problems and timeouts (the request may or may not have run — the same key
+ * makes the retry safe), rate limits, 409 (a concurrent request with the same key), 5xx, an
+ * authentication failure (a configuration problem an operator can fix), and insufficient balance
+ * (the money may arrive, e.g. a transfer that has not landed before a payout).
+ * Give up: other 4xx — invalid parameters, an idempotency key reused with other parameters (a
+ * bug), permissions, a payment state that will not change.
+ */
+
+export interface StripeFailure {
+  retryable: boolean;
+  /** Stripe's error code when it sent one (balance_insufficient, resource_missing, …), else the error type. */
+  code: string;
+  message: string;
+  statusCode: number | null;
+}
+
+interface StripeErrorLike {
+  type?: unknown;
+  statusCode?: unknown;
+  code?: unknown;
+  message?: unknown;
+  headers?: unknown;
+}
+
+const RETRYABLE_CODES = new Set(["balance_insufficient", "insufficient_funds", "lock_timeout", "rate_limit", "idempotency_key_in_use"]);
+
+function field(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined;
+}
+
+export function classifyStripeError(err: unknown): StripeFailure {
+  const e = (typeof err === "object" && err !== null ? err : {}) as StripeErrorLike;
+  const type = field(e.type) ?? (err instanceof Error ? err.name : "unknown_error");
+  const statusCode = typeof e.statusCode === "number" ? e.statusCode : null;
+  const code = field(e.code) ?? type;
+  const message = field(e.message) ?? (err instanceof Error ? err.message : String(err));
+  const headers = (typeof e.headers === "object" && e.headers !== null ? e.headers : {}) as Record<string, unknown>;
+  const shouldRetry = headers["stripe-should-retry"];
+
+  let retryable: boolean;
+  if (type === "StripeConnectionError" || statusCode === null) {
+    retryable = true;
+  } else if (RETRYABLE_CODES.has(code)) {
+    retryable = true;
+  } else if (type === "StripeIdempotencyError" || type === "StripePermissionError" || type === "StripeCardError") {
+    retryable = false;
+  } else if (statusCode === 401 || statusCode === 409 || statusCode === 429 || statusCode >= 500) {
+    retryable = true;
+  } else {
+    retryable = false;
+  }
+  // Stripe's explicit advice wins for server answers (a replayed saved 500 says false: retrying
+  // the same key returns the same 500 until it is pruned, yet a later attempt still helps once
+  // Stripe has recovered; we keep retrying with backoff and dead-letter at the limit).
+  if (shouldRetry === "true") retryable = true;
+  return { retryable, code, message: message.slice(0, 2000), statusCode };
+}

@@ -1,0 +1,134 @@
+/**
+ * POST /functions/v1/checkout (verify_jwt = true) — a guest pays for their held booking.
+ *
+ *   request   { "booking_id": "<uuid>" }
+ *   200       { "booking_id", "payment_id", "payment_intent_id", "client_secret", "amount_cents",
+ *               "currency", "status", "hold_expires_at", "standin" }
+ *
+ * One PaymentIntent per booking: created with idempotency key = booking id, transfer_group =
+ * booking id and the booking in its metadata; a second call returns the same intent. The app
+ * confirms it with Stripe.js / the Payment Sheet using the client secret; the booking is
+ * confirmed by the payment_intent.succeeded webhook, never by this function.
+ *
+ * Errors: 400 validation_failed; 401; 403 not_your_booking; 404 booking_not_found; 409
+ * hold_expired, already_paid, awaiting_approval, booking_not_payable; 422 nothing_to_pay,
+ * host_cannot_accept_payments; 503 not_configured (Stripe) or a Stripe outage (stripe_unavailable).
+ */
+import type Stripe from "stripe";
+import { z } from "zod";
+import { requireUser } from "../_shared/auth.ts";
+import { remapDbError } from "../_shared/db-errors.ts";
+import { withServiceRole, withUserContext } from "../_shared/db.ts";
+import { HttpError } from "../_shared/http-errors.ts";
+import { json, readJson } from "../_shared/json.ts";
+import { routeByMethod } from "../_shared/router.ts";
+import { getStripe, plainObject, stripeSettings } from "../_shared/stripe.ts";
+
+const body = z.object({ booking_id: z.uuid() });
+
+export interface CheckoutContext {
+  payment_id: string;
+  booking_id: string;
+  event_id: string;
+  host_id: string;
+  guest_id: string;
+  amount_cents: number;
+  currency: string;
+  hold_expires_at: Date | string;
+  payment_intent_id: string | null;
+  payment_status: string;
+  event_title: string;
+}
+
+const STATUS_BY_CODE = {
+  booking_not_found: 404,
+  hold_expired: 409,
+  already_paid: 409,
+  awaiting_approval: 409,
+  booking_not_payable: 409,
+} as const;
+
+/**
+ * The PaymentIntent parameters for a booking. Only values that never change for the booking
+ * go in, because the idempotency key (the booking id) must always come with the same
+ * parameters.
+ */
+export function paymentIntentParams(ctx: CheckoutContext): Stripe.PaymentIntentCreateParams {
+  return {
+    amount: ctx.amount_cents,
+    currency: ctx.currency.toLowerCase(),
+    transfer_group: ctx.booking_id,
+    automatic_payment_methods: { enabled: true },
+    metadata: {
+      booking_id: ctx.booking_id,
+      payment_id: ctx.payment_id,
+      event_id: ctx.event_id,
+      host_id: ctx.host_id,
+      guest_id: ctx.guest_id,
+    },
+  };
+}
+
+const stripeUnavailable = (cause: unknown): HttpError =>
+  new HttpError(503, "stripe_unavailable", "The payment provider is not reachable right now. Please try again.", { cause });
+
+async function findOrCreateIntent(stripe: Stripe, ctx: CheckoutContext): Promise<Stripe.PaymentIntent> {
+  try {
+    if (ctx.payment_intent_id !== null) return await stripe.paymentIntents.retrieve(ctx.payment_intent_id);
+    return await stripe.paymentIntents.create(paymentIntentParams(ctx), { idempotencyKey: ctx.booking_id });
+  } catch (err) {
+    throw stripeUnavailable(err);
+  }
+}
+
+export const handler = routeByMethod({
+  POST: async (req) => {
+    const claims = await requireUser(req);
+    const input = await readJson(req, body);
+    const settings = stripeSettings();
+    let ctx: CheckoutContext;
+    try {
+      ctx = await withUserContext(claims, async (db) => {
+        const { rows } = await db.query<CheckoutContext>(
+          `select payment_id, booking_id, event_id, host_id, guest_id, amount_cents::float8 as amount_cents, currency,
+                  hold_expires_at, payment_intent_id, payment_status, event_title
+             from private.prepare_checkout($1)`,
+          [input.booking_id],
+        );
+        const row = rows[0];
+        if (row === undefined) throw new Error("prepare_checkout returned no row");
+        return row;
+      });
+    } catch (err) {
+      throw remapDbError(err, STATUS_BY_CODE);
+    }
+
+    const stripe = getStripe(settings);
+    let intent = await findOrCreateIntent(stripe, ctx);
+    const recorded = await withServiceRole(async (db) => {
+      const { rows } = await db.query<{ id: string }>("select private.record_payment_intent($1, $2::jsonb) as id",
+        [ctx.payment_id, JSON.stringify(plainObject(intent))]);
+      return rows[0]?.id ?? intent.id;
+    });
+    if (recorded !== intent.id) {
+      // Another request recorded its intent first (same idempotency key, so normally the same).
+      intent = await stripe.paymentIntents.retrieve(recorded).catch((err: unknown) => {
+        throw stripeUnavailable(err);
+      });
+    }
+    if (intent.status === "canceled") {
+      throw new HttpError(409, "hold_expired", "Your hold on these seats has expired. Book again to pay.");
+    }
+    return json({
+      booking_id: ctx.booking_id,
+      payment_id: ctx.payment_id,
+      payment_intent_id: intent.id,
+      client_secret: intent.client_secret,
+      amount_cents: intent.amount,
+      currency: ctx.currency,
+      status: intent.status,
+      hold_expires_at: new Date(ctx.hold_expires_at).toISOString(),
+      standin: settings.standin,
+    }, { headers: { "Cache-Control": "no-store" } });
+  },
+});

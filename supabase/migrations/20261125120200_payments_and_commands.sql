@@ -1,0 +1,359 @@
+-- Payments, step 3: one payment per paid booking, and the payment command outbox.
+--
+-- Checkout (the `checkout` edge function) prepares a payment row as the guest, then asks Stripe
+-- for one PaymentIntent per booking (transfer_group = booking id, idempotency key = booking id,
+-- metadata booking id) and records its id. Stripe's webhooks confirm the booking; nothing else
+-- does.
+--
+-- Every call Rally makes to move money at Stripe (transfers, transfer reversals, refunds,
+-- payouts, cancelling an abandoned PaymentIntent, reading a charge's fee) is a row in
+-- private.payment_commands written in the same transaction as the decision (ARCHITECTURE §6).
+-- The payments-worker edge function claims rows with FOR UPDATE SKIP LOCKED (a lease, so a
+-- crashed worker's rows come back), calls Stripe with the row id as Idempotency-Key, and
+-- reports back: complete (the Stripe object, applied exactly like the matching webhook) or fail
+-- (retry with exponential backoff and jitter, dead letter after payment_settings.command_max_attempts,
+-- with a compensating ledger movement where money was set aside for the call).
+
+create table private.payments (
+  id uuid primary key default gen_random_uuid(),
+  booking_id uuid not null references public.bookings (id),
+  event_id uuid not null references private.events (id),
+  host_id uuid not null references public.profiles (id),
+  guest_id uuid not null references public.profiles (id),
+  amount_cents bigint not null,
+  currency text not null references public.currencies (code),
+  platform_fee_bps integer not null,
+  platform_fee_cents bigint,
+  host_share_cents bigint,
+  refund_policy text not null,
+  status text not null default 'created',
+  payment_intent_id text,
+  charge_id text,
+  balance_transaction_id text,
+  stripe_fee_cents bigint,
+  amount_refunded_cents bigint not null default 0,
+  last_payment_error text,
+  livemode boolean,
+  intent_synced_at timestamptz,
+  succeeded_at timestamptz,
+  released_at timestamptz,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint payments_amount check (amount_cents > 0),
+  constraint payments_status check (status in ('created', 'requires_payment_method', 'requires_confirmation', 'requires_action',
+                                               'processing', 'requires_capture', 'succeeded', 'canceled')),
+  constraint payments_fee_bps check (platform_fee_bps between 0 and 10000),
+  constraint payments_split check ((platform_fee_cents is null) = (host_share_cents is null)),
+  constraint payments_intent_id check (payment_intent_id is null or payment_intent_id ~ '^pi_[A-Za-z0-9]+$')
+);
+comment on table private.payments is
+  'One payment per paid booking: the Stripe PaymentIntent, the amount and its split (platform fee at the rate in force at checkout), and its state. Released once the host''s share moved to available.';
+comment on column private.payments.refund_policy is 'The event''s refund policy when the guest paid (evidence in disputes).';
+comment on column private.payments.released_at is 'When the release job moved this payment''s pending host share to available.';
+create unique index payments_booking_key on private.payments (booking_id);
+create unique index payments_intent_key on private.payments (payment_intent_id);
+create unique index payments_charge_key on private.payments (charge_id);
+create index payments_event_idx on private.payments (event_id);
+create index payments_host_idx on private.payments (host_id);
+create index payments_guest_idx on private.payments (guest_id);
+create index payments_currency_idx on private.payments (currency);
+create index payments_release_idx on private.payments (succeeded_at) where status = 'succeeded' and released_at is null;
+
+alter table private.ledger_transactions
+  add constraint ledger_transactions_payment_fk foreign key (payment_id) references private.payments (id);
+
+-- ---------------------------------------------------------------------------------------------
+-- Payment command outbox
+-- ---------------------------------------------------------------------------------------------
+
+create table private.payment_commands (
+  id uuid primary key default gen_random_uuid(),
+  kind text not null,
+  priority smallint not null,
+  status text not null default 'pending',
+  payload jsonb not null,
+  payment_id uuid references private.payments (id),
+  host_id uuid references public.profiles (id),
+  payout_id uuid,
+  refund_id uuid,
+  attempts integer not null default 0,
+  max_attempts integer not null,
+  next_attempt_at timestamptz not null default now(),
+  locked_until timestamptz,
+  last_error_code text,
+  last_error text,
+  result jsonb,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  completed_at timestamptz,
+  constraint payment_commands_kind check (kind in ('create_transfer', 'reverse_transfer', 'create_refund', 'create_payout',
+                                                   'cancel_payment_intent', 'sync_stripe_fee')),
+  constraint payment_commands_status check (status in ('pending', 'processing', 'succeeded', 'dead')),
+  constraint payment_commands_payload check (jsonb_typeof(payload) = 'object')
+);
+comment on table private.payment_commands is
+  'Outbox of Stripe calls (transfers, reversals, refunds, payouts, PaymentIntent cancellations, fee look-ups). The id is the Stripe Idempotency-Key. Drained by the payments-worker function; dead after command_max_attempts.';
+comment on column private.payment_commands.priority is 'Lower runs first: refunds 10, transfers 20, reversals 30, payouts 40, cancellations 50, fee look-ups 60.';
+comment on column private.payment_commands.locked_until is 'Lease of a claimed (processing) command; past it another worker may claim it again (same idempotency key).';
+create index payment_commands_due_idx on private.payment_commands (priority, next_attempt_at) where status = 'pending';
+create index payment_commands_lease_idx on private.payment_commands (locked_until) where status = 'processing';
+create index payment_commands_payment_idx on private.payment_commands (payment_id);
+create index payment_commands_host_idx on private.payment_commands (host_id);
+create index payment_commands_payout_idx on private.payment_commands (payout_id) where payout_id is not null;
+create index payment_commands_refund_idx on private.payment_commands (refund_id) where refund_id is not null;
+create index payment_commands_dead_idx on private.payment_commands (completed_at) where status = 'dead';
+
+-- Queues a Stripe call. p_id is the idempotency key (defaults to a new uuid).
+create or replace function private.enqueue_payment_command(
+  p_kind text,
+  p_payload jsonb,
+  p_payment_id uuid default null,
+  p_host_id uuid default null,
+  p_payout_id uuid default null,
+  p_refund_id uuid default null,
+  p_id uuid default null
+) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_id uuid := coalesce(p_id, gen_random_uuid());
+begin
+  insert into private.payment_commands (id, kind, priority, payload, payment_id, host_id, payout_id, refund_id, max_attempts)
+  values (v_id, p_kind,
+          case p_kind when 'create_refund' then 10 when 'create_transfer' then 20 when 'reverse_transfer' then 30
+                      when 'create_payout' then 40 when 'cancel_payment_intent' then 50 else 60 end,
+          p_payload, p_payment_id, p_host_id, p_payout_id, p_refund_id,
+          (select s.command_max_attempts from private.payment_settings s))
+  on conflict (id) do nothing;
+  return v_id;
+end
+$$;
+comment on function private.enqueue_payment_command(text, jsonb, uuid, uuid, uuid, uuid, uuid) is
+  'Queues a Stripe call in the payment command outbox (same transaction as the decision). Returns the command id = Stripe idempotency key.';
+
+-- The worker's claim: due commands (and ones whose lease ran out), locked with SKIP LOCKED so
+-- workers never take the same row, marked processing under a lease, attempts counted.
+create or replace function private.claim_payment_commands(p_limit integer default 10, p_lease_seconds integer default 120)
+returns setof private.payment_commands
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_limit is null or p_limit not between 1 and 100 then
+    perform private.raise_error('22023', 'invalid_limit', 'Claim between 1 and 100 commands.');
+  end if;
+  if p_lease_seconds is null or p_lease_seconds not between 5 and 3600 then
+    perform private.raise_error('22023', 'invalid_lease', 'A lease lasts 5 to 3600 seconds.');
+  end if;
+  return query
+    with due as (
+      select c.id from private.payment_commands c
+       where (c.status = 'pending' and c.next_attempt_at <= now())
+          or (c.status = 'processing' and c.locked_until < now())
+       order by c.priority, c.next_attempt_at, c.created_at
+       limit p_limit
+       for update skip locked
+    )
+    update private.payment_commands c
+       set status = 'processing', attempts = c.attempts + 1, locked_until = now() + make_interval(secs => p_lease_seconds),
+           payload = private.resolve_command_payload(c), updated_at = now()
+      from due where c.id = due.id
+    returning c.*;
+end
+$$;
+comment on function private.claim_payment_commands(integer, integer) is
+  'Service role (payments-worker): claims up to p_limit due commands with FOR UPDATE SKIP LOCKED under a lease; each claim counts as an attempt.';
+
+-- Fills what only becomes known after queueing (the transfer to reverse). Never changes a
+-- parameter that was already sent: only absent keys are added.
+create or replace function private.resolve_command_payload(p_command private.payment_commands) returns jsonb
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_transfer text;
+begin
+  if p_command.kind = 'reverse_transfer' and p_command.payload ->> 'transfer_id' is null then
+    select t.id into v_transfer from private.stripe_transfers t
+     where t.payment_id = p_command.payment_id and t.amount_cents - t.amount_reversed_cents > 0
+     order by t.created_at limit 1;
+    if v_transfer is not null then
+      return p_command.payload || jsonb_build_object('transfer_id', v_transfer);
+    end if;
+  end if;
+  return p_command.payload;
+end
+$$;
+comment on function private.resolve_command_payload(private.payment_commands) is 'Adds late-known parameters to a command payload (the transfer a reversal applies to).';
+
+-- The worker reports a failed call. Retryable failures wait (exponential backoff with ±25 %
+-- jitter, capped); the last attempt, or a failure Stripe says will never succeed, dead-letters
+-- the command and runs its compensation. Returns 'retry', 'dead' or the status it already had.
+create or replace function private.fail_payment_command(p_id uuid, p_error_code text, p_error text, p_retryable boolean)
+returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_command private.payment_commands;
+  v_settings private.payment_settings;
+  v_delay double precision;
+begin
+  select * into v_command from private.payment_commands where id = p_id for update;
+  if v_command.id is null then
+    perform private.raise_error('22023', 'command_not_found', 'No such payment command.');
+  end if;
+  if v_command.status <> 'processing' then
+    return v_command.status;
+  end if;
+  select * into v_settings from private.payment_settings;
+  if coalesce(p_retryable, false) and v_command.attempts < v_command.max_attempts then
+    v_delay := least(v_settings.command_backoff_base_seconds * power(2, greatest(v_command.attempts - 1, 0)),
+                     v_settings.command_backoff_max_seconds) * (0.75 + random() * 0.5);
+    update private.payment_commands
+       set status = 'pending', next_attempt_at = now() + make_interval(secs => v_delay), locked_until = null,
+           last_error_code = left(p_error_code, 100), last_error = left(p_error, 2000), updated_at = now()
+     where id = p_id;
+    return 'retry';
+  end if;
+  update private.payment_commands
+     set status = 'dead', locked_until = null, completed_at = now(),
+         last_error_code = left(p_error_code, 100), last_error = left(p_error, 2000), updated_at = now()
+   where id = p_id
+  returning * into v_command;
+  perform private.on_payment_command_dead(v_command);
+  return 'dead';
+end
+$$;
+comment on function private.fail_payment_command(uuid, text, text, boolean) is
+  'Service role (payments-worker): records a failed Stripe call; retry with backoff, or dead-letter with compensation after the last attempt or a permanent error.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Checkout
+-- ---------------------------------------------------------------------------------------------
+
+-- As the guest: checks the booking can be paid now and prepares its payment row. Returns what
+-- the checkout function needs to create (or find) the PaymentIntent.
+create or replace function private.prepare_checkout(p_booking_id uuid)
+returns table (payment_id uuid, booking_id uuid, event_id uuid, host_id uuid, guest_id uuid, amount_cents bigint,
+               currency text, hold_expires_at timestamptz, payment_intent_id text, payment_status text, event_title text)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_booking public.bookings;
+  v_event private.events;
+  v_payment private.payments;
+begin
+  if p_booking_id is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_booking_id is required.');
+  end if;
+  select * into v_booking from public.bookings b where b.id = p_booking_id for update;
+  if v_booking.id is null then
+    perform private.raise_error('22023', 'booking_not_found', 'No such booking.');
+  end if;
+  if v_booking.guest_id <> v_uid then
+    perform private.raise_error('42501', 'not_your_booking', 'This booking is not yours.');
+  end if;
+  select * into v_payment from private.payments p where p.booking_id = p_booking_id;
+  if v_booking.status = 'confirmed' or v_payment.status = 'succeeded' then
+    perform private.raise_error('P0001', 'already_paid', 'This booking is already paid.');
+  end if;
+  if v_booking.status = 'pending_approval' then
+    perform private.raise_error('P0001', 'awaiting_approval', 'The host has not approved this booking yet.');
+  end if;
+  if v_booking.status = 'expired' or (v_booking.status = 'held' and v_booking.hold_expires_at <= now()) then
+    perform private.raise_error('P0001', 'hold_expired', 'Your hold on these seats has expired. Book again to pay.');
+  end if;
+  if v_booking.status <> 'held' then
+    perform private.raise_error('P0001', 'booking_not_payable', format('A %s booking cannot be paid.', v_booking.status));
+  end if;
+  if v_booking.amount_cents <= 0 then
+    perform private.raise_error('P0001', 'nothing_to_pay', 'This booking is free.');
+  end if;
+  select * into v_event from private.events e where e.id = v_booking.event_id;
+  if not exists (select 1 from private.stripe_accounts a where a.host_id = v_event.host_id and private.stripe_account_ready(a)) then
+    perform private.raise_error('P0001', 'host_cannot_accept_payments', 'The host cannot take payments right now.');
+  end if;
+  if v_payment.id is null then
+    insert into private.payments (booking_id, event_id, host_id, guest_id, amount_cents, currency, platform_fee_bps, refund_policy)
+    values (v_booking.id, v_booking.event_id, v_event.host_id, v_booking.guest_id, v_booking.amount_cents, v_booking.currency,
+            (select s.platform_fee_bps from private.payment_settings s), v_event.refund_policy)
+    returning * into v_payment;
+  end if;
+  return query select v_payment.id, v_booking.id, v_booking.event_id, v_event.host_id, v_booking.guest_id, v_payment.amount_cents,
+                      v_payment.currency, v_booking.hold_expires_at, v_payment.payment_intent_id, v_payment.status, v_event.title;
+end
+$$;
+comment on function private.prepare_checkout(uuid) is
+  'As the guest (checkout function): checks the held booking can be paid now and prepares its payment. Errors: 22023 booking_not_found; 42501 not_your_booking; P0001 hold_expired, already_paid, awaiting_approval, booking_not_payable, nothing_to_pay, host_cannot_accept_payments.';
+
+-- Service role (checkout): records the PaymentIntent created for a payment. If the hold ended
+-- meanwhile, the intent is cancelled at once. Returns the intent id on record.
+create or replace function private.record_payment_intent(p_payment_id uuid, p_intent jsonb) returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment private.payments;
+begin
+  if p_intent ->> 'object' is distinct from 'payment_intent' then
+    perform private.raise_error('22023', 'invalid_stripe_object', 'Expected a Stripe PaymentIntent object.');
+  end if;
+  select * into v_payment from private.payments where id = p_payment_id for update;
+  if v_payment.id is null then
+    perform private.raise_error('22023', 'payment_not_found', 'No such payment.');
+  end if;
+  if v_payment.payment_intent_id is null then
+    update private.payments set payment_intent_id = p_intent ->> 'id', livemode = (p_intent ->> 'livemode')::boolean, updated_at = now()
+     where id = p_payment_id;
+    perform private.apply_payment_intent(p_intent, null, to_timestamp((p_intent ->> 'created')::bigint));
+    if exists (select 1 from public.bookings b where b.id = v_payment.booking_id and b.status in ('expired', 'cancelled'))
+       and (select p.status from private.payments p where p.id = p_payment_id) not in ('succeeded', 'canceled') then
+      perform private.enqueue_payment_command('cancel_payment_intent', jsonb_build_object('payment_intent_id', p_intent ->> 'id'),
+                                              p_payment_id, v_payment.host_id);
+    end if;
+  end if;
+  return coalesce(v_payment.payment_intent_id, p_intent ->> 'id');
+end
+$$;
+comment on function private.record_payment_intent(uuid, jsonb) is
+  'Service role (checkout): records the PaymentIntent of a payment (first one wins) and cancels it at once if the hold already ended.';
+
+-- A held booking that ends unpaid (expired or cancelled) must not be paid later: its open
+-- PaymentIntent is cancelled at Stripe. (Should a payment still succeed in the race, the
+-- webhook refunds it.)
+create or replace function private.on_booking_hold_ended() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment private.payments;
+begin
+  select * into v_payment from private.payments where booking_id = new.id;
+  if v_payment.payment_intent_id is not null and v_payment.status not in ('succeeded', 'canceled') then
+    perform private.enqueue_payment_command('cancel_payment_intent',
+      jsonb_build_object('payment_intent_id', v_payment.payment_intent_id), v_payment.id, v_payment.host_id);
+  end if;
+  return null;
+end
+$$;
+comment on function private.on_booking_hold_ended() is 'Trigger: a held booking that expired or was cancelled gets its open PaymentIntent cancelled.';
+
+create trigger bookings_cancel_open_payment after update of status on public.bookings
+  for each row when (old.status = 'held' and new.status in ('expired', 'cancelled'))
+  execute function private.on_booking_hold_ended();
+
+grant execute on function private.prepare_checkout(uuid) to authenticated;
+grant execute on function private.record_payment_intent(uuid, jsonb), private.claim_payment_commands(integer, integer),
+  private.fail_payment_command(uuid, text, text, boolean) to service_role;

@@ -1,0 +1,334 @@
+-- Payments, step 5: refunds.
+--
+-- The events capability decides who gets how much back (refund_quote, cancel_booking,
+-- cancel_event) and writes one private.refund_requests row per paid booking. A trigger here
+-- turns each request into a refund in the same transaction:
+--   - the ledger takes the refunded amount back at once — the host's part (pro rata to their
+--     share) from pending, or from available once the payment was released, and the platform's
+--     fee part from platform fees — into the `refunds` clearing account;
+--   - a create_refund command asks Stripe to refund the PaymentIntent, with the refund request
+--     id as the idempotency key;
+--   - after release the host's share is also reversed from their connected account
+--     (sync_host_transfers), as far as they still hold it; any rest stays a negative available
+--     balance, recovered from later earnings.
+-- Stripe's answer (worker result or refund.* webhooks) settles it: succeeded → the money leaves
+-- platform cash, the booking becomes `refunded`, the guest is told; failed / canceled (or the
+-- command dead-lettered) → the ledger movement is reversed and operators are told. A refund
+-- made in the Stripe Dashboard is booked the same way when its webhook arrives.
+-- Admins refund with admin.refund_booking(booking, amount) (Studio).
+
+alter table private.refund_requests drop constraint refund_requests_reason_check;
+alter table private.refund_requests add constraint refund_requests_reason_check
+  check (reason in ('guest_cancelled', 'host_cancelled', 'event_cancelled', 'admin', 'unfulfillable'));
+comment on column private.refund_requests.reason is
+  'guest_cancelled | host_cancelled | event_cancelled | admin | unfulfillable (paid after the hold ended and the seats were gone).';
+
+create table private.refunds (
+  id uuid primary key default gen_random_uuid(),
+  refund_request_id uuid references private.refund_requests (id),
+  payment_id uuid not null references private.payments (id),
+  booking_id uuid not null references public.bookings (id),
+  amount_cents bigint not null,
+  currency text not null references public.currencies (code),
+  host_part_cents bigint not null,
+  fee_part_cents bigint not null,
+  bucket text not null,
+  reason text not null,
+  status text not null default 'requested',
+  stripe_refund_id text,
+  failure_reason text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  settled_at timestamptz,
+  constraint refunds_amount check (amount_cents > 0 and host_part_cents >= 0 and fee_part_cents >= 0
+                                   and host_part_cents + fee_part_cents = amount_cents),
+  constraint refunds_bucket check (bucket in ('host_pending', 'host_available')),
+  constraint refunds_status check (status in ('requested', 'pending', 'succeeded', 'failed', 'canceled')),
+  constraint refunds_stripe_id check (stripe_refund_id is null or stripe_refund_id ~ '^re_[A-Za-z0-9]+$')
+);
+comment on table private.refunds is
+  'Refunds Rally asked Stripe for (from refund requests or admins) or Stripe reported (Dashboard refunds), with the split booked in the ledger. The id is the Stripe idempotency key; for a refund request it is the request id.';
+create unique index refunds_request_key on private.refunds (refund_request_id);
+create unique index refunds_stripe_id_key on private.refunds (stripe_refund_id);
+create index refunds_payment_idx on private.refunds (payment_id);
+create index refunds_booking_idx on private.refunds (booking_id);
+create index refunds_currency_idx on private.refunds (currency);
+
+alter table private.payment_commands
+  add constraint payment_commands_refund_fk foreign key (refund_id) references private.refunds (id);
+
+-- What of a payment can still be refunded: paid − refunds not failed − open or lost disputes.
+-- (plpgsql: private.disputes is created by the next migration.)
+create or replace function private.payment_refundable(p_payment_id uuid) returns bigint
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  return (select p.amount_cents
+                 - coalesce((select sum(r.amount_cents) from private.refunds r
+                              where r.payment_id = p.id and r.status not in ('failed', 'canceled')), 0)
+                 - coalesce((select sum(d.amount_cents) from private.disputes d
+                              where d.payment_id = p.id and (d.is_open or d.status = 'lost')), 0)
+            from private.payments p where p.id = p_payment_id);
+end
+$$;
+comment on function private.payment_refundable(uuid) is 'Amount of a payment that can still be refunded.';
+
+-- Starts a refund of p_amount of a succeeded payment: books the split into `refunds`, queues
+-- the Stripe call (idempotency key = p_id) and, after release, the reversal of the host's share.
+create or replace function private.start_refund(p_payment_id uuid, p_amount bigint, p_reason text, p_request_id uuid, p_id uuid)
+returns private.refunds
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment private.payments;
+  v_refund private.refunds;
+  v_host_part bigint;
+  v_bucket text;
+begin
+  select * into v_payment from private.payments where id = p_payment_id for update;
+  if v_payment.id is null or v_payment.status <> 'succeeded' then
+    perform private.raise_error('P0001', 'payment_not_refundable', 'There is no completed payment to refund.');
+  end if;
+  if p_amount is null or p_amount <= 0 or p_amount > private.payment_refundable(p_payment_id) then
+    perform private.raise_error('P0001', 'refund_exceeds_payment', 'The refund is more than what is left of the payment.');
+  end if;
+  v_host_part := private.pro_rata(p_amount, v_payment.host_share_cents, v_payment.amount_cents);
+  v_bucket := case when v_payment.released_at is null then 'host_pending' else 'host_available' end;
+  insert into private.refunds (id, refund_request_id, payment_id, booking_id, amount_cents, currency, host_part_cents,
+                               fee_part_cents, bucket, reason)
+  values (coalesce(p_id, gen_random_uuid()), p_request_id, v_payment.id, v_payment.booking_id, p_amount, v_payment.currency,
+          v_host_part, p_amount - v_host_part, v_bucket, p_reason)
+  returning * into v_refund;
+  perform private.post_ledger_transaction('refund:' || v_refund.id::text || ':requested', 'refund_requested',
+    private.postings_refund_requested(v_payment.host_id, v_payment.currency, v_host_part, p_amount - v_host_part, v_bucket),
+    p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id);
+  perform private.enqueue_payment_command('create_refund',
+    jsonb_build_object('payment_intent', v_payment.payment_intent_id, 'amount', p_amount, 'reason', 'requested_by_customer',
+                       'metadata', jsonb_strip_nulls(jsonb_build_object('refund_id', v_refund.id::text,
+                                                      'booking_id', v_payment.booking_id::text, 'refund_request_id', p_request_id::text))),
+    v_payment.id, v_payment.host_id, p_refund_id => v_refund.id, p_id => v_refund.id);
+  if v_bucket = 'host_available' then
+    perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
+  end if;
+  return v_refund;
+end
+$$;
+comment on function private.start_refund(uuid, bigint, text, uuid, uuid) is
+  'Starts a refund: books the host''s pro-rata part (pending before release, available after) and the fee part into refunds, queues the Stripe refund (idempotency key = the refund id) and, after release, the transfer reversal. Errors: P0001 payment_not_refundable / refund_exceeds_payment.';
+
+-- Trigger: every refund request becomes a refund (or fails at once when nothing was paid).
+create or replace function private.on_refund_requested() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment private.payments;
+  v_amount bigint;
+begin
+  select * into v_payment from private.payments where booking_id = new.booking_id;
+  if v_payment.id is null or v_payment.status <> 'succeeded' then
+    -- Nothing Rally collected to give back (e.g. a booking confirmed by hand): the request stays
+    -- pending for an operator; reconciliation lists it.
+    perform private.notify_admins('refund_request_unpaid', 'A refund was requested for a booking Rally has no payment for',
+      null, jsonb_build_object('refund_request_id', new.id, 'booking_id', new.booking_id));
+    return null;
+  end if;
+  v_amount := least(new.amount_cents, private.payment_refundable(v_payment.id));
+  if v_amount <= 0 then
+    update private.refund_requests set status = 'cancelled', processed_at = now() where id = new.id;
+    return null;
+  end if;
+  perform private.start_refund(v_payment.id, v_amount, new.reason, new.id, new.id);
+  update private.refund_requests set status = 'processing' where id = new.id;
+  return null;
+end
+$$;
+comment on function private.on_refund_requested() is 'Trigger: turns each refund request into a refund (ledger, Stripe command, reversal after release).';
+
+create trigger refund_requests_start after insert on private.refund_requests
+  for each row execute function private.on_refund_requested();
+
+-- Undoes a refund's booking when it failed (or we gave up on it): the host's part and the fee
+-- part go back, and, if Stripe had said succeeded, the money comes back to platform cash.
+create or replace function private.fail_refund(p_refund private.refunds, p_status text, p_reason text, p_event_id text) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment private.payments;
+  v_entries jsonb;
+begin
+  select * into v_payment from private.payments where id = p_refund.payment_id;
+  v_entries := private.ledger_negate(private.postings_refund_requested(
+    v_payment.host_id, p_refund.currency, p_refund.host_part_cents, p_refund.fee_part_cents, p_refund.bucket));
+  if private.ledger_posted('refund:' || p_refund.id::text || ':settled') then
+    v_entries := v_entries || private.ledger_negate(private.postings_refund_settled(p_refund.currency, p_refund.amount_cents));
+  end if;
+  perform private.post_ledger_transaction('refund:' || p_refund.id::text || ':failed', 'refund_failed', v_entries,
+    p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id,
+    p_stripe_object_id => p_refund.stripe_refund_id, p_stripe_event_id => p_event_id);
+  update private.refunds set status = p_status, failure_reason = p_reason, updated_at = now() where id = p_refund.id;
+  if p_refund.refund_request_id is not null then
+    update private.refund_requests set status = 'failed', processed_at = now() where id = p_refund.refund_request_id;
+  end if;
+  if p_refund.bucket = 'host_available' then
+    perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
+  end if;
+  perform private.notify_admins('refund_failed', 'A refund failed',
+    format('Refund of %s %s for booking %s: %s.', p_refund.amount_cents, p_refund.currency, p_refund.booking_id, coalesce(p_reason, p_status)),
+    jsonb_build_object('refund_id', p_refund.id, 'booking_id', p_refund.booking_id));
+end
+$$;
+comment on function private.fail_refund(private.refunds, text, text, text) is 'Reverses a refund''s ledger booking (and its settlement, if any) and tells operators.';
+
+-- Applies a Stripe Refund object (worker result, refund.created / .updated / .failed,
+-- charge.refund.updated). Refunds Rally did not start (Dashboard) are booked as admin refunds.
+create or replace function private.apply_refund(p_refund jsonb, p_event_id text) returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row private.refunds;
+  v_payment private.payments;
+  v_status text := p_refund ->> 'status';
+  v_amount bigint := (p_refund ->> 'amount')::bigint;
+  v_id uuid;
+begin
+  if p_refund ->> 'object' is distinct from 'refund' then
+    perform private.raise_error('22023', 'invalid_stripe_object', 'Expected a Stripe refund object.');
+  end if;
+  select * into v_row from private.refunds where stripe_refund_id = p_refund ->> 'id' for update;
+  if v_row.id is null and p_refund -> 'metadata' ->> 'refund_id' ~ '^[0-9a-f-]{36}$' then
+    select * into v_row from private.refunds where id = (p_refund -> 'metadata' ->> 'refund_id')::uuid for update;
+  end if;
+  if v_row.id is null then
+    -- Not started by Rally: a refund made in the Stripe Dashboard.
+    select * into v_payment from private.payments
+     where payment_intent_id = p_refund ->> 'payment_intent' or charge_id = p_refund ->> 'charge' limit 1;
+    if v_payment.id is null or v_payment.status <> 'succeeded' then
+      return 'unknown_payment';
+    end if;
+    if v_status in ('failed', 'canceled') then
+      return 'ignored';
+    end if;
+    if v_amount > private.payment_refundable(v_payment.id) then
+      -- More than Rally thinks is left: listed by reconciliation for an operator to resolve.
+      perform private.notify_admins('refund_unmatched', 'Stripe reported a refund Rally cannot match',
+        format('Refund %s of %s %s exceeds what is left of the payment.', p_refund ->> 'id', v_amount, v_payment.currency),
+        jsonb_build_object('stripe_refund_id', p_refund ->> 'id', 'payment_id', v_payment.id));
+      return 'unmatched';
+    end if;
+    v_id := gen_random_uuid();
+    select * into v_row from private.start_refund(v_payment.id, v_amount, 'stripe_dashboard', null, v_id);
+    -- Stripe already did it: nothing to ask for.
+    update private.payment_commands set status = 'succeeded', completed_at = now(), result = p_refund, updated_at = now()
+     where id = v_id and status = 'pending';
+  end if;
+  if v_row.stripe_refund_id is null then
+    update private.refunds set stripe_refund_id = p_refund ->> 'id', updated_at = now() where id = v_row.id;
+    v_row.stripe_refund_id := p_refund ->> 'id';
+  end if;
+  select * into v_payment from private.payments where id = v_row.payment_id;
+
+  if v_status = 'succeeded' then
+    if v_row.status in ('failed', 'canceled') then
+      if v_row.failure_reason is distinct from 'command_dead' then
+        return 'applied'; -- an older snapshot arriving after Stripe's own failure
+      end if;
+      -- We gave up on the call but Stripe refunded: book it again, then settle below.
+      perform private.post_ledger_transaction('refund:' || v_row.id::text || ':reinstated', 'refund_requested',
+        private.postings_refund_requested(v_payment.host_id, v_row.currency, v_row.host_part_cents, v_row.fee_part_cents, v_row.bucket),
+        p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => v_row.stripe_refund_id,
+        p_stripe_event_id => p_event_id);
+      perform private.post_ledger_transaction('refund:' || v_row.id::text || ':late_settled', 'refund_settled',
+        private.postings_refund_settled(v_row.currency, v_row.amount_cents),
+        p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => v_row.stripe_refund_id,
+        p_stripe_event_id => p_event_id);
+    elsif v_row.status <> 'succeeded' then
+      perform private.post_ledger_transaction('refund:' || v_row.id::text || ':settled', 'refund_settled',
+        private.postings_refund_settled(v_row.currency, v_row.amount_cents),
+        p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => v_row.stripe_refund_id,
+        p_stripe_event_id => p_event_id);
+    else
+      return 'applied';
+    end if;
+    update private.refunds set status = 'succeeded', settled_at = now(), failure_reason = null, updated_at = now() where id = v_row.id;
+    if v_row.refund_request_id is not null then
+      update private.refund_requests set status = 'succeeded', processed_at = now() where id = v_row.refund_request_id;
+    end if;
+    update public.bookings set status = 'refunded', updated_at = now()
+     where id = v_row.booking_id and status in ('cancelled', 'expired');
+    perform private.notify(v_payment.guest_id, 'refund_succeeded', 'Your refund is on its way',
+      'It can take 5–10 business days to reach your card.',
+      jsonb_build_object('booking_id', v_row.booking_id, 'amount_cents', v_row.amount_cents, 'currency', v_row.currency));
+  elsif v_status in ('failed', 'canceled') then
+    if v_row.status not in ('failed', 'canceled') then
+      perform private.fail_refund(v_row, v_status, coalesce(p_refund ->> 'failure_reason', v_status), p_event_id);
+    end if;
+  elsif v_status in ('pending', 'requires_action') and v_row.status = 'requested' then
+    update private.refunds set status = 'pending', updated_at = now() where id = v_row.id;
+  end if;
+  return 'applied';
+end
+$$;
+comment on function private.apply_refund(jsonb, text) is
+  'Applies a Stripe Refund: succeeded → settled from platform cash, booking refunded, guest notified; failed / canceled → the booking is reversed and operators told. Dashboard refunds are booked as new refunds.';
+
+-- Studio: an operator refunds (part of) a paid booking. Amount null = everything refundable.
+create or replace function admin.refund_booking(p_booking_id uuid, p_amount_cents bigint default null) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment private.payments;
+  v_refund private.refunds;
+  v_amount bigint;
+begin
+  select * into v_payment from private.payments where booking_id = p_booking_id;
+  if v_payment.id is null then
+    perform private.raise_error('22023', 'booking_not_found', 'No paid booking with this id.');
+  end if;
+  v_amount := coalesce(p_amount_cents, private.payment_refundable(v_payment.id));
+  if not exists (select 1 from private.refund_requests r where r.booking_id = p_booking_id) then
+    insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
+    values (p_booking_id, v_amount, v_payment.currency, 'admin', null);
+    select * into v_refund from private.refunds where booking_id = p_booking_id order by created_at desc limit 1;
+  else
+    v_refund := private.start_refund(v_payment.id, v_amount, 'admin', null, null);
+  end if;
+  return v_refund.id;
+end
+$$;
+comment on function admin.refund_booking(uuid, bigint) is
+  'Operators (Studio): refunds p_amount_cents of a paid booking (default: all that is left), through the normal refund path. Returns the refund id. Errors: 22023 booking_not_found; P0001 refund_exceeds_payment.';
+
+-- Notifies every admin (users with app_metadata.role = admin).
+create or replace function private.notify_admins(p_type text, p_title text, p_body text, p_data jsonb) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_admin uuid;
+  v_count integer := 0;
+begin
+  for v_admin in
+    select u.id from auth.users u join public.profiles p on p.id = u.id
+     where u.raw_app_meta_data ->> 'role' = 'admin' order by u.id
+  loop
+    perform private.notify(v_admin, p_type, p_title, p_body, p_data);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end
+$$;
+comment on function private.notify_admins(text, text, text, jsonb) is 'Sends an in-app notification to every admin.';

@@ -1,0 +1,140 @@
+/**
+ * Pure pieces of the payments code: Stripe error classification, what each command asks of
+ * Stripe, the PaymentIntent and account parameters, redirect checks, configuration, and the
+ * stand-in's form decoding.
+ */
+import { afterEach, describe, expect, it } from "vitest";
+import { stripeRequestFor } from "../../functions/_shared/payment-commands.ts";
+import { classifyStripeError } from "../../functions/_shared/stripe-errors.ts";
+import { expectedLivemode, stripeSettings } from "../../functions/_shared/stripe.ts";
+import { paymentIntentParams } from "../../functions/checkout/handler.ts";
+import { accountParams, redirectUrls } from "../../functions/connect-onboarding/handler.ts";
+import { endpointOf } from "../../functions/stripe-webhook/handler.ts";
+import { canonical, parseForm } from "../../tools/stripe-standin/form.ts";
+
+const saved = { ...process.env };
+afterEach(() => {
+  for (const key of ["STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_TIMEOUT_MS", "RALLY_SITE_URL", "RALLY_REDIRECT_ORIGINS"]) {
+    if (saved[key] === undefined) delete process.env[key];
+    else process.env[key] = saved[key];
+  }
+});
+
+describe("classifyStripeError", () => {
+  it("retries what may succeed later with the same idempotency key", () => {
+    expect(classifyStripeError({ type: "StripeConnectionError", message: "socket hang up" })).toMatchObject({ retryable: true });
+    expect(classifyStripeError({ type: "StripeAPIError", statusCode: 500, message: "boom" })).toMatchObject({ retryable: true, statusCode: 500 });
+    expect(classifyStripeError({ type: "StripeRateLimitError", statusCode: 429 })).toMatchObject({ retryable: true });
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient" }))
+      .toMatchObject({ retryable: true, code: "balance_insufficient" });
+    expect(classifyStripeError({ type: "StripeAuthenticationError", statusCode: 401 })).toMatchObject({ retryable: true });
+  });
+
+  it("gives up on what will never succeed", () => {
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "amount_too_large" }))
+      .toMatchObject({ retryable: false, code: "amount_too_large", statusCode: 400 });
+    expect(classifyStripeError({ type: "StripeIdempotencyError", statusCode: 400 })).toMatchObject({ retryable: false, code: "StripeIdempotencyError" });
+    expect(classifyStripeError({ type: "StripePermissionError", statusCode: 403 })).toMatchObject({ retryable: false });
+  });
+
+  it("follows Stripe-Should-Retry: true", () => {
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, headers: { "stripe-should-retry": "true" } }))
+      .toMatchObject({ retryable: true });
+  });
+});
+
+describe("stripeRequestFor", () => {
+  it("turns each command into exactly one Stripe call with its parameters", () => {
+    expect(stripeRequestFor({ kind: "create_transfer", payload: { amount: 4500, currency: "eur", destination: "acct_1", source_transaction: "ch_1", transfer_group: "b1", metadata: { booking_id: "b1" } } }))
+      .toEqual({ kind: "create_transfer", params: { amount: 4500, currency: "eur", destination: "acct_1", source_transaction: "ch_1", transfer_group: "b1", metadata: { booking_id: "b1" } } });
+    expect(stripeRequestFor({ kind: "create_payout", payload: { amount: 100, currency: "eur", stripe_account: "acct_9", metadata: {} } }))
+      .toEqual({ kind: "create_payout", stripeAccount: "acct_9", params: { amount: 100, currency: "eur", metadata: {} } });
+    expect(stripeRequestFor({ kind: "create_refund", payload: { payment_intent: "pi_1", amount: 5, reason: "requested_by_customer", metadata: {} } }))
+      .toMatchObject({ kind: "create_refund", params: { payment_intent: "pi_1", amount: 5 } });
+    expect(stripeRequestFor({ kind: "sync_stripe_fee", payload: { balance_transaction: "txn_1" } })).toEqual({ kind: "sync_stripe_fee", balanceTransactionId: "txn_1" });
+  });
+
+  it("waits for the transfer before reversing it", () => {
+    expect(stripeRequestFor({ kind: "reverse_transfer", payload: { amount: 10, currency: "eur", metadata: {} } })).toMatchObject({ kind: "not_ready" });
+    expect(stripeRequestFor({ kind: "reverse_transfer", payload: { amount: 10, currency: "eur", transfer_id: "tr_1", metadata: {} } }))
+      .toEqual({ kind: "reverse_transfer", transferId: "tr_1", params: { amount: 10, metadata: {} } });
+  });
+
+  it("refuses a malformed payload instead of sending it", () => {
+    expect(() => stripeRequestFor({ kind: "create_payout", payload: { amount: -1, currency: "eur", stripe_account: "acct_1" } })).toThrow();
+    expect(() => stripeRequestFor({ kind: "create_transfer", payload: { amount: 10, currency: "EURO", destination: "acct_1" } })).toThrow();
+  });
+});
+
+describe("checkout and onboarding parameters", () => {
+  const ctx = {
+    payment_id: "p1", booking_id: "b1", event_id: "e1", host_id: "h1", guest_id: "g1", amount_cents: 5000, currency: "EUR",
+    hold_expires_at: new Date(), payment_intent_id: null, payment_status: "created", event_title: "Gig",
+  };
+
+  it("a PaymentIntent carries only what never changes for the booking (so the idempotency key always matches)", () => {
+    expect(paymentIntentParams(ctx)).toEqual({
+      amount: 5000, currency: "eur", transfer_group: "b1", automatic_payment_methods: { enabled: true },
+      metadata: { booking_id: "b1", payment_id: "p1", event_id: "e1", host_id: "h1", guest_id: "g1" },
+    });
+  });
+
+  it("a host account: platform pays fees and owns losses, Express dashboard, transfers only, manual payouts", () => {
+    expect(accountParams({ host_id: "h1", email: "h@example.test" }, "GB")).toEqual({
+      controller: { fees: { payer: "application" }, losses: { payments: "application" }, requirement_collection: "stripe", stripe_dashboard: { type: "express" } },
+      capabilities: { transfers: { requested: true } },
+      settings: { payouts: { schedule: { interval: "manual" } } },
+      metadata: { host_id: "h1" }, email: "h@example.test", country: "GB",
+    });
+  });
+
+  it("sends hosts back only to Rally's own sites", () => {
+    process.env.RALLY_SITE_URL = "https://rally.example";
+    process.env.RALLY_REDIRECT_ORIGINS = "https://app.rally.example, not a url";
+    expect(redirectUrls({})).toEqual({
+      returnUrl: "https://rally.example/host/payouts?onboarding=return", refreshUrl: "https://rally.example/host/payouts?onboarding=refresh",
+    });
+    expect(redirectUrls({ return_url: "https://app.rally.example/x" }).returnUrl).toBe("https://app.rally.example/x");
+    expect(() => redirectUrls({ refresh_url: "https://rally.example.evil.test/" })).toThrow(/Rally's own sites/);
+  });
+
+  it("knows which webhook endpoint a request came to", () => {
+    expect(endpointOf(new Request("http://x/stripe-webhook/connect", { method: "POST" }))).toBe("connect");
+    expect(endpointOf(new Request("http://x/stripe-webhook", { method: "POST" }))).toBe("platform");
+  });
+});
+
+describe("Stripe configuration", () => {
+  it("uses the stand-in when no key is set, and needs its address", () => {
+    delete process.env.STRIPE_SECRET_KEY;
+    delete process.env.STRIPE_API_BASE;
+    expect(() => stripeSettings()).toThrow(/not configured/);
+    process.env.STRIPE_API_BASE = "http://127.0.0.1:54350";
+    expect(stripeSettings()).toMatchObject({ standin: true, livemode: false, secretKey: "sk_test_rally_standin" });
+  });
+
+  it("with a key talks to Stripe, live keys expect live events, and nonsense is refused", () => {
+    delete process.env.STRIPE_API_BASE;
+    process.env.STRIPE_SECRET_KEY = "sk_live_abc123";
+    expect(stripeSettings()).toMatchObject({ standin: false, livemode: true, apiBase: null });
+    expect(expectedLivemode()).toBe(true);
+    process.env.STRIPE_SECRET_KEY = "pk_test_abc";
+    expect(() => stripeSettings()).toThrow(/secret or restricted key/);
+    process.env.STRIPE_SECRET_KEY = "sk_test_abc";
+    process.env.STRIPE_TIMEOUT_MS = "soon";
+    expect(() => stripeSettings()).toThrow(/STRIPE_TIMEOUT_MS/);
+  });
+});
+
+describe("the stand-in's form decoding (Stripe's bracket encoding)", () => {
+  it("reads nested hashes and arrays as stripe-node writes them", () => {
+    expect(parseForm("amount=100&metadata[booking_id]=b%201&controller[fees][payer]=application&expand[0]=a&expand[1]=b&x=a+b"))
+      .toEqual({ amount: "100", metadata: { booking_id: "b 1" }, controller: { fees: { payer: "application" } }, expand: ["a", "b"], x: "a b" });
+    expect(parseForm("")).toEqual({});
+  });
+
+  it("compares parameters regardless of order", () => {
+    expect(canonical(parseForm("a=1&b[c]=2"))).toBe(canonical(parseForm("b[c]=2&a=1")));
+    expect(canonical(parseForm("a=1"))).not.toBe(canonical(parseForm("a=2")));
+  });
+});
