@@ -61,7 +61,7 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
   running.stripeStandin = await maybeStartStripeStandin(`${apiUrl}/functions/v1/stripe-webhook`);
   running.gateway = await maybeStartGateway(running.db, keys, port, apiUrl);
   running.schedules = startSchedules(running.db.appUrl, logLine, SCHEDULED_JOBS,
-    running.gateway === undefined ? undefined : { functionsUrl: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
+    running.gateway === undefined ? undefined : { url: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
   process.stdout.write(
     formatStatus({
       apiUrl,

@@ -151,6 +151,141 @@ export type Database = {
           },
         ]
       }
+      conversation_members: {
+        Row: {
+          added_by: string | null
+          conversation_id: string
+          joined_at: string
+          last_read_at: string | null
+          last_read_message_id: string | null
+          last_read_seq: number
+          muted: boolean
+          notified_at: string | null
+          notified_seq: number
+          role: string
+          user_id: string
+        }
+        Insert: {
+          added_by?: string | null
+          conversation_id: string
+          joined_at?: string
+          last_read_at?: string | null
+          last_read_message_id?: string | null
+          last_read_seq?: number
+          muted?: boolean
+          notified_at?: string | null
+          notified_seq?: number
+          role?: string
+          user_id: string
+        }
+        Update: {
+          added_by?: string | null
+          conversation_id?: string
+          joined_at?: string
+          last_read_at?: string | null
+          last_read_message_id?: string | null
+          last_read_seq?: number
+          muted?: boolean
+          notified_at?: string | null
+          notified_seq?: number
+          role?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "conversation_members_added_by_fkey"
+            columns: ["added_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversation_members_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversation_members_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      conversations: {
+        Row: {
+          created_at: string
+          created_by: string | null
+          direct_user_high: string | null
+          direct_user_low: string | null
+          event_id: string | null
+          id: string
+          kind: string
+          last_activity_at: string
+          last_message_at: string | null
+          last_seq: number
+          title: string | null
+        }
+        Insert: {
+          created_at?: string
+          created_by?: string | null
+          direct_user_high?: string | null
+          direct_user_low?: string | null
+          event_id?: string | null
+          id?: string
+          kind: string
+          last_activity_at?: string
+          last_message_at?: string | null
+          last_seq?: number
+          title?: string | null
+        }
+        Update: {
+          created_at?: string
+          created_by?: string | null
+          direct_user_high?: string | null
+          direct_user_low?: string | null
+          event_id?: string | null
+          id?: string
+          kind?: string
+          last_activity_at?: string
+          last_message_at?: string | null
+          last_seq?: number
+          title?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "conversations_created_by_fkey"
+            columns: ["created_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversations_direct_user_high_fkey"
+            columns: ["direct_user_high"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversations_direct_user_low_fkey"
+            columns: ["direct_user_low"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "conversations_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: true
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       currencies: {
         Row: {
           code: string
@@ -248,6 +383,230 @@ export type Database = {
           },
         ]
       }
+      message_reactions: {
+        Row: {
+          conversation_id: string
+          created_at: string
+          emoji: string
+          message_id: string
+          user_id: string
+        }
+        Insert: {
+          conversation_id: string
+          created_at?: string
+          emoji: string
+          message_id: string
+          user_id?: string
+        }
+        Update: {
+          conversation_id?: string
+          created_at?: string
+          emoji?: string
+          message_id?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "message_reactions_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "message_reactions_message_id_fkey"
+            columns: ["message_id"]
+            isOneToOne: false
+            referencedRelation: "messages"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "message_reactions_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      messages: {
+        Row: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        Insert: {
+          attachment_path?: string | null
+          body?: string | null
+          client_id?: string | null
+          conversation_id: string
+          created_at?: string
+          data?: Json | null
+          deleted_at?: string | null
+          deleted_by?: string | null
+          duration_ms?: number | null
+          edited_at?: string | null
+          id?: string
+          kind?: string
+          remind_at?: string | null
+          reminded_at?: string | null
+          reply_to?: string | null
+          sender_id?: string | null
+          seq: number
+          shared_event_id?: string | null
+        }
+        Update: {
+          attachment_path?: string | null
+          body?: string | null
+          client_id?: string | null
+          conversation_id?: string
+          created_at?: string
+          data?: Json | null
+          deleted_at?: string | null
+          deleted_by?: string | null
+          duration_ms?: number | null
+          edited_at?: string | null
+          id?: string
+          kind?: string
+          remind_at?: string | null
+          reminded_at?: string | null
+          reply_to?: string | null
+          sender_id?: string | null
+          seq?: number
+          shared_event_id?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "messages_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_deleted_by_fkey"
+            columns: ["deleted_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_reply_to_fkey"
+            columns: ["reply_to"]
+            isOneToOne: false
+            referencedRelation: "messages"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_sender_id_fkey"
+            columns: ["sender_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "messages_shared_event_id_fkey"
+            columns: ["shared_event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      notification_preferences: {
+        Row: {
+          channel: string
+          enabled: boolean
+          type: string
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          channel: string
+          enabled: boolean
+          type: string
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          channel?: string
+          enabled?: boolean
+          type?: string
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "notification_preferences_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      notification_settings: {
+        Row: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        Insert: {
+          created_at?: string
+          email_suppressed_at?: string | null
+          email_suppressed_reason?: string | null
+          phone_e164?: string | null
+          phone_updated_at?: string | null
+          quiet_hours_end?: string | null
+          quiet_hours_start?: string | null
+          updated_at?: string
+          user_id: string
+          whatsapp_opt_in_at?: string | null
+        }
+        Update: {
+          created_at?: string
+          email_suppressed_at?: string | null
+          email_suppressed_reason?: string | null
+          phone_e164?: string | null
+          phone_updated_at?: string | null
+          quiet_hours_end?: string | null
+          quiet_hours_start?: string | null
+          updated_at?: string
+          user_id?: string
+          whatsapp_opt_in_at?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "notification_settings_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: true
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       notifications: {
         Row: {
           body: string | null
@@ -298,6 +657,7 @@ export type Database = {
           display_name: string
           followers_count: number
           following_count: number
+          hide_attendance: boolean
           host_status: string
           id: string
           is_host: boolean
@@ -318,6 +678,7 @@ export type Database = {
           display_name: string
           followers_count?: number
           following_count?: number
+          hide_attendance?: boolean
           host_status?: string
           id: string
           is_host?: boolean
@@ -338,6 +699,7 @@ export type Database = {
           display_name?: string
           followers_count?: number
           following_count?: number
+          hide_attendance?: boolean
           host_status?: string
           id?: string
           is_host?: boolean
@@ -686,6 +1048,28 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      add_conversation_members: {
+        Args: { p_conversation_id: string; p_user_ids: string[] }
+        Returns: {
+          added_by: string | null
+          conversation_id: string
+          joined_at: string
+          last_read_at: string | null
+          last_read_message_id: string | null
+          last_read_seq: number
+          muted: boolean
+          notified_at: string | null
+          notified_seq: number
+          role: string
+          user_id: string
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "conversation_members"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
       approve_booking: {
         Args: { p_booking_id: string }
         Returns: {
@@ -726,6 +1110,7 @@ export type Database = {
           display_name: string
           followers_count: number
           following_count: number
+          hide_attendance: boolean
           host_status: string
           id: string
           is_host: boolean
@@ -745,11 +1130,26 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      block_user: {
+        Args: { p_user_id: string }
+        Returns: {
+          blocked_id: string
+          blocker_id: string
+          created_at: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "blocks"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       book_event: {
         Args: {
           p_event_id: string
           p_idempotency_key?: string
           p_quantity?: number
+          p_share_code?: string
           p_ticket_type_id: string
         }
         Returns: {
@@ -859,6 +1259,59 @@ export type Database = {
           username: string
         }[]
       }
+      conversation_messages: {
+        Args: { p_before?: string; p_conversation_id: string; p_limit?: number }
+        Returns: {
+          attachment_path: string
+          body: string
+          client_id: string
+          conversation_id: string
+          created_at: string
+          data: Json
+          deleted_at: string
+          duration_ms: number
+          edited_at: string
+          id: string
+          kind: string
+          reactions: Json
+          remind_at: string
+          reply_preview: Json
+          reply_to: string
+          sender_id: string
+          seq: number
+          shared_event_id: string
+        }[]
+      }
+      create_group_conversation: {
+        Args: { p_member_ids?: string[]; p_title: string }
+        Returns: {
+          created_at: string
+          created_by: string | null
+          direct_user_high: string | null
+          direct_user_low: string | null
+          event_id: string | null
+          id: string
+          kind: string
+          last_activity_at: string
+          last_message_at: string | null
+          last_seq: number
+          title: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "conversations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      create_share_link: {
+        Args: { p_event_id: string }
+        Returns: {
+          code: string
+          created_at: string
+          event_id: string
+        }[]
+      }
       custom_access_token_hook: { Args: { event: Json }; Returns: Json }
       decline_booking: {
         Args: { p_booking_id: string }
@@ -890,6 +1343,64 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      delete_message: {
+        Args: { p_message_id: string }
+        Returns: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "messages"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      edit_message: {
+        Args: { p_body: string; p_message_id: string }
+        Returns: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "messages"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       event_feed: {
         Args: { p_cursor?: string; p_limit?: number }
         Returns: {
@@ -909,6 +1420,73 @@ export type Database = {
           timezone: string
           title: string
           venue_name: string
+        }[]
+      }
+      follow_user: {
+        Args: { p_user_id: string }
+        Returns: {
+          created_at: string
+          followee_id: string
+          follower_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "follows"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      followers_of: {
+        Args: { p_cursor?: string; p_limit?: number; p_user_id: string }
+        Returns: {
+          avatar_path: string
+          cursor: string
+          display_name: string
+          followed_at: string
+          followed_by_me: boolean
+          user_id: string
+          username: string
+        }[]
+      }
+      following_of: {
+        Args: { p_cursor?: string; p_limit?: number; p_user_id: string }
+        Returns: {
+          avatar_path: string
+          cursor: string
+          display_name: string
+          followed_at: string
+          followed_by_me: boolean
+          user_id: string
+          username: string
+        }[]
+      }
+      friends_going: {
+        Args: { p_event_id: string; p_limit?: number }
+        Returns: {
+          avatar_path: string
+          display_name: string
+          user_id: string
+          username: string
+        }[]
+      }
+      host_event_stats: {
+        Args: { p_event_id?: string }
+        Returns: {
+          bookings: number
+          conversion: number
+          currency: string
+          event_id: string
+          followers_notified: number
+          revenue_cents: number
+          share_bookings: number
+          share_views: number
+          shares: number
+          signed_in_viewers: number
+          starts_at: string
+          status: string
+          tickets: number
+          title: string
+          views: number
         }[]
       }
       join_waitlist: {
@@ -937,6 +1515,10 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      leave_conversation: {
+        Args: { p_conversation_id: string }
+        Returns: undefined
+      }
       leave_waitlist: {
         Args: { p_event_id: string }
         Returns: {
@@ -958,6 +1540,66 @@ export type Database = {
           isOneToOne: true
           isSetofReturn: false
         }
+      }
+      mark_conversation_read: {
+        Args: { p_conversation_id: string; p_message_id?: string }
+        Returns: {
+          conversation_id: string
+          last_read_message_id: string
+          unread_count: number
+        }[]
+      }
+      mark_notifications_read: { Args: { p_ids?: string[] }; Returns: number }
+      my_conversations: {
+        Args: { p_cursor?: string; p_limit?: number }
+        Returns: {
+          conversation_id: string
+          cursor: string
+          event_id: string
+          kind: string
+          last_activity_at: string
+          last_message: Json
+          muted: boolean
+          other_user_id: string
+          role: string
+          title: string
+          unread_count: number
+        }[]
+      }
+      my_notification_preferences: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          category: string
+          channel: string
+          critical: boolean
+          description: string
+          enabled: boolean
+          is_default: boolean
+          locked: boolean
+          type: string
+        }[]
+      }
+      my_notifications: {
+        Args: { p_cursor?: string; p_limit?: number; p_unread_only?: boolean }
+        Returns: {
+          body: string
+          created_at: string
+          cursor: string
+          data: Json
+          id: string
+          read_at: string
+          title: string
+          type: string
+        }[]
+      }
+      promote_event: {
+        Args: { p_event_id: string }
+        Returns: {
+          event_id: string
+          followers: number
+          job_id: string
+          next_promotion_at: string
+        }[]
       }
       publish_event: {
         Args: { p_event_id: string }
@@ -995,6 +1637,10 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      record_event_view: {
+        Args: { p_event_id: string; p_share_code?: string }
+        Returns: boolean
+      }
       refund_quote: {
         Args: { p_booking_id: string }
         Returns: {
@@ -1008,6 +1654,14 @@ export type Database = {
           refund_policy: string
           refundable_cents: number
         }[]
+      }
+      remove_conversation_member: {
+        Args: { p_conversation_id: string; p_user_id: string }
+        Returns: boolean
+      }
+      report_content: {
+        Args: { p_id: string; p_kind: string; p_reason: string }
+        Returns: string
       }
       request_payout: {
         Args: { p_amount_cents: number; p_currency: string }
@@ -1061,9 +1715,177 @@ export type Database = {
           error: true
         } & "the function public.seats_left with parameter or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache"
       }
+      send_message: {
+        Args: {
+          p_attachment_path?: string
+          p_body?: string
+          p_client_id?: string
+          p_conversation_id: string
+          p_duration_ms?: number
+          p_kind?: string
+          p_remind_at?: string
+          p_reply_to?: string
+          p_shared_event_id?: string
+        }
+        Returns: {
+          attachment_path: string | null
+          body: string | null
+          client_id: string | null
+          conversation_id: string
+          created_at: string
+          data: Json | null
+          deleted_at: string | null
+          deleted_by: string | null
+          duration_ms: number | null
+          edited_at: string | null
+          id: string
+          kind: string
+          remind_at: string | null
+          reminded_at: string | null
+          reply_to: string | null
+          sender_id: string | null
+          seq: number
+          shared_event_id: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "messages"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_conversation_muted: {
+        Args: { p_conversation_id: string; p_muted?: boolean }
+        Returns: {
+          added_by: string | null
+          conversation_id: string
+          joined_at: string
+          last_read_at: string | null
+          last_read_message_id: string | null
+          last_read_seq: number
+          muted: boolean
+          notified_at: string | null
+          notified_seq: number
+          role: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "conversation_members"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_notification_preference: {
+        Args: { p_channel: string; p_enabled: boolean; p_type: string }
+        Returns: {
+          channel: string
+          enabled: boolean
+          type: string
+          updated_at: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_preferences"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_phone_number: {
+        Args: { p_phone: string }
+        Returns: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_settings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      set_quiet_hours: {
+        Args: { p_end: string; p_start: string }
+        Returns: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_settings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       set_user_admin: {
         Args: { p_is_admin: boolean; p_user_id: string }
         Returns: Json
+      }
+      set_whatsapp_opt_in: {
+        Args: { p_opt_in: boolean }
+        Returns: {
+          created_at: string
+          email_suppressed_at: string | null
+          email_suppressed_reason: string | null
+          phone_e164: string | null
+          phone_updated_at: string | null
+          quiet_hours_end: string | null
+          quiet_hours_start: string | null
+          updated_at: string
+          user_id: string
+          whatsapp_opt_in_at: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "notification_settings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      start_direct_conversation: {
+        Args: { p_user_id: string }
+        Returns: {
+          created_at: string
+          created_by: string | null
+          direct_user_high: string | null
+          direct_user_low: string | null
+          event_id: string | null
+          id: string
+          kind: string
+          last_activity_at: string
+          last_message_at: string | null
+          last_seq: number
+          title: string | null
+        }
+        SetofOptions: {
+          from: "*"
+          to: "conversations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      unblock_user: { Args: { p_user_id: string }; Returns: boolean }
+      unfollow_user: { Args: { p_user_id: string }; Returns: boolean }
+      unread_notification_count: {
+        Args: Record<PropertyKey, never>
+        Returns: number
       }
       wallet_activity: {
         Args: { p_cursor?: string; p_limit?: number }

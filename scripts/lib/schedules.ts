@@ -1,44 +1,52 @@
 /**
  * Local stand-in for the platform's pg_cron (+ pg_net) schedules. Debian's pg_cron 1.4 cannot run
- * sub-minute jobs and there is no pg_net package, so `npm start` runs each job itself on the same
- * interval: SQL jobs as role postgres, function jobs as a POST to the local functions gateway with
- * the service_role key (what pg_cron + pg_net do in production). Capabilities append their jobs to
+ * sub-minute jobs and there is no pg_net package, so `npm start` runs each job's SQL itself, as
+ * role postgres, on the same interval, and calls scheduled edge functions over HTTP with the
+ * service-role key (what pg_net does on the platform). Capabilities append their jobs to
  * SCHEDULED_JOBS.
  */
 import pg from 'pg';
 
-interface JobBase {
+interface JobTiming {
   /** the same name the migration gives the pg_cron job, so logs line up */
   name: string;
   intervalMs: number;
 }
 
-export type ScheduledJob =
-  | (JobBase & { sql: string })
-  /** POST {} to /functions/v1/<functionName> with the service_role key */
-  | (JobBase & { functionName: string });
+/** SQL run as role postgres. */
+export interface SqlJob extends JobTiming {
+  sql: string;
+}
+
+/** POST /functions/v1/<function> with the service-role key and an empty JSON body. */
+export interface FunctionJob extends JobTiming {
+  function: string;
+}
+
+export type ScheduledJob = SqlJob | FunctionJob;
+
+/** Where scheduled functions are served, and the key they are called with. */
+export interface FunctionsTarget {
+  url: string;
+  serviceRoleKey: string;
+}
 
 export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
-  // Payments: drains the payment command outbox (20261125120800_payment_schedules.sql schedules
-  // it every 30 s through pg_net in production).
-  { name: 'rally-payments-worker', intervalMs: 10_000, functionName: 'payments-worker' },
+  // The alert outbox (docs/social-and-alerts.md); on the platform: pg_cron + pg_net, every 10 s.
+  { name: 'rally-dispatch-alerts', intervalMs: 10_000, function: 'dispatch-alerts' },
+  // The payment command outbox (docs/payments.md); on the platform: pg_cron + pg_net, every 30 s.
+  { name: 'rally-payments-worker', intervalMs: 10_000, function: 'payments-worker' },
 ];
 
 export interface ScheduleRunner {
   stop(): Promise<void>;
 }
 
-/** Where function jobs are sent; without it they are skipped (and say so once). */
-export interface FunctionTarget {
-  functionsUrl: string;
-  serviceRoleKey: string;
-}
-
 export function startSchedules(
   dbUrl: string,
   log: (line: string) => void,
   jobs: readonly ScheduledJob[] = SCHEDULED_JOBS,
-  functions?: FunctionTarget,
+  functions?: FunctionsTarget,
 ): ScheduleRunner {
   const pool = new pg.Pool({ connectionString: dbUrl, max: 2, application_name: 'rally-schedules' });
   // A failed job must not crash the stack: the pool reports idle-client errors here instead.
@@ -64,25 +72,27 @@ async function runJob(
   job: ScheduledJob,
   running: Set<string>,
   log: (line: string) => void,
-  functions: FunctionTarget | undefined,
+  functions: FunctionsTarget | undefined,
 ): Promise<void> {
   if (running.has(job.name)) return;
   running.add(job.name);
   try {
-    if ('sql' in job) {
-      await pool.query(job.sql);
-    } else if (functions !== undefined) {
-      const res = await fetch(`${functions.functionsUrl}/${job.functionName}`, {
-        method: 'POST',
-        headers: { Authorization: `Bearer ${functions.serviceRoleKey}`, 'Content-Type': 'application/json' },
-        body: '{}',
-      });
-      if (!res.ok) log(`schedules: ${job.name} answered ${res.status}: ${(await res.text()).slice(0, 200)}`);
-      else await res.arrayBuffer();
-    }
+    if ('sql' in job) await pool.query(job.sql);
+    else if (functions !== undefined) await callFunction(functions, job.function);
   } catch (error) {
     log(`schedules: ${job.name} failed: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     running.delete(job.name);
   }
+}
+
+async function callFunction(target: FunctionsTarget, name: string): Promise<void> {
+  const res = await fetch(`${target.url.replace(/\/+$/, '')}/${name}`, {
+    method: 'POST',
+    headers: { Authorization: `Bearer ${target.serviceRoleKey}`, 'Content-Type': 'application/json' },
+    body: '{}',
+    signal: AbortSignal.timeout(60_000),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`HTTP ${res.status} ${text.slice(0, 300)}`);
 }

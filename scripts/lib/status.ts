@@ -45,7 +45,7 @@ export function formatStatus(input: StatusInput): string {
       : input.stripeStandinUrl === null
         ? '  Stripe:               the real Stripe API (STRIPE_SECRET_KEY is set)'
         : `  Stripe:               Stripe STAND-IN at ${input.stripeStandinUrl} (tools/stripe-standin; not Stripe), webhooks to stripe-webhook`,
-    '  Twilio/Resend:        local stand-ins (not wired yet)',
+    '  Email/SMS/WhatsApp:   sink provider (alerts recorded in private.alert_sink) unless RESEND_API_KEY / TWILIO_* are set',
     '',
   ];
   return `${lines.join('\n')}\n`;

@@ -9,13 +9,13 @@ comment on schema private is 'Internal: security-definer helpers, ledgers, outbo
 revoke all on schema private from public;
 grant usage on schema private to anon, authenticated, service_role;
 
--- PostgreSQL grants EXECUTE on new functions to PUBLIC; nothing in `private` is for everyone.
-alter default privileges for role postgres in schema private revoke execute on functions from public;
+-- PostgreSQL grants EXECUTE on new functions to PUBLIC, and per-schema default privileges
+-- cannot take that away: every function created in `private` or `admin` revokes it explicitly
+-- (tests/db/91-function-privileges.test.sql fails otherwise).
 
 create schema if not exists admin;
 comment on schema admin is 'Operator views and functions for Supabase Studio. Not exposed to the Data API.';
 revoke all on schema admin from public;
-alter default privileges for role postgres in schema admin revoke execute on functions from public;
 
 -- Errors follow one shape everywhere (ARCHITECTURE §4): SQLSTATE 22023 bad input, 42501
 -- forbidden, P0001 broken business rule; the hint carries a stable snake_case code.

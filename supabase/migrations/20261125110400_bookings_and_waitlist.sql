@@ -121,20 +121,28 @@ declare
   v_take integer;
   r record;
 begin
-  -- Fast path: one unlocked slot with room, starting at a random slot.
-  select slot into v_slot
-    from private.ticket_inventory
-   where ticket_type_id = p_ticket_type_id and capacity - taken >= p_quantity
-   order by (slot + 8 - v_start) % 8
-   for update skip locked
-   limit 1;
-  if v_slot is not null then
+  -- Fast path: one unlocked slot with room, starting at a random slot. A row another booker
+  -- filled while we scanned fails the re-check but stays locked by us; running the fast path in
+  -- a subtransaction that we roll back when it finds nothing releases those stray locks, so the
+  -- slow path below never starts out holding a later slot (which could deadlock).
+  begin
+    select slot into v_slot
+      from private.ticket_inventory
+     where ticket_type_id = p_ticket_type_id and capacity - taken >= p_quantity
+     order by (slot + 8 - v_start) % 8
+     for update skip locked
+     limit 1;
+    if v_slot is null then
+      raise exception using errcode = 'RLFP0', message = 'no free slot on the fast path';
+    end if;
     update private.ticket_inventory set taken = taken + p_quantity
      where ticket_type_id = p_ticket_type_id and slot = v_slot;
     insert into private.booking_allocations (booking_id, ticket_type_id, slot, quantity)
     values (p_booking_id, p_ticket_type_id, v_slot, p_quantity);
     return true;
-  end if;
+  exception when sqlstate 'RLFP0' then
+    null;
+  end;
 
   -- Slow path: lock every slot in order (waiting for other bookers) and gather seats.
   select coalesce(sum(capacity - taken), 0) into v_free
@@ -182,6 +190,12 @@ declare
   v_ticket_type uuid;
   v_event uuid;
 begin
+  -- Lock the ticket type's slots in slot order, as the booking slow path does, before touching
+  -- any of them: releasing and offering to the waitlist then never deadlocks with a booker.
+  perform 1 from private.ticket_inventory i
+   where i.ticket_type_id in (select a.ticket_type_id from private.booking_allocations a where a.booking_id = p_booking_id)
+   order by i.ticket_type_id, i.slot
+   for update;
   for r in select * from private.booking_allocations where booking_id = p_booking_id order by slot loop
     update private.ticket_inventory set taken = taken - r.quantity
      where ticket_type_id = r.ticket_type_id and slot = r.slot;
@@ -500,11 +514,13 @@ language sql
 immutable
 set search_path = ''
 as $$
+  -- Deadlines in hours, not calendar days: "7 days" on a timestamptz would follow the session's
+  -- time zone across daylight-saving changes, and a refund must not depend on who asks.
   select case p_policy
     when 'flexible' then case when p_at <= p_starts_at - interval '24 hours' then 100 else 0 end
-    when 'moderate' then case when p_at <= p_starts_at - interval '7 days' then 100
+    when 'moderate' then case when p_at <= p_starts_at - interval '168 hours' then 100
                               when p_at <= p_starts_at - interval '24 hours' then 50 else 0 end
-    when 'strict' then case when p_at <= p_starts_at - interval '7 days' then 50 else 0 end
+    when 'strict' then case when p_at <= p_starts_at - interval '168 hours' then 50 else 0 end
     else 0 end
 $$;
 comment on function private.refund_percent(text, timestamptz, timestamptz) is
@@ -549,9 +565,9 @@ begin
   return query select v_booking.id, v_booking.amount_cents, private.refund_amount(v_booking.amount_cents, v_percent),
     v_booking.currency, v_event.refund_policy, v_percent, v_by_host and v_booking.guest_id <> p_user_id,
     case v_event.refund_policy when 'flexible' then v_event.starts_at - interval '24 hours'
-                               when 'moderate' then v_event.starts_at - interval '7 days' end,
+                               when 'moderate' then v_event.starts_at - interval '168 hours' end,
     case v_event.refund_policy when 'moderate' then v_event.starts_at - interval '24 hours'
-                               when 'strict' then v_event.starts_at - interval '7 days' end;
+                               when 'strict' then v_event.starts_at - interval '168 hours' end;
 end
 $$;
 
@@ -845,6 +861,11 @@ begin
   exception when unique_violation then
     perform private.raise_error('P0001', 'already_waiting', 'You are already on this event''s waitlist.');
   end;
+  -- Seats may be free but held back for a larger party ahead in the queue: a party that fits
+  -- them is offered them at once.
+  if private.promote_waitlist(p_ticket_type_id) > 0 then
+    select * into v_entry from public.waitlist_entries where id = v_entry.id;
+  end if;
   perform private.broadcast_seats_left(p_event_id, p_ticket_type_id);
   return v_entry;
 end
@@ -973,7 +994,8 @@ begin
   for v_booking in
     select * from public.bookings
      where status in ('held', 'pending_approval') and hold_expires_at <= now()
-     order by hold_expires_at
+     -- Ticket type first: slots of different ticket types are always locked in one order.
+     order by ticket_type_id, hold_expires_at
      limit p_limit
      for update skip locked
   loop

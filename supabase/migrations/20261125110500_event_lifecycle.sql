@@ -106,13 +106,20 @@ begin
       jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end loop;
 
+  -- Open offers close with their (now cancelled) bookings, whose guests were told above.
   for v_entry in
-    update public.waitlist_entries set status = 'cancelled', updated_at = now()
-     where event_id = p_event_id and status = 'waiting' returning *
+    update public.waitlist_entries w set status = 'cancelled', updated_at = now()
+     where w.event_id = p_event_id and w.status in ('waiting', 'offered')
+    returning w.*
   loop
-    perform private.notify(v_entry.guest_id, 'event_cancelled', format('%s was cancelled', v_event.title),
-      coalesce(nullif(btrim(p_reason), ''), 'The host cancelled this event.'), jsonb_build_object('event_id', p_event_id));
+    if v_entry.booking_id is null then
+      perform private.notify(v_entry.guest_id, 'event_cancelled', format('%s was cancelled', v_event.title),
+        coalesce(nullif(btrim(p_reason), ''), 'The host cancelled this event.'), jsonb_build_object('event_id', p_event_id));
+    end if;
   end loop;
+  -- Slots in (ticket type, slot) order, the order every booker locks them in.
+  perform 1 from private.ticket_inventory i join public.ticket_types t on t.id = i.ticket_type_id
+   where t.event_id = p_event_id order by i.ticket_type_id, i.slot for update of i;
   update private.ticket_inventory i set taken = 0
     from public.ticket_types t where t.id = i.ticket_type_id and t.event_id = p_event_id;
 

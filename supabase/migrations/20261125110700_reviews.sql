@@ -47,7 +47,7 @@ begin
     if v_event.ends_at > now() then
       perform private.raise_error('P0001', 'event_not_ended', 'Reviews open when the event ends.');
     end if;
-    if now() > v_event.ends_at + interval '30 days' then
+    if now() > v_event.ends_at + interval '720 hours' then
       perform private.raise_error('P0001', 'review_window_closed', 'Reviews close 30 days after the event.');
     end if;
     if new.rating is null or new.rating not between 1 and 5 then

@@ -127,6 +127,10 @@ begin
      and (p_category is null or e.category = p_category)
      and (p_starts_after is null or e.starts_at_local >= p_starts_after)
      and (p_starts_before is null or e.starts_at_local < p_starts_before)
+     -- The same window as instants: every zone is within UTC−12…UTC+14, so these bounds hold
+     -- and let the start-time index narrow the rows the local-time test has to look at.
+     and (p_starts_after is null or e.starts_at >= (p_starts_after - interval '14 hours') at time zone 'UTC')
+     and (p_starts_before is null or e.starts_at < (p_starts_before + interval '12 hours') at time zone 'UTC')
      and (p_max_price_cents is null or price.min_price_cents <= p_max_price_cents)
      and (v_uid is null or not private.is_blocked_between(e.host_id, v_uid))
      and (p_cursor is null or (e.starts_at, e.id) > (v_after.starts_at, v_after.id))

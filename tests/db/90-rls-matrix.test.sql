@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(341);
+select plan(509);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -59,7 +59,10 @@ select is_empty($$
    where n.nspname = 'public' and c.relkind in ('r', 'v', 'm', 'p', 'f')
   except
   select unnest(array['profiles', 'notifications', 'currencies', 'follows', 'blocks', 'events', 'ticket_types',
-                      'event_cohosts', 'bookings', 'waitlist_entries', 'reviews', 'wallet_balances'])
+                      'event_cohosts', 'bookings', 'waitlist_entries', 'reviews',
+                      'notification_preferences', 'notification_settings',
+                      'conversations', 'conversation_members', 'messages', 'message_reactions',
+                      'wallet_balances'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -232,6 +235,111 @@ cross join (values
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
   ('delete', $$delete from public.reviews where booking_id = pg_temp.fx('PB1')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- notification_preferences: the owner reads their overrides; changes go through set_notification_preference.
+select tests.authenticate_as('owner');
+select public.set_notification_preference('review_received', 'email', true);
+select tests.as_superuser();
+insert into matrix
+select 'notification_preferences', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.notification_preferences where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.notification_preferences (user_id, type, channel, enabled) values (tests.get_supabase_uid('owner'), 'new_follower', 'email', true)$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.notification_preferences set enabled = false where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.notification_preferences where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- notification_settings: contact points and quiet hours, private to the owner; changed through RPCs.
+select tests.authenticate_as('owner');
+select public.set_quiet_hours('22:00', '07:00');
+select tests.as_superuser();
+insert into matrix
+select 'notification_settings', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.notification_settings where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.notification_settings (user_id, phone_e164) values (tests.get_supabase_uid('other'), '+447700900123')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.notification_settings set phone_e164 = '+447700900123' where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.notification_settings where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- Chat fixtures: E's event chat EC (host and co-host admins, the owner a confirmed guest), the
+-- owner's message M in it, and the host's reaction to M.
+insert into fx select 'EC', id from public.conversations where event_id = pg_temp.fx('E');
+select tests.authenticate_as('owner');
+insert into fx select 'M', id from public.send_message(pg_temp.fx('EC'), 'text', 'Hello everyone');
+select tests.authenticate_as('host');
+insert into public.message_reactions (message_id, emoji) values (pg_temp.fx('M'), '🎉');
+select tests.as_superuser();
+
+-- conversations: those who take part read them (platform admins do not read chats); all writes go through the chat RPCs.
+insert into matrix
+select 'conversations', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.conversations where id = pg_temp.fx('EC')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.conversations (kind, title, created_by) values ('group', 'Sneaky', tests.get_supabase_uid('owner'))$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.conversations set title = 'Renamed' where id = pg_temp.fx('EC')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.conversations where id = pg_temp.fx('EC')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- conversation_members: members see each other (read receipts); membership changes go through the RPCs.
+insert into matrix
+select 'conversation_members', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.conversation_members where conversation_id = pg_temp.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.conversation_members (conversation_id, user_id) values (pg_temp.fx('EC'), tests.get_supabase_uid('other'))$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.conversation_members set muted = true where conversation_id = pg_temp.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.conversation_members where conversation_id = pg_temp.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- messages: members read them; sending, editing and deleting go through send_message / edit_message / delete_message.
+insert into matrix
+select 'messages', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.messages where id = pg_temp.fx('M')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.messages (conversation_id, sender_id, body) values (pg_temp.fx('EC'), coalesce(auth.uid(), tests.get_supabase_uid('owner')), 'Direct insert')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.messages set body = 'Rewritten' where id = pg_temp.fx('M')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.messages where id = pg_temp.fx('M')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- message_reactions: members read them, react as themselves and take back their own reactions.
+insert into matrix
+select 'message_reactions', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.message_reactions where message_id = pg_temp.fx('M')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.message_reactions (message_id, user_id, emoji) values (pg_temp.fx('M'), coalesce(auth.uid(), tests.get_supabase_uid('owner')), '👍')$$,
+   array['error:42501', 'rows:1', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
+  ('update', $$update public.message_reactions set emoji = '🔥' where message_id = pg_temp.fx('M')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.message_reactions where message_id = pg_temp.fx('M') and user_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1'])
 ) as x(action, stmt, expected);
 
 -- wallet_balances (view): a host reads only their own wallet; nobody writes it (the ledger does). It is

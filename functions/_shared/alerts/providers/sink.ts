@@ -1,0 +1,49 @@
+/**
+ * The sink provider: records every alert in the database (`private.alert_sink`) instead of
+ * sending it. The default when no provider keys are set, so local development and CI exercise
+ * the whole pipeline — outbox, claims, templates, outcomes — without sending anything. Like a
+ * real provider it is idempotent: the same delivery id gives back the same message id.
+ */
+import type { OutboundMessage, Provider, SendOutcome } from "../types.ts";
+
+export interface SinkRecord {
+  deliveryId: string;
+  channel: OutboundMessage["channel"];
+  destination: string;
+  subject: string | null;
+  text: string;
+  html: string | null;
+}
+
+/** Stores records and returns their ids, in order. */
+export type SinkRecorder = (records: readonly SinkRecord[]) => Promise<string[]>;
+
+export function sinkRecord(message: OutboundMessage): SinkRecord {
+  return message.channel === "email"
+    ? { deliveryId: message.deliveryId, channel: "email", destination: message.to, subject: message.email.subject,
+        text: message.email.text, html: message.email.html }
+    : { deliveryId: message.deliveryId, channel: message.channel, destination: message.to, subject: null, text: message.text, html: null };
+}
+
+export function createSinkProvider(record: SinkRecorder): Provider {
+  const sendBatch = async (messages: readonly OutboundMessage[]): Promise<SendOutcome[]> => {
+    try {
+      const ids = await record(messages.map(sinkRecord));
+      return messages.map((_, index): SendOutcome => {
+        const id = ids[index];
+        return id === undefined ? { kind: "retryable", error: "sink: no id recorded" } : { kind: "sent", providerMessageId: `sink_${id}` };
+      });
+    } catch (err) {
+      const error = `sink: ${err instanceof Error ? err.message : String(err)}`;
+      return messages.map((): SendOutcome => ({ kind: "retryable", error }));
+    }
+  };
+  return {
+    name: "sink",
+    sendBatch,
+    async send(message: OutboundMessage): Promise<SendOutcome> {
+      const [outcome] = await sendBatch([message]);
+      return outcome ?? { kind: "retryable", error: "sink: nothing recorded" };
+    },
+  };
+}

@@ -1,0 +1,89 @@
+-- Realtime authorization for conversation topics (private channels), added to the dispatch
+-- functions behind the single SELECT and INSERT policies on realtime.messages. Every existing
+-- branch (user:<id>, event:<id>, event:<id>:staff) is kept exactly as before.
+--
+--   conversation:<id>         the database broadcasts message_created / message_updated /
+--                             message_deleted, reaction_added / reaction_removed, message_read
+--                             and reminder_due. Members receive; members may track presence;
+--                             nobody may send broadcasts (so no member can forge a message event
+--                             in someone else's name).
+--   conversation:<id>:typing  typing indicators: members send and receive broadcasts.
+-- Departure from ARCHITECTURE §4 (typing on conversation:<id>): Realtime authorizes a whole
+-- topic and extension, not single event names, so allowing members to broadcast on
+-- conversation:<id> would let any of them send a fake message_created or message_deleted that
+-- other clients cannot tell from the database's. Typing gets its own topic instead, as check-ins
+-- did with event:<id>:staff.
+-- "Members" = private.can_access_conversation(): live bookings for event chats, the member row
+-- for groups, the member row and no block for direct conversations. Realtime evaluates these
+-- when a client joins and when it refreshes its access token, so a guest whose booking is
+-- refunded cannot (re)join, and loses an open channel at its next token refresh.
+
+create or replace function private.realtime_can_receive(p_topic text, p_extension text) returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+  v_match text[];
+begin
+  if v_uid is null or p_topic is null then
+    return false;
+  end if;
+  if p_topic = 'user:' || v_uid::text then
+    return p_extension in ('broadcast', 'presence');
+  end if;
+  v_match := regexp_match(p_topic, '^event:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:staff)?$');
+  if v_match is not null and p_extension = 'broadcast' then
+    if v_match[2] is null then
+      return private.can_see_event(v_match[1]::uuid, v_uid);
+    end if;
+    return private.is_event_staff(v_match[1]::uuid, v_uid);
+  end if;
+  v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
+  if v_match is not null then
+    if not ((coalesce(v_match[2], '') = '' and p_extension in ('broadcast', 'presence'))
+            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
+      return false;
+    end if;
+    return private.can_access_conversation(v_match[1]::uuid, v_uid);
+  end if;
+  return false;
+end
+$$;
+comment on function private.realtime_can_receive(text, text) is
+  'Whether the caller may receive on a private Realtime topic: user:<own id>; event:<id> if they may see the event; event:<id>:staff if they run it; conversation:<id> (broadcast, presence) and conversation:<id>:typing (broadcast) if they may take part in the conversation.';
+
+create or replace function private.realtime_can_send(p_topic text, p_extension text) returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+  v_match text[];
+begin
+  if v_uid is null or p_topic is null then
+    return false;
+  end if;
+  -- Presence on one's own topic lets several devices of the same user see each other online.
+  if p_topic = 'user:' || v_uid::text then
+    return p_extension = 'presence';
+  end if;
+  -- Members track presence on conversation:<id> and broadcast typing on conversation:<id>:typing;
+  -- message events on conversation:<id> come from the database only.
+  v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
+  if v_match is not null then
+    if not ((coalesce(v_match[2], '') = '' and p_extension = 'presence')
+            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
+      return false;
+    end if;
+    return private.can_access_conversation(v_match[1]::uuid, v_uid);
+  end if;
+  return false;
+end
+$$;
+comment on function private.realtime_can_send(text, text) is
+  'Whether the caller may broadcast or track presence on a private Realtime topic: presence on user:<own id> and on conversation:<id>, typing broadcasts on conversation:<id>:typing (members only); nothing else.';

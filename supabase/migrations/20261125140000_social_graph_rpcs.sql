@@ -1,0 +1,422 @@
+-- Social graph API: follow_user / unfollow_user, followers_of / following_of, friends_going,
+-- and the "hide my attendance" setting.
+--
+-- The relations themselves (public.follows, public.blocks, exact counts, self-follow and
+-- block refusals) come from 20261125110100_follows_and_blocks.sql. This migration adds the RPCs
+-- apps call and closes one race that the table triggers alone leave open:
+--   * follow_user is idempotent (a second call returns the existing follow) and tells the
+--     followee once a day at most (new_follower), so follow/unfollow loops cannot spam them.
+--   * A follow racing a block between the same two users could commit a follow across the
+--     block (each transaction checks before the other commits). Both sides now take the same
+--     transaction-scoped advisory lock on the pair, so one waits for the other: a follow that
+--     comes second sees the block; a block that comes second deletes the follow.
+--   * followers_of / following_of are keyset-paginated on (created_at, user id) with an opaque
+--     cursor, and hide users who are blocked (either way) from the caller. A caller blocked by
+--     (or blocking) the profile owner gets an empty list.
+--   * friends_going(event) lists people the caller follows who are confirmed for the event,
+--     leaving out anyone who set profiles.hide_attendance and anyone across a block; the event
+--     feed's "friends going" count honours the same setting.
+
+alter table public.profiles add column hide_attendance boolean not null default false;
+comment on column public.profiles.hide_attendance is
+  'When true, the user never appears in friends_going lists or in feed "friends going" counts. The owner sets it.';
+grant update (hide_attendance) on public.profiles to authenticated;
+
+-- following_of pages through the follows a user made, newest first.
+create index follows_follower_created_idx on public.follows (follower_id, created_at desc, followee_id);
+
+-- Opaque keyset cursor "<instant, microsecond-exact, UTC>|<uuid>" in base64. (The events'
+-- cursor goes through epoch seconds as a double, which can be a microsecond off for now()-like
+-- timestamps; follow times need exact equality for ties.)
+create or replace function private.encode_keyset_cursor(p_at timestamptz, p_id uuid) returns text
+language sql
+immutable
+set search_path = ''
+as $$
+  select translate(encode(convert_to(to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || p_id::text, 'UTF8'),
+                          'base64'), E'\n', '')
+$$;
+comment on function private.encode_keyset_cursor(timestamptz, uuid) is 'Encodes a (timestamp, id) keyset position as an opaque cursor.';
+
+create or replace function private.decode_keyset_cursor(p_cursor text, out at timestamptz, out id uuid)
+language plpgsql
+immutable
+set search_path = ''
+as $$
+declare
+  v_parts text[];
+begin
+  if p_cursor is null then
+    return;
+  end if;
+  begin
+    v_parts := string_to_array(convert_from(decode(p_cursor, 'base64'), 'UTF8'), '|');
+    at := v_parts[1]::timestamp at time zone 'UTC';
+    id := v_parts[2]::uuid;
+  exception when others then
+    perform private.raise_error('22023', 'invalid_cursor', 'The cursor is not one this API returned.');
+  end;
+  if at is null or id is null or cardinality(v_parts) <> 2 then
+    perform private.raise_error('22023', 'invalid_cursor', 'The cursor is not one this API returned.');
+  end if;
+end
+$$;
+comment on function private.decode_keyset_cursor(text) is 'Decodes a cursor from encode_keyset_cursor; 22023 invalid_cursor otherwise.';
+grant execute on function private.encode_keyset_cursor(timestamptz, uuid), private.decode_keyset_cursor(text) to anon, authenticated, service_role;
+
+-- One lock per unordered pair of users: follows and blocks between the same two people queue.
+create or replace function private.lock_user_pair(p_a uuid, p_b uuid) returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  select pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended(least(p_a, p_b)::text || ':' || greatest(p_a, p_b)::text, 7301))
+$$;
+comment on function private.lock_user_pair(uuid, uuid) is
+  'Transaction-scoped advisory lock on an unordered pair of users; serialises follows and blocks between them.';
+
+create or replace function private.follows_before_insert() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.follower_id = new.followee_id then
+    perform private.raise_error('22023', 'cannot_follow_self', 'You cannot follow yourself.');
+  end if;
+  perform private.lock_user_pair(new.follower_id, new.followee_id);
+  -- Evaluated after the lock, with a fresh snapshot: a block committed meanwhile is seen.
+  if private.is_blocked_between(new.follower_id, new.followee_id) then
+    perform private.raise_error('P0001', 'blocked', 'You cannot follow this user.');
+  end if;
+  return new;
+end
+$$;
+
+-- Runs beside blocks_remove_follows (which the chat capability may extend): takes the pair lock
+-- first, so a follow committed by a concurrent transaction is seen and removed here.
+create or replace function private.blocks_sever_follows() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.lock_user_pair(new.blocker_id, new.blocked_id);
+  delete from public.follows
+   where (follower_id = new.blocker_id and followee_id = new.blocked_id)
+      or (follower_id = new.blocked_id and followee_id = new.blocker_id);
+  return null;
+end
+$$;
+create trigger blocks_sever_follows after insert on public.blocks
+  for each row execute function private.blocks_sever_follows();
+
+-- ---------------------------------------------------------------------------------------------
+-- follow_user / unfollow_user
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.follow_user(p_user_id uuid) returns public.follows
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_row public.follows;
+  v_me public.profiles;
+begin
+  if p_user_id is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_user_id is required.');
+  end if;
+  if p_user_id = v_uid then
+    perform private.raise_error('22023', 'cannot_follow_self', 'You cannot follow yourself.');
+  end if;
+  if not exists (select 1 from public.profiles p where p.id = p_user_id) then
+    perform private.raise_error('22023', 'user_not_found', 'No user has this id.');
+  end if;
+  insert into public.follows (follower_id, followee_id) values (v_uid, p_user_id)
+  on conflict (follower_id, followee_id) do nothing
+  returning * into v_row;
+  if v_row.follower_id is null then
+    select * into v_row from public.follows f where f.follower_id = v_uid and f.followee_id = p_user_id;
+    return v_row;
+  end if;
+  -- At most one new_follower notification per follower per day, whatever the follow/unfollow churn.
+  if not exists (select 1 from public.notifications n
+                  where n.user_id = p_user_id and n.type = 'new_follower' and n.created_at > now() - interval '1 day'
+                    and n.data ->> 'follower_id' = v_uid::text) then
+    select * into v_me from public.profiles p where p.id = v_uid;
+    perform private.notify(p_user_id, 'new_follower', format('%s started following you', v_me.display_name), null,
+                           jsonb_build_object('follower_id', v_uid, 'username', v_me.username));
+  end if;
+  return v_row;
+end
+$$;
+
+create or replace function public.follow_user(p_user_id uuid) returns public.follows
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.follow_user(p_user_id);
+end
+$$;
+comment on function public.follow_user(uuid) is
+  'The caller follows p_user_id. Idempotent: following again returns the existing follow. The followee is told (new_follower) at most once a day per follower. Errors: 22023 invalid_argument, user_not_found, cannot_follow_self; P0001 blocked; 42501 not_authenticated.';
+
+create or replace function private.unfollow_user(p_user_id uuid) returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_count integer;
+begin
+  if p_user_id is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_user_id is required.');
+  end if;
+  delete from public.follows where follower_id = v_uid and followee_id = p_user_id;
+  get diagnostics v_count = row_count;
+  return v_count > 0;
+end
+$$;
+
+create or replace function public.unfollow_user(p_user_id uuid) returns boolean
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.unfollow_user(p_user_id);
+end
+$$;
+comment on function public.unfollow_user(uuid) is
+  'The caller stops following p_user_id. Idempotent: true when a follow was removed, false when there was none. Errors: 22023 invalid_argument; 42501 not_authenticated.';
+
+-- ---------------------------------------------------------------------------------------------
+-- followers_of / following_of
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.follow_list(p_user_id uuid, p_direction text, p_cursor text, p_limit integer)
+returns table (user_id uuid, username text, display_name text, avatar_path text, followed_at timestamptz,
+               followed_by_me boolean, cursor text)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_limit integer := private.check_page_limit(p_limit);
+  v_after record := private.decode_keyset_cursor(p_cursor);
+  -- Without a cursor, start above every row: the same index range condition serves both cases.
+  v_at timestamptz := coalesce(v_after.at, 'infinity');
+  v_id uuid := coalesce(v_after.id, '00000000-0000-0000-0000-000000000000');
+begin
+  if p_user_id is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_user_id is required.');
+  end if;
+  if p_direction not in ('followers', 'following') then
+    perform private.raise_error('22023', 'invalid_argument', 'p_direction is followers or following.');
+  end if;
+  if not exists (select 1 from public.profiles p where p.id = p_user_id) then
+    perform private.raise_error('22023', 'user_not_found', 'No user has this id.');
+  end if;
+  if p_user_id <> v_uid and private.is_blocked_between(v_uid, p_user_id) then
+    return;
+  end if;
+  -- Newest first; ties on created_at broken by user id ascending (the index order), so
+  -- `created_at <= cursor` is an index range, the scan stops after one page, and pages never
+  -- skip or repeat a row.
+  if p_direction = 'followers' then
+    return query
+    select p.id, p.username, p.display_name, p.avatar_path, f.created_at,
+           exists (select 1 from public.follows mine where mine.follower_id = v_uid and mine.followee_id = p.id),
+           private.encode_keyset_cursor(f.created_at, f.follower_id)
+      from public.follows f
+      join public.profiles p on p.id = f.follower_id
+     where f.followee_id = p_user_id and f.created_at <= v_at and (f.created_at < v_at or f.follower_id > v_id)
+       and not private.is_blocked_between(v_uid, f.follower_id)
+     order by f.created_at desc, f.follower_id
+     limit v_limit;
+  else
+    return query
+    select p.id, p.username, p.display_name, p.avatar_path, f.created_at,
+           exists (select 1 from public.follows mine where mine.follower_id = v_uid and mine.followee_id = p.id),
+           private.encode_keyset_cursor(f.created_at, f.followee_id)
+      from public.follows f
+      join public.profiles p on p.id = f.followee_id
+     where f.follower_id = p_user_id and f.created_at <= v_at and (f.created_at < v_at or f.followee_id > v_id)
+       and not private.is_blocked_between(v_uid, f.followee_id)
+     order by f.created_at desc, f.followee_id
+     limit v_limit;
+  end if;
+end
+$$;
+comment on function private.follow_list(uuid, text, text, integer) is
+  'Shared body of followers_of / following_of (p_direction followers | following).';
+
+create or replace function private.followers_of(p_user_id uuid, p_cursor text, p_limit integer)
+returns table (user_id uuid, username text, display_name text, avatar_path text, followed_at timestamptz,
+               followed_by_me boolean, cursor text)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select * from private.follow_list(p_user_id, 'followers', p_cursor, p_limit)
+$$;
+
+create or replace function private.following_of(p_user_id uuid, p_cursor text, p_limit integer)
+returns table (user_id uuid, username text, display_name text, avatar_path text, followed_at timestamptz,
+               followed_by_me boolean, cursor text)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select * from private.follow_list(p_user_id, 'following', p_cursor, p_limit)
+$$;
+
+create or replace function public.followers_of(p_user_id uuid, p_cursor text default null, p_limit integer default 20)
+returns table (user_id uuid, username text, display_name text, avatar_path text, followed_at timestamptz,
+               followed_by_me boolean, cursor text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.followers_of(p_user_id, p_cursor, p_limit);
+end
+$$;
+comment on function public.followers_of(uuid, text, integer) is
+  'People who follow p_user_id, newest first, keyset paginated (pass the last row''s cursor; p_limit 1–100, default 20). followed_by_me says whether the caller follows each one. Users blocked either way with the caller are left out; a caller blocked with p_user_id gets an empty list. Errors: 22023 invalid_argument, user_not_found, invalid_cursor, invalid_limit; 42501 not_authenticated.';
+
+create or replace function public.following_of(p_user_id uuid, p_cursor text default null, p_limit integer default 20)
+returns table (user_id uuid, username text, display_name text, avatar_path text, followed_at timestamptz,
+               followed_by_me boolean, cursor text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.following_of(p_user_id, p_cursor, p_limit);
+end
+$$;
+comment on function public.following_of(uuid, text, integer) is
+  'People p_user_id follows, newest first, keyset paginated (pass the last row''s cursor; p_limit 1–100, default 20). Blocked users are left out as in followers_of. Errors: 22023 invalid_argument, user_not_found, invalid_cursor, invalid_limit; 42501 not_authenticated.';
+
+-- ---------------------------------------------------------------------------------------------
+-- friends_going
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.friends_going(p_event_id uuid, p_limit integer)
+returns table (user_id uuid, username text, display_name text, avatar_path text)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_limit integer := private.check_page_limit(p_limit);
+begin
+  if p_event_id is null or not private.can_see_event(p_event_id, v_uid) then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  return query
+  select p.id, p.username, p.display_name, p.avatar_path
+    from public.follows f
+    join public.bookings b on b.guest_id = f.followee_id and b.event_id = p_event_id and b.status = 'confirmed'
+    join public.profiles p on p.id = f.followee_id
+   where f.follower_id = v_uid
+     and not p.hide_attendance
+     and not private.is_blocked_between(v_uid, p.id)
+   order by p.display_name, p.id
+   limit v_limit;
+end
+$$;
+
+create or replace function public.friends_going(p_event_id uuid, p_limit integer default 20)
+returns table (user_id uuid, username text, display_name text, avatar_path text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.friends_going(p_event_id, p_limit);
+end
+$$;
+comment on function public.friends_going(uuid, integer) is
+  'People the caller follows who are confirmed for the event (by display name; p_limit 1–100, default 20). Leaves out anyone with profiles.hide_attendance and anyone blocked either way with the caller. Errors: 22023 event_not_found, invalid_limit; 42501 not_authenticated.';
+
+-- The feed's "friends going" reason and count honour hide_attendance too (body otherwise as in
+-- 20261125110800_event_discovery.sql).
+create or replace function private.event_feed(p_cursor text, p_limit integer)
+returns table (
+  id uuid, host_id uuid, title text, category text, starts_at timestamptz, ends_at timestamptz, timezone text,
+  venue_name text, city text, is_online boolean, cover_path text, min_price_cents bigint, currency text,
+  reason text, friends_going integer, cursor text
+)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_limit integer := private.check_page_limit(p_limit);
+  v_after record := private.decode_event_cursor(p_cursor);
+begin
+  return query
+  with followed as (
+    select f.followee_id as user_id from public.follows f where f.follower_id = v_uid
+  ), visible_friends as (
+    select fd.user_id from followed fd join public.profiles p on p.id = fd.user_id where not p.hide_attendance
+  ), candidates as (
+    select e.*,
+           (e.host_id in (select user_id from followed) and e.visibility in ('public', 'followers')) as from_host,
+           (select count(distinct b.guest_id)::integer from public.bookings b
+             where b.event_id = e.id and b.status = 'confirmed' and b.guest_id in (select user_id from visible_friends)) as going
+      from private.events e
+     where e.status = 'published' and e.ends_at > now()
+       and (p_cursor is null or (e.starts_at, e.id) > (v_after.starts_at, v_after.id))
+       and (e.host_id in (select user_id from followed)
+            or (e.visibility = 'public' and exists (
+                  select 1 from public.bookings b where b.event_id = e.id and b.status = 'confirmed'
+                     and b.guest_id in (select user_id from visible_friends))))
+       and not private.is_blocked_between(e.host_id, v_uid)
+       and e.host_id <> v_uid
+  )
+  select c.id, c.host_id, c.title, c.category, c.starts_at, c.ends_at, c.timezone, c.venue_name, c.city,
+         c.online_url is not null, c.cover_path, price.min_price_cents, price.currency,
+         case when c.from_host then 'following_host' else 'friends_going' end, c.going,
+         private.encode_event_cursor(c.starts_at, c.id)
+    from candidates c
+    cross join lateral (select min(t.price_cents) as min_price_cents, min(t.currency) as currency
+                          from public.ticket_types t where t.event_id = c.id) price
+   where c.from_host or (c.visibility = 'public' and c.going > 0)
+   order by c.starts_at, c.id
+   limit v_limit;
+end
+$$;
+
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+revoke execute on function private.encode_keyset_cursor(timestamptz, uuid), private.decode_keyset_cursor(text),
+  private.lock_user_pair(uuid, uuid), private.blocks_sever_follows(), private.follow_user(uuid), private.unfollow_user(uuid),
+  private.follow_list(uuid, text, text, integer), private.followers_of(uuid, text, integer), private.following_of(uuid, text, integer),
+  private.friends_going(uuid, integer) from public;
+grant execute on function private.follow_user(uuid), private.unfollow_user(uuid), private.followers_of(uuid, text, integer),
+  private.following_of(uuid, text, integer), private.follow_list(uuid, text, text, integer),
+  private.friends_going(uuid, integer) to authenticated;
+revoke execute on function public.follow_user(uuid), public.unfollow_user(uuid), public.followers_of(uuid, text, integer),
+  public.following_of(uuid, text, integer), public.friends_going(uuid, integer) from public;
+grant execute on function public.follow_user(uuid), public.unfollow_user(uuid), public.followers_of(uuid, text, integer),
+  public.following_of(uuid, text, integer), public.friends_going(uuid, integer) to anon, authenticated;

@@ -1,0 +1,565 @@
+-- Notification preferences, contact points, quiet hours, and the in-app inbox RPCs.
+--
+-- Every notification has a type (booking_confirmed, event_reminder, payout_paid, …). The
+-- catalogue private.notification_types gives each type a category, a default per channel
+-- (in_app, email, sms, whatsapp) and whether it is critical. Users override defaults in
+-- public.notification_preferences (one row per user × type × channel they changed).
+--   * Critical types — money and cancellations: payment_*, refund_*, payout_*, dispute_*, and
+--     anything cancelled (booking_cancelled, event_cancelled) — cannot be muted for email:
+--     set_notification_preference refuses it and a trigger refuses it for every writer.
+--     Capabilities built in parallel may notify with types this catalogue does not list yet;
+--     such a type gets in-app only, and is critical (email on) when its name says so by the
+--     same prefixes/suffix. Register a type with one `insert into private.notification_types`.
+--   * Contact points: email comes from auth.users (Supabase Auth owns it); the phone number is
+--     E.164, validated with libphonenumber-js in the contact-points edge function and re-checked
+--     here by format; WhatsApp needs an explicit opt-in, stored with its time, and is withdrawn
+--     when the phone number changes. Hard bounces and spam complaints suppress email.
+--   * Quiet hours (local wall-clock start/end in profiles.timezone, may span midnight) delay
+--     SMS and WhatsApp to the end of the quiet period; in-app and email are never delayed.
+--   * In-app muting is applied by private.notify (replaced here, same signature): a muted type is
+--     stored already read, so it stays in history but raises no badge and is not broadcast.
+-- Outbound delivery (the outbox, the dispatcher) is the next migration.
+
+create table private.notification_types (
+  type text primary key,
+  category text not null,
+  critical boolean not null default false,
+  in_app boolean not null default true,
+  email boolean not null default false,
+  sms boolean not null default false,
+  whatsapp boolean not null default false,
+  description text not null,
+  constraint notification_types_type_format check (type ~ '^[a-z][a-z0-9_.]{1,63}$'),
+  constraint notification_types_critical_emails check (not critical or email),
+  constraint notification_types_category check (category in
+    ('account', 'bookings', 'events', 'promotion', 'social', 'chat', 'payments', 'payouts'))
+);
+comment on table private.notification_types is
+  'Catalogue of notification types: category, default per channel, and whether the type is critical (email cannot be muted). Capabilities register new types here.';
+
+insert into private.notification_types (type, category, critical, in_app, email, sms, whatsapp, description) values
+  ('welcome',           'account',   false, true, true,  false, false, 'Welcome message after sign-up'),
+  ('booking_confirmed', 'bookings',  false, true, true,  false, false, 'Your booking is confirmed'),
+  ('booking_request',   'bookings',  false, true, true,  false, false, 'Hosts: a guest asked to join an approval-only event'),
+  ('booking_approved',  'bookings',  false, true, true,  false, false, 'The host approved your request'),
+  ('booking_declined',  'bookings',  false, true, true,  false, false, 'The host declined your request'),
+  ('booking_expired',   'bookings',  false, true, true,  false, false, 'Your hold or request expired'),
+  ('booking_cancelled', 'bookings',  true,  true, true,  false, false, 'A booking was cancelled'),
+  ('waitlist_offer',    'bookings',  false, true, true,  true,  false, 'A spot opened up for you (time-limited)'),
+  ('event_cancelled',   'events',    true,  true, true,  true,  false, 'An event you booked was cancelled'),
+  ('event_reminder',    'events',    false, true, true,  false, false, 'Reminders 24 hours and 1 hour before an event'),
+  ('event_published',   'promotion', false, true, true,  false, false, 'A host you follow published or promoted an event'),
+  ('review_received',   'social',    false, true, false, false, false, 'Hosts: a guest reviewed your event'),
+  ('new_follower',      'social',    false, true, false, false, false, 'Someone started following you'),
+  ('message_received',  'chat',      false, true, false, false, false, 'A new chat message'),
+  ('payment_succeeded', 'payments',  true,  true, true,  false, false, 'Your payment went through (receipt)'),
+  ('payment_failed',    'payments',  true,  true, true,  false, false, 'Your payment failed'),
+  ('refund_issued',     'payments',  true,  true, true,  false, false, 'A refund is on its way'),
+  ('refund_failed',     'payments',  true,  true, true,  false, false, 'A refund could not be made'),
+  ('payout_paid',       'payouts',   true,  true, true,  false, false, 'Hosts: a payout reached your bank'),
+  ('payout_failed',     'payouts',   true,  true, true,  false, false, 'Hosts: a payout failed'),
+  ('dispute_opened',    'payouts',   true,  true, true,  false, false, 'Hosts: a guest disputed a payment');
+
+-- Critical by name, for types not (yet) in the catalogue: money and cancellations.
+create or replace function private.is_critical_type_name(p_type text) returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select p_type ~ '^(payment|refund|payout|dispute)[._]' or p_type ~ '(^|_)cancell?ed$'
+$$;
+comment on function private.is_critical_type_name(text) is
+  'Fallback for types missing from private.notification_types: payment_*, refund_*, payout_*, dispute_* and *_cancelled are critical.';
+
+-- The effective defaults of a type: its catalogue row, or the fallback for unknown types.
+create or replace function private.notification_type_defaults(p_type text)
+returns table (type text, category text, critical boolean, in_app boolean, email boolean, sms boolean, whatsapp boolean, known boolean)
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select p_type, coalesce(t.category, 'other'), coalesce(t.critical, private.is_critical_type_name(p_type)),
+         coalesce(t.in_app, true), coalesce(t.email, private.is_critical_type_name(p_type)),
+         coalesce(t.sms, false), coalesce(t.whatsapp, false), t.type is not null
+    from (select 1) one
+    left join private.notification_types t on t.type = p_type
+$$;
+comment on function private.notification_type_defaults(text) is 'Effective defaults (catalogue or name-based fallback) of a notification type.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Preferences
+-- ---------------------------------------------------------------------------------------------
+
+create table public.notification_preferences (
+  user_id uuid not null references public.profiles (id) on delete cascade,
+  type text not null references private.notification_types (type) on delete cascade,
+  channel text not null,
+  enabled boolean not null,
+  updated_at timestamptz not null default now(),
+  primary key (user_id, type, channel),
+  constraint notification_preferences_channel check (channel in ('in_app', 'email', 'sms', 'whatsapp'))
+);
+comment on table public.notification_preferences is
+  'A user''s overrides of the per-type channel defaults (only the cells they changed). Read your own; change them with set_notification_preference; see my_notification_preferences for the full grid.';
+comment on column public.notification_preferences.channel is 'in_app | email | sms | whatsapp';
+create index notification_preferences_type_idx on public.notification_preferences (type);
+
+-- Every writer (the RPC, the service role, Studio) gets the same rules.
+create or replace function private.validate_notification_preference() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.channel is null or new.channel not in ('in_app', 'email', 'sms', 'whatsapp') then
+    perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms or whatsapp.', new.channel));
+  end if;
+  if new.channel = 'email' and not new.enabled and exists (
+       select 1 from private.notification_types t where t.type = new.type and t.critical) then
+    perform private.raise_error('P0001', 'critical_notification',
+      format('%s emails cannot be turned off: they are about money or cancellations.', new.type));
+  end if;
+  new.updated_at := now();
+  return new;
+end
+$$;
+create trigger notification_preferences_validate before insert or update on public.notification_preferences
+  for each row execute function private.validate_notification_preference();
+
+alter table public.notification_preferences enable row level security;
+create policy "users read their own notification preferences" on public.notification_preferences
+  for select to authenticated using (user_id = (select auth.uid()));
+grant select on public.notification_preferences to authenticated;
+grant select, insert, update, delete on public.notification_preferences to service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Contact points and quiet hours
+-- ---------------------------------------------------------------------------------------------
+
+create table public.notification_settings (
+  user_id uuid primary key references public.profiles (id) on delete cascade,
+  phone_e164 text,
+  phone_updated_at timestamptz,
+  whatsapp_opt_in_at timestamptz,
+  quiet_hours_start time,
+  quiet_hours_end time,
+  email_suppressed_at timestamptz,
+  email_suppressed_reason text,
+  created_at timestamptz not null default now(),
+  updated_at timestamptz not null default now(),
+  constraint notification_settings_phone_format check (phone_e164 is null or phone_e164 ~ '^\+[1-9][0-9]{6,14}$'),
+  constraint notification_settings_whatsapp_needs_phone check (whatsapp_opt_in_at is null or phone_e164 is not null),
+  constraint notification_settings_quiet_hours check (
+    (quiet_hours_start is null) = (quiet_hours_end is null) and (quiet_hours_start is null or quiet_hours_start <> quiet_hours_end)),
+  constraint notification_settings_suppressed_reason check (email_suppressed_reason is null or email_suppressed_reason in ('bounced', 'complained'))
+);
+comment on table public.notification_settings is
+  'A user''s contact points and quiet hours for outbound alerts. Read your own; change them with set_phone_number (or the contact-points function), set_whatsapp_opt_in and set_quiet_hours. Email is the auth.users email.';
+comment on column public.notification_settings.phone_e164 is 'Phone for SMS and WhatsApp in E.164 (+4477…), validated with libphonenumber-js by the contact-points function.';
+comment on column public.notification_settings.whatsapp_opt_in_at is 'When the user explicitly opted in to WhatsApp messages; null = no WhatsApp. Cleared when the phone changes.';
+comment on column public.notification_settings.quiet_hours_start is 'Local wall-clock start of quiet hours in profiles.timezone; SMS and WhatsApp wait until quiet_hours_end. May span midnight.';
+comment on column public.notification_settings.email_suppressed_at is 'Set when the provider reports a hard bounce or a spam complaint; no more email is sent until the user changes their email.';
+
+alter table public.notification_settings enable row level security;
+create policy "users read their own notification settings" on public.notification_settings
+  for select to authenticated using (user_id = (select auth.uid()));
+grant select on public.notification_settings to authenticated;
+grant select, insert, update, delete on public.notification_settings to service_role;
+
+-- The instant quiet hours end if p_at falls inside them (local wall clock in p_timezone), else
+-- null. DST-safe: the end is a local time on a local date, converted in that zone.
+create or replace function private.quiet_hours_release(p_timezone text, p_start time, p_end time, p_at timestamptz)
+returns timestamptz
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_local timestamp;
+  v_time time;
+begin
+  if p_start is null or p_end is null or p_start = p_end then
+    return null;
+  end if;
+  v_local := p_at at time zone coalesce(p_timezone, 'UTC');
+  v_time := v_local::time;
+  if p_start < p_end then
+    if v_time >= p_start and v_time < p_end then
+      return (v_local::date + p_end) at time zone coalesce(p_timezone, 'UTC');
+    end if;
+  elsif v_time >= p_start then
+    return (v_local::date + 1 + p_end) at time zone coalesce(p_timezone, 'UTC');
+  elsif v_time < p_end then
+    return (v_local::date + p_end) at time zone coalesce(p_timezone, 'UTC');
+  end if;
+  return null;
+end
+$$;
+comment on function private.quiet_hours_release(text, time, time, timestamptz) is
+  'When p_at is inside the quiet hours [start, end) in p_timezone: the instant they end; otherwise null.';
+
+create or replace function private.ensure_notification_settings(p_user_id uuid) returns public.notification_settings
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row public.notification_settings;
+begin
+  insert into public.notification_settings (user_id) values (p_user_id) on conflict (user_id) do nothing;
+  select * into v_row from public.notification_settings where user_id = p_user_id for update;
+  return v_row;
+end
+$$;
+
+create or replace function private.set_phone_number(p_phone text) returns public.notification_settings
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_row public.notification_settings;
+  v_phone text := nullif(btrim(p_phone), '');
+begin
+  if v_phone is not null and v_phone !~ '^\+[1-9][0-9]{6,14}$' then
+    perform private.raise_error('22023', 'invalid_phone',
+      'A phone number must be in E.164 form: + then the country code and number, digits only (e.g. +447400123456).');
+  end if;
+  v_row := private.ensure_notification_settings(v_uid);
+  if v_row.phone_e164 is distinct from v_phone then
+    -- Consent to WhatsApp was given for the old number.
+    update public.notification_settings
+       set phone_e164 = v_phone, phone_updated_at = now(), whatsapp_opt_in_at = null, updated_at = now()
+     where user_id = v_uid
+    returning * into v_row;
+  end if;
+  return v_row;
+end
+$$;
+
+create or replace function public.set_phone_number(p_phone text) returns public.notification_settings
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.set_phone_number(p_phone);
+end
+$$;
+comment on function public.set_phone_number(text) is
+  'Sets (or with null clears) the caller''s phone for SMS/WhatsApp. Expects E.164 (+447400123456); the contact-points edge function accepts national formats and normalises them with libphonenumber-js first. A new number withdraws the WhatsApp opt-in. Errors: 22023 invalid_phone; 42501 not_authenticated.';
+
+create or replace function private.set_whatsapp_opt_in(p_opt_in boolean) returns public.notification_settings
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_row public.notification_settings;
+begin
+  if p_opt_in is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_opt_in is true or false.');
+  end if;
+  v_row := private.ensure_notification_settings(v_uid);
+  if p_opt_in and v_row.phone_e164 is null then
+    perform private.raise_error('P0001', 'phone_required', 'Add a phone number before opting in to WhatsApp.');
+  end if;
+  update public.notification_settings
+     set whatsapp_opt_in_at = case when p_opt_in then coalesce(whatsapp_opt_in_at, now()) end, updated_at = now()
+   where user_id = v_uid
+  returning * into v_row;
+  return v_row;
+end
+$$;
+
+create or replace function public.set_whatsapp_opt_in(p_opt_in boolean) returns public.notification_settings
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.set_whatsapp_opt_in(p_opt_in);
+end
+$$;
+comment on function public.set_whatsapp_opt_in(boolean) is
+  'Explicit WhatsApp opt-in (true, recorded with its time) or opt-out (false) for the caller''s phone number. Errors: 22023 invalid_argument; P0001 phone_required; 42501 not_authenticated.';
+
+create or replace function private.set_quiet_hours(p_start time, p_end time) returns public.notification_settings
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_row public.notification_settings;
+begin
+  if (p_start is null) <> (p_end is null) then
+    perform private.raise_error('22023', 'invalid_quiet_hours', 'Give both a start and an end, or neither to turn quiet hours off.');
+  end if;
+  if p_start = p_end then
+    perform private.raise_error('22023', 'invalid_quiet_hours', 'Quiet hours must start and end at different times.');
+  end if;
+  v_row := private.ensure_notification_settings(v_uid);
+  update public.notification_settings set quiet_hours_start = p_start, quiet_hours_end = p_end, updated_at = now()
+   where user_id = v_uid
+  returning * into v_row;
+  return v_row;
+end
+$$;
+
+create or replace function public.set_quiet_hours(p_start time, p_end time) returns public.notification_settings
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.set_quiet_hours(p_start, p_end);
+end
+$$;
+comment on function public.set_quiet_hours(time, time) is
+  'Quiet hours as local wall-clock times in the caller''s profiles.timezone, e.g. 22:00 to 07:00 (may span midnight); both null turns them off. SMS and WhatsApp wait until they end; in-app and email are not delayed. Errors: 22023 invalid_quiet_hours; 42501 not_authenticated.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Preference RPCs
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.my_notification_preferences()
+returns table (type text, category text, description text, critical boolean, channel text, enabled boolean,
+               is_default boolean, locked boolean)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+begin
+  return query
+  select t.type, t.category, t.description, t.critical, c.channel,
+         case when c.channel = 'email' and t.critical then true
+              else coalesce(p.enabled, case c.channel when 'in_app' then t.in_app when 'email' then t.email
+                                                      when 'sms' then t.sms else t.whatsapp end) end,
+         p.enabled is null,
+         c.channel = 'email' and t.critical
+    from private.notification_types t
+   cross join (values (1, 'in_app'), (2, 'email'), (3, 'sms'), (4, 'whatsapp')) c(ord, channel)
+    left join public.notification_preferences p on p.user_id = v_uid and p.type = t.type and p.channel = c.channel
+   order by t.category, t.type, c.ord;
+end
+$$;
+
+create or replace function public.my_notification_preferences()
+returns table (type text, category text, description text, critical boolean, channel text, enabled boolean,
+               is_default boolean, locked boolean)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.my_notification_preferences();
+end
+$$;
+comment on function public.my_notification_preferences() is
+  'The caller''s full preference grid: every notification type × channel (in_app, email, sms, whatsapp) with the effective value, whether it is the default, and locked = true where it cannot be changed (email of critical types). SMS/WhatsApp also need a phone (and WhatsApp an opt-in) in notification_settings. Errors: 42501 not_authenticated.';
+
+create or replace function private.set_notification_preference(p_type text, p_channel text, p_enabled boolean)
+returns public.notification_preferences
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_row public.notification_preferences;
+begin
+  if p_channel is null or p_channel not in ('in_app', 'email', 'sms', 'whatsapp') then
+    perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms or whatsapp.', p_channel));
+  end if;
+  if p_type is null or not exists (select 1 from private.notification_types t where t.type = p_type) then
+    perform private.raise_error('22023', 'unknown_notification_type', format('"%s" is not a notification type.', p_type));
+  end if;
+  if p_enabled is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_enabled is true or false.');
+  end if;
+  insert into public.notification_preferences (user_id, type, channel, enabled)
+  values (v_uid, p_type, p_channel, p_enabled)
+  on conflict (user_id, type, channel) do update set enabled = excluded.enabled
+  returning * into v_row;
+  return v_row;
+end
+$$;
+
+create or replace function public.set_notification_preference(p_type text, p_channel text, p_enabled boolean)
+returns public.notification_preferences
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.set_notification_preference(p_type, p_channel, p_enabled);
+end
+$$;
+comment on function public.set_notification_preference(text, text, boolean) is
+  'Turns one notification type on or off for one channel (in_app, email, sms, whatsapp) for the caller. Errors: 22023 invalid_channel, unknown_notification_type, invalid_argument; P0001 critical_notification (email of payment, refund, payout, dispute and cancellation types stays on); 42501 not_authenticated.';
+
+-- ---------------------------------------------------------------------------------------------
+-- In-app: notify (with muting), inbox listing, unread count, mark read
+-- ---------------------------------------------------------------------------------------------
+
+-- Same signature and behaviour as in 20261125100300_notifications.sql, plus in-app muting.
+create or replace function private.notify(
+  p_user_id uuid, p_type text, p_title text, p_body text default null, p_data jsonb default '{}'::jsonb
+) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_row public.notifications;
+  v_in_app boolean;
+begin
+  select coalesce(p.enabled, t.in_app, true) into v_in_app
+    from (select 1) one
+    left join private.notification_types t on t.type = p_type
+    left join public.notification_preferences p on p.user_id = p_user_id and p.type = p_type and p.channel = 'in_app';
+  insert into public.notifications (user_id, type, title, body, data, read_at)
+  values (p_user_id, p_type, p_title, p_body, coalesce(p_data, '{}'::jsonb), case when not v_in_app then now() end)
+  returning * into v_row;
+  if v_in_app then
+    perform realtime.send(to_jsonb(v_row), 'notification_created', 'user:' || p_user_id::text, true);
+  end if;
+  return v_row.id;
+end
+$$;
+comment on function private.notify(uuid, text, text, text, jsonb) is
+  'Writes an in-app notification and broadcasts it (event notification_created) on the private topic user:<id>, in the caller''s transaction. A type the user muted in-app is stored already read and not broadcast. Outbound alerts fan out from the insert (alert outbox).';
+revoke execute on function private.notify(uuid, text, text, text, jsonb) from public;
+
+create or replace function private.my_notifications(p_cursor text, p_limit integer, p_unread_only boolean)
+returns table (id uuid, type text, title text, body text, data jsonb, read_at timestamptz, created_at timestamptz, cursor text)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_limit integer := private.check_page_limit(p_limit);
+  v_after record := private.decode_keyset_cursor(p_cursor);
+  v_at timestamptz := coalesce(v_after.at, 'infinity');
+  v_id uuid := coalesce(v_after.id, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
+begin
+  return query
+  select n.id, n.type, n.title, n.body, n.data, n.read_at, n.created_at, private.encode_keyset_cursor(n.created_at, n.id)
+    from public.notifications n
+   where n.user_id = v_uid
+     and (n.created_at, n.id) < (v_at, v_id)
+     and (not coalesce(p_unread_only, false) or n.read_at is null)
+   order by n.created_at desc, n.id desc
+   limit v_limit;
+end
+$$;
+
+create or replace function public.my_notifications(p_cursor text default null, p_limit integer default 20, p_unread_only boolean default false)
+returns table (id uuid, type text, title text, body text, data jsonb, read_at timestamptz, created_at timestamptz, cursor text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.my_notifications(p_cursor, p_limit, p_unread_only);
+end
+$$;
+comment on function public.my_notifications(text, integer, boolean) is
+  'The caller''s in-app notifications, newest first, keyset paginated (pass the last row''s cursor; p_limit 1–100, default 20; p_unread_only). New ones also arrive live on user:<id> as notification_created. Errors: 22023 invalid_cursor, invalid_limit; 42501 not_authenticated.';
+
+create or replace function private.unread_notification_count() returns integer
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select count(*)::integer from public.notifications n where n.user_id = private.require_user() and n.read_at is null
+$$;
+
+create or replace function public.unread_notification_count() returns integer
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.unread_notification_count();
+end
+$$;
+comment on function public.unread_notification_count() is 'How many of the caller''s in-app notifications are unread. Errors: 42501 not_authenticated.';
+
+create or replace function private.mark_notifications_read(p_ids uuid[]) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_ids uuid[];
+begin
+  if p_ids is not null and (cardinality(p_ids) > 1000 or array_position(p_ids, null) is not null) then
+    perform private.raise_error('22023', 'invalid_ids', 'Give at most 1,000 notification ids, none of them null (or null for all).');
+  end if;
+  with marked as (
+    update public.notifications n set read_at = now()
+     where n.user_id = v_uid and n.read_at is null and (p_ids is null or n.id = any (p_ids))
+    returning n.id
+  )
+  select coalesce(array_agg(marked.id), '{}') into v_ids from marked;
+  if cardinality(v_ids) > 0 then
+    -- The user's other devices clear the same badges.
+    perform realtime.send(jsonb_build_object('ids', case when p_ids is null then null else to_jsonb(v_ids) end,
+                                             'all', p_ids is null,
+                                             'unread_count', (select count(*) from public.notifications n
+                                                               where n.user_id = v_uid and n.read_at is null)),
+                          'notifications_read', 'user:' || v_uid::text, true);
+  end if;
+  return cardinality(v_ids);
+end
+$$;
+
+create or replace function public.mark_notifications_read(p_ids uuid[] default null) returns integer
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return private.mark_notifications_read(p_ids);
+end
+$$;
+comment on function public.mark_notifications_read(uuid[]) is
+  'Marks the caller''s notifications read: those in p_ids, or all when p_ids is null. Returns how many changed; other ids are ignored. Broadcasts notifications_read (ids, unread_count) on user:<id>. Errors: 22023 invalid_ids; 42501 not_authenticated.';
+
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+revoke execute on function private.is_critical_type_name(text), private.notification_type_defaults(text),
+  private.validate_notification_preference(), private.quiet_hours_release(text, time, time, timestamptz),
+  private.ensure_notification_settings(uuid), private.set_phone_number(text), private.set_whatsapp_opt_in(boolean),
+  private.set_quiet_hours(time, time), private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
+  private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])
+  from public;
+grant execute on function private.set_phone_number(text), private.set_whatsapp_opt_in(boolean), private.set_quiet_hours(time, time),
+  private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
+  private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])
+  to authenticated;
+grant execute on function private.quiet_hours_release(text, time, time, timestamptz), private.is_critical_type_name(text),
+  private.notification_type_defaults(text) to service_role;
+revoke execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
+  public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
+  public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
+  from public;
+grant execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
+  public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
+  public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
+  to anon, authenticated;

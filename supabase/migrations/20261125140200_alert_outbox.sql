@@ -1,0 +1,577 @@
+-- Outbound alerts (email, SMS, WhatsApp): the transactional outbox, its fan-out, and the SQL the
+-- dispatch-alerts worker and the provider status callbacks call (ARCHITECTURE §6).
+--
+-- Fan-out: a statement-level AFTER INSERT trigger on public.notifications turns every new
+-- notification — whoever created it: private.notify from any capability, a bulk insert of a
+-- promotion batch, the service role — into one private.alert_deliveries row per channel the
+-- recipient allows, in the same transaction (all or nothing with the state change that caused
+-- it). Allowed = the type's default or the user's preference (critical types always email),
+-- and a contact point: an email address that has not bounced (auth.users, checked when the
+-- delivery is claimed); a phone for SMS; a phone plus an explicit opt-in for WhatsApp. One
+-- set-based INSERT per statement, so a 5,000-follower promotion batch costs one join, not 5,000
+-- trigger calls.
+--
+-- Exactly once: deliveries are unique on (user_id, channel, dedupe_key). The key is the
+-- notification id, or data->>'dedupe_key' when the notifying code gives one (reminders and
+-- promotions do), so even a notification created twice for the same reason alerts once.
+--
+-- Dispatch: claim_alert_deliveries locks due rows with FOR UPDATE SKIP LOCKED (concurrent
+-- dispatchers never get the same row), re-checks at send time what may have changed since the
+-- fan-out (preferences, contact points, opt-in, quiet hours, whether the alert still makes
+-- sense: a reminder for a cancelled booking is dropped), and hands each row out with a claim
+-- token and a lease. The worker sends outside any transaction, with the delivery id as the
+-- provider idempotency key, then complete_alert_deliveries records the outcome (only for the
+-- matching claim token): sent with the provider message id, a retry at the time the worker
+-- computed (exponential backoff with jitter), or dead after max_attempts (dead letters). A
+-- worker that dies mid-send loses its lease and the row is claimed again.
+--
+-- Status callbacks (Twilio status callbacks, Resend webhooks) are verified by the edge
+-- functions and applied by apply_provider_status: stored once per provider event id (replays
+-- change nothing), status only moves forward (queued → sent → delivered | failed), and a hard
+-- bounce or spam complaint suppresses email for that user.
+
+create table private.alert_deliveries (
+  id uuid primary key default gen_random_uuid(),
+  -- No foreign key (a per-row check on every fan-out): a delivery whose notification or user is
+  -- gone is skipped at claim time, and finished rows are purged after 30 days.
+  notification_id uuid not null,
+  user_id uuid not null,
+  type text not null,
+  channel text not null,
+  dedupe_key text not null,
+  status text not null default 'pending',
+  attempts integer not null default 0,
+  max_attempts integer not null default 8,
+  next_attempt_at timestamptz not null default now(),
+  claim_token uuid,
+  lease_expires_at timestamptz,
+  provider text,
+  provider_message_id text,
+  provider_status text,
+  destination text,
+  last_error text,
+  sent_at timestamptz,
+  delivered_at timestamptz,
+  finished_at timestamptz,
+  created_at timestamptz not null default now(),
+  constraint alert_deliveries_channel check (channel in ('email', 'sms', 'whatsapp')),
+  constraint alert_deliveries_status check (status in ('pending', 'sending', 'sent', 'delivered', 'failed', 'dead', 'skipped')),
+  constraint alert_deliveries_attempts check (attempts >= 0 and max_attempts between 1 and 50),
+  constraint alert_deliveries_lease check (status <> 'sending' or (claim_token is not null and lease_expires_at is not null))
+);
+comment on table private.alert_deliveries is
+  'Outbox of outbound alerts: one row per notification × allowed channel (unique per user, channel and dedupe key). pending → sending (claimed, leased) → sent → delivered | failed; dead after max_attempts or a permanent provider error; skipped when no longer allowed or relevant.';
+comment on column private.alert_deliveries.dedupe_key is 'The notification id, or data->>''dedupe_key'' of the notification: one alert per user, channel and key, ever.';
+comment on column private.alert_deliveries.next_attempt_at is 'Not before this instant: the end of quiet hours (SMS/WhatsApp) or the backoff of the next retry.';
+create unique index alert_deliveries_dedupe_key on private.alert_deliveries (user_id, channel, dedupe_key);
+create index alert_deliveries_due_idx on private.alert_deliveries (next_attempt_at) where status = 'pending';
+create index alert_deliveries_lease_idx on private.alert_deliveries (lease_expires_at) where status = 'sending';
+create index alert_deliveries_provider_message_idx on private.alert_deliveries (provider, provider_message_id)
+  where provider_message_id is not null;
+create index alert_deliveries_finished_idx on private.alert_deliveries (finished_at) where finished_at is not null;
+
+create table private.provider_events (
+  provider text not null,
+  event_id text not null,
+  delivery_id uuid,
+  message_id text,
+  status text,
+  raw_status text,
+  error text,
+  outcome text not null,
+  payload jsonb not null default '{}'::jsonb,
+  received_at timestamptz not null default now(),
+  primary key (provider, event_id),
+  constraint provider_events_provider check (provider in ('resend', 'twilio'))
+);
+comment on table private.provider_events is
+  'Every provider status callback, stored once per (provider, event id): Twilio MessageSid:MessageStatus, Resend svix-id. Replays are recognised here and change nothing.';
+create index provider_events_received_idx on private.provider_events (received_at);
+
+create table private.alert_sink (
+  id uuid primary key default gen_random_uuid(),
+  delivery_id uuid not null unique,
+  channel text not null,
+  destination text not null,
+  subject text,
+  text_body text not null,
+  html_body text,
+  created_at timestamptz not null default now()
+);
+comment on table private.alert_sink is
+  'The sink provider: alerts recorded locally instead of sent (the default when no Resend/Twilio keys are set). One row per delivery, like an idempotent provider.';
+create index alert_sink_created_idx on private.alert_sink (created_at);
+
+-- ---------------------------------------------------------------------------------------------
+-- Rules shared by the fan-out and the claim
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.try_uuid(p_text text) returns uuid
+language sql
+immutable
+set search_path = ''
+as $$
+  select case when p_text ~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then p_text::uuid end
+$$;
+comment on function private.try_uuid(text) is 'p_text as a uuid, or null when it is not one.';
+
+-- Whether p_user_id currently allows p_type on p_channel and has a contact point for it. The
+-- fan-out trigger evaluates exactly these rules set-based (tests/db check both agree).
+create or replace function private.alert_channel_allowed(p_user_id uuid, p_type text, p_channel text) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select case p_channel
+           when 'email' then s.email_suppressed_at is null
+                         and (d.critical or coalesce(p.enabled, d.email))
+                         and exists (select 1 from auth.users u where u.id = p_user_id and u.email is not null)
+           when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, d.sms)
+           when 'whatsapp' then s.phone_e164 is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, d.whatsapp)
+           else false
+         end
+    from private.notification_type_defaults(p_type) d
+    left join public.notification_settings s on s.user_id = p_user_id
+    left join public.notification_preferences p on p.user_id = p_user_id and p.type = p_type and p.channel = p_channel
+$$;
+comment on function private.alert_channel_allowed(uuid, text, text) is
+  'Preference (critical types always email) and contact point (unsuppressed email; phone; phone + WhatsApp opt-in) for one user, type and channel.';
+
+-- Whether an alert still makes sense when it is about to be sent (it may have waited for quiet
+-- hours or retries): reminders only for confirmed bookings of events not yet started, promotions
+-- only for published future events, waitlist offers only while the offer stands.
+create or replace function private.alert_still_relevant(p_type text, p_data jsonb) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select case p_type
+    when 'event_reminder' then exists (
+      select 1 from public.bookings b join private.events e on e.id = b.event_id
+       where b.id = private.try_uuid(p_data ->> 'booking_id') and b.status = 'confirmed'
+         and e.status = 'published' and e.starts_at > now())
+    when 'event_published' then exists (
+      select 1 from private.events e
+       where e.id = private.try_uuid(p_data ->> 'event_id') and e.status = 'published' and e.starts_at > now())
+    when 'waitlist_offer' then exists (
+      select 1 from public.bookings b
+       where b.id = private.try_uuid(p_data ->> 'booking_id') and b.status = 'held' and b.hold_expires_at > now())
+    else true
+  end
+$$;
+comment on function private.alert_still_relevant(text, jsonb) is
+  'False for alerts overtaken by events: reminders of cancelled bookings or started events, promotions of cancelled events, expired waitlist offers.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Fan-out
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.fan_out_notifications() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  -- EXECUTE: planned for each statement. A one-row notify wants index lookups, a 5,000-row
+  -- promotion batch wants hash joins; a cached plan would keep whichever it saw first.
+  -- The email address is checked at claim time (auth.users), not here: joining auth.users for
+  -- every batch cost more than skipping the rare user without an email later.
+  execute $fan_out$
+    insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, next_attempt_at, created_at)
+    select n.id, n.user_id, n.type, c.channel, coalesce(n.data ->> 'dedupe_key', n.id::text),
+           case when c.channel = 'email' or s.quiet_hours_start is null then n.created_at
+                else coalesce(private.quiet_hours_release((select pr.timezone from public.profiles pr where pr.id = n.user_id),
+                                                          s.quiet_hours_start, s.quiet_hours_end, n.created_at),
+                              n.created_at) end,
+           n.created_at
+      from new_rows n
+      left join private.notification_types t on t.type = n.type
+      left join public.notification_settings s on s.user_id = n.user_id
+     cross join (values ('email'), ('sms'), ('whatsapp')) c(channel)
+      left join public.notification_preferences p on p.user_id = n.user_id and p.type = n.type and p.channel = c.channel
+     where case c.channel
+             when 'email' then s.email_suppressed_at is null
+                           and (coalesce(t.critical, private.is_critical_type_name(n.type))
+                                or coalesce(p.enabled, t.email, false))
+             when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
+             else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
+           end
+    on conflict (user_id, channel, dedupe_key) do nothing
+  $fan_out$;
+  return null;
+end
+$$;
+comment on function private.fan_out_notifications() is
+  'Statement-level trigger: one alert delivery per new notification × channel the recipient allows (set-based; duplicates by dedupe key are ignored).';
+
+create trigger notifications_fan_out after insert on public.notifications
+  referencing new table as new_rows
+  for each statement execute function private.fan_out_notifications();
+
+-- ---------------------------------------------------------------------------------------------
+-- Dispatcher API (service role only)
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.claim_alert_deliveries(p_limit integer default 100, p_lease_seconds integer default 120)
+returns table (id uuid, claim_token uuid, attempt integer, max_attempts integer, channel text, type text,
+               destination text, locale text, display_name text, title text, body text, data jsonb, event jsonb)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_limit is null or p_limit < 1 or p_limit > 1000 then
+    perform private.raise_error('22023', 'invalid_limit', 'Claim 1 to 1,000 deliveries at a time.');
+  end if;
+  if p_lease_seconds is null or p_lease_seconds < 10 or p_lease_seconds > 3600 then
+    perform private.raise_error('22023', 'invalid_lease', 'A lease lasts 10 to 3,600 seconds.');
+  end if;
+
+  -- A worker that died mid-send: its lease ran out, the row is due again (the attempt counts).
+  update private.alert_deliveries d
+     set status = 'pending', claim_token = null, lease_expires_at = null, next_attempt_at = now(),
+         last_error = 'lease expired before the outcome was recorded'
+   where d.id in (select x.id from private.alert_deliveries x
+                   where x.status = 'sending' and x.lease_expires_at <= now()
+                   for update skip locked);
+
+  -- One statement for the whole batch: lock due rows nobody else holds, decide for each one
+  -- (skip / wait for quiet hours to end / dead / claim), apply the decisions (data-modifying
+  -- CTEs always run to completion, referenced or not), return the claims.
+  return query
+  with due as (
+    select d.id, d.notification_id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts
+      from private.alert_deliveries d
+     where d.status = 'pending' and d.next_attempt_at <= now()
+     order by d.next_attempt_at
+     limit p_limit
+     for update of d skip locked
+  ), facts as (
+    -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
+    -- (tests/db/13 checks the claim agrees with them row by row).
+    select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.display_name as n_name,
+           case due.channel when 'email' then u.email else s.phone_e164 end as n_destination,
+           case
+             when n.id is null or pr.id is null then 'the user or the notification no longer exists'
+             when not case due.channel
+                        when 'email' then s.email_suppressed_at is null and u.email is not null
+                                      and (coalesce(t.critical, private.is_critical_type_name(due.type))
+                                           or coalesce(p.enabled, t.email, false))
+                        when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
+                        else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null
+                             and coalesce(p.enabled, t.whatsapp, false)
+                      end
+               then 'channel no longer allowed (preference or contact point changed)'
+             when not case due.type
+                        when 'event_reminder' then coalesce(b.status = 'confirmed' and be.status = 'published' and be.starts_at > now(), false)
+                        when 'event_published' then coalesce(e.status = 'published' and e.starts_at > now(), false)
+                        when 'waitlist_offer' then coalesce(b.status = 'held' and b.hold_expires_at > now(), false)
+                        else true
+                      end
+               then 'no longer relevant'
+           end as skip_reason,
+           -- Never during quiet hours: SMS and WhatsApp wait for their end, without spending an attempt.
+           case when due.channel in ('sms', 'whatsapp') and s.quiet_hours_start is not null
+                then private.quiet_hours_release(pr.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) end as release_at,
+           case when e.id is not null then
+             jsonb_build_object('id', e.id, 'title', e.title, 'starts_at', e.starts_at, 'ends_at', e.ends_at,
+                                'timezone', e.timezone, 'venue_name', e.venue_name, 'city', e.city) end as n_event
+      from due
+      left join public.notifications n on n.id = due.notification_id
+      left join public.profiles pr on pr.id = due.user_id
+      left join public.notification_settings s on s.user_id = due.user_id
+      left join auth.users u on u.id = due.user_id
+      left join private.notification_types t on t.type = due.type
+      left join public.notification_preferences p on p.user_id = due.user_id and p.type = due.type and p.channel = due.channel
+      left join private.events e on e.id = private.try_uuid(n.data ->> 'event_id')
+      left join public.bookings b on b.id = private.try_uuid(n.data ->> 'booking_id')
+      left join private.events be on be.id = b.event_id
+  ), skipped as (
+    update private.alert_deliveries d set status = 'skipped', last_error = f.skip_reason, finished_at = now()
+      from facts f where d.id = f.id and f.skip_reason is not null
+    returning d.id
+  ), deferred as (
+    update private.alert_deliveries d set next_attempt_at = f.release_at
+      from facts f where d.id = f.id and f.skip_reason is null and f.release_at is not null
+    returning d.id
+  ), exhausted as (
+    update private.alert_deliveries d set status = 'dead', finished_at = now(), last_error = coalesce(d.last_error, 'attempts exhausted')
+      from facts f where d.id = f.id and f.skip_reason is null and f.release_at is null and f.attempts >= f.max_attempts
+    returning d.id
+  ), claimed as (
+    update private.alert_deliveries d
+       set status = 'sending', attempts = d.attempts + 1, claim_token = gen_random_uuid(),
+           lease_expires_at = now() + make_interval(secs => p_lease_seconds), destination = f.n_destination
+      from facts f
+     where d.id = f.id and f.skip_reason is null and f.release_at is null and f.attempts < f.max_attempts
+    returning d.id, d.claim_token, d.attempts, d.max_attempts, d.channel, d.type, d.destination
+  )
+  select c.id, c.claim_token, c.attempts, c.max_attempts, c.channel, c.type, c.destination, f.n_locale, f.n_name,
+         f.n_title, f.n_body, f.n_data, f.n_event
+    from claimed c join facts f on f.id = c.id;
+end
+$$;
+comment on function private.claim_alert_deliveries(integer, integer) is
+  'Dispatcher: claims up to p_limit due deliveries (FOR UPDATE SKIP LOCKED) for p_lease_seconds, returning what the templates need. Skips rows no longer allowed or relevant, defers SMS/WhatsApp in quiet hours, dead-letters rows out of attempts.';
+
+create or replace function private.complete_alert_deliveries(p_results jsonb) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  if p_results is null or jsonb_typeof(p_results) <> 'array' then
+    perform private.raise_error('22023', 'invalid_results', 'p_results is a JSON array of delivery outcomes.');
+  end if;
+  if exists (select 1 from jsonb_to_recordset(p_results) as x(id uuid, claim_token uuid, outcome text)
+              where x.id is null or x.claim_token is null or x.outcome is null or x.outcome not in ('sent', 'retry', 'dead')) then
+    perform private.raise_error('22023', 'invalid_results', 'Each outcome needs id, claim_token and outcome sent | retry | dead.');
+  end if;
+  -- Only the holder of the claim records an outcome; a status callback that already moved the
+  -- row forward (delivered before we recorded "sent") is never moved back.
+  update private.alert_deliveries d
+     set status = case
+                    when d.status <> 'sending' then d.status
+                    when x.outcome = 'sent' then 'sent'
+                    when x.outcome = 'retry' and d.attempts < d.max_attempts then 'pending'
+                    else 'dead' end,
+         provider = coalesce(x.provider, d.provider),
+         provider_message_id = coalesce(d.provider_message_id, x.provider_message_id),
+         sent_at = case when x.outcome = 'sent' then coalesce(d.sent_at, now()) else d.sent_at end,
+         next_attempt_at = case when x.outcome = 'retry' then greatest(coalesce(x.retry_at, now()), now()) else d.next_attempt_at end,
+         last_error = case when x.outcome = 'sent' then null else left(coalesce(x.error, 'unknown error'), 1000) end,
+         finished_at = case
+                         when d.status <> 'sending' then d.finished_at
+                         when x.outcome = 'dead' or (x.outcome = 'retry' and d.attempts >= d.max_attempts) then now()
+                         else d.finished_at end,
+         claim_token = null,
+         lease_expires_at = null
+    from jsonb_to_recordset(p_results) as x(id uuid, claim_token uuid, outcome text, provider text,
+                                            provider_message_id text, error text, retry_at timestamptz)
+   where d.id = x.id and d.claim_token = x.claim_token;
+  get diagnostics v_count = row_count;
+  return v_count;
+end
+$$;
+comment on function private.complete_alert_deliveries(jsonb) is
+  'Dispatcher: records outcomes [{id, claim_token, outcome: sent|retry|dead, provider, provider_message_id, error, retry_at}] for rows it still holds; a retry past max_attempts becomes dead. Returns the rows updated.';
+
+-- The sink provider for a whole batch: [{delivery_id, channel, destination, subject, text, html}].
+create or replace function private.record_sink_alerts(p_records jsonb)
+returns table (delivery_id uuid, id uuid)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_records is null or jsonb_typeof(p_records) <> 'array' then
+    perform private.raise_error('22023', 'invalid_records', 'p_records is a JSON array of alerts.');
+  end if;
+  return query
+  insert into private.alert_sink as s (delivery_id, channel, destination, subject, text_body, html_body)
+  select x.delivery_id, x.channel, x.destination, x.subject, x.text, x.html
+    from jsonb_to_recordset(p_records) as x(delivery_id uuid, channel text, destination text, subject text, text text, html text)
+  on conflict on constraint alert_sink_delivery_id_key do update set delivery_id = excluded.delivery_id
+  returning s.delivery_id, s.id;
+end
+$$;
+comment on function private.record_sink_alerts(jsonb) is
+  'The sink provider, one call per batch: records alerts instead of sending them; the same delivery id returns the same message id.';
+
+-- Status ladder: a status only ever moves up; delivered, failed, dead and skipped are final.
+create or replace function private.alert_status_rank(p_status text) returns integer
+language sql
+immutable
+set search_path = ''
+as $$
+  select case p_status when 'pending' then 0 when 'sending' then 1 when 'sent' then 2 else 3 end
+$$;
+
+create or replace function private.apply_provider_status(
+  p_provider text, p_event_id text, p_delivery_id uuid, p_message_id text, p_status text, p_raw_status text,
+  p_error text, p_suppress text, p_payload jsonb
+) returns text
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_delivery private.alert_deliveries;
+  v_outcome text;
+begin
+  if p_provider is null or p_provider not in ('resend', 'twilio') or p_event_id is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_provider (resend | twilio) and p_event_id are required.');
+  end if;
+  if p_status is not null and p_status not in ('sent', 'delivered', 'failed') then
+    perform private.raise_error('22023', 'invalid_status', 'p_status is sent, delivered, failed or null.');
+  end if;
+  if p_suppress is not null and p_suppress not in ('bounced', 'complained') then
+    perform private.raise_error('22023', 'invalid_argument', 'p_suppress is bounced, complained or null.');
+  end if;
+
+  -- Replays stop here: the provider event is stored once.
+  insert into private.provider_events (provider, event_id, delivery_id, message_id, status, raw_status, error, outcome, payload)
+  values (p_provider, p_event_id, p_delivery_id, p_message_id, p_status, p_raw_status, left(p_error, 1000), 'pending',
+          coalesce(p_payload, '{}'::jsonb))
+  on conflict (provider, event_id) do nothing;
+  if not found then
+    return 'duplicate';
+  end if;
+
+  select * into v_delivery from private.alert_deliveries d
+   where (p_delivery_id is not null and d.id = p_delivery_id)
+      or (p_delivery_id is null and p_message_id is not null and d.provider = p_provider and d.provider_message_id = p_message_id)
+   limit 1
+   for update;
+  if v_delivery.id is null or (v_delivery.provider is not null and v_delivery.provider <> p_provider) then
+    v_outcome := 'unmatched';
+  else
+    if p_status is not null and private.alert_status_rank(p_status) > private.alert_status_rank(v_delivery.status) then
+      update private.alert_deliveries d
+         set status = p_status, provider_status = p_raw_status,
+             provider = coalesce(d.provider, p_provider),
+             provider_message_id = coalesce(d.provider_message_id, p_message_id),
+             sent_at = coalesce(d.sent_at, now()),
+             delivered_at = case when p_status = 'delivered' then now() else d.delivered_at end,
+             finished_at = case when p_status in ('delivered', 'failed') then now() else d.finished_at end,
+             last_error = case when p_status = 'failed' then left(coalesce(p_error, p_raw_status), 1000) else d.last_error end
+       where d.id = v_delivery.id;
+      v_outcome := 'applied';
+    else
+      update private.alert_deliveries d set provider_message_id = coalesce(d.provider_message_id, p_message_id)
+       where d.id = v_delivery.id;
+      v_outcome := 'recorded';
+    end if;
+    if p_suppress is not null and v_delivery.channel = 'email' then
+      insert into public.notification_settings (user_id, email_suppressed_at, email_suppressed_reason)
+      values (v_delivery.user_id, now(), p_suppress)
+      on conflict (user_id) do update
+        set email_suppressed_at = coalesce(public.notification_settings.email_suppressed_at, now()),
+            email_suppressed_reason = coalesce(public.notification_settings.email_suppressed_reason, p_suppress),
+            updated_at = now();
+    end if;
+  end if;
+  update private.provider_events e set outcome = v_outcome, delivery_id = coalesce(e.delivery_id, v_delivery.id)
+   where e.provider = p_provider and e.event_id = p_event_id;
+  return v_outcome;
+end
+$$;
+comment on function private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb) is
+  'Status callbacks: stores the provider event once (duplicate → ''duplicate''), finds the delivery by id or provider message id, moves its status forward only (applied | recorded | unmatched), suppresses email on bounced / complained.';
+
+-- A user who changes their email in Supabase Auth gets email alerts again.
+create or replace function private.unsuppress_changed_email() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.email is distinct from old.email then
+    update public.notification_settings
+       set email_suppressed_at = null, email_suppressed_reason = null, updated_at = now()
+     where user_id = new.id and email_suppressed_at is not null;
+  end if;
+  return null;
+end
+$$;
+create trigger on_auth_user_email_changed after update of email on auth.users
+  for each row execute function private.unsuppress_changed_email();
+
+-- Retention: finished deliveries, callbacks and sink records older than p_days.
+create or replace function private.purge_alert_history(p_days integer default 30) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_count integer;
+begin
+  delete from private.alert_deliveries where finished_at < now() - make_interval(days => p_days)
+     or (status = 'sent' and sent_at < now() - make_interval(days => p_days));
+  get diagnostics v_count = row_count;
+  delete from private.provider_events where received_at < now() - make_interval(days => p_days);
+  delete from private.alert_sink where created_at < now() - make_interval(days => p_days);
+  return v_count;
+end
+$$;
+comment on function private.purge_alert_history(integer) is 'Job (daily): deletes finished alert deliveries, provider callbacks and sink records older than p_days.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Operators (Studio)
+-- ---------------------------------------------------------------------------------------------
+
+create view admin.alert_outbox with (security_invoker = true) as
+select channel, status, count(*) as deliveries, min(next_attempt_at) filter (where status = 'pending') as next_due,
+       max(created_at) as newest
+  from private.alert_deliveries
+ group by channel, status;
+comment on view admin.alert_outbox is 'Alert deliveries per channel and status, with the next due time of pending ones.';
+
+create view admin.alert_dead_letters with (security_invoker = true) as
+select d.id, d.user_id, d.type, d.channel, d.attempts, d.provider, d.provider_message_id, d.last_error, d.created_at, d.finished_at
+  from private.alert_deliveries d
+ where d.status in ('dead', 'failed');
+comment on view admin.alert_dead_letters is 'Alerts that were given up (dead) or that the provider could not deliver (failed). admin.retry_alert_delivery(id) queues one again.';
+
+create or replace function admin.retry_alert_delivery(p_delivery_id uuid) returns private.alert_deliveries
+language plpgsql
+set search_path = ''
+as $$
+declare
+  v_row private.alert_deliveries;
+begin
+  update private.alert_deliveries
+     set status = 'pending', attempts = 0, next_attempt_at = now(), finished_at = null, claim_token = null,
+         lease_expires_at = null
+   where id = p_delivery_id and status in ('dead', 'failed')
+  returning * into v_row;
+  if v_row.id is null then
+    perform private.raise_error('22023', 'delivery_not_found', 'No dead or failed delivery has this id.');
+  end if;
+  return v_row;
+end
+$$;
+comment on function admin.retry_alert_delivery(uuid) is 'Operators: queue a dead or failed alert delivery again with fresh attempts.';
+
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+revoke execute on function private.try_uuid(text), private.alert_channel_allowed(uuid, text, text),
+  private.alert_still_relevant(text, jsonb), private.fan_out_notifications(),
+  private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
+  private.record_sink_alerts(jsonb), private.alert_status_rank(text),
+  private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb), private.unsuppress_changed_email(),
+  private.purge_alert_history(integer), admin.retry_alert_delivery(uuid) from public;
+grant execute on function private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
+  private.record_sink_alerts(jsonb),
+  private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb),
+  private.alert_channel_allowed(uuid, text, text), private.alert_still_relevant(text, jsonb) to service_role;
+
+-- Schedules. The dispatcher is an edge function: on the platform pg_cron calls it through pg_net
+-- with the project URL and service-role key kept in Vault (secrets `project_url` and
+-- `service_role_key`, see docs/social-and-alerts.md). Where pg_net or Vault is missing (the local
+-- stack) `npm start` calls the function itself on the same interval.
+do $schedule$
+declare
+  v_cron_version integer[];
+begin
+  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
+    perform cron.schedule('rally-purge-alert-history', '17 3 * * *', 'select private.purge_alert_history()');
+    if exists (select 1 from pg_catalog.pg_namespace where nspname = 'net')
+       and exists (select 1 from pg_catalog.pg_namespace where nspname = 'vault') then
+      select (regexp_match(extversion, '^(\d+)\.(\d+)'))::integer[] into v_cron_version from pg_catalog.pg_extension where extname = 'pg_cron';
+      perform cron.schedule('rally-dispatch-alerts',
+        case when v_cron_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
+        $cmd$select net.http_post(
+               url := (select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/dispatch-alerts',
+               headers := jsonb_build_object('Content-Type', 'application/json', 'Authorization',
+                            'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
+               body := '{}'::jsonb,
+               timeout_milliseconds := 60000)$cmd$);
+    end if;
+  end if;
+end
+$schedule$;

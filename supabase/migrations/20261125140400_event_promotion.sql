@@ -1,0 +1,695 @@
+-- Event promotion and engagement: followers hear about new events, hosts promote again at most
+-- weekly, anyone can share a link that attributes views and bookings, and hosts see per-event
+-- stats (views, shares, bookings, conversion, revenue).
+--
+-- Fan-out without blocking: publishing an event only enqueues a private.promotion_jobs row in
+-- its own transaction (O(1), whatever the follower count). A job, private.process_promotion_queue
+-- (pg_cron every minute, or every 10 seconds where pg_cron ≥ 1.5), walks the host's followers in
+-- keyset batches by follower id (index follows_followee_follower_idx), inserting each batch of
+-- notifications with ONE set-based INSERT (the outbox fan-out trigger then adds the email / SMS /
+-- WhatsApp deliveries for the whole batch in one more statement) and broadcasting each on
+-- user:<id>. Jobs are claimed with FOR UPDATE SKIP LOCKED, so several runners split the queue; a
+-- crashed run resumes from the stored cursor. Nothing here locks the event, its ticket inventory
+-- or anyone's bookings, so bookings go on while 100,000 followers are notified. Each job's
+-- notifications carry the dedupe key event_published:<job id>, so a follower gets one alert per
+-- job even if a batch were replayed. A cancelled or started event stops its job.
+-- Who is told: followers of the host, for public and followers-only events (an unlisted event is
+-- shared by link, not announced); never across a block; a re-promotion skips followers who
+-- already booked.
+-- promote_event: the host or a managing co-host re-notifies followers at most once per event per
+-- 7 days, counting the publish announcement.
+-- Share links: create_share_link(event) gives each user one short code per event (10 characters,
+-- 50 random bits). record_event_view(event, code) counts a view (anonymous callers too) and
+-- book_event(…, p_share_code) attributes the booking to the link (not when sharer = booker).
+-- book_event gains that optional trailing argument (ARCHITECTURE §4), so it is dropped and
+-- recreated with the body of 20261125110400_bookings_and_waitlist.sql plus the attribution.
+-- host_event_stats: for the host only.
+
+-- Promotion walks followers in follower-id order.
+create index follows_followee_follower_idx on public.follows (followee_id, follower_id);
+
+create table private.promotion_jobs (
+  id uuid primary key default gen_random_uuid(),
+  event_id uuid not null references private.events (id) on delete cascade,
+  host_id uuid not null references public.profiles (id) on delete cascade,
+  kind text not null,
+  requested_by uuid references public.profiles (id) on delete set null,
+  status text not null default 'queued',
+  cursor uuid,
+  notified integer not null default 0,
+  broadcasts integer not null default 0,
+  batches integer not null default 0,
+  created_at timestamptz not null default now(),
+  started_at timestamptz,
+  finished_at timestamptz,
+  constraint promotion_jobs_kind check (kind in ('published', 'promoted')),
+  constraint promotion_jobs_status check (status in ('queued', 'done', 'cancelled'))
+);
+comment on table private.promotion_jobs is
+  'Fan-out queue: one row per announcement of an event to the host''s followers (published at publish time, promoted by promote_event), processed in batches by process_promotion_queue. cursor = last follower id handled; notified = notifications stored, broadcasts = of those, pushed live (the rest were muted in-app).';
+create index promotion_jobs_queue_idx on private.promotion_jobs (created_at) where status = 'queued';
+create index promotion_jobs_event_idx on private.promotion_jobs (event_id, created_at desc);
+create index promotion_jobs_host_idx on private.promotion_jobs (host_id);
+create index promotion_jobs_requested_by_idx on private.promotion_jobs (requested_by);
+
+create table private.share_links (
+  code text primary key,
+  event_id uuid not null references private.events (id) on delete cascade,
+  created_by uuid not null references public.profiles (id) on delete cascade,
+  created_at timestamptz not null default now(),
+  constraint share_links_code_format check (code ~ '^[0-9a-hjkmnp-tv-z]{10}$'),
+  constraint share_links_one_per_user unique (event_id, created_by)
+);
+comment on table private.share_links is 'Share links: one short code per user and event; views and bookings through it are attributed to it.';
+create index share_links_created_by_idx on private.share_links (created_by);
+
+create table private.event_views (
+  id bigint generated always as identity primary key,
+  event_id uuid not null references private.events (id) on delete cascade,
+  share_code text references private.share_links (code) on delete set null,
+  viewer_id uuid,
+  viewed_at timestamptz not null default now()
+);
+comment on table private.event_views is 'Event page views recorded by record_event_view (insert-only: no hot counter row), with the share link that brought the viewer.';
+create index event_views_event_idx on private.event_views (event_id, viewed_at);
+create index event_views_share_code_idx on private.event_views (share_code) where share_code is not null;
+
+create table private.booking_attributions (
+  booking_id uuid primary key references public.bookings (id) on delete cascade,
+  event_id uuid not null references private.events (id) on delete cascade,
+  share_code text not null references private.share_links (code) on delete cascade,
+  created_at timestamptz not null default now()
+);
+comment on table private.booking_attributions is 'Bookings made through a share link (book_event p_share_code).';
+create index booking_attributions_event_idx on private.booking_attributions (event_id);
+create index booking_attributions_share_code_idx on private.booking_attributions (share_code);
+
+-- ---------------------------------------------------------------------------------------------
+-- Fan-out queue
+-- ---------------------------------------------------------------------------------------------
+
+-- Queues an announcement when the host has followers and the event is announced to followers.
+create or replace function private.enqueue_promotion(p_event private.events, p_kind text, p_requested_by uuid)
+returns private.promotion_jobs
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_job private.promotion_jobs;
+begin
+  if p_event.visibility not in ('public', 'followers')
+     or not exists (select 1 from public.follows f where f.followee_id = p_event.host_id) then
+    return null;
+  end if;
+  insert into private.promotion_jobs (event_id, host_id, kind, requested_by)
+  values (p_event.id, p_event.host_id, p_kind, p_requested_by)
+  returning * into v_job;
+  return v_job;
+end
+$$;
+
+-- One batch of one job: up to p_batch_size followers after the cursor. Returns how many were
+-- notified; marks the job done when the followers are exhausted.
+create or replace function private.promotion_batch(p_job_id uuid, p_batch_size integer) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_job private.promotion_jobs;
+  v_event private.events;
+  v_host public.profiles;
+  v_batch uuid[];
+  v_title text;
+  v_body text;
+  v_data jsonb;
+  v_recipients uuid[];
+  v_in_app boolean[];
+  v_notified integer;
+  v_pinged integer;
+begin
+  select * into v_job from private.promotion_jobs where id = p_job_id for update;
+  if v_job.id is null or v_job.status <> 'queued' then
+    return 0;
+  end if;
+  select * into v_event from private.events where id = v_job.event_id;
+  if v_event.status <> 'published' or v_event.starts_at <= now() then
+    update private.promotion_jobs set status = 'cancelled', finished_at = now() where id = p_job_id;
+    return 0;
+  end if;
+  select * into v_host from public.profiles where id = v_job.host_id;
+
+  select coalesce(array_agg(b.follower_id order by b.follower_id), '{}') into v_batch
+    from (select f.follower_id from public.follows f
+           where f.followee_id = v_job.host_id
+             and f.follower_id > coalesce(v_job.cursor, '00000000-0000-0000-0000-000000000000')
+           order by f.follower_id
+           limit p_batch_size) b;
+
+  v_title := case v_job.kind when 'published' then format('%s posted a new event: %s', v_host.display_name, v_event.title)
+                             else format('Don''t miss %s by %s', v_event.title, v_host.display_name) end;
+  v_body := format('%s, %s%s', to_char(v_event.starts_at at time zone v_event.timezone, 'Dy DD Mon, HH24:MI'),
+                   v_event.timezone, coalesce(' · ' || v_event.city, ''));
+  v_data := jsonb_build_object('event_id', v_event.id, 'host_id', v_host.id, 'kind', v_job.kind,
+                               'starts_at', v_event.starts_at, 'dedupe_key', 'event_published:' || v_job.id);
+
+  -- Who gets it: not across a block, and on a re-promotion not those who already booked.
+  select coalesce(array_agg(r.user_id order by r.user_id), '{}'), coalesce(array_agg(coalesce(p.enabled, true) order by r.user_id), '{}')
+    into v_recipients, v_in_app
+    from unnest(v_batch) as r(user_id)
+    left join public.notification_preferences p
+      on p.user_id = r.user_id and p.type = 'event_published' and p.channel = 'in_app'
+   where not exists (select 1 from public.blocks bl
+                      where (bl.blocker_id = v_job.host_id and bl.blocked_id = r.user_id)
+                         or (bl.blocker_id = r.user_id and bl.blocked_id = v_job.host_id))
+     and (v_job.kind = 'published' or not exists (
+           select 1 from public.bookings bk where bk.event_id = v_event.id and bk.guest_id = r.user_id
+              and bk.status in ('held', 'pending_approval', 'confirmed')));
+
+  -- One INSERT for the whole batch (the outbox trigger fans it out in one more statement) and,
+  -- in the same statement, one broadcast per recipient who has the type on in-app, as
+  -- private.notify sends it: the rows realtime.send() writes (a fresh id, the notification as
+  -- payload, topic user:<id>, private, 'broadcast'), without 5,000 function calls. Like
+  -- realtime.send, a failing broadcast only warns: the batch is then stored without it.
+  begin
+    with inserted as (
+      insert into public.notifications (user_id, type, title, body, data, read_at)
+      select r.user_id, 'event_published', v_title, v_body, v_data, case when not r.in_app then now() end
+        from unnest(v_recipients, v_in_app) as r(user_id, in_app)
+      returning *
+    ), pinged as (
+      insert into realtime.messages (id, payload, event, topic, private, extension)
+      select gen_random_uuid(), to_jsonb(i), 'notification_created', 'user:' || i.user_id::text, true, 'broadcast'
+        from inserted i where i.read_at is null
+      returning 1
+    )
+    select (select count(*) from inserted), (select count(*) from pinged) into v_notified, v_pinged;
+  exception when others then
+    raise warning 'WarnSendingBroadcastMessage: %', sqlerrm;
+    insert into public.notifications (user_id, type, title, body, data, read_at)
+    select r.user_id, 'event_published', v_title, v_body, v_data, case when not r.in_app then now() end
+      from unnest(v_recipients, v_in_app) as r(user_id, in_app);
+    get diagnostics v_notified = row_count;
+    v_pinged := 0;
+  end;
+
+  update private.promotion_jobs
+     set cursor = coalesce(v_batch[cardinality(v_batch)], cursor),
+         notified = notified + v_notified,
+         broadcasts = broadcasts + v_pinged,
+         batches = batches + 1,
+         started_at = coalesce(started_at, now()),
+         status = case when cardinality(v_batch) < p_batch_size then 'done' else status end,
+         finished_at = case when cardinality(v_batch) < p_batch_size then now() end
+   where id = p_job_id;
+  return v_notified;
+end
+$$;
+comment on function private.promotion_batch(uuid, integer) is
+  'One batch of a promotion job: the next p_batch_size followers after the cursor get event_published (one set-based insert + broadcasts).';
+
+create or replace function private.process_promotion_queue(
+  p_max_notifications integer default 200000, p_batch_size integer default 5000, p_max_seconds integer default 25
+) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_started timestamptz := clock_timestamp();
+  v_total integer := 0;
+  v_job_id uuid;
+begin
+  if p_batch_size is null or p_batch_size < 1 or p_batch_size > 50000 then
+    perform private.raise_error('22023', 'invalid_batch_size', 'A batch has 1 to 50,000 followers.');
+  end if;
+  loop
+    exit when v_total >= p_max_notifications or clock_timestamp() - v_started > make_interval(secs => p_max_seconds);
+    -- Oldest queued job nobody else is working on.
+    select j.id into v_job_id from private.promotion_jobs j
+     where j.status = 'queued'
+     order by j.created_at
+     limit 1
+     for update skip locked;
+    exit when v_job_id is null;
+    v_total := v_total + private.promotion_batch(v_job_id, p_batch_size);
+    v_job_id := null;
+  end loop;
+  return v_total;
+end
+$$;
+comment on function private.process_promotion_queue(integer, integer, integer) is
+  'Job: works through queued promotion jobs in batches (jobs locked with SKIP LOCKED) until the queue is empty, p_max_notifications were sent or p_max_seconds passed. Returns notifications created.';
+
+-- ---------------------------------------------------------------------------------------------
+-- publish_event (body of 20261125110500_event_lifecycle.sql + the announcement)
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.publish_event(p_event_id uuid) returns setof public.events
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_event private.events;
+begin
+  select * into v_event from private.events where id = p_event_id for update;
+  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  if not private.is_event_staff(p_event_id, v_uid, array['manager']) then
+    perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can publish this event.');
+  end if;
+  if v_event.status = 'published' then
+    return query select * from public.events where id = p_event_id;
+    return;
+  end if;
+  if v_event.status <> 'draft' then
+    perform private.raise_error('P0001', 'event_closed', format('A %s event cannot be published.', v_event.status));
+  end if;
+  if v_event.starts_at <= now() then
+    perform private.raise_error('P0001', 'event_in_past', 'An event that has already started cannot be published.');
+  end if;
+  if not exists (select 1 from public.ticket_types t where t.event_id = p_event_id) then
+    perform private.raise_error('P0001', 'no_ticket_types', 'Add at least one ticket type before publishing.');
+  end if;
+  if exists (select 1 from public.ticket_types t where t.event_id = p_event_id and t.price_cents > 0)
+     and not exists (select 1 from public.profiles p where p.id = v_event.host_id and p.payouts_enabled) then
+    perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding (payouts enabled) before selling paid tickets.');
+  end if;
+  update private.events set status = 'published', published_at = now() where id = p_event_id
+  returning * into v_event;
+  -- Followers hear about it from the promotion queue, not inside this transaction.
+  perform private.enqueue_promotion(v_event, 'published', v_uid);
+  return query select * from public.events where id = p_event_id;
+end
+$$;
+
+-- ---------------------------------------------------------------------------------------------
+-- book_event with p_share_code (body of 20261125110400_bookings_and_waitlist.sql + attribution)
+-- ---------------------------------------------------------------------------------------------
+
+drop function public.book_event(uuid, uuid, integer, text);
+drop function private.book_event(uuid, uuid, integer, text);
+
+create or replace function private.book_event(
+  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text
+) returns public.bookings
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_event private.events;
+  v_ticket public.ticket_types;
+  v_booking public.bookings;
+  v_status text;
+  v_constraint text;
+begin
+  if p_event_id is null or p_ticket_type_id is null then
+    perform private.raise_error('22023', 'invalid_argument', 'p_event_id and p_ticket_type_id are required.');
+  end if;
+  if p_quantity is null or p_quantity < 1 or p_quantity > 100 then
+    perform private.raise_error('22023', 'invalid_quantity', 'Book between 1 and 100 tickets.');
+  end if;
+  if p_idempotency_key is not null and (char_length(p_idempotency_key) = 0 or char_length(p_idempotency_key) > 200) then
+    perform private.raise_error('22023', 'invalid_idempotency_key', 'An idempotency key has 1 to 200 characters.');
+  end if;
+  if p_share_code is not null and p_share_code !~ '^[0-9a-hjkmnp-tv-z]{10}$' then
+    perform private.raise_error('22023', 'invalid_share_code', 'A share code has 10 characters from create_share_link.');
+  end if;
+
+  -- A retry with the same key gets the booking the first call made.
+  if p_idempotency_key is not null then
+    select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
+    if v_booking.id is not null then
+      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
+        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
+      end if;
+      return v_booking;
+    end if;
+  end if;
+
+  select * into v_event from private.events where id = p_event_id;
+  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id;
+  if v_ticket.id is null then
+    perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');
+  end if;
+  if v_event.status = 'cancelled' then
+    perform private.raise_error('P0001', 'event_cancelled', 'This event was cancelled.');
+  elsif v_event.status = 'completed' or v_event.ends_at <= now() then
+    perform private.raise_error('P0001', 'event_ended', 'This event has ended.');
+  elsif v_event.status <> 'published' then
+    perform private.raise_error('P0001', 'event_not_published', 'This event is not open for booking yet.');
+  end if;
+  if v_event.host_id = v_uid then
+    perform private.raise_error('P0001', 'host_cannot_book', 'Hosts do not book their own events.');
+  end if;
+  if private.is_blocked_between(v_event.host_id, v_uid) then
+    perform private.raise_error('P0001', 'blocked', 'You cannot book this event.');
+  end if;
+  if v_ticket.sales_start is not null and now() < v_ticket.sales_start then
+    perform private.raise_error('P0001', 'sales_not_started', format('Sales open at %s.', v_ticket.sales_start));
+  end if;
+  if now() >= coalesce(v_ticket.sales_end, v_event.ends_at) then
+    perform private.raise_error('P0001', 'sales_ended', 'Ticket sales have closed.');
+  end if;
+  if p_quantity > v_ticket.max_per_booking then
+    perform private.raise_error('P0001', 'over_max_per_booking', format('At most %s tickets per booking.', v_ticket.max_per_booking));
+  end if;
+  -- Freed seats belong to the people already waiting.
+  if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting') then
+    perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
+  end if;
+
+  v_status := case
+    when v_event.requires_approval then 'pending_approval'
+    when v_ticket.price_cents > 0 then 'held'
+    else 'confirmed' end;
+
+  begin
+    insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, amount_cents, currency,
+                                 hold_expires_at, idempotency_key, confirmed_at)
+    values (p_event_id, p_ticket_type_id, v_uid, p_quantity, v_status, v_ticket.price_cents * p_quantity,
+            v_ticket.currency, private.booking_deadline(v_status, v_event.starts_at), p_idempotency_key,
+            case when v_status = 'confirmed' then now() end)
+    returning * into v_booking;
+  exception when unique_violation then
+    get stacked diagnostics v_constraint = constraint_name;
+    if v_constraint = 'bookings_guest_idempotency_key' then
+      -- A concurrent retry with the same key won the race: answer with its booking.
+      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
+      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
+        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
+      end if;
+      return v_booking;
+    end if;
+    perform private.raise_error('P0001', 'already_booked', 'You already have a booking for this event.');
+  end;
+
+  -- Through a share link of this event (not one's own): attributed. An unknown or other event's
+  -- code is ignored rather than failing the booking.
+  if p_share_code is not null then
+    insert into private.booking_attributions (booking_id, event_id, share_code)
+    select v_booking.id, p_event_id, s.code from private.share_links s
+     where s.code = p_share_code and s.event_id = p_event_id and s.created_by <> v_uid;
+  end if;
+
+  if v_status = 'confirmed' then
+    perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
+                           jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
+  elsif v_status = 'pending_approval' then
+    perform private.notify(v_event.host_id, 'booking_request', format('New request for %s', v_event.title), null,
+                           jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
+  end if;
+
+  -- Seats last: the slot lock is held only from here to commit.
+  if not private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) then
+    perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
+  end if;
+  perform private.broadcast_seats_left(p_event_id, p_ticket_type_id);
+  return v_booking;
+end
+$$;
+
+create or replace function public.book_event(
+  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer default 1, p_idempotency_key text default null,
+  p_share_code text default null
+) returns public.bookings
+language plpgsql
+set search_path = ''
+as $$
+begin
+  -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
+  perform private.require_user();
+  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code);
+end
+$$;
+comment on function public.book_event(uuid, uuid, integer, text, text) is
+  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused; 42501 not_authenticated.';
+
+
+grant execute on function private.book_event(uuid, uuid, integer, text, text) to authenticated;
+revoke execute on function public.book_event(uuid, uuid, integer, text, text) from public;
+grant execute on function public.book_event(uuid, uuid, integer, text, text) to anon, authenticated;
+
+-- ---------------------------------------------------------------------------------------------
+-- promote_event
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.promote_event(p_event_id uuid)
+returns table (job_id uuid, event_id uuid, followers integer, next_promotion_at timestamptz)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_event private.events;
+  v_last timestamptz;
+  v_job private.promotion_jobs;
+begin
+  -- The row lock makes two concurrent promotions of the same event queue: the second sees the first.
+  select * into v_event from private.events e where e.id = p_event_id for update;
+  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  if not private.is_event_staff(p_event_id, v_uid, array['manager']) then
+    perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can promote this event.');
+  end if;
+  if v_event.status <> 'published' or v_event.starts_at <= now() then
+    perform private.raise_error('P0001', 'event_not_open', 'Only published events that have not started can be promoted.');
+  end if;
+  if v_event.visibility = 'unlisted' then
+    perform private.raise_error('P0001', 'event_unlisted', 'Unlisted events are shared by link, not announced to followers.');
+  end if;
+  select max(j.created_at) into v_last from private.promotion_jobs j where j.event_id = p_event_id;
+  if v_last > now() - interval '7 days' then
+    perform private.raise_error('P0001', 'promoted_recently',
+      format('Followers heard about this event on %s; promote it again after %s.',
+             to_char(v_last at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"'),
+             to_char((v_last + interval '7 days') at time zone 'UTC', 'YYYY-MM-DD HH24:MI "UTC"')));
+  end if;
+  v_job := private.enqueue_promotion(v_event, 'promoted', v_uid);
+  if v_job.id is null then
+    perform private.raise_error('P0001', 'no_followers', 'The host has no followers to tell yet.');
+  end if;
+  return query select v_job.id, p_event_id,
+    (select count(*)::integer from public.follows f where f.followee_id = v_event.host_id),
+    v_job.created_at + interval '7 days';
+end
+$$;
+
+create or replace function public.promote_event(p_event_id uuid)
+returns table (job_id uuid, event_id uuid, followers integer, next_promotion_at timestamptz)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.promote_event(p_event_id);
+end
+$$;
+comment on function public.promote_event(uuid) is
+  'The host or a managing co-host tells the host''s followers about the event again (event_published, kind promoted; followers who already booked are skipped). At most once per event per 7 days, counting the announcement at publish. Delivered in batches by the promotion queue. Errors: 22023 event_not_found; 42501 not_event_staff; P0001 event_not_open, event_unlisted, promoted_recently, no_followers.';
+
+-- ---------------------------------------------------------------------------------------------
+-- Share links and views
+-- ---------------------------------------------------------------------------------------------
+
+-- 10 characters of lower-case Crockford base32 (no i, l, o, u): 50 random bits.
+create or replace function private.new_share_code() returns text
+language sql
+volatile
+set search_path = ''
+as $$
+  select string_agg(substr('0123456789abcdefghjkmnpqrstvwxyz', (get_byte(b.bytes, i) % 32) + 1, 1), '' order by i)
+    from (select extensions.gen_random_bytes(10) as bytes) b, generate_series(0, 9) as i
+$$;
+
+create or replace function private.create_share_link(p_event_id uuid)
+returns table (code text, event_id uuid, created_at timestamptz)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_link private.share_links;
+  v_status text;
+begin
+  select e.status into v_status from private.events e where e.id = p_event_id;
+  if v_status is null or not private.can_see_event(p_event_id, v_uid) then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  if v_status <> 'published' then
+    perform private.raise_error('P0001', 'event_not_open', 'Only published events can be shared.');
+  end if;
+  select * into v_link from private.share_links s where s.event_id = p_event_id and s.created_by = v_uid;
+  for attempt in 1..5 loop
+    exit when v_link.code is not null;
+    begin
+      insert into private.share_links (code, event_id, created_by) values (private.new_share_code(), p_event_id, v_uid)
+      returning * into v_link;
+    exception when unique_violation then
+      -- Either a concurrent call of the same user won (read it) or a code collided (try another).
+      select * into v_link from private.share_links s where s.event_id = p_event_id and s.created_by = v_uid;
+    end;
+  end loop;
+  if v_link.code is null then
+    perform private.raise_error('P0001', 'share_code_unavailable', 'No share code could be made; try again.');
+  end if;
+  return query select v_link.code, v_link.event_id, v_link.created_at;
+end
+$$;
+
+create or replace function public.create_share_link(p_event_id uuid)
+returns table (code text, event_id uuid, created_at timestamptz)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.create_share_link(p_event_id);
+end
+$$;
+comment on function public.create_share_link(uuid) is
+  'The caller''s short share code for a published event they can see (the same code every time). Pass it to record_event_view and book_event (p_share_code) so views and bookings are attributed. Errors: 22023 event_not_found; P0001 event_not_open; 42501 not_authenticated.';
+
+create or replace function private.record_event_view(p_event_id uuid, p_share_code text) returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+begin
+  if p_share_code is not null and p_share_code !~ '^[0-9a-hjkmnp-tv-z]{10}$' then
+    perform private.raise_error('22023', 'invalid_share_code', 'A share code has 10 characters from create_share_link.');
+  end if;
+  if p_event_id is null or not private.can_see_event(p_event_id, v_uid) then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  -- The host's and co-hosts' own visits are not audience.
+  if v_uid is not null and private.is_event_staff(p_event_id, v_uid) then
+    return false;
+  end if;
+  insert into private.event_views (event_id, share_code, viewer_id)
+  values (p_event_id,
+          (select s.code from private.share_links s where s.code = p_share_code and s.event_id = p_event_id),
+          v_uid);
+  return true;
+end
+$$;
+
+create or replace function public.record_event_view(p_event_id uuid, p_share_code text default null) returns boolean
+language sql
+set search_path = ''
+as $$
+  select private.record_event_view(p_event_id, p_share_code)
+$$;
+comment on function public.record_event_view(uuid, text) is
+  'Counts a view of the event page (signed in or anonymous), attributed to the share link when p_share_code is this event''s. Views by the host and co-hosts are not counted (returns false). Errors: 22023 event_not_found, invalid_share_code.';
+
+-- ---------------------------------------------------------------------------------------------
+-- host_event_stats
+-- ---------------------------------------------------------------------------------------------
+
+create or replace function private.host_event_stats(p_event_id uuid)
+returns table (event_id uuid, title text, status text, starts_at timestamptz, views bigint, signed_in_viewers bigint,
+               shares bigint, share_views bigint, bookings bigint, share_bookings bigint, tickets bigint,
+               conversion numeric, revenue_cents bigint, currency text, followers_notified bigint)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_host uuid;
+begin
+  if p_event_id is not null then
+    select e.host_id into v_host from private.events e where e.id = p_event_id;
+    if v_host is null or not private.can_see_event(p_event_id, v_uid) then
+      perform private.raise_error('22023', 'event_not_found', 'No such event.');
+    end if;
+    if v_host <> v_uid then
+      perform private.raise_error('42501', 'not_your_event', 'Only the host sees this event''s stats.');
+    end if;
+  end if;
+  return query
+  select e.id, e.title, e.status, e.starts_at,
+         v.views, v.signed_in_viewers, sh.shares, v.share_views, bk.bookings, bk.share_bookings, bk.tickets,
+         case when v.views > 0 then round(bk.bookings::numeric / v.views, 4) end,
+         bk.revenue_cents, (select min(t.currency) from public.ticket_types t where t.event_id = e.id),
+         (select coalesce(sum(j.notified), 0)::bigint from private.promotion_jobs j where j.event_id = e.id)
+    from private.events e
+    cross join lateral (
+      select count(*) as views, count(distinct ev.viewer_id) as signed_in_viewers,
+             count(*) filter (where ev.share_code is not null) as share_views
+        from private.event_views ev where ev.event_id = e.id) v
+    cross join lateral (select count(*) as shares from private.share_links s where s.event_id = e.id) sh
+    cross join lateral (
+      -- Bookings that were confirmed at some point; revenue is what was paid minus what was
+      -- (or will be) refunded.
+      select count(*) filter (where b.status = 'confirmed') as bookings,
+             count(*) filter (where b.status = 'confirmed' and a.booking_id is not null) as share_bookings,
+             coalesce(sum(b.quantity) filter (where b.status = 'confirmed'), 0) as tickets,
+             coalesce(sum(b.amount_cents - coalesce(r.amount_cents, 0)), 0)::bigint as revenue_cents
+        from public.bookings b
+        left join private.booking_attributions a on a.booking_id = b.id
+        left join private.refund_requests r on r.booking_id = b.id and r.status <> 'cancelled'
+       where b.event_id = e.id and b.confirmed_at is not null) bk
+   where e.host_id = v_uid and (p_event_id is null or e.id = p_event_id)
+   order by e.starts_at desc, e.id;
+end
+$$;
+
+create or replace function public.host_event_stats(p_event_id uuid default null)
+returns table (event_id uuid, title text, status text, starts_at timestamptz, views bigint, signed_in_viewers bigint,
+               shares bigint, share_views bigint, bookings bigint, share_bookings bigint, tickets bigint,
+               conversion numeric, revenue_cents bigint, currency text, followers_notified bigint)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.host_event_stats(p_event_id);
+end
+$$;
+comment on function public.host_event_stats(uuid) is
+  'For the host only: per event (or just p_event_id), newest first — views (record_event_view), signed-in viewers, shares (share links made), views and confirmed bookings through share links, confirmed bookings and tickets, conversion (confirmed bookings / views), revenue in minor units (paid minus refunded, in the event''s currency) and followers notified. Errors: 22023 event_not_found; 42501 not_your_event, not_authenticated.';
+
+-- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
+-- functions, so each private function defined here is revoked explicitly, then granted.
+-- (private.book_event keeps the grants it had before, as the brief for this change requires.)
+revoke execute on function private.enqueue_promotion(private.events, text, uuid), private.promotion_batch(uuid, integer),
+  private.process_promotion_queue(integer, integer, integer), private.promote_event(uuid), private.new_share_code(),
+  private.create_share_link(uuid), private.record_event_view(uuid, text), private.host_event_stats(uuid) from public;
+grant execute on function private.promote_event(uuid), private.create_share_link(uuid), private.host_event_stats(uuid)
+  to authenticated;
+grant execute on function private.record_event_view(uuid, text) to anon, authenticated;
+revoke execute on function public.promote_event(uuid), public.create_share_link(uuid), public.host_event_stats(uuid),
+  public.record_event_view(uuid, text) from public;
+grant execute on function public.promote_event(uuid), public.create_share_link(uuid), public.host_event_stats(uuid),
+  public.record_event_view(uuid, text) to anon, authenticated;
+
+do $schedule$
+declare
+  v_cron_version integer[];
+begin
+  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
+    select (regexp_match(extversion, '^(\d+)\.(\d+)'))::integer[] into v_cron_version from pg_catalog.pg_extension where extname = 'pg_cron';
+    perform cron.schedule('rally-process-promotion-queue',
+      case when v_cron_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
+      'select private.process_promotion_queue()');
+  end if;
+end
+$schedule$;

@@ -1,0 +1,249 @@
+/**
+ * Smoke test of the alert functions under Deno, end to end over HTTP through the local gateway:
+ * libphonenumber-js (contact-points), the dispatcher writing to the sink (dispatch-alerts),
+ * WebCrypto webhook verification (resend-webhook), and a clear 503 for an unconfigured Twilio
+ * callback endpoint.
+ *
+ *   deno test --allow-all --config functions/deno.json tests/smoke/
+ *
+ * The gateway harness is the one in functions.smoke.test.ts (kept separate so each file stands
+ * alone). Needs SUPABASE_DB_URL and RALLY_ADMIN_DB_URL (npm test provides them); without them the
+ * steps that need users are skipped.
+ */
+import { readEnv } from "../../functions/_shared/env.ts";
+import { svixSignature } from "../../functions/_shared/alerts/signatures.ts";
+import { adminQuery, closeTestPools } from "../support/db.ts";
+import { signJwt } from "../support/jwt.ts";
+import { createUser } from "../support/users.ts";
+
+interface ChildProcess {
+  stdout: ReadableStream<Uint8Array>;
+  stderr: ReadableStream<Uint8Array>;
+  status: Promise<{ code: number; success: boolean }>;
+  kill(signal: "SIGTERM" | "SIGKILL"): void;
+}
+
+interface TestStep {
+  name: string;
+  ignore?: boolean;
+  fn: () => Promise<void>;
+}
+
+interface DenoTestApi {
+  test(definition: {
+    name: string;
+    sanitizeOps?: boolean;
+    sanitizeResources?: boolean;
+    fn: (t: { step(step: TestStep): Promise<boolean> }) => Promise<void>;
+  }): void;
+  Command: new (
+    command: string,
+    options: {
+      args: string[];
+      cwd: string;
+      env: Record<string, string>;
+      stdin: "null";
+      stdout: "piped";
+      stderr: "piped";
+    },
+  ) => { spawn(): ChildProcess };
+  execPath(): string;
+  env: { toObject(): Record<string, string> };
+}
+
+
+const deno = (globalThis as { Deno?: DenoTestApi }).Deno;
+if (deno === undefined) throw new Error("tests/smoke runs under `deno test`, not vitest or node.");
+
+const DEFAULT_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
+const READY = /functions ready on (http:\/\/127\.0\.0\.1:\d+\/functions\/v1) \(([^)]*)\)/;
+const READY_TIMEOUT_MS = 60_000;
+const STOP_TIMEOUT_MS = 10_000;
+const WEBHOOK_SECRET = `whsec_${btoa("smoke-test-webhook-secret-32byte")}`;
+
+const repoRoot = new URL("../../", import.meta.url);
+const jwtSecret = readEnv("SUPABASE_JWT_SECRET") ?? DEFAULT_JWT_SECRET;
+const canCreateUsers = readEnv("SUPABASE_DB_URL") !== undefined && readEnv("RALLY_ADMIN_DB_URL") !== undefined;
+
+function assert(condition: boolean, message: string): asserts condition {
+  if (!condition) throw new Error(message);
+}
+
+/** Collects a stream's text as it arrives, so failures can show what the gateway said. */
+async function collect(stream: ReadableStream<Uint8Array>, onText: (all: string) => void): Promise<void> {
+  const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  let all = "";
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) return;
+    all += decoder.decode(value, { stream: true });
+    onText(all);
+  }
+}
+
+interface RunningGateway {
+  baseUrl: string;
+  names: string[];
+  stop(): Promise<number>;
+  output(): string;
+}
+
+async function startGateway(env: Record<string, string>): Promise<RunningGateway> {
+  const child = new deno!.Command(deno!.execPath(), {
+    args: [
+      "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys",
+      "--config", new URL("functions/deno.json", repoRoot).pathname,
+      new URL("scripts/functions-gateway.ts", repoRoot).pathname,
+    ],
+    cwd: repoRoot.pathname,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+
+  let stdout = "";
+  let stderr = "";
+  let onReady: (match: RegExpExecArray) => void = () => {};
+  const ready = new Promise<RegExpExecArray>((resolve) => (onReady = resolve));
+  const drained = Promise.all([
+    collect(child.stdout, (all) => {
+      stdout = all;
+      const match = READY.exec(all);
+      if (match !== null) onReady(match);
+    }),
+    collect(child.stderr, (all) => (stderr = all)),
+  ]);
+  const output = (): string => `--- gateway stdout ---\n${stdout}\n--- gateway stderr ---\n${stderr}`;
+
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    ready,
+    child.status.then((s) => `exited with code ${s.code} before it was ready`),
+    new Promise<string>((resolve) => (timer = setTimeout(() => resolve("was not ready in time"), READY_TIMEOUT_MS))),
+  ]);
+  clearTimeout(timer);
+  if (typeof outcome === "string") {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error(`the gateway ${outcome}\n${output()}`);
+  }
+  const [, baseUrl = "", names = ""] = outcome;
+
+  return {
+    baseUrl,
+    names: names.split(", "),
+    output,
+    async stop() {
+      child.kill("SIGTERM");
+      let killTimer: ReturnType<typeof setTimeout> | undefined;
+      const status = await Promise.race([
+        child.status,
+        new Promise<null>((resolve) => (killTimer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS))),
+      ]);
+      clearTimeout(killTimer);
+      if (status === null) {
+        child.kill("SIGKILL");
+        await child.status;
+        await drained;
+        return -1;
+      }
+      await drained;
+      return status.code;
+    },
+  };
+}
+
+async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
+  const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
+  return { status: res.status, body: await res.json() };
+}
+
+deno.test({
+  name: "alert functions work under Deno through the gateway",
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    const env: Record<string, string> = { ...deno.env.toObject(), RALLY_FUNCTIONS_PORT: "0", SUPABASE_JWT_SECRET: jwtSecret,
+                                          RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET };
+    // Never reach a real provider from a test: alerts go to the sink.
+    for (const name of ["RESEND_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_STATUS_CALLBACK_URL"]) delete env[name];
+    const gateway = await startGateway(env);
+    try {
+      await t.step({
+        name: "the gateway serves dispatch-alerts, contact-points, twilio-status and resend-webhook",
+        fn: async () => {
+          for (const name of ["dispatch-alerts", "contact-points", "twilio-status", "resend-webhook"]) {
+            assert(gateway.names.includes(name), `ready line lists ${gateway.names.join(", ")}, missing ${name}`);
+          }
+        },
+      });
+
+      await t.step({
+        name: "contact-points normalises a national number with libphonenumber-js",
+        ignore: !canCreateUsers,
+        fn: async () => {
+          const user = await createUser();
+          const { status, body } = await postJson(`${gateway.baseUrl}/contact-points`, { phone: "912 345 678", country: "PT" },
+            { Authorization: `Bearer ${user.token}` });
+          assert(status === 200, `contact-points answered ${status}: ${JSON.stringify(body)}`);
+          assert((body as { phone_e164?: unknown }).phone_e164 === "+351912345678", `unexpected body ${JSON.stringify(body)}`);
+        },
+      });
+
+      await t.step({
+        name: "dispatch-alerts, called with the service-role key, sends a user's email to the sink",
+        ignore: !canCreateUsers,
+        fn: async () => {
+          const user = await createUser();
+          await adminQuery("update private.alert_deliveries set status = 'skipped' where status in ('pending', 'sending')");
+          await adminQuery("select private.notify($1, 'welcome', 'Welcome to Rally', null, '{}')", [user.id]);
+          const serviceKey = await signJwt({ role: "service_role", iss: "supabase-demo" }, { secret: jwtSecret });
+          const { status, body } = await postJson(`${gateway.baseUrl}/dispatch-alerts`, {}, { Authorization: `Bearer ${serviceKey}` });
+          assert(status === 200, `dispatch-alerts answered ${status}: ${JSON.stringify(body)}`);
+          const result = body as { sent?: number; providers?: { email?: string } };
+          assert(result.sent === 1 && result.providers?.email === "sink", `unexpected body ${JSON.stringify(body)}`);
+          const { rows } = await adminQuery<{ destination: string }>(
+            "select s.destination from private.alert_sink s join private.alert_deliveries d on d.id = s.delivery_id where d.user_id = $1", [user.id]);
+          assert(rows.length === 1 && rows[0]?.destination === user.email, `sink holds ${JSON.stringify(rows)}`);
+        },
+      });
+
+      await t.step({
+        name: "resend-webhook verifies a Svix signature with WebCrypto and refuses a wrong one",
+        ignore: !canCreateUsers,
+        fn: async () => {
+          const payload = JSON.stringify({ type: "email.delivered", created_at: new Date().toISOString(), data: { email_id: crypto.randomUUID() } });
+          const id = `msg_${crypto.randomUUID()}`;
+          const timestamp = String(Math.floor(Date.now() / 1000));
+          const send = async (signature: string) => {
+            const res = await fetch(`${gateway.baseUrl}/resend-webhook`, {
+              method: "POST",
+              headers: { "Content-Type": "application/json", "svix-id": id, "svix-timestamp": timestamp, "svix-signature": signature },
+              body: payload,
+            });
+            return { status: res.status, body: await res.json() as { outcome?: string; error?: { code?: string } } };
+          };
+          const forged = await send("v1,Zm9yZ2Vk");
+          assert(forged.status === 401 && forged.body.error?.code === "invalid_signature", `forged: ${JSON.stringify(forged)}`);
+          const genuine = await send(await svixSignature(WEBHOOK_SECRET, id, timestamp, payload));
+          assert(genuine.status === 200 && genuine.body.outcome === "unmatched", `genuine: ${JSON.stringify(genuine)}`);
+        },
+      });
+
+      await t.step({
+        name: "twilio-status without Twilio settings answers 503 not_configured",
+        fn: async () => {
+          const res = await fetch(`${gateway.baseUrl}/twilio-status`, { method: "POST", body: "MessageSid=SM1" });
+          const body = await res.json() as { error?: { code?: string } };
+          assert(res.status === 503 && body.error?.code === "not_configured", `answered ${res.status} ${JSON.stringify(body)}`);
+        },
+      });
+    } finally {
+      const code = await gateway.stop();
+      await closeTestPools();
+      assert(code === 0, `the gateway exited with ${code}\n${gateway.output()}`);
+    }
+  },
+});
