@@ -103,21 +103,28 @@ stable
 security definer
 set search_path = ''
 as $$
+declare
+  v_event record;
 begin
-  return exists (
-    select 1 from private.events e
-     where e.id = p_event_id
-       and (
-         (p_user_id is not null and private.is_event_staff(e.id, p_user_id))
-         or (e.status <> 'draft'
-             and (p_user_id is null or not private.is_blocked_between(e.host_id, p_user_id))
-             and (e.visibility in ('public', 'unlisted')
-                  or (p_user_id is not null
-                      and exists (select 1 from public.follows f where f.follower_id = p_user_id and f.followee_id = e.host_id))))
-         or (p_user_id is not null and exists (
-               select 1 from public.bookings b
-                where b.event_id = e.id and b.guest_id = p_user_id
-                  and b.status in ('held', 'pending_approval', 'confirmed')))));
+  select e.host_id, e.status, e.visibility into v_event from private.events e where e.id = p_event_id;
+  if not found then
+    return false;
+  end if;
+  if p_user_id is not null and private.is_event_staff(p_event_id, p_user_id) then
+    return true;
+  end if;
+  if v_event.status <> 'draft' and (p_user_id is null or not private.is_blocked_between(v_event.host_id, p_user_id)) then
+    if v_event.visibility in ('public', 'unlisted') then
+      return true;
+    end if;
+    if p_user_id is not null
+       and exists (select 1 from public.follows f where f.follower_id = p_user_id and f.followee_id = v_event.host_id) then
+      return true;
+    end if;
+  end if;
+  return p_user_id is not null and exists (
+    select 1 from public.bookings b
+     where b.event_id = p_event_id and b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed'));
 end
 $$;
 comment on function private.can_see_event(uuid, uuid) is

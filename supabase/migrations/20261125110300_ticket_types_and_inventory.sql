@@ -5,9 +5,11 @@
 -- each with its own `capacity` and `taken` and the constraint 0 ≤ taken ≤ capacity. A booking
 -- takes seats from one slot that has room, chosen from a random starting point with
 -- `for update skip locked`, so concurrent bookers spread over the slots instead of queueing
--- behind a single counter. Only when no unlocked slot has room (the last seats, or a party
--- larger than any slot's remainder) does a booking lock every slot of that ticket type in slot
--- order and take seats from several. Every change to `taken` happens under that slot's row
+-- behind a single counter. When every slot with room is merely busy, it waits on ONE of them
+-- alone (holding no other slot) and re-checks. Only when no single slot can fit the party (the
+-- last seats, or a party larger than any slot's remainder) does a booking lock every slot of
+-- that ticket type in slot order and take seats from several; bookings never wait for one slot
+-- while holding another outside that ordered path, so they cannot deadlock. Every change to `taken` happens under that slot's row
 -- lock and the check constraint holds per slot, so Σ taken ≤ Σ capacity = capacity under any
 -- concurrency; no lock is ever taken on the event itself. Seats left = Σ (capacity − taken).
 

