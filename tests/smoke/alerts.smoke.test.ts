@@ -6,154 +6,16 @@
  *
  *   deno test --allow-all --config functions/deno.json tests/smoke/
  *
- * The gateway harness is the one in functions.smoke.test.ts (kept separate so each file stands
- * alone). Needs SUPABASE_DB_URL and RALLY_ADMIN_DB_URL (npm test provides them); without them the
+ * The gateway harness is tests/smoke/gateway.ts. Needs SUPABASE_DB_URL and RALLY_ADMIN_DB_URL (npm test provides them); without them the
  * steps that need users are skipped.
  */
-import { readEnv } from "../../functions/_shared/env.ts";
+import { assert, canCreateUsers, deno, jwtSecret, startGateway } from "./gateway.ts";
 import { svixSignature } from "../../functions/_shared/alerts/signatures.ts";
 import { adminQuery, closeTestPools } from "../support/db.ts";
 import { signJwt } from "../support/jwt.ts";
 import { createUser } from "../support/users.ts";
 
-interface ChildProcess {
-  stdout: ReadableStream<Uint8Array>;
-  stderr: ReadableStream<Uint8Array>;
-  status: Promise<{ code: number; success: boolean }>;
-  kill(signal: "SIGTERM" | "SIGKILL"): void;
-}
-
-interface TestStep {
-  name: string;
-  ignore?: boolean;
-  fn: () => Promise<void>;
-}
-
-interface DenoTestApi {
-  test(definition: {
-    name: string;
-    sanitizeOps?: boolean;
-    sanitizeResources?: boolean;
-    fn: (t: { step(step: TestStep): Promise<boolean> }) => Promise<void>;
-  }): void;
-  Command: new (
-    command: string,
-    options: {
-      args: string[];
-      cwd: string;
-      env: Record<string, string>;
-      stdin: "null";
-      stdout: "piped";
-      stderr: "piped";
-    },
-  ) => { spawn(): ChildProcess };
-  execPath(): string;
-  env: { toObject(): Record<string, string> };
-}
-
-
-const deno = (globalThis as { Deno?: DenoTestApi }).Deno;
-if (deno === undefined) throw new Error("tests/smoke runs under `deno test`, not vitest or node.");
-
-const DEFAULT_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
-const READY = /functions ready on (http:\/\/127\.0\.0\.1:\d+\/functions\/v1) \(([^)]*)\)/;
-const READY_TIMEOUT_MS = 60_000;
-const STOP_TIMEOUT_MS = 10_000;
 const WEBHOOK_SECRET = `whsec_${btoa("smoke-test-webhook-secret-32byte")}`;
-
-const repoRoot = new URL("../../", import.meta.url);
-const jwtSecret = readEnv("SUPABASE_JWT_SECRET") ?? DEFAULT_JWT_SECRET;
-const canCreateUsers = readEnv("SUPABASE_DB_URL") !== undefined && readEnv("RALLY_ADMIN_DB_URL") !== undefined;
-
-function assert(condition: boolean, message: string): asserts condition {
-  if (!condition) throw new Error(message);
-}
-
-/** Collects a stream's text as it arrives, so failures can show what the gateway said. */
-async function collect(stream: ReadableStream<Uint8Array>, onText: (all: string) => void): Promise<void> {
-  const decoder = new TextDecoder();
-  const reader = stream.getReader();
-  let all = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    all += decoder.decode(value, { stream: true });
-    onText(all);
-  }
-}
-
-interface RunningGateway {
-  baseUrl: string;
-  names: string[];
-  stop(): Promise<number>;
-  output(): string;
-}
-
-async function startGateway(env: Record<string, string>): Promise<RunningGateway> {
-  const child = new deno!.Command(deno!.execPath(), {
-    args: [
-      "run", "--allow-net", "--allow-env", "--allow-read", "--allow-sys",
-      "--config", new URL("functions/deno.json", repoRoot).pathname,
-      new URL("scripts/functions-gateway.ts", repoRoot).pathname,
-    ],
-    cwd: repoRoot.pathname,
-    env,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-
-  let stdout = "";
-  let stderr = "";
-  let onReady: (match: RegExpExecArray) => void = () => {};
-  const ready = new Promise<RegExpExecArray>((resolve) => (onReady = resolve));
-  const drained = Promise.all([
-    collect(child.stdout, (all) => {
-      stdout = all;
-      const match = READY.exec(all);
-      if (match !== null) onReady(match);
-    }),
-    collect(child.stderr, (all) => (stderr = all)),
-  ]);
-  const output = (): string => `--- gateway stdout ---\n${stdout}\n--- gateway stderr ---\n${stderr}`;
-
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const outcome = await Promise.race([
-    ready,
-    child.status.then((s) => `exited with code ${s.code} before it was ready`),
-    new Promise<string>((resolve) => (timer = setTimeout(() => resolve("was not ready in time"), READY_TIMEOUT_MS))),
-  ]);
-  clearTimeout(timer);
-  if (typeof outcome === "string") {
-    child.kill("SIGKILL");
-    await child.status;
-    throw new Error(`the gateway ${outcome}\n${output()}`);
-  }
-  const [, baseUrl = "", names = ""] = outcome;
-
-  return {
-    baseUrl,
-    names: names.split(", "),
-    output,
-    async stop() {
-      child.kill("SIGTERM");
-      let killTimer: ReturnType<typeof setTimeout> | undefined;
-      const status = await Promise.race([
-        child.status,
-        new Promise<null>((resolve) => (killTimer = setTimeout(() => resolve(null), STOP_TIMEOUT_MS))),
-      ]);
-      clearTimeout(killTimer);
-      if (status === null) {
-        child.kill("SIGKILL");
-        await child.status;
-        await drained;
-        return -1;
-      }
-      await drained;
-      return status.code;
-    },
-  };
-}
 
 async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: unknown }> {
   const res = await fetch(url, { method: "POST", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify(body) });
