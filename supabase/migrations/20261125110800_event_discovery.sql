@@ -4,16 +4,20 @@
 -- ticket price, distance when a point was given, and an opaque cursor for the next page.
 -- Ordering is by start time then id, so pages are stable while new events are added.
 
--- Opaque keyset cursor: base64 of "<starts_at as epoch microseconds>|<id>".
-create or replace function private.encode_event_cursor(p_starts_at timestamptz, p_id uuid) returns text
+-- Opaque keyset cursor "<instant, microsecond-exact, UTC>|<uuid>" in base64, shared by every
+-- keyset-paginated RPC (events, conversations, follows, notifications). Microsecond-exact, not
+-- epoch seconds as a double: now()-like timestamps must compare equal for ties.
+create or replace function private.encode_keyset_cursor(p_at timestamptz, p_id uuid) returns text
 language sql
 immutable
 set search_path = ''
 as $$
-  select encode(convert_to(((extract(epoch from p_starts_at) * 1000000)::bigint)::text || '|' || p_id::text, 'UTF8'), 'base64')
+  select translate(encode(convert_to(to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || p_id::text, 'UTF8'),
+                          'base64'), E'\n', '')
 $$;
+comment on function private.encode_keyset_cursor(timestamptz, uuid) is 'Encodes a (timestamp, id) keyset position as an opaque cursor.';
 
-create or replace function private.decode_event_cursor(p_cursor text, out starts_at timestamptz, out id uuid)
+create or replace function private.decode_keyset_cursor(p_cursor text, out at timestamptz, out id uuid)
 language plpgsql
 immutable
 set search_path = ''
@@ -26,17 +30,17 @@ begin
   end if;
   begin
     v_parts := string_to_array(convert_from(decode(p_cursor, 'base64'), 'UTF8'), '|');
-    starts_at := to_timestamp(v_parts[1]::bigint / 1000000.0);
+    at := v_parts[1]::timestamp at time zone 'UTC';
     id := v_parts[2]::uuid;
   exception when others then
     perform private.raise_error('22023', 'invalid_cursor', 'The cursor is not one this API returned.');
   end;
-  if starts_at is null or id is null then
+  if at is null or id is null or cardinality(v_parts) <> 2 then
     perform private.raise_error('22023', 'invalid_cursor', 'The cursor is not one this API returned.');
   end if;
 end
 $$;
-
+comment on function private.decode_keyset_cursor(text) is 'Decodes a cursor from encode_keyset_cursor; 22023 invalid_cursor otherwise.';
 create or replace function private.check_page_limit(p_limit integer) returns integer
 language plpgsql
 immutable
@@ -68,7 +72,7 @@ as $$
 declare
   v_uid uuid := auth.uid();
   v_limit integer := private.check_page_limit(p_limit);
-  v_after record := private.decode_event_cursor(p_cursor);
+  v_after record := private.decode_keyset_cursor(p_cursor);
   v_query tsquery;
   v_point extensions.geography;
   v_radius_m double precision;
@@ -114,7 +118,7 @@ begin
          price.min_price_cents, price.currency,
          case when v_point is not null then round((extensions.st_distance(rounded.location, v_point) / 1000)::numeric, 1)::double precision end,
          case when v_query is not null then ts_rank(e.search_vector, v_query) end,
-         private.encode_event_cursor(e.starts_at, e.id)
+         private.encode_keyset_cursor(e.starts_at, e.id)
     from private.events e
     cross join lateral (select extensions.st_snaptogrid(e.location::extensions.geometry, 0.01)::extensions.geography as location) rounded
     cross join lateral (
@@ -133,7 +137,7 @@ begin
      and (p_starts_before is null or e.starts_at < (p_starts_before + interval '12 hours') at time zone 'UTC')
      and (p_max_price_cents is null or price.min_price_cents <= p_max_price_cents)
      and (v_uid is null or not private.is_blocked_between(e.host_id, v_uid))
-     and (p_cursor is null or (e.starts_at, e.id) > (v_after.starts_at, v_after.id))
+     and (p_cursor is null or (e.starts_at, e.id) > (v_after.at, v_after.id))
    order by e.starts_at, e.id
    limit v_limit;
 end
@@ -173,7 +177,7 @@ as $$
 declare
   v_uid uuid := private.require_user();
   v_limit integer := private.check_page_limit(p_limit);
-  v_after record := private.decode_event_cursor(p_cursor);
+  v_after record := private.decode_keyset_cursor(p_cursor);
 begin
   return query
   with followed as (
@@ -185,7 +189,7 @@ begin
              where b.event_id = e.id and b.status = 'confirmed' and b.guest_id in (select user_id from followed)) as going
       from private.events e
      where e.status = 'published' and e.ends_at > now()
-       and (p_cursor is null or (e.starts_at, e.id) > (v_after.starts_at, v_after.id))
+       and (p_cursor is null or (e.starts_at, e.id) > (v_after.at, v_after.id))
        and (e.host_id in (select user_id from followed)
             or (e.visibility = 'public' and exists (
                   select 1 from public.bookings b where b.event_id = e.id and b.status = 'confirmed'
@@ -196,7 +200,7 @@ begin
   select c.id, c.host_id, c.title, c.category, c.starts_at, c.ends_at, c.timezone, c.venue_name, c.city,
          c.online_url is not null, c.cover_path, price.min_price_cents, price.currency,
          case when c.from_host then 'following_host' else 'friends_going' end, c.going,
-         private.encode_event_cursor(c.starts_at, c.id)
+         private.encode_keyset_cursor(c.starts_at, c.id)
     from candidates c
     cross join lateral (select min(t.price_cents) as min_price_cents, min(t.currency) as currency
                           from public.ticket_types t where t.event_id = c.id) price
@@ -227,8 +231,8 @@ comment on function public.event_feed(text, integer) is
 grant execute on function private.search_events(text, double precision, double precision, double precision, timestamp, timestamp, text, bigint, text, integer)
   to anon, authenticated;
 grant execute on function private.event_feed(text, integer) to authenticated;
-grant execute on function private.encode_event_cursor(timestamptz, uuid), private.decode_event_cursor(text), private.check_page_limit(integer)
-  to anon, authenticated;
+grant execute on function private.encode_keyset_cursor(timestamptz, uuid), private.decode_keyset_cursor(text), private.check_page_limit(integer)
+  to anon, authenticated, service_role;
 revoke execute on function public.event_feed(text, integer) from public;
 grant execute on function public.event_feed(text, integer) to anon, authenticated;
 grant execute on function public.search_events(text, double precision, double precision, double precision, timestamp, timestamp, text, bigint, text, integer)

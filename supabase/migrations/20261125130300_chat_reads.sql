@@ -125,7 +125,7 @@ as $$
 declare
   v_uid uuid := private.require_user();
   v_limit integer := private.check_page_limit(p_limit);
-  v_after record := private.decode_event_cursor(p_cursor);
+  v_after record := private.decode_keyset_cursor(p_cursor);
   v_blocked uuid[];
   v_my_blocks uuid[];
   v_events uuid[];
@@ -153,7 +153,7 @@ begin
       from public.conversation_members m
       join public.conversations c on c.id = m.conversation_id
      where m.user_id = v_uid
-       and (p_cursor is null or (c.last_activity_at, c.id) < (v_after.starts_at, v_after.id))
+       and (p_cursor is null or (c.last_activity_at, c.id) < (v_after.at, v_after.id))
        and case c.kind
              when 'direct' then
                not ((case when c.direct_user_low = v_uid then c.direct_user_high else c.direct_user_low end) = any (v_blocked))
@@ -176,7 +176,7 @@ begin
            where x.conversation_id = p.id and not coalesce(x.sender_id = any (v_my_blocks), false)
            order by x.seq desc limit 1),
          p.last_activity_at,
-         private.encode_event_cursor(p.last_activity_at, p.id)
+         private.encode_keyset_cursor(p.last_activity_at, p.id)
     from page p
    order by p.last_activity_at desc, p.id desc;
 end

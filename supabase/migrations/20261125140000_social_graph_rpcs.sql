@@ -25,44 +25,6 @@ grant update (hide_attendance) on public.profiles to authenticated;
 -- following_of pages through the follows a user made, newest first.
 create index follows_follower_created_idx on public.follows (follower_id, created_at desc, followee_id);
 
--- Opaque keyset cursor "<instant, microsecond-exact, UTC>|<uuid>" in base64. (The events'
--- cursor goes through epoch seconds as a double, which can be a microsecond off for now()-like
--- timestamps; follow times need exact equality for ties.)
-create or replace function private.encode_keyset_cursor(p_at timestamptz, p_id uuid) returns text
-language sql
-immutable
-set search_path = ''
-as $$
-  select translate(encode(convert_to(to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || p_id::text, 'UTF8'),
-                          'base64'), E'\n', '')
-$$;
-comment on function private.encode_keyset_cursor(timestamptz, uuid) is 'Encodes a (timestamp, id) keyset position as an opaque cursor.';
-
-create or replace function private.decode_keyset_cursor(p_cursor text, out at timestamptz, out id uuid)
-language plpgsql
-immutable
-set search_path = ''
-as $$
-declare
-  v_parts text[];
-begin
-  if p_cursor is null then
-    return;
-  end if;
-  begin
-    v_parts := string_to_array(convert_from(decode(p_cursor, 'base64'), 'UTF8'), '|');
-    at := v_parts[1]::timestamp at time zone 'UTC';
-    id := v_parts[2]::uuid;
-  exception when others then
-    perform private.raise_error('22023', 'invalid_cursor', 'The cursor is not one this API returned.');
-  end;
-  if at is null or id is null or cardinality(v_parts) <> 2 then
-    perform private.raise_error('22023', 'invalid_cursor', 'The cursor is not one this API returned.');
-  end if;
-end
-$$;
-comment on function private.decode_keyset_cursor(text) is 'Decodes a cursor from encode_keyset_cursor; 22023 invalid_cursor otherwise.';
-grant execute on function private.encode_keyset_cursor(timestamptz, uuid), private.decode_keyset_cursor(text) to anon, authenticated, service_role;
 
 -- One lock per unordered pair of users: follows and blocks between the same two people queue.
 create or replace function private.lock_user_pair(p_a uuid, p_b uuid) returns void
@@ -372,7 +334,7 @@ as $$
 declare
   v_uid uuid := private.require_user();
   v_limit integer := private.check_page_limit(p_limit);
-  v_after record := private.decode_event_cursor(p_cursor);
+  v_after record := private.decode_keyset_cursor(p_cursor);
 begin
   return query
   with followed as (
@@ -386,7 +348,7 @@ begin
              where b.event_id = e.id and b.status = 'confirmed' and b.guest_id in (select user_id from visible_friends)) as going
       from private.events e
      where e.status = 'published' and e.ends_at > now()
-       and (p_cursor is null or (e.starts_at, e.id) > (v_after.starts_at, v_after.id))
+       and (p_cursor is null or (e.starts_at, e.id) > (v_after.at, v_after.id))
        and (e.host_id in (select user_id from followed)
             or (e.visibility = 'public' and exists (
                   select 1 from public.bookings b where b.event_id = e.id and b.status = 'confirmed'
@@ -397,7 +359,7 @@ begin
   select c.id, c.host_id, c.title, c.category, c.starts_at, c.ends_at, c.timezone, c.venue_name, c.city,
          c.online_url is not null, c.cover_path, price.min_price_cents, price.currency,
          case when c.from_host then 'following_host' else 'friends_going' end, c.going,
-         private.encode_event_cursor(c.starts_at, c.id)
+         private.encode_keyset_cursor(c.starts_at, c.id)
     from candidates c
     cross join lateral (select min(t.price_cents) as min_price_cents, min(t.currency) as currency
                           from public.ticket_types t where t.event_id = c.id) price
@@ -409,8 +371,7 @@ $$;
 
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.
-revoke execute on function private.encode_keyset_cursor(timestamptz, uuid), private.decode_keyset_cursor(text),
-  private.lock_user_pair(uuid, uuid), private.blocks_sever_follows(), private.follow_user(uuid), private.unfollow_user(uuid),
+revoke execute on function private.lock_user_pair(uuid, uuid), private.blocks_sever_follows(), private.follow_user(uuid), private.unfollow_user(uuid),
   private.follow_list(uuid, text, text, integer), private.followers_of(uuid, text, integer), private.following_of(uuid, text, integer),
   private.friends_going(uuid, integer) from public;
 grant execute on function private.follow_user(uuid), private.unfollow_user(uuid), private.followers_of(uuid, text, integer),
