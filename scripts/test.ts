@@ -19,18 +19,20 @@ const SUITES = ['pgtap', 'vitest', 'deno-check', 'smoke'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const RUNNERS: Record<SuiteName, (env: TestEnv) => Promise<SuiteResult>> = {
-  pgtap: (env) => runPgTap(env.port),
+  pgtap: (env) => runPgTap(env.port, env.fileFilter),
   vitest: runVitest,
   'deno-check': () => runDenoCheck(),
   smoke: runDenoSmoke,
 };
 
 async function main(): Promise<number> {
-  const selected = selectedSuites(process.argv.slice(2));
+  const args = process.argv.slice(2);
+  const selected = selectedSuites(args);
+  const filter = fileFilter(args);
   const started = Date.now();
   const results = await withThrowawayDb({ testHelpers: true, log: logLine }, async (db) => {
     const keys = await apiKeys();
-    const env: TestEnv = { ...db, ...keys, functionsPort: await freePort() };
+    const env: TestEnv = { ...db, ...keys, functionsPort: await freePort(), ...(filter ? { fileFilter: filter } : {}) };
     const collected: SuiteResult[] = [];
     for (const suite of selected) {
       if (wasInterrupted()) break;
@@ -51,6 +53,15 @@ async function runSuite(suite: SuiteName, env: TestEnv): Promise<SuiteResult> {
     logLine(`error: ${describeError(error)}`);
     return { name: suite, passed: 0, failed: 1, note: describeError(error).split('\n')[0] ?? '', durationMs: Date.now() - start };
   }
+}
+
+/** `--files <text>`: only pgTAP and vitest files whose path contains <text> (for iterating on one area). */
+function fileFilter(args: string[]): string | undefined {
+  const index = args.indexOf('--files');
+  if (index === -1) return undefined;
+  const text = args[index + 1];
+  if (!text) throw new RallyError('USAGE', 'usage: tsx scripts/test.ts [--files <path fragment>]');
+  return text;
 }
 
 function selectedSuites(args: string[]): SuiteName[] {

@@ -19,9 +19,9 @@ export function pgTapFiles(): string[] {
     .map((name) => relative(REPO_ROOT, join(PATHS.pgTapTests, name)));
 }
 
-export async function runPgTap(port: number): Promise<SuiteResult> {
+export async function runPgTap(port: number, fileFilter?: string): Promise<SuiteResult> {
   const start = Date.now();
-  const files = pgTapFiles();
+  const files = pgTapFiles().filter((file) => !fileFilter || file.includes(fileFilter));
   if (files.length === 0) return { name: NAME, passed: 0, failed: 0, note: 'no tests/db/*.test.sql', durationMs: timed(start) };
   const pgProve = await findPgProve();
   const result = await run(pgProve, ['--ext', '.sql', '--failures', ...files], {

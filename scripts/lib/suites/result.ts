@@ -17,6 +17,8 @@ export interface TestEnv {
   anonKey: string;
   serviceRoleKey: string;
   functionsPort: number;
+  /** `npm test -- --files <text>`: run only test files whose path contains it */
+  fileFilter?: string;
 }
 
 export function testProcessEnv(env: TestEnv): NodeJS.ProcessEnv {

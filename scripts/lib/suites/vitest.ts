@@ -29,6 +29,7 @@ export async function runVitest(env: TestEnv): Promise<SuiteResult> {
       '--reporter=default',
       '--reporter=json',
       `--outputFile.json=${reportFile}`,
+      ...(env.fileFilter ? [env.fileFilter] : []),
     ];
     const result = await run(PATHS.vitestBin, args, { cwd: REPO_ROOT, env: testProcessEnv(env), output: 'inherit' });
     if (!existsSync(reportFile)) {
