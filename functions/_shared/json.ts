@@ -43,3 +43,27 @@ export function readQuery<S extends z.ZodType>(req: Request, schema: S): z.infer
   if (!parsed.success) throw validationError(parsed.error, "The query parameters are not valid.");
   return parsed.data;
 }
+
+/** A NUL, or a surrogate without its pair. */
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/**
+ * True when every string in `value` (keys included) can be stored in PostgreSQL's text and
+ * jsonb: no NUL character and no unpaired UTF-16 surrogate. JSON allows both (`"\u0000"`,
+ * `"\udfff"`), PostgreSQL refuses them (22P05/22P02), so a body carrying them must be refused
+ * as bad input before it reaches the database, not fail there with a 500.
+ */
+export function storableInPostgres(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === "string") {
+      if (UNSTORABLE.test(item)) return false;
+    } else if (Array.isArray(item)) {
+      for (const inner of item) pending.push(inner);
+    } else if (typeof item === "object" && item !== null) {
+      for (const [key, inner] of Object.entries(item)) pending.push(key, inner);
+    }
+  }
+  return true;
+}

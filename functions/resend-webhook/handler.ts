@@ -16,7 +16,7 @@ import { z } from "zod";
 import { withServiceRole } from "../_shared/db.ts";
 import { NotConfiguredError, readEnv } from "../_shared/env.ts";
 import { HttpError, unauthorized, validationError } from "../_shared/http-errors.ts";
-import { json } from "../_shared/json.ts";
+import { json, storableInPostgres } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { applyProviderStatus } from "../_shared/alerts/outbox.ts";
 import { resendStatus } from "../_shared/alerts/provider-status.ts";
@@ -62,6 +62,7 @@ export const handler = routeByMethod({
     } catch {
       throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
     }
+    if (!storableInPostgres(value)) throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
     const parsed = eventSchema.safeParse(value);
     if (!parsed.success) throw validationError(parsed.error, "The webhook event is not one Rally understands.");
     const event = parsed.data;

@@ -15,7 +15,7 @@
 import Stripe from "stripe";
 import { withServiceRole } from "../_shared/db.ts";
 import { badRequest, HttpError } from "../_shared/http-errors.ts";
-import { json } from "../_shared/json.ts";
+import { json, storableInPostgres } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { expectedLivemode, type WebhookEndpoint, webhookCrypto, webhookSecret } from "../_shared/stripe.ts";
 
@@ -49,6 +49,10 @@ export const handler = routeByMethod({
     const secret = webhookSecret(endpoint);
     const rawBody = await req.text();
     const event = await verifyEvent(rawBody, req.headers.get("Stripe-Signature"), secret);
+    if (!storableInPostgres(event)) {
+      // JSON allows \u0000 and unpaired surrogates, PostgreSQL's jsonb does not; Stripe never sends them.
+      throw badRequest("invalid_json", "The webhook body is not a Stripe event.");
+    }
     try {
       const result = await withServiceRole(async (db) => {
         const { rows } = await db.query<{ result: string }>("select private.ingest_stripe_event($1::jsonb, $2, $3) as result",

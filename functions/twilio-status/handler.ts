@@ -14,8 +14,8 @@
 import { z } from "zod";
 import { withServiceRole } from "../_shared/db.ts";
 import { NotConfiguredError, readEnv } from "../_shared/env.ts";
-import { forbidden, validationError } from "../_shared/http-errors.ts";
-import { json } from "../_shared/json.ts";
+import { badRequest, forbidden, validationError } from "../_shared/http-errors.ts";
+import { json, storableInPostgres } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { applyProviderStatus } from "../_shared/alerts/outbox.ts";
 import { twilioStatus } from "../_shared/alerts/provider-status.ts";
@@ -59,7 +59,9 @@ export const handler = routeByMethod({
     const valid = await verifyTwilioSignature(config.authToken, signedUrl(config.callbackUrl, req.url), params.entries(),
       req.headers.get("X-Twilio-Signature"));
     if (!valid) throw forbidden("invalid_signature", "The X-Twilio-Signature does not match this request.");
-    const parsed = formSchema.safeParse(Object.fromEntries(params));
+    const fields = Object.fromEntries(params);
+    if (!storableInPostgres(fields)) throw badRequest("invalid_form", "The status callback carries characters that cannot be stored.");
+    const parsed = formSchema.safeParse(fields);
     if (!parsed.success) throw validationError(parsed.error, "The status callback is missing fields.");
     const form = parsed.data;
     if (form.AccountSid !== config.accountSid) throw forbidden("wrong_account", "This callback is for another Twilio account.");

@@ -1,13 +1,13 @@
 /**
- * The small world the fuzzers attack: four actors (the anon key, a plain guest, a host, an
- * admin) and, owned by them and by a fifth user nobody acts as (the "victim"), one of each
+ * The small world the fuzzers attack: five actors (the anon key, a plain guest, a host, an
+ * admin, and a "ghost" — a valid token whose account no longer exists) and, owned by them and by a fifth user nobody acts as (the "victim"), one of each
  * thing the API works on — published free and paid events, a draft, an approval-required one,
  * bookings in several states, a waitlist entry, direct, group and event conversations with
  * messages, follows, a block, notifications, a share link and a report. Everything is made
  * through the API the way apps make it (asUser), except what only Stripe or an operator does.
  *
  *   const world = await buildWorld();
- *   world.actors            // [{ name: "anon", claims }, { name: "guest", … }, …]
+ *   world.actors            // [{ name: "anon", claims }, { name: "guest", … }, …, { name: "ghost", … }]
  *   world.pools.uuid        // every uuid the world's rows hold (other people's ids included)
  *   world.pools.text        // short text values of those rows (codes, usernames, statuses, …)
  *
@@ -22,7 +22,7 @@ import { adminQuery, asUser } from "../db.ts";
 import { createHost, createEvent, addTicketType, publishEvent, bookEvent } from "../events.ts";
 import { createUser, issueAccessToken, type TestUser, uniqueSuffix } from "../users.ts";
 
-export type ActorName = "anon" | "guest" | "host" | "admin";
+export type ActorName = "anon" | "guest" | "host" | "admin" | "ghost";
 
 export interface Actor {
   name: ActorName;
@@ -220,6 +220,9 @@ export async function buildWorld(): Promise<World> {
       { name: "guest", claims: guest.claims, user: guest },
       { name: "host", claims: host.claims, user: host },
       { name: "admin", claims: admin.claims, user: admin },
+      // A signed-in user whose account is gone: access tokens outlive a deleted account by up
+      // to an hour, so every RPC must refuse such a caller cleanly.
+      { name: "ghost", claims: { ...guest.claims, sub: crypto.randomUUID(), email: "ghost@example.test" }, user: null },
     ],
     guest, host, admin, victim, pools,
     rowsOf: (typeOid) => rowSamples(typeOid, xid),
