@@ -67,3 +67,22 @@ export function storableInPostgres(value: unknown): boolean {
   }
   return true;
 }
+
+/**
+ * How deeply `value` nests (a scalar is 0, `[]` and `{}` are 1), counted without recursion so
+ * any depth JSON.parse accepted can be measured. Bodies that are later re-serialised
+ * (JSON.stringify recurses) must be bounded: a few thousand levels overflow its stack.
+ */
+export function nestingDepth(value: unknown): number {
+  let deepest = 0;
+  const pending: { item: unknown; depth: number }[] = [{ item: value, depth: 0 }];
+  while (pending.length > 0) {
+    const next = pending.pop();
+    if (next === undefined) break;
+    const { item, depth } = next;
+    if (typeof item !== "object" || item === null) continue;
+    deepest = Math.max(deepest, depth + 1);
+    for (const inner of Array.isArray(item) ? item : Object.values(item)) pending.push({ item: inner, depth: depth + 1 });
+  }
+  return deepest;
+}

@@ -16,7 +16,7 @@ import { z } from "zod";
 import { withServiceRole } from "../_shared/db.ts";
 import { NotConfiguredError, readEnv } from "../_shared/env.ts";
 import { HttpError, unauthorized, validationError } from "../_shared/http-errors.ts";
-import { json, storableInPostgres } from "../_shared/json.ts";
+import { json, nestingDepth, storableInPostgres } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { applyProviderStatus } from "../_shared/alerts/outbox.ts";
 import { resendStatus } from "../_shared/alerts/provider-status.ts";
@@ -36,6 +36,9 @@ const eventSchema = z.looseObject({
     bounce: z.looseObject({ message: z.string().optional(), type: z.string().optional() }).optional(),
   }),
 });
+
+/** Resend's events nest three or four levels deep; anything far deeper is not one of them. */
+const MAX_EVENT_DEPTH = 32;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -62,7 +65,10 @@ export const handler = routeByMethod({
     } catch {
       throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
     }
-    if (!storableInPostgres(value)) throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
+    // The event is stored as jsonb after JSON.stringify, which recurses: bound the nesting (Resend's events nest 3 deep).
+    if (!storableInPostgres(value) || nestingDepth(value) > MAX_EVENT_DEPTH) {
+      throw new HttpError(400, "invalid_json", "The request body is not valid JSON.");
+    }
     const parsed = eventSchema.safeParse(value);
     if (!parsed.success) throw validationError(parsed.error, "The webhook event is not one Rally understands.");
     const event = parsed.data;

@@ -7,7 +7,7 @@ import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { svixSignature, twilioSignature } from "../../functions/_shared/alerts/signatures.ts";
 import { closePool } from "../../functions/_shared/db.ts";
-import { storableInPostgres } from "../../functions/_shared/json.ts";
+import { nestingDepth, storableInPostgres } from "../../functions/_shared/json.ts";
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as stripeWebhook } from "../../functions/stripe-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
@@ -150,6 +150,26 @@ describe("fuzzing findings stay fixed", () => {
     const before = await databaseSnapshot();
     const err = await failure(asUser(gone.claims, (db) => db.query(sql, sql.includes("$1") ? [other.id] : [])));
     expect(err).toMatchObject({ code: "42501", hint: "account_not_found" });
+    expect(diffSnapshots(before, await databaseSnapshot())).toEqual([]);
+  });
+
+  it("measures nesting without recursion", () => {
+    expect([nestingDepth(1), nestingDepth([]), nestingDepth({ a: [1, { b: 2 }] })]).toEqual([0, 1, 3]);
+    expect(nestingDepth(JSON.parse(`${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`))).toBe(100_000);
+  });
+
+  it("a Resend (Svix-signed) event nested 5,000 levels deep is refused with 400 invalid_json, not a 500, and nothing is written", async () => {
+    const body = `{"type":"email.delivered","data":${'{"a":'.repeat(5_000)}1${"}".repeat(5_000)}}`;
+    const id = `msg_${crypto.randomUUID()}`;
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    const before = await databaseSnapshot();
+    const res = await resendWebhook(new Request("http://127.0.0.1/resend-webhook", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "svix-id": id, "svix-timestamp": timestamp, "svix-signature": await svixSignature(SVIX_SECRET, id, timestamp, body) },
+      body,
+    }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "invalid_json" } });
     expect(diffSnapshots(before, await databaseSnapshot())).toEqual([]);
   });
 });

@@ -104,9 +104,11 @@ function argumentsFor(rpc: Rpc, rows: string[]): fc.Arbitrary<(Raw | undefined)[
 }
 
 /**
- * The two statements PostgREST runs for `POST /rpc/<name>` with a JSON object body: coerce the
- * body into typed arguments, then call with named arguments (positional when a parameter has no
- * name). Only the arguments the request carries are passed, so defaults apply to the others.
+ * The two statements PostgREST runs for `POST /rpc/<name>` with a JSON object body (or a GET,
+ * for a stable or immutable function, in a read-only transaction: a "stable" function that
+ * writes fails there with 25006, a finding): coerce the body into typed arguments, then call
+ * with named arguments (positional when a parameter has no name). Only the arguments the
+ * request carries are passed, so defaults apply to the others.
  */
 function statements(rpc: Rpc, args: (Raw | undefined)[]): { body: string; coerce: string; call: string } {
   const present = rpc.params.map((p, i) => ({ p, i, v: args[i] })).filter((x) => x.v !== undefined);
@@ -143,7 +145,7 @@ function tally(rpc: Rpc, outcome: string): void {
 }
 
 /** One request; throws (failing the property) on a rejected outcome or a partial write. */
-async function request(rpc: Rpc, actor: Actor, args: (Raw | undefined)[]): Promise<void> {
+async function request(rpc: Rpc, actor: Actor, args: (Raw | undefined)[], get: boolean): Promise<void> {
   const { body, coerce, call } = statements(rpc, args);
   const params = coerce === "select 1" ? [] : [body];
   try {
@@ -157,7 +159,8 @@ async function request(rpc: Rpc, actor: Actor, args: (Raw | undefined)[]): Promi
   let rows: Record<string, unknown>[] | null = null;
   let failure: unknown = null;
   try {
-    rows = (await asUser(actor.claims, (db) => db.query<Record<string, unknown>>(call, call.includes("$1") ? [body] : []))).rows;
+    rows = (await asUser(actor.claims, (db) => db.query<Record<string, unknown>>(call, call.includes("$1") ? [body] : []),
+      { readOnly: get })).rows;
   } catch (err) {
     failure = err;
   }
@@ -189,7 +192,8 @@ describe("every public RPC answers random and hostile input with a success or a 
     it(`${rpc.signature}`, async () => {
       const rows = (await Promise.all(rpc.params.filter((p) => p.type.kind === "composite").map((p) => world.rowsOf(p.type.oid)))).flat();
       await fc.assert(
-        fc.asyncProperty(fc.constantFrom(...world.actors.map((a) => a.name)), argumentsFor(rpc, rows), (name, args) => request(rpc, actorNamed(name), args)),
+        fc.asyncProperty(fc.constantFrom(...world.actors.map((a) => a.name)), argumentsFor(rpc, rows), fc.boolean(),
+          (name, args, get) => request(rpc, actorNamed(name), args, get && rpc.readOnly)),
         { numRuns: RUNS, seed: SEED, endOnFailure: false, interruptAfterTimeLimit: 60_000 },
       );
       // A run in which every request died in coercion would prove nothing about the function.

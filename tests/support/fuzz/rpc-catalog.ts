@@ -35,6 +35,8 @@ export interface Rpc {
   signature: string;
   params: RpcParam[];
   returnsSet: boolean;
+  /** Stable or immutable: PostgREST also serves it on GET, in a read-only transaction. */
+  readOnly: boolean;
   executableBy: { anon: boolean; authenticated: boolean };
 }
 
@@ -46,6 +48,7 @@ interface ProcRow {
   nargs: number;
   ndefaults: number;
   retset: boolean;
+  volatility: string;
   anon: boolean;
   authenticated: boolean;
 }
@@ -105,7 +108,7 @@ export async function loadRpcs(): Promise<Rpc[]> {
             case when p.proargmodes is null then p.proargnames
                  else array(select n from unnest(p.proargnames, p.proargmodes) as a (n, m) where m in ('i', 'b', 'v')) end as arg_names,
             (select array_agg(t::text order by i) from unnest(p.proargtypes::oid[]) with ordinality as x (t, i)) as arg_types,
-            p.pronargs as nargs, p.pronargdefaults as ndefaults, p.proretset as retset,
+            p.pronargs as nargs, p.pronargdefaults as ndefaults, p.proretset as retset, p.provolatile::text as volatility,
             has_function_privilege('anon', p.oid, 'execute') as anon,
             has_function_privilege('authenticated', p.oid, 'execute') as authenticated
        from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
@@ -118,6 +121,7 @@ export async function loadRpcs(): Promise<Rpc[]> {
     name: r.name,
     signature: r.signature,
     returnsSet: r.retset,
+    readOnly: r.volatility !== "v",
     executableBy: { anon: r.anon, authenticated: r.authenticated },
     params: (r.arg_types ?? []).map((oid, i) => {
       const type = types.get(oid);
