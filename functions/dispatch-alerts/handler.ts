@@ -49,6 +49,7 @@ export const handler = routeByMethod({
       concurrency: body.concurrency ?? DEFAULT_DISPATCH.concurrency,
       budgetMs: body.budget_ms ?? DEFAULT_DISPATCH.budgetMs,
       leaseSeconds: body.lease_seconds ?? DEFAULT_DISPATCH.leaseSeconds,
+      ...(config.providerTimeoutMs === undefined ? {} : { sendTimeoutMs: config.providerTimeoutMs }),
     });
     return json({
       batches: summary.batches, claimed: summary.claimed, sent: summary.sent, retried: summary.retried, dead: summary.dead,

@@ -12,12 +12,16 @@
  *   honoured), and when the provider recovers the email is delivered exactly once; the SMS once
  *   plus once per hang that came after Twilio had sent.
  * - A provider that never answers: dead-lettered after exactly max_attempts calls.
+ * - A batch whose sends hang would outlive its claim's lease (and another dispatcher would send
+ *   the rest again): sends that cannot finish inside the lease are not started but handed back.
  *
  * The tests move the clock instead of waiting: leases and backoffs are made due in SQL.
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { alertsConfig } from "../../functions/_shared/alerts/config.ts";
+import { LEASE_TOO_SHORT, runDispatch } from "../../functions/_shared/alerts/dispatcher.ts";
+import type { ClaimedDelivery, DeliveryResult, OutboundMessage, Provider } from "../../functions/_shared/alerts/types.ts";
 import { closePool } from "../../functions/_shared/db.ts";
 import { handler as dispatchHandler } from "../../functions/dispatch-alerts/handler.ts";
 import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
@@ -234,5 +238,44 @@ describe("providers that time out, fail or rate-limit", () => {
     await timePasses(user);
     await dispatch();
     expect(emailsTo(user)).toHaveLength(0);
+  });
+});
+
+describe("a batch that would outlive its claim's lease", () => {
+  it("starts no send that could end after the lease, and hands those deliveries back at once", async () => {
+    // A fake clock: every send hangs for the whole provider timeout (5 s); the lease is 20 s.
+    let clock = 1_000_000;
+    const delivery = (i: number): ClaimedDelivery => ({
+      id: `00000000-0000-4000-8000-00000000000${i}`, claim_token: `10000000-0000-4000-8000-00000000000${i}`, attempt: 1, max_attempts: 8,
+      channel: "sms", type: "booking_approved", destination: "+12025550100", locale: null, display_name: null, title: "Approved",
+      body: null, data: {}, event: null,
+    });
+    const started: number[] = [];
+    const hanging: Provider = {
+      name: "twilio",
+      send(message: OutboundMessage) {
+        started.push(clock);
+        clock += 5_000;
+        return Promise.resolve({ kind: "retryable", error: `network error: TimeoutError (${message.deliveryId})` });
+      },
+    };
+    const recorded: DeliveryResult[] = [];
+    let claims = 0;
+    await runDispatch({
+      claim: () => Promise.resolve(claims++ === 0 ? [1, 2, 3, 4, 5].map(delivery) : []),
+      complete: (results) => {
+        recorded.push(...results);
+        return Promise.resolve(results.length);
+      },
+      providers: { email: hanging, sms: hanging, whatsapp: hanging },
+      appUrl: "https://rally.example",
+      now: () => clock,
+      random: () => 0.5,
+    }, { batchSize: 10, maxBatches: 1, concurrency: 1, budgetMs: 60_000, leaseSeconds: 20, sendTimeoutMs: 5_000 });
+    // Sends start at 0, 5 and 10 s (each ends by 15 s); one starting at 15 s could end at 20 s, the lease's end.
+    expect(started.map((t) => t - 1_000_000)).toEqual([0, 5_000, 10_000]);
+    const handedBack = recorded.filter((r) => r.error === LEASE_TOO_SHORT);
+    expect(handedBack.map((r) => r.id)).toEqual([delivery(4).id, delivery(5).id]);
+    expect(handedBack.every((r) => r.outcome === "retry" && r.retry_at === new Date(clock).toISOString())).toBe(true);
   });
 });

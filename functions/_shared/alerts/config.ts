@@ -34,6 +34,8 @@ export interface AlertsConfig {
   twilio: TwilioSettings | null;
   /** Base URL of the app, for links in alerts. */
   appUrl: string;
+  /** ALERT_PROVIDER_TIMEOUT_MS when set (the adapters' default otherwise). */
+  providerTimeoutMs?: number;
   choice: Record<Channel, ProviderName>;
 }
 
@@ -90,6 +92,7 @@ export function alertsConfig(read: Read = readEnv): AlertsConfig {
   return {
     resend,
     twilio,
+    ...(timeoutMs === undefined ? {} : { providerTimeoutMs: timeoutMs }),
     appUrl: read("RALLY_APP_URL") ?? DEFAULT_APP_URL,
     choice: {
       email: resend === null ? "sink" : "resend",
