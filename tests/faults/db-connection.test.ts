@@ -135,4 +135,14 @@ describe("a function's transaction (withServiceRole) losing its connection", () 
     // The pool (max 1) did not keep the dead connection: the next transaction goes through.
     await expect(write(id + 1000)).resolves.toBe(id + 1000);
   });
+
+  it("while the database is unreachable: 503 database_unavailable; once it is back, the next call works", async () => {
+    await write(500); // a pooled connection, which the outage cuts
+    proxy.down();
+    const failure = await write(501).then(() => null, (err: unknown) => err);
+    proxy.up();
+    expect(pgErrorToHttp(failure)).toMatchObject({ status: 503, code: "database_unavailable" });
+    expect(await stored(501)).toBe(false);
+    await expect(write(502)).resolves.toBe(502);
+  });
 });
