@@ -56,10 +56,8 @@ export function tally(items: readonly string[]): Record<string, number> {
   return counts;
 }
 
-/** Lets an expired lease or a backoff pass (what waiting would do), for one table's rows. */
+/** Moves the payment commands' clock: leases run out and backoffs end (what waiting would do). */
 export async function expireLeases(): Promise<void> {
   await adminQuery("update private.payment_commands set locked_until = now() - interval '1 second' where status = 'processing'");
   await adminQuery("update private.payment_commands set next_attempt_at = now() where status = 'pending'");
 }
-
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
