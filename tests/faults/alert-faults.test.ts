@@ -12,6 +12,8 @@
  *   honoured), and when the provider recovers the email is delivered exactly once; the SMS once
  *   plus once per hang that came after Twilio had sent.
  * - A provider that never answers: dead-lettered after exactly max_attempts calls.
+ * - The resend-webhook and twilio-status callbacks losing their connection: 503 (the provider
+ *   retries), and the redelivered callback is applied once.
  * - A batch whose sends hang would outlive its claim's lease (and another dispatcher would send
  *   the rest again): sends that cannot finish inside the lease are not started but handed back.
  *
@@ -24,6 +26,8 @@ import { LEASE_TOO_SHORT, runDispatch } from "../../functions/_shared/alerts/dis
 import type { ClaimedDelivery, DeliveryResult, OutboundMessage, Provider } from "../../functions/_shared/alerts/types.ts";
 import { closePool } from "../../functions/_shared/db.ts";
 import { handler as dispatchHandler } from "../../functions/dispatch-alerts/handler.ts";
+import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
+import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { serviceRoleKey } from "../support/jwt.ts";
@@ -34,6 +38,8 @@ import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twi
 import { createUser, type TestUser, uniqueSuffix } from "../support/users.ts";
 
 const TIMEOUT_MS = 300;
+const RESEND_WEBHOOK_URL = "https://rally.example/functions/v1/resend-webhook";
+const RESEND_WEBHOOK_SECRET = `whsec_${Buffer.from("resend-webhook-secret-for-faults").toString("base64")}`;
 const HANG_MS = 700;
 
 let proxy: PgFaultProxy;
@@ -61,6 +67,7 @@ beforeAll(async () => {
     TWILIO_SMS_FROM: "+15005550006", TWILIO_WHATSAPP_FROM: "+14155238886",
     TWILIO_STATUS_CALLBACK_URL: "https://rally.example/functions/v1/twilio-status",
     ALERT_PROVIDER_TIMEOUT_MS: String(TIMEOUT_MS),
+    RESEND_WEBHOOK_SECRET,
   });
   await closePool();
 });
@@ -238,6 +245,44 @@ describe("providers that time out, fail or rate-limit", () => {
     await timePasses(user);
     await dispatch();
     expect(emailsTo(user)).toHaveLength(0);
+  });
+});
+
+describe("provider status callbacks losing their database connection", () => {
+  it("answer 503 so the provider retries, and the retried callback is applied once", async () => {
+    const cut = fc.record({
+      provider: fc.constantFrom("resend", "twilio"),
+      atQuery: fc.integer({ min: 1, max: 4 }), // begin · context · apply_provider_status · commit
+      when: fc.constantFrom<PgFault["when"]>("before_query", "after_query"),
+    });
+    await fc.assert(fc.asyncProperty(cut, async ({ provider, ...fault }) => {
+      const { user, phone } = await subscriber();
+      await notify(user);
+      expect((await dispatch()).status).toBe(200);
+      const callback = provider === "resend"
+        ? await resend.webhookRequest(RESEND_WEBHOOK_URL, RESEND_WEBHOOK_SECRET, "email.delivered", emailsTo(user)[0]!)
+        : await twilio.statusCallbackRequest(smsTo(phone)[0]!, "delivered");
+      const handler = provider === "resend" ? resendWebhook : twilioStatus;
+      const retries = [callback.clone(), callback.clone()];
+      proxy.arm(fault);
+      const first = await handler(callback);
+      proxy.disarm();
+      expect(first.status).toBe(503);
+      const outcomes: string[] = [];
+      for (const retry of retries) {
+        const res = await handler(retry);
+        expect(res.status).toBe(200);
+        outcomes.push(((await res.json()) as { outcome: string }).outcome);
+      }
+      // Applied by the first retry — or already by the cut call, when its COMMIT ran.
+      const committedAnyway = fault.atQuery === 4 && fault.when === "after_query";
+      expect(outcomes).toEqual(committedAnyway ? ["duplicate", "duplicate"] : ["applied", "duplicate"]);
+      const channel = provider === "resend" ? "email" : "sms";
+      expect((await deliveries(user)).find((d) => d.channel === channel)?.status).toBe("delivered");
+      const { rows } = await adminQuery(
+        "select 1 from private.provider_events e join private.alert_deliveries d on d.id = e.delivery_id where d.user_id = $1", [user.id]);
+      expect(rows).toHaveLength(1);
+    }), { numRuns: 10 });
   });
 });
 
