@@ -194,19 +194,23 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
 
   await step(`${guest.username} gets notified (job rally-process-promotion-queue run now, as pg_cron does every few seconds)`, async () => {
     await ctx.app.query('select private.process_promotion_queue()');
-    const { rows } = await asUser(ctx, guest, (db) => db.query<{ id: string; type: string; title: string; body: string; data: { event_id?: string } }>(
-      'select id, type, title, body, data from public.my_notifications(null, 20, false)'));
-    const note = rows.find((r) => r.type === 'event_published' && r.data.event_id === gig.eventId);
-    expectThat(note !== undefined, `${guest.username} has no event_published notification for the event`);
+    // On the running stack pg_cron may be processing the same job at this moment (ours then skips it).
+    const note = await waitFor(ctx, `an event_published notification for ${guest.username}`, async () => {
+      const { rows } = await asUser(ctx, guest, (db) => db.query<{ id: string; type: string; title: string; body: string; data: { event_id?: string } }>(
+        'select id, type, title, body, data from public.my_notifications(null, 20, false)'));
+      return rows.find((r) => r.type === 'event_published' && r.data.event_id === gig.eventId);
+    });
     const live = await ctx.admin.query('select 1 from realtime.messages where topic = $1 and event = $2 and payload ->> \'id\' = $3',
       [`user:${guest.id}`, 'notification_created', note.id]);
     expectThat((live.rowCount ?? 0) > 0, 'the notification was not broadcast on the user topic');
     const dispatched = await callFunction(ctx, 'dispatch-alerts', { token: ctx.stack.serviceRoleKey, body: {} });
     expectThat(dispatched.status === 200, `dispatch-alerts answered ${dispatched.status}`);
-    const email = await ctx.admin.query<{ status: string; provider: string; destination: string }>(
-      `select status, provider, destination from private.alert_deliveries where notification_id = $1 and channel = 'email'`, [note.id]);
-    const mail = email.rows[0];
-    expectThat(mail !== undefined && ['sent', 'delivered'].includes(mail.status), `the email alert is ${mail?.status ?? 'missing'}, not sent`);
+    // The scheduled dispatcher may have claimed the delivery first; wait for whichever call has it.
+    const mail = await waitFor(ctx, 'the email alert to be sent', async () => {
+      const { rows } = await ctx.admin.query<{ status: string; provider: string; destination: string }>(
+        `select status, provider, destination from private.alert_deliveries where notification_id = $1 and channel = 'email'`, [note.id]);
+      return rows[0] !== undefined && ['sent', 'delivered'].includes(rows[0].status) ? rows[0] : undefined;
+    });
     return [null, `in-app: "${note.title}" — ${note.body} (also broadcast on user:${guest.id.slice(0, 8)}…)\n` +
       `email: ${mail.status} via ${mail.provider} to ${mail.destination} (POST /functions/v1/dispatch-alerts drained the outbox)`];
   });
@@ -293,10 +297,12 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
 
   await step('The payments worker transfers the host\'s share to their connected account: POST /functions/v1/payments-worker (service role)', async () => {
     const worked = await drainWorker(ctx);
-    const { rows } = await ctx.admin.query<{ status: string; transfer: string | null }>(
-      `select status, result ->> 'id' as transfer from private.payment_commands where payment_id = $1 and kind = 'create_transfer'`, [paid.paymentId]);
-    const cmd = rows[0];
-    expectThat(cmd?.status === 'succeeded' && cmd.transfer !== null, `the transfer command is ${cmd?.status ?? 'missing'}`);
+    // The scheduler calls the same worker every 10 s; if it claimed the command first, wait for it.
+    const cmd = await waitFor(ctx, 'the transfer command to succeed', async () => {
+      const { rows } = await ctx.admin.query<{ status: string; transfer: string | null }>(
+        `select status, result ->> 'id' as transfer from private.payment_commands where payment_id = $1 and kind = 'create_transfer'`, [paid.paymentId]);
+      return rows[0]?.status === 'succeeded' && rows[0].transfer !== null ? { transfer: rows[0].transfer } : undefined;
+    });
     const transfer = await ctx.stripe.transfers.retrieve(cmd.transfer);
     expectThat(transfer.amount === share(2 * PRICE), `Stripe transferred ${transfer.amount}, expected ${share(2 * PRICE)}`);
     return [null, `worker: ${worked}\nStripe stand-in: transfer ${transfer.id} of ${money(transfer.amount)} to ${String(transfer.destination)} (source_transaction ${String(transfer.source_transaction)})`];
