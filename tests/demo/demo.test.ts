@@ -4,6 +4,8 @@
  * wired as `npm start` wires them (the stand-in delivers signed webhooks to the gateway's
  * stripe-webhook; the functions reach the stand-in through STRIPE_API_BASE).
  */
+import { spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../../scripts/lib/ports.ts';
 import { startGateway, type Gateway } from '../../scripts/lib/gateway.ts';
@@ -15,6 +17,8 @@ import { startStripeStandin, type StripeStandin } from '../../tools/stripe-stand
 import { testEnv } from '../support/env.ts';
 import { adminQuery, closeTestPools } from '../support/db.ts';
 
+const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
+const tsxCli = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const PLATFORM_SECRET = 'whsec_demo_test_platform';
 const CONNECT_SECRET = 'whsec_demo_test_connect';
 const STRIPE_ENV = ['STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_CONNECT_WEBHOOK_SECRET'] as const;
@@ -130,6 +134,33 @@ describe('when the stack is not running', () => {
     await expect(assertStackAnswers(down)).rejects.toThrow(StackNotRunning);
     await expect(assertStackAnswers(down)).rejects.toThrow(/run npm start first/);
   });
+});
+
+describe('when a step does not happen', () => {
+  it('stops there, marks it FAIL in the summary and reports the run as failed', async () => {
+    const closed = await freePort();
+    const printed: string[] = [];
+    // Payments are confirmed at a Stripe that does not answer: the story must stop at that step.
+    const result = await runDemo({ ...stack, stripeUrl: `http://127.0.0.1:${closed}` },
+      { log: (line) => printed.push(line), startsInSeconds: 60, asyncTimeoutMs: 2_000 });
+    expect(result.ok).toBe(false);
+    const failed = result.steps.filter((s) => !s.ok);
+    expect(failed.map((s) => s.title)).toEqual([expect.stringContaining('pays with pm_card_visa')]);
+    expect(result.steps.at(-1)?.ok).toBe(false);
+    expect(printed.join('\n')).toMatch(/FAIL +\d+\. \S+ pays with pm_card_visa/);
+    expect(printed.at(-1)).toMatch(/^demo: stopped at step \d+ — /);
+  }, 60_000);
+
+  it('npm run demo exits 2 with "run npm start first" when no stack answers', async () => {
+    const closed = String(await freePort());
+    const run = spawnSync(process.execPath, [tsxCli, 'scripts/demo.ts'], {
+      cwd: repoRoot, encoding: 'utf8', timeout: 60_000,
+      env: { ...process.env, RALLY_DB_PORT: closed, RALLY_FUNCTIONS_PORT: closed, STRIPE_STANDIN_PORT: closed },
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toContain('run npm start first');
+    expect(run.stdout).toBe('');
+  }, 60_000);
 });
 
 describe('the summary', () => {
