@@ -110,7 +110,7 @@ export async function runDemo(stack: DemoStack, options: DemoOptions = {}): Prom
     log(`Stand-ins in play: GoTrue (users written to auth.users as GoTrue does), PostgREST (RPCs run as the`);
     log(`user in one transaction with request.jwt.claims), Stripe (the local stand-in at ${stack.stripeUrl}), email (sink provider).`);
     const platformBefore = await platformBalances(ctx);
-    await story(ctx, run, step, options, result);
+    result.hostWallet = await story(ctx, run, step, options);
     result.platformDelta = diff(await platformBalances(ctx), platformBefore);
     log('');
     for (const line of platformLines(result.platformDelta)) log(line);
@@ -130,14 +130,39 @@ export async function runDemo(stack: DemoStack, options: DemoOptions = {}): Prom
 
 type Step = <T>(title: string, fn: () => Promise<[T, string]>) => Promise<T>;
 
-async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, result: DemoResult): Promise<void> {
-  const { log } = ctx;
-  const startsIn = options.startsInSeconds ?? 20;
-  const length = options.lengthSeconds ?? 10;
-  const settings = await paymentSettings(ctx);
-  const share = (gross: number): number => gross - Math.round((gross * settings.platform_fee_bps) / 10_000);
+/** What every act of the story shares. */
+interface Scene {
+  ctx: Ctx;
+  step: Step;
+  run: string;
+  feeBps: number;
+  /** the host's share of a gross amount after the platform fee (half up, as the ledger rounds) */
+  share: (gross: number) => number;
+}
 
-  // --- people -------------------------------------------------------------------------------
+interface Cast {
+  host: Session;
+  guest: Session;
+  other: Session;
+}
+
+/** The acts in order; resolves with the host's wallet at the end. */
+async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions): Promise<Wallet> {
+  const { platform_fee_bps: feeBps } = await paymentSettings(ctx);
+  const scene: Scene = { ctx, step, run, feeBps, share: (gross) => gross - Math.round((gross * feeBps) / 10_000) };
+  const cast = await signUpAndOnboard(scene);
+  const startsAt = new Date(Date.now() + (options.startsInSeconds ?? 20) * 1000);
+  const endsAt = new Date(startsAt.getTime() + (options.lengthSeconds ?? 10) * 1000);
+  const gig = await publishAndNotify(scene, cast, startsAt, endsAt);
+  const attended = await bookPayAndAttend(scene, cast, gig);
+  await afterTheEvent(scene, cast, gig, attended, endsAt);
+  const disputed = await anotherGuestDisputes(scene, cast);
+  await ledgerStaysBalanced(scene, cast, [attended.payment.paymentId, disputed.payment.paymentId]);
+  return disputed.hostWallet;
+}
+
+/** Sign-ups (GoTrue stand-in), the host role, Stripe Connect onboarding. */
+async function signUpAndOnboard({ ctx, step, run }: Scene): Promise<Cast> {
   const people = await step('Three people sign up (GoTrue stand-in: user created directly in auth.users)', async () => {
     const host = await signUp(ctx.admin, ctx.stack.jwtSecret, `maya_${run}`, 'Maya (demo host)');
     const guest = await signUp(ctx.admin, ctx.stack.jwtSecret, `sam_${run}`, 'Sam (demo guest)');
@@ -146,7 +171,6 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
     return [{ host, guest, other }, `profiles ${host.username}, ${guest.username}, ${other.username} (JWT user_role = ${String(guest.claims.user_role)})`];
   });
   let host: Session = people.host;
-  const { guest, other } = people;
 
   host = await step(`${host.username} becomes a host: rpc become_host(), then refreshes the session`, async () => {
     const profile = await asUser(ctx, host, (db) => db.query<{ is_host: boolean; host_status: string }>('select is_host, host_status from public.become_host()'));
@@ -170,9 +194,11 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
       `payouts_enabled = true, transfers = ${String(status.body.transfers)} (webhooks account.updated / capability.updated applied)`];
   });
 
-  // --- the event ----------------------------------------------------------------------------
-  const startsAt = new Date(Date.now() + startsIn * 1000);
-  const endsAt = new Date(startsAt.getTime() + length * 1000);
+  return { ...people, host };
+}
+
+/** A paid event, a follower, publication and the follower's notification (in-app and email). */
+async function publishAndNotify({ ctx, step, run }: Scene, { host, guest }: Cast, startsAt: Date, endsAt: Date): Promise<PaidEvent> {
   const gig = await step(`${host.username} creates a paid event (insert into events + ticket_types, as the host)`, async () => {
     const created = await createPaidEvent(ctx, host, `Rooftop jazz ${run}`, startsAt, endsAt);
     return [created, `draft "${created.title}" ${created.eventId}; ticket "General" ${money(PRICE)} × 20 seats; ` +
@@ -215,7 +241,16 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
       `email: ${mail.status} via ${mail.provider} to ${mail.destination} (POST /functions/v1/dispatch-alerts drained the outbox)`];
   });
 
-  // --- booking and payment ------------------------------------------------------------------
+  return gig;
+}
+
+interface Attended {
+  bookingId: string;
+  payment: Payment;
+}
+
+/** Booking, checkout and payment, the event chat, check-in. */
+async function bookPayAndAttend({ ctx, step, run, feeBps, share }: Scene, { host, guest }: Cast, gig: PaidEvent): Promise<Attended> {
   const booking = await step(`${guest.username} books 2 tickets: rpc book_event`, async () => {
     const { rows } = await asUser(ctx, guest, (db) => db.query<{ id: string; status: string; amount_cents: string; hold_expires_at: Date }>(
       'select id, status, amount_cents, hold_expires_at from public.book_event($1, $2, $3, $4)', [gig.eventId, gig.ticketTypeId, 2, `demo-${run}-sam`]));
@@ -229,7 +264,7 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
   await step(`The host's wallet after the payment (wallet_balances, as ${host.username})`, async () => {
     const w = await walletOf(ctx, host);
     expectThat(w.pending === share(2 * PRICE) && w.available === 0, `unexpected wallet ${JSON.stringify(w)}`);
-    return [null, `${walletLine(host.username, w)}\n(${money(2 * PRICE)} paid − ${settings.platform_fee_bps / 100} % platform fee = ${money(share(2 * PRICE))} pending until the event is over)`];
+    return [null, `${walletLine(host.username, w)}\n(${money(2 * PRICE)} paid − ${feeBps / 100} % platform fee = ${money(share(2 * PRICE))} pending until the event is over)`];
   });
 
   await step(`${guest.username} and ${host.username} chat in the event chat: rpc send_message`, async () => {
@@ -256,7 +291,13 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
     return [null, `${rows[0].username} × ${rows[0].quantity} checked in at ${hhmmss(rows[0].checked_in_at)}`];
   });
 
-  // --- after the event ----------------------------------------------------------------------
+  return { bookingId: booking, payment: paid };
+}
+
+/** The event ends and completes; review and reply; release, transfer, withdrawal. */
+async function afterTheEvent({ ctx, step, share }: Scene, { host, guest }: Cast, gig: PaidEvent, attended: Attended, endsAt: Date): Promise<void> {
+  const { log } = ctx;
+  const { bookingId: booking, payment: paid } = attended;
   await step('The event ends (real time passes) and completes (job rally-complete-ended-events run now)', async () => {
     const waitMs = endsAt.getTime() - Date.now() + 500;
     if (waitMs > 0) {
@@ -284,9 +325,10 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
     // The knob is changed, the job run and the knob put back in one transaction: no other
     // session (pg_cron's own run of the job included) ever sees the shortened hold.
     await inTransaction(ctx.admin, async (db) => {
+      const { rows: [held] } = await db.query<{ hours: number }>('select release_hold_hours as hours from private.payment_settings for update');
       await db.query('update private.payment_settings set release_hold_hours = 0, updated_at = now()');
       await db.query('select private.release_host_earnings()');
-      await db.query('update private.payment_settings set release_hold_hours = $1, updated_at = now()', [settings.release_hold_hours]);
+      await db.query('update private.payment_settings set release_hold_hours = $1, updated_at = now()', [held?.hours ?? 48]);
     });
     const { rows } = await ctx.admin.query<{ released: boolean }>('select released_at is not null as released from private.payments where id = $1', [paid.paymentId]);
     expectThat(rows[0]?.released === true, 'the payment was not released');
@@ -325,7 +367,10 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
     return [null, `payout ${payout.stripe_payout_id}: paid\n${walletLine(host.username, w)}`];
   });
 
-  // --- a dispute ----------------------------------------------------------------------------
+}
+
+/** The host's next event: another guest pays, and their bank disputes the charge. */
+async function anotherGuestDisputes({ ctx, step, run, share }: Scene, { host, other }: Cast): Promise<{ payment: Payment; hostWallet: Wallet }> {
   const nextWeek = new Date(Date.now() + 7 * 24 * 3600 * 1000);
   const next = await step(`${host.username} publishes the next event (next week)`, async () => {
     const created = await createPaidEvent(ctx, host, `Rooftop jazz ${run} II`, nextWeek, new Date(nextWeek.getTime() + 3 * 3600 * 1000));
@@ -340,7 +385,7 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
   });
   const disputed = await payFor(ctx, step, other, otherBooking, 'pm_card_createDispute', PRICE);
 
-  await step(`${other.username}'s bank disputes the charge (Stripe test card pm_card_createDispute): charge.dispute.created / funds_withdrawn`, async () => {
+  const hostWallet = await step(`${other.username}'s bank disputes the charge (Stripe test card pm_card_createDispute): charge.dispute.created / funds_withdrawn`, async () => {
     const dispute = await waitFor(ctx, 'the dispute to be booked', async () => {
       const { rows } = await ctx.admin.query<{ id: string; status: string; amount_cents: string; fee_payer: string; evidence_due_by: Date | null; bucket: string }>(
         'select id, status, amount_cents, fee_payer, evidence_due_by, bucket from private.disputes where payment_id = $1 and host_part_cents is not null', [disputed.paymentId]);
@@ -355,22 +400,25 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions, re
       `select title from public.my_notifications(null, 20, false) where type = 'dispute_opened'`));
     const told = notes[0];
     expectThat(told !== undefined, 'the host was not told about the dispute');
-    result.hostWallet = w;
-    return [null, `dispute ${dispute.id}: ${dispute.status}, ${money(Number(dispute.amount_cents))}, evidence due ${dispute.evidence_due_by?.toISOString().slice(0, 10) ?? '—'}; ` +
+    return [w, `dispute ${dispute.id}: ${dispute.status}, ${money(Number(dispute.amount_cents))}, evidence due ${dispute.evidence_due_by?.toISOString().slice(0, 10) ?? '—'}; ` +
       `fee ${money(DISPUTE_FEE)} paid by the ${dispute.fee_payer}\n${host.username} notified: "${told.title}"; operators see it in admin.disputes with the evidence Rally holds\n` +
       `${walletLine(host.username, w)}\n(${money(share(PRICE))} pending − ${money(share(PRICE))} disputed − ${money(fee)} dispute fee; a negative balance is recovered from future earnings)`];
   });
 
+  return { payment: disputed, hostWallet };
+}
+
+async function ledgerStaysBalanced({ ctx, step }: Scene, { host }: Cast, paymentIds: string[]): Promise<void> {
   await step('The ledger stays balanced: every transaction of this run sums to zero per currency', async () => {
     const { rows } = await ctx.admin.query<{ n: string; unbalanced: string }>(
       `select count(distinct t.id) as n,
               count(distinct t.id) filter (where t.id in (select e.transaction_id from private.ledger_entries e
                                                            group by e.transaction_id, e.currency having sum(e.amount) <> 0)) as unbalanced
          from private.ledger_transactions t
-        where t.payment_id in ($1, $2)
+        where t.payment_id = any($1::uuid[])
            or exists (select 1 from private.ledger_entries e join private.ledger_accounts a on a.id = e.account_id
-                       where e.transaction_id = t.id and a.host_id = $3)`,
-      [paid.paymentId, disputed.paymentId, host.id]);
+                       where e.transaction_id = t.id and a.host_id = $2)`,
+      [paymentIds, host.id]);
     expectThat(rows[0]?.unbalanced === '0', `${String(rows[0]?.unbalanced)} unbalanced ledger transactions`);
     return [null, `${rows[0].n} ledger transactions checked, none unbalanced`];
   });
@@ -508,11 +556,10 @@ function diff(after: Record<string, number>, before: Record<string, number>): Re
 
 interface PaymentSettings {
   platform_fee_bps: number;
-  release_hold_hours: number;
 }
 
 async function paymentSettings(ctx: Ctx): Promise<PaymentSettings> {
-  const { rows } = await ctx.admin.query<PaymentSettings>('select platform_fee_bps, release_hold_hours from private.payment_settings');
+  const { rows } = await ctx.admin.query<PaymentSettings>('select platform_fee_bps from private.payment_settings');
   const row = rows[0];
   if (row === undefined) throw new Error('private.payment_settings has no row');
   return row;
