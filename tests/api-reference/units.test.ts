@@ -6,7 +6,7 @@ import { z } from "zod";
 import {
   findQualifiedCalls, splitCallArgs, stringLiteral, stringLiterals, stripSqlComments, topicPattern,
 } from "../../scripts/lib/api-reference/sql-text.ts";
-import { directErrors, documentedErrors, raisedErrors } from "../../scripts/lib/api-reference/sql-errors.ts";
+import { directErrors, documentedErrors, raisedErrors, writesIn } from "../../scripts/lib/api-reference/sql-errors.ts";
 import {
   checkRegistry, checkTopicAuthorizers, findBroadcasts, jsonbObjectKeys, topicWords, type EventSpec, type TopicSpec,
 } from "../../scripts/lib/api-reference/realtime.ts";
@@ -103,6 +103,24 @@ describe("errors of an RPC", () => {
       { sqlstate: "P0001", hint: "sold_out" },
     ]);
     expect(errors.get("private.unrelated")).toEqual([{ sqlstate: "P0001", hint: "elsewhere" }]);
+  });
+
+  it("follows an insert into the insert triggers of that table, one level deep, and not updates", () => {
+    const errors = raisedErrors([
+      { name: "private.follow", source: "insert into public.follows (a, b) values (1, 2); update public.profiles set n = n + 1;" },
+      { name: "private.follows_check", source: "perform private.raise_error('P0001', 'blocked', 'x'); insert into public.audit values (1);" },
+      { name: "private.profiles_validate", source: "perform private.raise_error('22023', 'invalid_username', 'x')" },
+      { name: "private.audit_check", source: "perform private.raise_error('P0001', 'too_deep', 'x')" },
+    ], [
+      { table: "public.follows", function: "private.follows_check", events: ["insert"] },
+      { table: "public.profiles", function: "private.profiles_validate", events: ["insert", "update"] },
+      { table: "public.audit", function: "private.audit_check", events: ["insert"] },
+    ]);
+    expect(errors.get("private.follow")).toEqual([{ sqlstate: "P0001", hint: "blocked" }]);
+    expect(writesIn("insert into public.x values (1); -- delete from public.y\n update only private.z set a = 1")).toEqual([
+      { table: "public.x", event: "insert" },
+      { table: "private.z", event: "update" },
+    ]);
   });
 });
 

@@ -91,6 +91,15 @@ export interface Catalog {
   internalFunctions: string[];
   relations: CatalogRelation[];
   bodies: CatalogBody[];
+  /** every trigger on a table or view of the scanned schemas (for the error scan) */
+  tableTriggers: TableTrigger[];
+}
+
+export interface TableTrigger {
+  /** schema.table */
+  table: string;
+  function: string;
+  events: string[];
 }
 
 const FUNCTIONS_SQL = `
@@ -160,14 +169,15 @@ select tablename as relation, policyname as name, lower(cmd) as command, roles::
  order by tablename, policyname`;
 
 const TRIGGERS_SQL = `
-select c.relname as relation, t.tgname as name, n.nspname || '.' || p.proname as function,
+select cn.nspname as schema, c.relname as relation, t.tgname as name, n.nspname || '.' || p.proname as function,
        t.tgtype::int as type
   from pg_trigger t
   join pg_class c on c.oid = t.tgrelid
+  join pg_namespace cn on cn.oid = c.relnamespace
   join pg_proc p on p.oid = t.tgfoid
   join pg_namespace n on n.oid = p.pronamespace
- where c.relnamespace = 'public'::regnamespace and not t.tgisinternal
- order by c.relname, t.tgname`;
+ where cn.nspname = any($1::text[]) and not t.tgisinternal
+ order by cn.nspname, c.relname, t.tgname`;
 
 const BODIES_SQL = `
 select n.nspname || '.' || p.proname as name, p.prosrc as source,
@@ -247,7 +257,7 @@ export async function readCatalog(dbUrl: string): Promise<Catalog> {
     const columnRows = (await client.query<ColumnRow>(COLUMNS_SQL, [oids])).rows;
     const privilegeRows = (await client.query<{ oid: number; role: string; privilege: Privilege; granted: boolean }>(TABLE_PRIVILEGES_SQL, [oids])).rows;
     const policyRows = (await client.query<CatalogPolicy & { relation: string }>(POLICIES_SQL)).rows;
-    const triggerRows = (await client.query<{ relation: string; name: string; function: string; type: number }>(TRIGGERS_SQL)).rows;
+    const triggerRows = (await client.query<{ schema: string; relation: string; name: string; function: string; type: number }>(TRIGGERS_SQL, [SCANNED_SCHEMAS])).rows;
     const bodies = (await client.query<CatalogBody>(BODIES_SQL, [SCANNED_SCHEMAS])).rows;
     await client.query('commit');
 
@@ -304,11 +314,14 @@ export async function readCatalog(dbUrl: string): Promise<Catalog> {
           .filter((policy) => policy.relation === row.name)
           .map((policy) => ({ name: policy.name, command: policy.command, roles: [...policy.roles].sort(), permissive: policy.permissive })),
         triggers: triggerRows
-          .filter((trigger) => trigger.relation === row.name)
+          .filter((trigger) => trigger.schema === 'public' && trigger.relation === row.name)
           .map((trigger) => ({ name: trigger.name, function: trigger.function, ...decodeTriggerType(trigger.type) })),
       };
     });
-    return { functions, internalFunctions, relations, bodies };
+    const tableTriggers = triggerRows.map((trigger) => ({
+      table: `${trigger.schema}.${trigger.relation}`, function: trigger.function, events: decodeTriggerType(trigger.type).events,
+    }));
+    return { functions, internalFunctions, relations, bodies, tableTriggers };
   } finally {
     await client.end();
   }

@@ -40,7 +40,7 @@ export function missingComments(catalog: Catalog): string[] {
 }
 
 export function sqlModel(catalog: Catalog): Pick<ReferenceModel, 'rpcs' | 'internalFunctions' | 'relations'> {
-  const raised = raisedErrors(catalog.bodies);
+  const raised = raisedErrors(catalog.bodies, catalog.tableTriggers);
   const rpcs = catalog.functions.map((fn) => ({
     fn,
     documented: documentedErrors(fn.comment),
