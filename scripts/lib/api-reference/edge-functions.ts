@@ -176,7 +176,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       method: 'POST', path: '/dispatch-alerts',
       summary: 'Drains the alert outbox once (email, SMS, WhatsApp) with retries and dead-lettering. Scheduled; safe to run concurrently.',
       caller: 'the service role key only',
-      request: { kind: 'json', schema: dispatchAlertsBody, note: 'optional; an empty body uses the defaults' },
+      request: { kind: 'json', schema: dispatchAlertsBody, note: 'an empty body uses the defaults' },
       response: z.strictObject({
         batches: z.number().int(), claimed: z.number().int(), sent: z.number().int(), retried: z.number().int(), dead: z.number().int(),
         by_channel: channelCounts, providers: providerChoice, duration_ms: z.number().int(),
@@ -205,7 +205,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       method: 'POST', path: '/payments-worker',
       summary: 'Drains the payment command outbox (transfers, reversals, refunds, payouts, cancellations, fee look-ups) against Stripe. Scheduled; safe to run concurrently.',
       caller: 'the service role key only',
-      request: { kind: 'json', schema: paymentsWorkerBody, note: 'optional; an empty body uses the defaults' },
+      request: { kind: 'json', schema: paymentsWorkerBody, note: 'an empty body uses the defaults' },
       response: z.strictObject({
         claimed: z.number().int(), succeeded: z.number().int(), retried: z.number().int(), dead: z.number().int(),
         failures: z.array(z.strictObject({ id: uuid, kind: z.string(), code: z.string(), outcome: z.string() })),
