@@ -13,7 +13,9 @@ import {
 import { functionsInConfig, methodSource, scanHandlerErrors } from "../../scripts/lib/api-reference/edge-functions.ts";
 import { summarizeSchema } from "../../scripts/lib/api-reference/json-schema.ts";
 import { cell, firstSentence } from "../../scripts/lib/api-reference/render.ts";
-import { decodeTriggerType } from "../../scripts/lib/api-reference/catalog.ts";
+import { decodeTriggerType, type Catalog, type CatalogFunction, type CatalogRelation } from "../../scripts/lib/api-reference/catalog.ts";
+import { missingComments, sqlModel } from "../../scripts/lib/api-reference/generate.ts";
+import { renderReference } from "../../scripts/lib/api-reference/render.ts";
 
 describe("reading SQL text", () => {
   it("drops -- and nested /* */ comments but keeps quotes, dollar quotes and comment-like text inside them", () => {
@@ -69,6 +71,10 @@ describe("errors of an RPC", () => {
       { sqlstate: "P0001", hint: "sold_out" },
     ]);
     expect(documentedErrors("Errors: 22023 user_not_found, 42501 not_event_staff, P0001 not_pending.")).toHaveLength(3);
+    expect(documentedErrors("Errors: P0001 critical_notification (email of payment types stays on); 42501 not_authenticated.")).toEqual([
+      { sqlstate: "42501", hint: "not_authenticated" },
+      { sqlstate: "P0001", hint: "critical_notification" },
+    ]);
     expect(documentedErrors("No errors listed here.")).toEqual([]);
     expect(documentedErrors(null)).toEqual([]);
   });
@@ -279,5 +285,56 @@ describe("markdown helpers", () => {
   it("decodes trigger types", () => {
     expect(decodeTriggerType(4 | 16 | 2)).toEqual({ events: ["insert", "update"], timing: "before" });
     expect(decodeTriggerType(8 | 64)).toEqual({ events: ["delete"], timing: "instead of" });
+  });
+});
+
+describe("the reference from a small catalog", () => {
+  const none = { kind: "none" } as const;
+  const fn = (name: string, comment: string | null): CatalogFunction => ({
+    name, signature: `${name}(p_id uuid)`, comment, returns: "boolean", returnsSet: false, volatility: "volatile",
+    securityDefiner: false, callers: ["anon", "authenticated"], computedFieldOf: null,
+    arguments: [{ name: "p_id", type: "uuid", mode: "in", default: null }, { name: "p_limit", type: "integer", mode: "in", default: "20" }],
+  });
+  const relation = (name: string, comment: string | null): CatalogRelation => ({
+    name, kind: "table", comment, rowSecurity: true, securityInvoker: false, triggers: [],
+    columns: [{ name: "id", type: "uuid", nullable: false, default: "gen_random_uuid()", generated: false, comment: "The id | key." }],
+    policies: [{ name: "owners read their rows", command: "select", roles: ["authenticated"], permissive: true }],
+    access: {
+      anon: { select: none, insert: none, update: none, delete: none },
+      authenticated: { select: { kind: "all" }, insert: none, update: { kind: "columns", columns: ["note"] }, delete: none },
+      service_role: { select: { kind: "all" }, insert: { kind: "all" }, update: { kind: "all" }, delete: { kind: "all" } },
+    },
+  });
+  const catalog: Catalog = {
+    functions: [fn("follow", "Follows someone. Errors: P0001 blocked; 42501 not_authenticated."), fn("undocumented", null)],
+    internalFunctions: ["hook(event jsonb)"],
+    relations: [relation("notes", "Notes."), relation("secrets", " ")],
+    bodies: [
+      { name: "public.follow", source: "perform private.follow(p_id)", argNames: ["p_id"] },
+      { name: "private.follow", source: "perform private.raise_error('P0001', 'blocked', 'x'); perform private.raise_error('22023', 'user_not_found', 'x');", argNames: ["p_id"] },
+    ],
+    tableTriggers: [],
+  };
+
+  it("names every RPC and table without a comment", () => {
+    expect(missingComments(catalog)).toEqual([
+      "comment missing: function public.undocumented(p_id uuid) (add `comment on function` in a migration)",
+      "comment missing: table public.secrets (add `comment on table` in a migration)",
+    ]);
+  });
+
+  it("renders arguments, callers, both error columns, grants with RLS and escaped cells", () => {
+    const markdown = renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] });
+    expect(markdown).toContain("`supabase.rpc('follow', { p_id, p_limit })` — returns `boolean`.");
+    expect(markdown).toContain("| `p_id` | `uuid` | required |");
+    expect(markdown).toContain("| `p_limit` | `integer` | `20` |");
+    expect(markdown).toContain("| `22023` | `user_not_found` |  | ✓ |");
+    expect(markdown).toContain("| `42501` | `not_authenticated` | ✓ |  |");
+    expect(markdown).toContain("| `P0001` | `blocked` | ✓ | ✓ |");
+    expect(markdown).toContain("| `authenticated` | ✓ (RLS) | — | columns: `note` (RLS: no rows) | — |");
+    expect(markdown).toContain("| `id` | `uuid` | no | `gen_random_uuid()` | The id \\| key. |");
+    expect(markdown).toContain("Not callable by any API role (hooks and internals): `hook(event jsonb)`.");
+    expect(markdown.endsWith("\n")).toBe(true);
+    expect(renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] })).toBe(markdown);
   });
 });

@@ -30,11 +30,12 @@ export function sortErrors(errors: Iterable<ApiError>): ApiError[] {
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;
 const HINT = /^[a-z][a-z0-9_]*$/;
-const TOKEN = /\s*(\/|,|;|\bor\b|\band\b|[0-9A-Z]{5}\b|[a-z][a-z0-9_]*)/y;
+const TOKEN = /\s*(\([^)]*\)|\/|,|;|\bor\b|\band\b|[0-9A-Z]{5}\b|[a-z][a-z0-9_]*)/y;
 
 /**
  * Reads the "Errors:" sentence of a comment: SQLSTATEs each followed by hint codes, separated by
- * `,`, `/`, `;`, `or`, `and`. Reading stops at the first other character (usually the full stop).
+ * `,`, `/`, `;`, `or`, `and`; a parenthesised remark is skipped. Reading stops at the first
+ * other character (usually the full stop).
  */
 export function documentedErrors(comment: string | null): ApiError[] {
   if (comment === null) return [];
@@ -48,6 +49,7 @@ export function documentedErrors(comment: string | null): ApiError[] {
       if (token === null) break;
       at = TOKEN.lastIndex;
       const word = token[1] ?? '';
+      if (word.startsWith('(')) continue;
       if (SQLSTATE.test(word)) state = word;
       else if (state !== null && HINT.test(word) && word !== 'or' && word !== 'and') errors.push({ sqlstate: state, hint: word });
     }
