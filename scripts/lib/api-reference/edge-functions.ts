@@ -9,7 +9,8 @@
  *    codes, `remapDbError` status maps, and the shared helpers it calls (each helper's errors are
  *    listed in HELPER_ERRORS below).
  * What is declared here, per endpoint: a summary, who may call it, the 200 response shape (zod;
- * tests/api-reference checks the cheap ones against real answers), and errors whose code is
+ * tests/api-reference checks all but dispatch-alerts and the two provider callbacks against real
+ * answers), and errors whose code is
  * chosen at run time (e.g. contact-points' phone validation).
  */
 import { readFileSync } from 'node:fs';
