@@ -326,6 +326,8 @@ describe("the reference from a small catalog", () => {
   it("renders arguments, callers, both error columns, grants with RLS and escaped cells", () => {
     const markdown = renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] });
     expect(markdown).toContain("`supabase.rpc('follow', { p_id, p_limit })` — returns `boolean`.");
+    const withRow = renderReference({ ...sqlModel({ ...catalog, functions: [{ ...fn("note_of", "A note."), returns: "notes" }] }), functions: [], topics: [], events: [] });
+    expect(withRow).toContain("— returns a [`notes`](#notes) row.");
     expect(markdown).toContain("| `p_id` | `uuid` | required |");
     expect(markdown).toContain("| `p_limit` | `integer` | `20` |");
     expect(markdown).toContain("| `22023` | `user_not_found` |  | ✓ |");

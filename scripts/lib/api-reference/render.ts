@@ -81,11 +81,12 @@ function callShape(fn: CatalogFunction): string {
   return `supabase.rpc('${fn.name}', { ${args.map((arg) => arg.name).join(', ')} })`;
 }
 
-function returnsText(fn: CatalogFunction): string {
+function returnsText(fn: CatalogFunction, relations: ReadonlySet<string>): string {
   const table = /^TABLE\(/i.test(fn.returns);
   if (table) return 'a set of rows (columns below)';
-  if (fn.returnsSet) return `a set of ${code(fn.returns.replace(/^SETOF\s+/i, ''))} rows`;
-  return code(fn.returns);
+  const type = fn.returns.replace(/^SETOF\s+/i, '');
+  const shown = relations.has(type) ? `[${code(type)}](#${anchor(type)})` : code(type);
+  return fn.returnsSet ? `a set of ${shown} rows` : relations.has(type) ? `a ${shown} row` : shown;
 }
 
 function errorRows(model: { documented: ApiError[]; raised: ApiError[] }): string[][] {
@@ -103,10 +104,10 @@ function errorRows(model: { documented: ApiError[]; raised: ApiError[] }): strin
     ]);
 }
 
-function renderRpc(model: RpcModel): string[] {
+function renderRpc(model: RpcModel, relations: ReadonlySet<string>): string[] {
   const fn = model.fn;
   const lines = [`### ${code(fn.name)}`, '', ...paragraph(fn.comment)];
-  lines.push(`${code(callShape(fn))} — returns ${returnsText(fn)}.`, '');
+  lines.push(`${code(callShape(fn))} — returns ${returnsText(fn, relations)}.`, '');
   lines.push(
     `Callable by: ${fn.callers.map(code).join(', ')} · ${fn.volatility}${fn.securityDefiner ? ' · security definer' : ''} · SQL: ${code(`public.${fn.signature}`)}`,
     '',
@@ -239,7 +240,7 @@ function renderRealtime(topics: readonly TopicSpec[], events: readonly EventSpec
         e.source === 'database' ? 'database' : 'apps',
         cell(e.when),
         e.rowOf !== undefined
-          ? `the ${code(e.rowOf)} row (its columns)`
+          ? `the [${code(e.rowOf)}](#${anchor(e.rowOf)}) row (its columns)`
           : Object.entries(e.payload).map(([field, about]) => `${code(field)}: ${cell(about)}`).join('; '),
       ]),
     ));
@@ -279,7 +280,8 @@ export function renderReference(model: ReferenceModel): string {
       rpcs.map((rpc) => [`[${code(rpc.fn.name)}](#${anchor(rpc.fn.name)})`, rpc.fn.callers.join(', '), cell(firstSentence(rpc.fn.comment))]),
     ),
   ];
-  for (const rpc of rpcs) lines.push(...renderRpc(rpc));
+  const relationNames = new Set(model.relations.map((r) => r.relation.name));
+  for (const rpc of rpcs) lines.push(...renderRpc(rpc, relationNames));
   lines.push('## Computed fields', '', 'Functions of one table row, selected like columns: `supabase.from(\'ticket_types\').select(\'*, seats_left\')`.', '');
   for (const rpc of computed) {
     lines.push(`- ${code(`${rpc.fn.computedFieldOf}.${rpc.fn.name}`)} → ${code(rpc.fn.returns)} (callable by ${rpc.fn.callers.join(', ')}): ${cell(rpc.fn.comment)}`);
