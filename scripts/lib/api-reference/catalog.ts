@@ -112,7 +112,7 @@ select p.oid::int as oid,
        p.provolatile as volatility,
        p.prosecdef as security_definer,
        array(select r from unnest(array['anon', 'authenticated', 'service_role']) r
-              where has_function_privilege(r, p.oid, 'execute') order by 1) as callers,
+              where has_function_privilege(r, p.oid, 'execute') order by r collate "C") as callers,
        coalesce((select json_agg(json_build_object(
                    'name', coalesce(a.name, ''), 'type', format_type(a.type, null), 'mode', a.mode,
                    'default', case when a.mode in ('i', 'b', 'v') then pg_get_function_arg_default(p.oid, a.pos::int) end)
@@ -127,7 +127,7 @@ select p.oid::int as oid,
  where p.pronamespace = 'public'::regnamespace
    and p.prokind in ('f', 'p')
    and not exists (select 1 from pg_depend d where d.classid = 'pg_proc'::regclass and d.objid = p.oid and d.deptype = 'e')
- order by p.proname, signature`;
+ order by p.proname, pg_get_function_identity_arguments(p.oid) collate "C"`;
 
 const RELATIONS_SQL = `
 select c.oid::int as oid,
@@ -188,7 +188,7 @@ select n.nspname || '.' || p.proname as name, p.prosrc as source,
   from pg_proc p
   join pg_namespace n on n.oid = p.pronamespace
  where n.nspname = any($1::text[]) and p.prolang in (select oid from pg_language where lanname in ('plpgsql', 'sql'))
- order by 1, p.oid`;
+ order by n.nspname collate "C", p.proname, p.oid`;
 
 interface FunctionRow {
   name: string;

@@ -26,6 +26,7 @@ import { optionsSchema as dispatchAlertsBody } from '../../../functions/dispatch
 import { body as paymentsWorkerBody } from '../../../functions/payments-worker/handler.ts';
 import { eventSchema as resendEvent } from '../../../functions/resend-webhook/handler.ts';
 import { formSchema as twilioForm } from '../../../functions/twilio-status/handler.ts';
+import { compareText } from './sql-text.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
@@ -360,7 +361,7 @@ export function sortHttpErrors(errors: Iterable<HttpErrorSpec>): HttpErrorSpec[]
     const key = `${error.status} ${error.code} ${error.note ?? ''}`;
     if (!unique.has(key)) unique.set(key, error);
   }
-  return [...unique.values()].sort((a, b) => a.status - b.status || a.code.localeCompare(b.code) || (a.note ?? '').localeCompare(b.note ?? ''));
+  return [...unique.values()].sort((a, b) => a.status - b.status || compareText(a.code, b.code) || compareText(a.note ?? '', b.note ?? ''));
 }
 
 export interface FunctionConfig {
@@ -374,7 +375,7 @@ export function functionsInConfig(configText: string): FunctionConfig[] {
   return Object.entries(config.functions ?? {})
     .filter(([, fn]) => fn.enabled !== false)
     .map(([name, fn]) => ({ name, verifyJwt: fn.verify_jwt !== false }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+    .sort((a, b) => compareText(a.name, b.name));
 }
 
 export function readConfigToml(): string {

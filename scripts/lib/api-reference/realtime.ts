@@ -6,7 +6,7 @@
  * event parameter on to one of those, such as `private.broadcast_to_user(user, '<event>', …)`),
  * so a migration cannot broadcast an event the registry does not list (tests/api-reference).
  */
-import { findQualifiedCalls, stringLiteral, stringLiterals, topicPattern, type SqlCall } from './sql-text.ts';
+import { compareText, findQualifiedCalls, stringLiteral, stringLiterals, topicPattern, type SqlCall } from './sql-text.ts';
 
 export type Extension = 'broadcast' | 'presence';
 
@@ -265,7 +265,7 @@ export function findBroadcasts(functions: readonly ScannedFunction[]): { found: 
       found.push({ function: fn.name, event, topic: wrapper.topic, payloadKeys: keysOf(payload) });
     }
   }
-  found.sort((a, b) => a.event.localeCompare(b.event) || a.function.localeCompare(b.function));
+  found.sort((a, b) => compareText(a.event, b.event) || compareText(a.function, b.function));
   return { found, unreadable: [...new Set(unreadable)].sort() };
 }
 

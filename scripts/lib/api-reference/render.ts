@@ -9,6 +9,7 @@ import { errorKey } from './sql-errors.ts';
 import type { EndpointSpec, HttpErrorSpec } from './edge-functions.ts';
 import { summarizeSchema, type SchemaSummary } from './json-schema.ts';
 import type { EventSpec, TopicSpec } from './realtime.ts';
+import { compareText } from './sql-text.ts';
 
 export interface RpcModel {
   fn: CatalogFunction;
@@ -95,7 +96,7 @@ function errorRows(model: { documented: ApiError[]; raised: ApiError[] }): strin
   const all = new Map<string, ApiError>();
   for (const error of [...model.documented, ...model.raised]) all.set(errorKey(error), error);
   return [...all.values()]
-    .sort((a, b) => a.sqlstate.localeCompare(b.sqlstate) || a.hint.localeCompare(b.hint))
+    .sort((a, b) => compareText(a.sqlstate, b.sqlstate) || compareText(a.hint, b.hint))
     .map((error) => [
       code(error.sqlstate),
       code(error.hint),
@@ -267,6 +268,7 @@ export function renderReference(model: ReferenceModel): string {
     '## Conventions',
     '',
     '- Roles: `anon` (the anon key, no user), `authenticated` (a signed-in user\'s JWT), `service_role` (the service role key; server-side only). Admins are `authenticated` users with `app_metadata.role = \'admin\'`.',
+    '- “Callable by” is the EXECUTE grant. Most RPCs are granted to `anon` too, so a signed-out call gets Rally\'s own `42501 not_authenticated` instead of a bare permission error.',
     '- SQL errors: SQLSTATE `22023` bad input, `42501` forbidden, `P0001` a broken business rule; the `hint` is a stable snake_case code, the message a sentence for people. One RPC is one transaction: nothing is half-written. supabase-js shows them as `error.code` (SQLSTATE), `error.hint`, `error.message`.',
     '- Errors per RPC: “in comment” = listed in its `comment on` (“Errors: …”); “raised in code” = a literal `private.raise_error(sqlstate, hint, …)` in its body or, transitively, in a `private.`/`public.` function it calls. PostgreSQL\'s own errors (permission denied on a column, constraint violations) carry no hint and are not listed.',
     '- Edge functions answer `{ "error": { "code", "message", "details"? } }`; a database error maps `22023` → 400, `42501` → 403, `P0001` → 422 with the SQL hint as `code`.',

@@ -11,7 +11,7 @@
  *    constraint violations) have no hint and are not listed. This over-approximates a little:
  *    a callee's error is listed even when the caller has already ruled it out.
  */
-import { findQualifiedCalls, stringLiteral, stripSqlComments } from './sql-text.ts';
+import { compareText, findQualifiedCalls, stringLiteral, stripSqlComments } from './sql-text.ts';
 
 export interface ApiError {
   sqlstate: string;
@@ -25,7 +25,7 @@ export function errorKey(error: ApiError): string {
 export function sortErrors(errors: Iterable<ApiError>): ApiError[] {
   const unique = new Map<string, ApiError>();
   for (const error of errors) unique.set(errorKey(error), error);
-  return [...unique.values()].sort((a, b) => a.sqlstate.localeCompare(b.sqlstate) || a.hint.localeCompare(b.hint));
+  return [...unique.values()].sort((a, b) => compareText(a.sqlstate, b.sqlstate) || compareText(a.hint, b.hint));
 }
 
 const SQLSTATE = /^[0-9A-Z]{5}$/;

@@ -8,6 +8,14 @@
  * comments (nestable in PostgreSQL), and "quoted identifiers".
  */
 
+/**
+ * Code-point order: the reference must sort the same on every machine, and `localeCompare`
+ * follows the process's locale.
+ */
+export function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 /** Replaces every comment with a space; strings, dollar quotes and identifiers are kept as written. */
 export function stripSqlComments(sql: string): string {
   let out = '';
