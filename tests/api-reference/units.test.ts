@@ -12,7 +12,7 @@ import {
 } from "../../scripts/lib/api-reference/realtime.ts";
 import { functionsInConfig, methodSource, scanHandlerErrors } from "../../scripts/lib/api-reference/edge-functions.ts";
 import { summarizeSchema } from "../../scripts/lib/api-reference/json-schema.ts";
-import { cell, firstSentence } from "../../scripts/lib/api-reference/render.ts";
+import { cell, firstSentence, shownDefault } from "../../scripts/lib/api-reference/render.ts";
 import { decodeTriggerType, type Catalog, type CatalogFunction, type CatalogRelation } from "../../scripts/lib/api-reference/catalog.ts";
 import { missingComments, sqlModel } from "../../scripts/lib/api-reference/generate.ts";
 import { renderReference } from "../../scripts/lib/api-reference/render.ts";
@@ -280,6 +280,13 @@ describe("markdown helpers", () => {
   it("takes the first sentence of a comment for summaries", () => {
     expect(firstSentence("Books tickets. Free → confirmed.")).toBe("Books tickets.");
     expect(firstSentence("p_limit 1–100 (20). p_cursor: next.")).toBe("p_limit 1–100 (20). p_cursor: next.");
+  });
+
+  it("shows NULL::<type> defaults as null and every other default as written", () => {
+    expect(shownDefault("NULL::timestamp without time zone")).toBe("null");
+    expect(shownDefault("NULL::uuid[]")).toBe("null");
+    expect(shownDefault("'{}'::jsonb")).toBe("'{}'::jsonb");
+    expect(shownDefault("20")).toBe("20");
   });
 
   it("decodes trigger types", () => {

@@ -76,6 +76,11 @@ function inputArguments(fn: CatalogFunction): CatalogFunction['arguments'] {
   return fn.arguments.filter((arg) => arg.mode === 'in' || arg.mode === 'inout' || arg.mode === 'variadic');
 }
 
+/** `NULL::text` → `null`: the cast says nothing a caller needs. */
+export function shownDefault(expr: string): string {
+  return /^NULL::[a-z0-9_ ."\[\]]+$/i.test(expr) ? 'null' : expr;
+}
+
 function callShape(fn: CatalogFunction): string {
   const args = inputArguments(fn);
   if (args.length === 0) return `supabase.rpc('${fn.name}')`;
@@ -114,7 +119,7 @@ function renderRpc(model: RpcModel, relations: ReadonlySet<string>): string[] {
     '',
   );
   const args = inputArguments(fn);
-  lines.push(...table(['argument', 'type', 'default'], args.map((arg) => [code(arg.name), code(arg.type), arg.default === null ? 'required' : code(arg.default)])));
+  lines.push(...table(['argument', 'type', 'default'], args.map((arg) => [code(arg.name), code(arg.type), arg.default === null ? 'required' : code(shownDefault(arg.default))])));
   const columns = fn.arguments.filter((arg) => arg.mode === 'table' || arg.mode === 'out');
   if (columns.length > 0) {
     lines.push(...table(['column', 'type'], columns.map((arg) => [code(arg.name), code(arg.type)])));
