@@ -261,6 +261,15 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
   },
 ];
 
+/** What functions/_shared/pg-errors.ts makes of database failures any query can hit. */
+const DATABASE_ERRORS: readonly HttpErrorSpec[] = [
+  { status: 409, code: 'already_exists', note: 'SQL 23505' },
+  { status: 409, code: 'concurrent_update', note: 'serialization failure, deadlock or lock timeout; retry' },
+  { status: 409, code: 'reference_conflict', note: 'SQL 23503' },
+  { status: 503, code: 'database_timeout' },
+  { status: 503, code: 'database_unavailable' },
+];
+
 /** Errors a handler gets by calling a shared helper (see functions/_shared and functions/README.md). */
 export const HELPER_ERRORS: Readonly<Record<string, readonly HttpErrorSpec[]>> = {
   routeByMethod: [{ status: 405, code: 'method_not_allowed' }],
@@ -277,12 +286,11 @@ export const HELPER_ERRORS: Readonly<Record<string, readonly HttpErrorSpec[]>> =
   alertsConfig: [{ status: 503, code: 'not_configured' }],
   withUserContext: [
     { status: 400, code: '<hint>', note: 'SQL 22023 (bad input), code = the SQL hint' },
-    { status: 403, code: '<hint>', note: 'SQL 42501 (forbidden), code = the SQL hint' },
+    { status: 403, code: '<hint>', note: 'SQL 42501 (forbidden), code = the SQL hint (`forbidden` without one)' },
     { status: 422, code: '<hint>', note: 'SQL P0001 (business rule), code = the SQL hint' },
-    { status: 409, code: 'concurrent_update' },
-    { status: 503, code: 'database_unavailable' },
+    ...DATABASE_ERRORS,
   ],
-  withServiceRole: [{ status: 503, code: 'database_unavailable' }],
+  withServiceRole: DATABASE_ERRORS,
 };
 
 const CONSTRUCTORS: Readonly<Record<string, number>> = {
