@@ -316,6 +316,7 @@ declare
   v_other bigint;
   v_table text;
   v_allow_delete text;
+  v_draft_folders text[];
 begin
   if p_requested_by is null or p_requested_by not in ('self', 'admin') then
     perform private.raise_error('22023', 'invalid_argument', 'p_requested_by is self or admin.');
@@ -386,6 +387,7 @@ begin
   delete from public.event_cohosts where user_id = p_user_id;
   get diagnostics v_count = row_count;
   v_removed := v_removed || jsonb_build_object('cohost_roles', v_count);
+  v_draft_folders := array(select e.id::text from private.events e where e.host_id = p_user_id and e.status = 'draft');
   delete from private.events where host_id = p_user_id and status = 'draft';
   get diagnostics v_count = row_count;
   v_removed := v_removed || jsonb_build_object('draft_events', v_count);
@@ -418,18 +420,22 @@ begin
   update private.promotion_jobs set requested_by = null where requested_by = p_user_id;
   update public.conversations set created_by = null where created_by = p_user_id;
 
-  -- Avatar: the rows go now (the public URL stops answering), the bytes are queued for the
-  -- Storage API. Storage refuses SQL deletes unless the transaction opts in.
+  -- Files: their avatar and the covers of the drafts removed above. The rows go now (public
+  -- URLs stop answering), the bytes are queued for the Storage API. Storage refuses SQL deletes
+  -- unless the transaction opts in. (Chat media stay with the messages others keep.)
   insert into private.storage_purge_queue (bucket_id, name, reason)
   select o.bucket_id, o.name, 'account_deleted' from storage.objects o
-   where o.bucket_id = 'avatars' and (storage.foldername(o.name))[1] = p_user_id::text
+   where (o.bucket_id = 'avatars' and (storage.foldername(o.name))[1] = p_user_id::text)
+      or (o.bucket_id = 'event-covers' and (storage.foldername(o.name))[1] = any (v_draft_folders))
   on conflict (bucket_id, name) do nothing;
   v_allow_delete := coalesce(current_setting('storage.allow_delete_query', true), '');
   perform set_config('storage.allow_delete_query', 'true', true);
-  delete from storage.objects o where o.bucket_id = 'avatars' and (storage.foldername(o.name))[1] = p_user_id::text;
+  delete from storage.objects o
+   where (o.bucket_id = 'avatars' and (storage.foldername(o.name))[1] = p_user_id::text)
+      or (o.bucket_id = 'event-covers' and (storage.foldername(o.name))[1] = any (v_draft_folders));
   get diagnostics v_count = row_count;
   perform set_config('storage.allow_delete_query', v_allow_delete, true);
-  v_removed := v_removed || jsonb_build_object('avatar_objects', v_count);
+  v_removed := v_removed || jsonb_build_object('storage_objects', v_count);
 
   -- The tombstone.
   update public.profiles
@@ -450,11 +456,16 @@ begin
   delete from auth.identities where user_id = p_user_id;
   -- Tables Supabase Auth has on the platform (not in the local contract): sessions carry the IP
   -- and user agent, refresh tokens the way back in, factors and one-time tokens the rest.
-  foreach v_table in array array['sessions', 'refresh_tokens', 'mfa_factors', 'one_time_tokens'] loop
+  -- Deleting a session deletes its refresh tokens (ON DELETE CASCADE); older tokens without a
+  -- session are matched on their varchar user_id.
+  foreach v_table in array array['sessions', 'mfa_factors', 'one_time_tokens'] loop
     if pg_catalog.to_regclass('auth.' || v_table) is not null then
-      execute format('delete from auth.%I where user_id::text = $1', v_table) using p_user_id::text;
+      execute format('delete from auth.%I where user_id = $1', v_table) using p_user_id;
     end if;
   end loop;
+  if pg_catalog.to_regclass('auth.refresh_tokens') is not null then
+    execute 'delete from auth.refresh_tokens where user_id = $1' using p_user_id::text;
+  end if;
 
   return jsonb_build_object(
     'user_id', p_user_id,

@@ -4,7 +4,7 @@
 -- keep their conversations. Refusals say what to do and write nothing; a second call, a call for
 -- someone else, and anything his old access token tries afterwards are refused.
 begin;
-select plan(72);
+select plan(84);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -157,6 +157,18 @@ select is(pg_temp.hint_of($$select public.delete_my_account('gus_guest')$$), 'no
 select is(pg_temp.hint_of($$select * from public.my_account_deletion_obstacles()$$), 'not_authenticated',
           'and cannot ask for the obstacles either');
 
+-- Supabase Auth's session tables exist on the platform, not in the local contract: a minimal
+-- copy for this story, with a session each for Gus and Ivy and an old session-less token of Gus.
+select tests.as_superuser();
+create table auth.sessions (id uuid primary key default gen_random_uuid(), user_id uuid not null, ip inet, user_agent text);
+create table auth.refresh_tokens (id bigserial primary key, token varchar(255), user_id varchar(255),
+                                  session_id uuid references auth.sessions (id) on delete cascade);
+grant all on auth.sessions, auth.refresh_tokens to postgres;
+with s as (insert into auth.sessions (user_id, ip, user_agent)
+           values (pg_temp.fx('gus'), '203.0.113.7', 'GusPhone'), (pg_temp.fx('ivy'), '198.51.100.2', 'IvyPhone') returning id, user_id)
+insert into auth.refresh_tokens (token, user_id, session_id) select 'rt-' || user_id, user_id::text, id from s;
+insert into auth.refresh_tokens (token, user_id) values ('rt-legacy-gus', pg_temp.fx('gus')::text);
+
 -- Gus cancels his picnic booking and deletes his account. His access token (kept here) stays
 -- valid until it expires.
 create temp table old_token as select tests.access_token_claims('gus') as claims;
@@ -192,6 +204,12 @@ select is((select banned_until from auth.users where id = pg_temp.fx('gus')), 'i
           'no refresh token can start a session for him again');
 select isnt((select deleted_at from auth.users where id = pg_temp.fx('gus')), null, 'the auth user is soft-deleted as Supabase Auth does');
 select is((select count(*) from auth.identities where user_id = pg_temp.fx('gus')), 0::bigint, 'and his identities are removed');
+select is((select count(*) from auth.sessions where user_id = pg_temp.fx('gus'))
+        + (select count(*) from auth.refresh_tokens where user_id = pg_temp.fx('gus')::text), 0::bigint,
+          'his sessions (with their IP addresses and devices) and refresh tokens are gone');
+select is((select count(*) from auth.sessions where user_id = pg_temp.fx('ivy'))
+        + (select count(*) from auth.refresh_tokens where user_id = pg_temp.fx('ivy')::text), 2::bigint,
+          'Ivy stays signed in');
 select is((select count(*) from public.follows where follower_id = pg_temp.fx('gus') or followee_id = pg_temp.fx('gus')), 0::bigint,
           'his follows are gone both ways');
 select is((select followers_count from public.profiles where id = pg_temp.fx('hana')), 0, 'Hana''s follower count is exact again');
@@ -267,13 +285,57 @@ select is(private.notify(pg_temp.fx('gus'), 'welcome', 'Hello'), null, 'notifica
 select is((select count(*) from realtime.messages where topic = 'user:' || pg_temp.fx('gus') and event = 'notification_created'
              and payload ->> 'title' = 'Hello'), 0::bigint, 'nor broadcast');
 
--- Hana cancels her picnic; her wallet still holds his ticket money on its way to her bank.
+-- Money keeps flowing after he left: his bank opens an inquiry on his payment.
+select is(private.ingest_stripe_event(pg_temp.evt('evt_dugus1', 'charge.dispute.created',
+  '{"object":"dispute","id":"du_gus","amount":3000,"currency":"eur","charge":"ch_gus","payment_intent":"pi_gus","status":"warning_needs_response","reason":"general","created":2000000400,"balance_transactions":[]}',
+  2000000400), 'platform', false), 'processed', 'a dispute on a deleted guest''s payment is still applied');
+select is((select row(is_open, payment_id)::text from private.disputes where id = 'du_gus'), row(true, pg_temp.fx('P'))::text,
+          'against the payment that was kept');
+select is((select (private.dispute_evidence(pg_temp.fx('P')) -> 'guest') - 'id' - 'username' - 'signed_up_at'),
+          '{"email": null, "display_name": "Deleted user"}'::jsonb,
+          'and the evidence Rally would answer with carries no personal data of his');
+
+-- Hana cancels her picnic; a dispute is open and her earnings are on their way to her bank.
 select tests.authenticate_as('hana');
 select public.cancel_event(pg_temp.fx('F'));
-select is((select array_agg(code order by code) from public.my_account_deletion_obstacles()), array['payouts_in_flight', 'wallet_not_settled'],
-          'a host whose earnings are still on their way is told to wait for them');
-select is(pg_temp.hint_of($$select public.delete_my_account('hana_host')$$), 'payouts_in_flight',
+select is((select array_agg(code order by code) from public.my_account_deletion_obstacles()),
+          array['open_disputes', 'payouts_in_flight', 'wallet_not_settled'],
+          'a host with an open dispute and earnings still on their way is told to wait for them');
+select is(pg_temp.hint_of($$select public.delete_my_account('hana_host')$$), 'open_disputes',
           'and cannot delete her account yet');
+select tests.as_superuser();
+select is((select username from public.profiles where id = pg_temp.fx('hana')), 'hana_host', 'her refused deletion changed nothing');
+
+-- Moe hosted a free meetup that is over and left a draft with a cover; he deletes his account.
+update public.profiles set is_host = true, host_status = 'active' where id = tests.get_supabase_uid('moe');
+insert into fx values ('moe', tests.get_supabase_uid('moe'));
+select tests.authenticate_as('moe');
+with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Board games', now() + interval '2 days', now() + interval '2 days 2 hours', 'UTC') returning id)
+insert into fx select 'M', id from e;
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('M'), 'Seat', 0, 'EUR', 8) returning id)
+insert into fx select 'MT', id from t;
+select public.publish_event(pg_temp.fx('M'));
+with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Secret plans', now() + interval '20 days', now() + interval '20 days 2 hours', 'UTC') returning id)
+insert into fx select 'MD', id from e;
+select tests.authenticate_as('ivy');
+insert into fx select 'IM2', id from public.book_event(pg_temp.fx('M'), pg_temp.fx('MT'), 1, 'ivy-games');
+select tests.as_superuser();
+insert into storage.objects (bucket_id, name, owner_id, metadata)
+values ('event-covers', pg_temp.fx('MD') || '/cover.png', pg_temp.fx('moe')::text, '{"mimetype":"image/png","size":1000}');
+update private.events set starts_at = now() - interval '3 days', ends_at = now() - interval '3 days' + interval '2 hours' where id = pg_temp.fx('M');
+select private.complete_ended_events();
+select tests.authenticate_as('moe');
+select is((select public.delete_my_account('moe_m') -> 'removed' ->> 'draft_events'), '1', 'a host whose events are over deletes his account');
+select tests.as_superuser();
+select is((select count(*) from private.events where id = pg_temp.fx('MD')), 0::bigint, 'his unpublished draft is gone');
+select is((select count(*) from storage.objects where bucket_id = 'event-covers' and name like pg_temp.fx('MD') || '/%'), 0::bigint,
+          'with its cover');
+select is((select count(*) from private.storage_purge_queue where bucket_id = 'event-covers' and name = pg_temp.fx('MD') || '/cover.png'), 1::bigint,
+          'whose bytes are queued for the Storage API');
+select tests.authenticate_as('ivy');
+select is((select p.display_name from public.events e join public.profiles p on p.id = e.host_id where e.id = pg_temp.fx('M')), 'Deleted user',
+          'the meetup Ivy went to is still there, hosted by Deleted user');
+select is((select status from public.bookings where id = pg_temp.fx('IM2')), 'confirmed', 'and her booking of it stands');
 
 -- An admin deletes Zed's account on his request
 select tests.authenticate_as('ops');
