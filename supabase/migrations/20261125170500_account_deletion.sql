@@ -457,15 +457,14 @@ begin
   -- Tables Supabase Auth has on the platform (not in the local contract): sessions carry the IP
   -- and user agent, refresh tokens the way back in, factors and one-time tokens the rest.
   -- Deleting a session deletes its refresh tokens (ON DELETE CASCADE); older tokens without a
-  -- session are matched on their varchar user_id.
-  foreach v_table in array array['sessions', 'mfa_factors', 'one_time_tokens'] loop
+  -- session are matched on their varchar user_id (compared as text, so its index still serves).
+  foreach v_table in array array['sessions', 'refresh_tokens', 'mfa_factors', 'one_time_tokens'] loop
     if pg_catalog.to_regclass('auth.' || v_table) is not null then
-      execute format('delete from auth.%I where user_id = $1', v_table) using p_user_id;
+      execute format('delete from auth.%I where user_id = $1::%s', v_table,
+                     case v_table when 'refresh_tokens' then 'text' else 'uuid' end)
+        using p_user_id::text;
     end if;
   end loop;
-  if pg_catalog.to_regclass('auth.refresh_tokens') is not null then
-    execute 'delete from auth.refresh_tokens where user_id = $1' using p_user_id::text;
-  end if;
 
   return jsonb_build_object(
     'user_id', p_user_id,
