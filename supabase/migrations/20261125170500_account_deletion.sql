@@ -208,6 +208,36 @@ create trigger conversation_members_refuse_deleted before insert on public.conve
 create trigger event_cohosts_refuse_deleted before insert on public.event_cohosts
   for each row execute function private.refuse_deleted_account_target('user_id');
 
+-- A request that passed require_user() just before the deletion committed must not write new
+-- bookings, waitlist entries or follows for the account afterwards. The deletion holds the
+-- profile row FOR UPDATE; this check takes FOR KEY SHARE on it (as the foreign key check does
+-- anyway), so it waits for the deletion and then reads the committed row: deleted → refused.
+create or replace function private.refuse_deleted_account_actor() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_deleted_at timestamptz;
+begin
+  select p.deleted_at into v_deleted_at from public.profiles p
+   where p.id = (to_jsonb(new) ->> tg_argv[0])::uuid
+     for key share;
+  if v_deleted_at is not null then
+    perform private.raise_error('42501', 'account_deleted', 'This account has been deleted.');
+  end if;
+  return new;
+end
+$$;
+comment on function private.refuse_deleted_account_actor() is
+  'Trigger: a new booking, waitlist entry or follow by a deleted account is refused (42501 account_deleted), also when the deletion commits while the request is running.';
+create trigger bookings_refuse_deleted before insert on public.bookings
+  for each row execute function private.refuse_deleted_account_actor('guest_id');
+create trigger waitlist_entries_refuse_deleted before insert on public.waitlist_entries
+  for each row execute function private.refuse_deleted_account_actor('guest_id');
+create trigger follows_refuse_deleted_follower before insert on public.follows
+  for each row execute function private.refuse_deleted_account_actor('follower_id');
+
 -- ---------------------------------------------------------------------------------------------
 -- Preconditions
 -- ---------------------------------------------------------------------------------------------
@@ -558,6 +588,7 @@ comment on function public.admin_delete_account(uuid, text) is
 -- ---------------------------------------------------------------------------------------------
 
 revoke execute on function private.profiles_guard_tombstone(), private.refuse_deleted_account_target(),
+  private.refuse_deleted_account_actor(),
   private.account_deletion_obstacles(uuid), private.my_account_deletion_obstacles(),
   private.erase_account(uuid, text), private.delete_my_account(text),
   private.admin_delete_account(uuid, text) from public;
