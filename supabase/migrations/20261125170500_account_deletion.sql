@@ -368,13 +368,16 @@ begin
   end if;
 
   -- Other people's inboxes: the notifications that name them (their follows, their chat
-  -- messages), found through the people concerned so no inbox is scanned whole.
+  -- messages and reminders, their event announcements), found through the people concerned so
+  -- no inbox is scanned whole.
   delete from public.notifications n
-   where n.type = 'new_follower' and n.data ->> 'follower_id' = p_user_id::text
-     and n.user_id in (select f.followee_id from public.follows f where f.follower_id = p_user_id);
+   where ((n.type = 'new_follower' and n.data ->> 'follower_id' = p_user_id::text
+           and n.user_id in (select f.followee_id from public.follows f where f.follower_id = p_user_id))
+       or (n.type = 'event_published' and n.data ->> 'host_id' = p_user_id::text
+           and n.user_id in (select f.follower_id from public.follows f where f.followee_id = p_user_id)));
   get diagnostics v_count = row_count;
   delete from public.notifications n
-   where n.type = 'message_received'
+   where n.type in ('message_received', 'message_reminder')
      and n.user_id in (select o.user_id from public.conversation_members mine
                          join public.conversation_members o on o.conversation_id = mine.conversation_id
                         where mine.user_id = p_user_id and o.user_id <> p_user_id)

@@ -4,7 +4,7 @@
 -- keep their conversations. Refusals say what to do and write nothing; a second call, a call for
 -- someone else, and anything his old access token tries afterwards are refused.
 begin;
-select plan(84);
+select plan(86);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -50,7 +50,7 @@ create function pg_temp.fx(p_name text) returns uuid language sql as $$ select i
 select tests.create_supabase_user('hana', 'hana@example.test', '{"username":"hana_host","display_name":"Hana Host"}');
 select tests.create_supabase_user('gus', 'gus.gustafsson@example.test', '{"username":"gus_guest","display_name":"Gus Gustafsson"}');
 select tests.create_supabase_user('ivy', 'ivy@example.test', '{"username":"ivy_guest","display_name":"Ivy"}');
-select tests.create_supabase_user('moe', 'moe@example.test', '{"username":"moe_m"}');
+select tests.create_supabase_user('moe', 'moe@example.test', '{"username":"moe_m","display_name":"Moe Mostel"}');
 select tests.create_supabase_user('zed', 'zed@example.test', '{"username":"zed_z"}');
 select tests.create_supabase_user('ops', 'ops@example.test', '{"username":"ops_team"}', '{"role":"admin"}');
 insert into fx values ('gus', tests.get_supabase_uid('gus')), ('ivy', tests.get_supabase_uid('ivy')),
@@ -314,12 +314,18 @@ with e as (insert into public.events (title, starts_at, ends_at, timezone) value
 insert into fx select 'M', id from e;
 with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('M'), 'Seat', 0, 'EUR', 8) returning id)
 insert into fx select 'MT', id from t;
+select tests.authenticate_as('ivy');
+select public.follow_user(tests.get_supabase_uid('moe'));
+select tests.authenticate_as('moe');
 select public.publish_event(pg_temp.fx('M'));
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Secret plans', now() + interval '20 days', now() + interval '20 days 2 hours', 'UTC') returning id)
 insert into fx select 'MD', id from e;
 select tests.authenticate_as('ivy');
 insert into fx select 'IM2', id from public.book_event(pg_temp.fx('M'), pg_temp.fx('MT'), 1, 'ivy-games');
 select tests.as_superuser();
+select private.process_promotion_queue();
+select ok(exists (select 1 from public.notifications where user_id = pg_temp.fx('ivy') and type = 'event_published'
+                   and title like 'Moe Mostel posted a new event%'), 'Ivy, who follows Moe, heard about his meetup under his name');
 insert into storage.objects (bucket_id, name, owner_id, metadata)
 values ('event-covers', pg_temp.fx('MD') || '/cover.png', pg_temp.fx('moe')::text, '{"mimetype":"image/png","size":1000}');
 update private.events set starts_at = now() - interval '3 days', ends_at = now() - interval '3 days' + interval '2 hours' where id = pg_temp.fx('M');
@@ -328,6 +334,7 @@ select tests.authenticate_as('moe');
 select is((select public.delete_my_account('moe_m') -> 'removed' ->> 'draft_events'), '1', 'a host whose events are over deletes his account');
 select tests.as_superuser();
 select is((select count(*) from private.events where id = pg_temp.fx('MD')), 0::bigint, 'his unpublished draft is gone');
+select is(pg_temp.tables_containing('Moe Mostel'), '{}'::text[], 'his name is in no table, Ivy''s announcement included');
 select is((select count(*) from storage.objects where bucket_id = 'event-covers' and name like pg_temp.fx('MD') || '/%'), 0::bigint,
           'with its cover');
 select is((select count(*) from private.storage_purge_queue where bucket_id = 'event-covers' and name = pg_temp.fx('MD') || '/cover.png'), 1::bigint,
