@@ -21,7 +21,8 @@
 --     the destination on sent ones, the local sink's copies, provider callback payloads),
 --     follows both ways, the user's blocks, waitlist entries, co-host roles, reactions,
 --     conversation memberships, unpublished drafts, the avatar (rows now, bytes queued),
---     the viewer id on event views, the reporter on their content reports.
+--     the viewer id on event views, the reporter on their content reports, and the
+--     notifications in other people's inboxes that name them (follows, announcements, chat).
 --   * Kept, anonymised by the tombstone: bookings and every money row, reviews (rating and text
 --     stay with the event; the author shows as "Deleted user"), chat messages (other members
 --     keep the conversation; the sender shows as "Deleted user"; direct conversations stay
@@ -37,7 +38,8 @@
 --     calls; the owner-update policy on profiles cannot revive the tombstone; event chats no
 --     longer count its past bookings; private.notify() stores and sends nothing for it; and new
 --     follows, direct conversations, group memberships and co-host roles that target it are
---     refused as user_not_found.
+--     refused as user_not_found. A booking, waitlist entry or follow from a request already
+--     running when the deletion commits waits for it and is refused too.
 
 -- ---------------------------------------------------------------------------------------------
 -- The tombstone marker
