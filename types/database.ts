@@ -654,6 +654,7 @@ export type Database = {
           bio: string | null
           city: string | null
           created_at: string
+          deleted_at: string | null
           display_name: string
           followers_count: number
           following_count: number
@@ -675,6 +676,7 @@ export type Database = {
           bio?: string | null
           city?: string | null
           created_at?: string
+          deleted_at?: string | null
           display_name: string
           followers_count?: number
           following_count?: number
@@ -696,6 +698,7 @@ export type Database = {
           bio?: string | null
           city?: string | null
           created_at?: string
+          deleted_at?: string | null
           display_name?: string
           followers_count?: number
           following_count?: number
@@ -1070,6 +1073,10 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      admin_delete_account: {
+        Args: { p_confirm_username: string; p_user_id: string }
+        Returns: Json
+      }
       approve_booking: {
         Args: { p_booking_id: string }
         Returns: {
@@ -1107,6 +1114,7 @@ export type Database = {
           bio: string | null
           city: string | null
           created_at: string
+          deleted_at: string | null
           display_name: string
           followers_count: number
           following_count: number
@@ -1372,6 +1380,7 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      delete_my_account: { Args: { p_confirm_username: string }; Returns: Json }
       edit_message: {
         Args: { p_body: string; p_message_id: string }
         Returns: {
@@ -1550,6 +1559,14 @@ export type Database = {
         }[]
       }
       mark_notifications_read: { Args: { p_ids?: string[] }; Returns: number }
+      my_account_deletion_obstacles: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          code: string
+          count: number
+          message: string
+        }[]
+      }
       my_conversations: {
         Args: { p_cursor?: string; p_limit?: number }
         Returns: {
