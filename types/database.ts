@@ -1070,6 +1070,17 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      admin_dashboard: {
+        Args: { p_limit?: number; p_view: string }
+        Returns: Json
+      }
+      admin_dashboards: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          description: string
+          name: string
+        }[]
+      }
       admin_refund_booking: {
         Args: {
           p_amount_cents?: number
