@@ -80,8 +80,12 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  if auth.uid() is not null and private.caller_is_suspended() then
-    perform private.raise_error('42501', 'account_suspended', 'Your account is suspended. Contact Rally support.');
+  -- Nested, so writers without a user (Auth, Storage and Realtime internals, jobs) never need
+  -- the private helper.
+  if auth.uid() is not null then
+    if private.caller_is_suspended() then
+      perform private.raise_error('42501', 'account_suspended', 'Your account is suspended. Contact Rally support.');
+    end if;
   end if;
   return null;
 end
