@@ -180,6 +180,16 @@ select 'refund_without_ledger', 'refund', r.id::text, r.currency, r.amount_cents
   from private.refunds r
  where not exists (select 1 from private.ledger_transactions t where t.idempotency_key = 'refund:' || r.id::text || ':requested')
 union all
+-- The refunds clearing account holds exactly the refunds asked of Stripe and not yet settled.
+select 'refunds_clearing_mismatch', 'ledger_account', 'refunds', c.currency, (c.clearing + coalesce(f.in_flight, 0))::bigint,
+       format('refunds clearing holds %s, refunds in flight total %s', -c.clearing, coalesce(f.in_flight, 0))
+  from (select a.currency, sum(e.amount) as clearing
+          from private.ledger_accounts a join private.ledger_entries e on e.account_id = a.id
+         where a.kind = 'refunds' group by a.currency) as c
+  left join (select r.currency, sum(r.amount_cents) as in_flight from private.refunds r
+              where r.status in ('requested', 'pending') group by r.currency) as f on f.currency = c.currency
+ where c.clearing + coalesce(f.in_flight, 0) <> 0
+union all
 -- Payouts and refunds asked for more than a week ago that Stripe never settled either way.
 select 'payout_in_flight', 'payout', p.id::text, p.currency, p.amount_cents, format('%s since %s', p.status, p.requested_at)
   from private.payouts p
@@ -189,7 +199,7 @@ select 'refund_in_flight', 'refund', r.id::text, r.currency, r.amount_cents, for
   from private.refunds r
  where r.status in ('requested', 'pending') and r.created_at < now() - interval '7 days';
 comment on view admin.ledger_health is
-  'Ledger invariants; every row is a violation, so empty means healthy: unbalanced transactions, transactions without entries, host balance caches that differ from their entries, negative in-transit / paid-out wallets, succeeded payments or payouts or refunds the ledger never booked, paid bookings confirmed without a payment, payouts and refunds in flight for over a week. (Negative pending or available balances are allowed: see admin.hosts_in_debt.)';
+  'Ledger invariants; every row is a violation, so empty means healthy: unbalanced transactions, transactions without entries, host balance caches that differ from their entries, negative in-transit / paid-out wallets, succeeded payments or payouts or refunds the ledger never booked, a refunds clearing balance that differs from the refunds in flight, paid bookings confirmed without a payment, payouts and refunds in flight for over a week. (Negative pending or available balances are allowed: see admin.hosts_in_debt.)';
 
 create view admin.stuck_holds with (security_invoker = true) as
 -- Holds and approval requests past their deadline that the every-minute sweep has not expired.

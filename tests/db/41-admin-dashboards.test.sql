@@ -2,7 +2,7 @@
 -- up in revenue, bookings and the dispute queue; the health views stay empty until something is
 -- broken on purpose, and then name exactly what broke. Only Studio's role can read any of it.
 begin;
-select plan(38);
+select plan(39);
 
 create function pg_temp.uid(p_name text) returns uuid language sql as $$ select tests.get_supabase_uid(p_name) $$;
 create function pg_temp.state_of(p_sql text) returns text language plpgsql as $$
@@ -158,6 +158,15 @@ select results_eq($$select check_name, amount from admin.ledger_health$$, $$valu
 reset role;
 select private.post_ledger_transaction('test:in_transit_back', 'adjustment', private.ledger_negate(private.ledger_entries_of(
   private.ledger_entry('host_in_transit', pg_temp.uid('hana'), 'EUR', 5000), private.ledger_entry('host_available', pg_temp.uid('hana'), 'EUR', -5000))));
+
+select private.post_ledger_transaction('test:clearing', 'adjustment', private.ledger_entries_of(
+  private.ledger_entry('platform_cash', null, 'EUR', 50), private.ledger_entry('refunds', null, 'EUR', -50)));
+set local role postgres;
+select results_eq($$select check_name, amount from admin.ledger_health$$, $$values ('refunds_clearing_mismatch'::text, -50::bigint)$$,
+                  'money in the refunds clearing account that no refund in flight explains is a violation');
+reset role;
+select private.post_ledger_transaction('test:clearing_back', 'adjustment', private.ledger_entries_of(
+  private.ledger_entry('platform_cash', null, 'EUR', -50), private.ledger_entry('refunds', null, 'EUR', 50)));
 
 set local session_replication_role = replica;
 insert into fx values ('BX', gen_random_uuid());

@@ -2,7 +2,7 @@
 -- retry a dead letter; each needs a reason; bad input writes nothing; every success is in the
 -- audit log, committed with the action.
 begin;
-select plan(39);
+select plan(40);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -149,6 +149,9 @@ select results_eq($$select actor_id, actor_role, subject_id, details ->> 'reason
                       from private.audit_log where action = 'admin.refund_booking'$$,
                   format($$values (%L::uuid, 'admin'::text, %L::uuid, 'Venue changed without notice'::text, 1000::bigint)$$, pg_temp.uid('ada'), pg_temp.fx('B')),
                   'the audit log names Ada, the booking, her reason and the amount');
+set local role postgres;
+select is_empty($$select * from admin.ledger_health$$, 'a refund waiting for Stripe keeps the ledger healthy');
+reset role;
 select is((select count(*)::int from private.payment_commands where kind = 'create_refund' and payment_id = (select id from private.payments where booking_id = pg_temp.fx('B'))),
           1, 'and the Stripe refund is queued in the same transaction');
 select tests.authenticate_as('ada');
