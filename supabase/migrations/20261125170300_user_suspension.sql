@@ -10,7 +10,9 @@
 --     with 42501 `account_suspended`, so they cannot book, pay, cancel, send or edit messages,
 --     follow, report, review, create or publish events, become a host or ask for a payout; and a
 --     statement trigger refuses their direct table writes (profiles, follows, blocks, events,
---     ticket types, co-hosts, reviews, reactions, notifications) and Storage uploads.
+--     ticket types, co-hosts, reviews, reactions, notifications) and Storage uploads; on Realtime
+--     they can no longer broadcast typing or track presence (they still receive until the token
+--     expires).
 --   - A host's host_status becomes 'suspended' (restored on lifting), which become_host already
 --     refuses; their events stay published so booked guests keep their tickets, chat and
 --     refunds, but take no new bookings or waitlist entries (P0001 `host_suspended`). Cancelling
@@ -115,6 +117,44 @@ create trigger refuse_suspended_writer before insert or update or delete on publ
   for each statement execute function private.refuse_suspended_writer();
 create trigger refuse_suspended_writer before insert or update on storage.objects
   for each statement execute function private.refuse_suspended_writer();
+
+-- Realtime: a suspended account sends nothing (typing, presence) with the token it still holds.
+-- Same branches as in 20261125130400_chat_realtime_topics.sql, plus that check first.
+create or replace function private.realtime_can_send(p_topic text, p_extension text) returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+  v_match text[];
+begin
+  if v_uid is null or p_topic is null then
+    return false;
+  end if;
+  if private.caller_is_suspended() then
+    return false;
+  end if;
+  -- Presence on one's own topic lets several devices of the same user see each other online.
+  if p_topic = 'user:' || v_uid::text then
+    return p_extension = 'presence';
+  end if;
+  -- Members track presence on conversation:<id> and broadcast typing on conversation:<id>:typing;
+  -- message events on conversation:<id> come from the database only.
+  v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
+  if v_match is not null then
+    if not ((coalesce(v_match[2], '') = '' and p_extension = 'presence')
+            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
+      return false;
+    end if;
+    return private.can_access_conversation(v_match[1]::uuid, v_uid);
+  end if;
+  return false;
+end
+$$;
+comment on function private.realtime_can_send(text, text) is
+  'Whether the caller may broadcast or track presence on a private Realtime topic: presence on user:<own id> and on conversation:<id>, typing broadcasts on conversation:<id>:typing (members only); nothing else, and nothing at all from a suspended account.';
 
 -- A suspended host's events take no new bookings or waitlist entries from guests (offers the
 -- waitlist makes when a seat frees up still go out, so cancellations keep working).

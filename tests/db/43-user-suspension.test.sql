@@ -2,7 +2,7 @@
 -- remaining token can do nothing; a suspended host's events take no new bookings while booked
 -- guests keep theirs; lifting the suspension gives everything back. All of it is audited.
 begin;
-select plan(46);
+select plan(48);
 
 create function pg_temp.error_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -106,6 +106,7 @@ select is(pg_temp.error_of(format($$update public.ticket_types set capacity = 50
           '42501 account_suspended', 'or changing his ticket types');
 select is(pg_temp.error_of($$insert into storage.objects (bucket_id, name, owner_id) values ('avatars', auth.uid()::text || '/new.png', auth.uid()::text)$$),
           '42501 account_suspended', 'or uploading a file');
+select ok(not tests.can_send_on('conversation:' || pg_temp.fx('CHAT')::text || ':typing'), 'or show that he is typing in the chat');
 select is((select count(*)::int from public.events where id = pg_temp.fx('E')), 1, 'he can still read public data while his token lasts');
 
 -- Everyone else
@@ -141,6 +142,7 @@ select is_empty($$select * from admin.suspended_users$$, 'and nobody is suspende
 reset role;
 select tests.authenticate_as('hal');
 select is((select count(*)::int from public.publish_event(pg_temp.fx('D'))), 1, 'Hal can publish again');
+select ok(tests.can_send_on('conversation:' || pg_temp.fx('CHAT')::text || ':typing'), 'and type in his event chat');
 select tests.authenticate_as('sam');
 select is((select status from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 1, 'sam-2')), 'confirmed', 'and Sam can book his event');
 
