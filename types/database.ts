@@ -654,6 +654,7 @@ export type Database = {
           bio: string | null
           city: string | null
           created_at: string
+          deleted_at: string | null
           display_name: string
           followers_count: number
           following_count: number
@@ -675,6 +676,7 @@ export type Database = {
           bio?: string | null
           city?: string | null
           created_at?: string
+          deleted_at?: string | null
           display_name: string
           followers_count?: number
           following_count?: number
@@ -696,6 +698,7 @@ export type Database = {
           bio?: string | null
           city?: string | null
           created_at?: string
+          deleted_at?: string | null
           display_name?: string
           followers_count?: number
           following_count?: number
@@ -1081,6 +1084,10 @@ export type Database = {
           name: string
         }[]
       }
+      admin_delete_account: {
+        Args: { p_confirm_username: string; p_user_id: string }
+        Returns: Json
+      }
       admin_refund_booking: {
         Args: {
           p_amount_cents?: number
@@ -1158,6 +1165,7 @@ export type Database = {
           bio: string | null
           city: string | null
           created_at: string
+          deleted_at: string | null
           display_name: string
           followers_count: number
           following_count: number
@@ -1423,6 +1431,7 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      delete_my_account: { Args: { p_confirm_username: string }; Returns: Json }
       edit_message: {
         Args: { p_body: string; p_message_id: string }
         Returns: {
@@ -1601,6 +1610,14 @@ export type Database = {
         }[]
       }
       mark_notifications_read: { Args: { p_ids?: string[] }; Returns: number }
+      my_account_deletion_obstacles: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          code: string
+          count: number
+          message: string
+        }[]
+      }
       my_conversations: {
         Args: { p_cursor?: string; p_limit?: number }
         Returns: {
