@@ -1,7 +1,7 @@
 -- The audit log: sensitive actions are recorded with the actor taken from the request, and
 -- nobody can rewrite or erase what was recorded.
 begin;
-select plan(27);
+select plan(28);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -138,6 +138,16 @@ select tests.as_superuser();
 select results_eq($$select actor_id, (details ->> 'amount_cents')::bigint, details ->> 'reason' from pg_temp.audit('refund.started')$$,
                   $$select tests.get_supabase_uid('gina'), amount_cents, 'guest_cancelled'::text from private.refund_requests where booking_id = pg_temp.fx('B')$$,
                   'her cancellation starts a refund (what the refund policy gives back), recorded with her as the actor and the reason');
+
+-- Account deletion
+insert into fx select 'dora', tests.create_supabase_user('dora', 'dora@example.test', '{"username":"dora_d"}');
+select tests.authenticate_as('dora');
+select public.delete_my_account('dora_d');
+select tests.as_superuser();
+select results_eq($$select actor_id, actor_role, (details ->> 'self')::boolean from private.audit_log
+                     where action = 'account.deleted' and subject_id = pg_temp.fx('dora')$$,
+                  $$values (pg_temp.fx('dora'), 'guest'::text, true)$$,
+                  'Dora deleting her own account is recorded, with her id and nothing else about her');
 
 -- Studio
 set local role postgres;
