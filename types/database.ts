@@ -1073,9 +1073,60 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      admin_dashboard: {
+        Args: { p_limit?: number; p_view: string }
+        Returns: Json
+      }
+      admin_dashboards: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          description: string
+          name: string
+        }[]
+      }
       admin_delete_account: {
         Args: { p_confirm_username: string; p_user_id: string }
         Returns: Json
+      }
+      admin_refund_booking: {
+        Args: {
+          p_amount_cents?: number
+          p_booking_id: string
+          p_reason: string
+        }
+        Returns: {
+          amount_cents: number
+          booking_id: string
+          currency: string
+          refund_id: string
+          status: string
+        }[]
+      }
+      admin_resolve_report: {
+        Args: { p_reason: string; p_report_id: string; p_status: string }
+        Returns: number
+      }
+      admin_retry_dead_letter: {
+        Args: { p_id: string; p_kind: string; p_reason: string }
+        Returns: string
+      }
+      admin_suspend_user: {
+        Args: { p_reason: string; p_user_id: string }
+        Returns: {
+          banned_until: string
+          host_status: string
+          suspended: boolean
+          user_id: string
+        }[]
+      }
+      admin_unsuspend_user: {
+        Args: { p_reason: string; p_user_id: string }
+        Returns: {
+          banned_until: string
+          host_status: string
+          suspended: boolean
+          user_id: string
+        }[]
       }
       approve_booking: {
         Args: { p_booking_id: string }

@@ -194,9 +194,9 @@ select is(pg_temp.tables_containing('gus_guest'), '{}'::text[], 'his username is
 select is(pg_temp.tables_containing('Gus Gustafsson'), '{}'::text[], 'nor his name (notifications and system messages included)');
 select is(pg_temp.tables_containing('Jazz and long walks'), '{}'::text[], 'nor his bio');
 select is(pg_temp.tables_containing(pg_temp.fx('gus')::text),
-          array['auth.users', 'private.payments', 'private.storage_purge_queue', 'public.bookings', 'public.conversations',
+          array['auth.users', 'private.audit_log', 'private.payments', 'private.storage_purge_queue', 'public.bookings', 'public.conversations',
                 'public.messages', 'public.profiles', 'public.reviews'],
-          'his id is left only where records must point at him: money, bookings, reviews, messages and the tombstones');
+          'his id is left only where records must point at him: money, bookings, reviews, messages, the tombstones and the audit log of his deletion');
 select is((select row(email, phone, encrypted_password)::text from auth.users where id = pg_temp.fx('gus')), '(,,)',
           'his sign-in email, phone and password are gone');
 select is((select raw_user_meta_data from auth.users where id = pg_temp.fx('gus')), '{}'::jsonb, 'and his sign-up metadata');
