@@ -67,7 +67,8 @@ comment on table private.storage_purge_queue is
 -- A deleted account can no longer act
 -- ---------------------------------------------------------------------------------------------
 
--- Same contract as in 20261125100000_private_and_admin_schemas.sql, plus deleted accounts.
+-- Same contract as in 20261125100000_private_and_admin_schemas.sql, with the suspension check of
+-- 20261125170300_user_suspension.sql kept, plus deleted accounts.
 create or replace function private.require_user() returns uuid
 language plpgsql
 stable
@@ -82,11 +83,14 @@ begin
   if exists (select 1 from public.profiles p where p.id = v_uid and p.deleted_at is not null) then
     perform private.raise_error('42501', 'account_deleted', 'This account has been deleted.');
   end if;
+  if private.caller_is_suspended() then
+    perform private.raise_error('42501', 'account_suspended', 'Your account is suspended. Contact Rally support.');
+  end if;
   return v_uid;
 end
 $$;
 comment on function private.require_user() is
-  'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests and 42501 account_deleted for a deleted account (an access token issued before the deletion).';
+  'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests, account_deleted for a deleted account and account_suspended for a suspended one (tokens issued before either).';
 
 -- The tombstone cannot be edited through the API (an access token issued before the deletion
 -- still passes the owner-update policy).
