@@ -2,7 +2,7 @@
  * Database checks that need a migrated database but are not tests, on ONE throwaway cluster
  * (without the test helpers, so only what ships is judged):
  *   lint  — `supabase db lint` and `supabase db advisors`, failing at warning level (npm run lint:db)
- *   all   — lint, plus types/database.ts drift (what .ci/run runs)
+ *   all   — lint, plus types/database.ts drift and docs/api-reference.md drift (what .ci/run runs)
  * With SUPABASE_DB_URL set, that database is checked instead and nothing is applied.
  */
 import { logLine, runMain } from './lib/cli.ts';
@@ -10,6 +10,7 @@ import { dbAdvisors, dbLint, type CheckResult } from './lib/db-lint.ts';
 import { RallyError } from './lib/errors.ts';
 import { withThrowawayDb } from './lib/throwaway.ts';
 import { compareWithCommitted, generateTypes } from './lib/types-gen.ts';
+import { compareReference, generateReference, REFERENCE_PATH } from './lib/api-reference/generate.ts';
 
 type Mode = 'lint' | 'all';
 
@@ -31,7 +32,7 @@ function parseMode(arg: string | undefined): Mode {
 
 async function runChecks(mode: Mode, dbUrl: string): Promise<CheckResult[]> {
   const results = [await dbLint(dbUrl), await dbAdvisors(dbUrl)];
-  if (mode === 'all') results.push(await typesCheck(dbUrl));
+  if (mode === 'all') results.push(await typesCheck(dbUrl), await apiReferenceCheck(dbUrl));
   return results;
 }
 
@@ -40,6 +41,18 @@ async function typesCheck(dbUrl: string): Promise<CheckResult> {
   const report = await compareWithCommitted(await generateTypes(dbUrl));
   logLine(report.summary);
   return { name: 'types/database.ts matches the migrated schema (npm run gen:types)', ok: !report.drifted };
+}
+
+async function apiReferenceCheck(dbUrl: string): Promise<CheckResult> {
+  logLine(`\n=== ${REFERENCE_PATH} drift ===`);
+  const reference = await generateReference(dbUrl);
+  for (const problem of reference.problems) logLine(`problem: ${problem}`);
+  const drift = await compareReference(reference.markdown);
+  logLine(drift.summary);
+  return {
+    name: `${REFERENCE_PATH} matches the schema, functions and Realtime registry (npm run gen:api)`,
+    ok: !drift.drifted && reference.problems.length === 0,
+  };
 }
 
 runMain(main);

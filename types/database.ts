@@ -654,6 +654,7 @@ export type Database = {
           bio: string | null
           city: string | null
           created_at: string
+          deleted_at: string | null
           display_name: string
           followers_count: number
           following_count: number
@@ -675,6 +676,7 @@ export type Database = {
           bio?: string | null
           city?: string | null
           created_at?: string
+          deleted_at?: string | null
           display_name: string
           followers_count?: number
           following_count?: number
@@ -696,6 +698,7 @@ export type Database = {
           bio?: string | null
           city?: string | null
           created_at?: string
+          deleted_at?: string | null
           display_name?: string
           followers_count?: number
           following_count?: number
@@ -1070,6 +1073,61 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      admin_dashboard: {
+        Args: { p_limit?: number; p_view: string }
+        Returns: Json
+      }
+      admin_dashboards: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          description: string
+          name: string
+        }[]
+      }
+      admin_delete_account: {
+        Args: { p_confirm_username: string; p_user_id: string }
+        Returns: Json
+      }
+      admin_refund_booking: {
+        Args: {
+          p_amount_cents?: number
+          p_booking_id: string
+          p_reason: string
+        }
+        Returns: {
+          amount_cents: number
+          booking_id: string
+          currency: string
+          refund_id: string
+          status: string
+        }[]
+      }
+      admin_resolve_report: {
+        Args: { p_reason: string; p_report_id: string; p_status: string }
+        Returns: number
+      }
+      admin_retry_dead_letter: {
+        Args: { p_id: string; p_kind: string; p_reason: string }
+        Returns: string
+      }
+      admin_suspend_user: {
+        Args: { p_reason: string; p_user_id: string }
+        Returns: {
+          banned_until: string
+          host_status: string
+          suspended: boolean
+          user_id: string
+        }[]
+      }
+      admin_unsuspend_user: {
+        Args: { p_reason: string; p_user_id: string }
+        Returns: {
+          banned_until: string
+          host_status: string
+          suspended: boolean
+          user_id: string
+        }[]
+      }
       approve_booking: {
         Args: { p_booking_id: string }
         Returns: {
@@ -1107,6 +1165,7 @@ export type Database = {
           bio: string | null
           city: string | null
           created_at: string
+          deleted_at: string | null
           display_name: string
           followers_count: number
           following_count: number
@@ -1372,6 +1431,7 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      delete_my_account: { Args: { p_confirm_username: string }; Returns: Json }
       edit_message: {
         Args: { p_body: string; p_message_id: string }
         Returns: {
@@ -1550,6 +1610,14 @@ export type Database = {
         }[]
       }
       mark_notifications_read: { Args: { p_ids?: string[] }; Returns: number }
+      my_account_deletion_obstacles: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          code: string
+          count: number
+          message: string
+        }[]
+      }
       my_conversations: {
         Args: { p_cursor?: string; p_limit?: number }
         Returns: {

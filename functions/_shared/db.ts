@@ -110,6 +110,14 @@ export async function withUserContext<T>(
 ): Promise<T> {
   const client = await (options.pool ?? getPool()).connect();
   let broken: Error | undefined;
+  // A connection lost while the client is checked out fails the running query AND is emitted as
+  // an 'error' event on the client; the pool listens only while the client is idle, and an
+  // unheard 'error' event would crash the whole function process. Remember it instead, so the
+  // client is destroyed rather than returned to the pool.
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on("error", onError);
   try {
     await client.query(options.readOnly === true ? "begin read only" : "begin");
     try {
@@ -125,6 +133,7 @@ export async function withUserContext<T>(
       throw err;
     }
   } finally {
+    client.removeListener("error", onError);
     client.release(broken);
   }
 }

@@ -211,6 +211,12 @@ export async function drainPaymentCommands(options: DrainOptions): Promise<Drain
         // the answer will be the same and the webhook carries it too. Never compensated.
         const message = err instanceof Error ? err.message : String(err);
         const outcome = await fail(command.id, "apply_failed", message, true);
+        if (outcome === "succeeded") {
+          // The answer was recorded after all: the connection dropped after the COMMIT ran,
+          // before it was acknowledged. Nothing failed.
+          report.succeeded += 1;
+          continue;
+        }
         if (outcome === "dead") report.dead += 1;
         else report.retried += 1;
         report.failures.push({ id: command.id, kind: command.kind, code: "apply_failed", outcome });

@@ -24,7 +24,7 @@ import { json, readJson } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { getStripe, plainObject, stripeSettings } from "../_shared/stripe.ts";
 
-const body = z.object({ booking_id: z.uuid() });
+export const body = z.object({ booking_id: z.uuid() });
 
 export interface CheckoutContext {
   payment_id: string;

@@ -40,13 +40,13 @@ interface ConnectRow {
   disabled_reason: string | null;
 }
 
-const postBody = z.object({
+export const postBody = z.object({
   return_url: z.url().optional(),
   refresh_url: z.url().optional(),
   country: z.string().regex(/^[A-Z]{2}$/, "an ISO 3166-1 alpha-2 country code such as GB").optional(),
 }).default({});
 
-const getQuery = z.object({ refresh: z.enum(["true", "false"]).optional() });
+export const getQuery = z.object({ refresh: z.enum(["true", "false"]).optional() });
 
 const DEFAULT_SITE_URL = "http://127.0.0.1:3000";
 

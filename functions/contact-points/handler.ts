@@ -20,7 +20,7 @@ import { json, readJson } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { normalizePhone } from "../_shared/alerts/phone.ts";
 
-const bodySchema = z.strictObject({
+export const bodySchema = z.strictObject({
   phone: z.string().min(1).max(40),
   country: z.string().length(2).optional(),
 });

@@ -22,7 +22,7 @@ import { DEFAULT_DISPATCH, runDispatch } from "../_shared/alerts/dispatcher.ts";
 import { claimDeliveries, completeDeliveries, recordSinkAlerts } from "../_shared/alerts/outbox.ts";
 import { buildProviders } from "../_shared/alerts/providers/index.ts";
 
-const optionsSchema = z.strictObject({
+export const optionsSchema = z.strictObject({
   batch_size: z.number().int().min(1).max(500).optional(),
   max_batches: z.number().int().min(1).max(100).optional(),
   concurrency: z.number().int().min(1).max(50).optional(),
@@ -49,6 +49,7 @@ export const handler = routeByMethod({
       concurrency: body.concurrency ?? DEFAULT_DISPATCH.concurrency,
       budgetMs: body.budget_ms ?? DEFAULT_DISPATCH.budgetMs,
       leaseSeconds: body.lease_seconds ?? DEFAULT_DISPATCH.leaseSeconds,
+      ...(config.providerTimeoutMs === undefined ? {} : { sendTimeoutMs: config.providerTimeoutMs }),
     });
     return json({
       batches: summary.batches, claimed: summary.claimed, sent: summary.sent, retried: summary.retried, dead: summary.dead,

@@ -17,7 +17,7 @@ import { drainPaymentCommands } from "../_shared/payment-commands.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { getStripe } from "../_shared/stripe.ts";
 
-const body = z.object({
+export const body = z.object({
   max_commands: z.number().int().min(1).max(1000).optional(),
   batch_size: z.number().int().min(1).max(100).optional(),
   time_budget_ms: z.number().int().min(100).max(55_000).optional(),

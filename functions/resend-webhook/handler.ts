@@ -27,7 +27,7 @@ const tagsSchema = z.union([
   z.record(z.string(), z.string()),
 ]).optional();
 
-const eventSchema = z.looseObject({
+export const eventSchema = z.looseObject({
   type: z.string().min(1).max(64),
   created_at: z.string().optional(),
   data: z.looseObject({

@@ -21,7 +21,7 @@ import { applyProviderStatus } from "../_shared/alerts/outbox.ts";
 import { twilioStatus } from "../_shared/alerts/provider-status.ts";
 import { verifyTwilioSignature } from "../_shared/alerts/signatures.ts";
 
-const formSchema = z.looseObject({
+export const formSchema = z.looseObject({
   MessageSid: z.string().min(1).max(64),
   MessageStatus: z.string().min(1).max(32),
   AccountSid: z.string().min(1).max(64),

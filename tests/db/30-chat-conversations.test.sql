@@ -242,7 +242,8 @@ select is_empty($$
                            'add_conversation_members', 'remove_conversation_member', 'leave_conversation', 'set_conversation_muted',
                            'mark_conversation_read', 'my_conversations', 'conversation_messages', 'block_user', 'unblock_user',
                            'report_content', 'caller_can_access_conversation', 'can_read_message', 'chat_media_can_read',
-                           'chat_media_can_write', 'chat_media_is_own', 'is_blocked_between')
+                           'chat_media_can_write', 'chat_media_is_own', 'is_blocked_between',
+                           'admin_resolve_report')  -- the operations capability's admin entry point (checks the caller is an admin)
 $$, 'API roles can execute only the chat entry points and caller-bound checks, nothing that acts for another user');
 
 select tests.authenticate_as('gia');

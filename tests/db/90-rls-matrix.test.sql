@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(509);
+select plan(510);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -68,6 +68,11 @@ select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
    where n.nspname = 'public' and c.relkind in ('r', 'p') and not c.relrowsecurity
 $$, 'every table in public has row level security enabled');
+-- The other exposed schema (config.toml [api] schemas) must stay empty: it has no matrix.
+select is_empty($$
+  select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
+   where n.nspname = 'graphql_public' and c.relkind in ('r', 'v', 'm', 'p', 'f')
+$$, 'graphql_public exposes no tables or views');
 
 -- A cell: (table, actor, action, statement, expected outcome)
 create temp table matrix (tbl text, actor text, action text, stmt text, expected text);

@@ -6,6 +6,9 @@
  *             or TWILIO_MESSAGING_SERVICE_SID is required), else the sink
  *   whatsapp  Twilio likewise (then TWILIO_WHATSAPP_FROM is required), else the sink
  *
+ * ALERT_PROVIDER_TIMEOUT_MS (100–60000, default 15000) bounds each call to Resend or Twilio;
+ * a provider that answers later is treated as a timeout (retried with backoff).
+ *
  * A half-configured provider (a key without its sender, a SID without a token) is a deployment
  * error: 503 not_configured naming the variables, rather than alerts silently going to the sink.
  */
@@ -14,7 +17,7 @@ import { RESEND_DEFAULT_BASE } from "./providers/resend.ts";
 import { TWILIO_DEFAULT_BASE } from "./providers/twilio.ts";
 import type { Channel, ProviderName } from "./types.ts";
 
-export interface ResendSettings { apiKey: string; baseUrl: string; from: string }
+export interface ResendSettings { apiKey: string; baseUrl: string; from: string; timeoutMs?: number }
 export interface TwilioSettings {
   accountSid: string;
   authToken: string;
@@ -23,6 +26,7 @@ export interface TwilioSettings {
   messagingServiceSid?: string;
   whatsappFrom?: string;
   statusCallbackUrl?: string;
+  timeoutMs?: number;
 }
 
 export interface AlertsConfig {
@@ -30,6 +34,8 @@ export interface AlertsConfig {
   twilio: TwilioSettings | null;
   /** Base URL of the app, for links in alerts. */
   appUrl: string;
+  /** ALERT_PROVIDER_TIMEOUT_MS when set (the adapters' default otherwise). */
+  providerTimeoutMs?: number;
   choice: Record<Channel, ProviderName>;
 }
 
@@ -49,12 +55,18 @@ function withOptional<T extends object>(base: T, extras: Partial<Record<keyof T,
 /** Reads the alert providers' configuration; throws NotConfiguredError (503) when incomplete. */
 export function alertsConfig(read: Read = readEnv): AlertsConfig {
   const missing: string[] = [];
+  const rawTimeout = read("ALERT_PROVIDER_TIMEOUT_MS");
+  const timeoutMs = rawTimeout === undefined ? undefined : Number(rawTimeout);
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 100 && timeoutMs <= 60_000)) {
+    missing.push("ALERT_PROVIDER_TIMEOUT_MS");
+  }
+  const timeout = timeoutMs === undefined ? {} : { timeoutMs };
   let resend: ResendSettings | null = null;
   const apiKey = read("RESEND_API_KEY");
   if (apiKey !== undefined) {
     const from = read("RESEND_FROM");
     if (from === undefined) missing.push("RESEND_FROM");
-    else resend = { apiKey, from, baseUrl: read("RESEND_API_BASE") ?? RESEND_DEFAULT_BASE };
+    else resend = { apiKey, from, baseUrl: read("RESEND_API_BASE") ?? RESEND_DEFAULT_BASE, ...timeout };
   }
 
   let twilio: TwilioSettings | null = null;
@@ -72,7 +84,7 @@ export function alertsConfig(read: Read = readEnv): AlertsConfig {
     const statusCallbackUrl = read("TWILIO_STATUS_CALLBACK_URL")
       ?? (supabaseUrl === undefined ? undefined : `${supabaseUrl.replace(/\/+$/, "")}/functions/v1/twilio-status`);
     if (sid !== undefined && token !== undefined) {
-      twilio = withOptional<TwilioSettings>({ accountSid: sid, authToken: token, baseUrl: read("TWILIO_API_BASE") ?? TWILIO_DEFAULT_BASE },
+      twilio = withOptional<TwilioSettings>({ accountSid: sid, authToken: token, baseUrl: read("TWILIO_API_BASE") ?? TWILIO_DEFAULT_BASE, ...timeout },
         { smsFrom, messagingServiceSid, whatsappFrom, statusCallbackUrl });
     }
   }
@@ -80,6 +92,7 @@ export function alertsConfig(read: Read = readEnv): AlertsConfig {
   return {
     resend,
     twilio,
+    ...(timeoutMs === undefined ? {} : { providerTimeoutMs: timeoutMs }),
     appUrl: read("RALLY_APP_URL") ?? DEFAULT_APP_URL,
     choice: {
       email: resend === null ? "sink" : "resend",

@@ -9,8 +9,16 @@
  *
  * A retryable failure is retried after exponential backoff with jitter (the SQL turns a retry
  * past max_attempts into a dead letter); a permanent one is dead at once.
+ *
+ * A send never starts unless it can finish inside the claim's lease: past the lease another
+ * dispatcher may claim the same rows and send them again (Twilio has no idempotency key). With
+ * a hanging provider a big batch would outlive its lease (100 messages, 10 at a time, 15 s
+ * each = 150 s > 120 s); the messages it could not start are handed back as due again at once
+ * (the attempt counts, so a provider that never answers still dead-letters them in bounded
+ * attempts).
  */
 import { retryDelayMs } from "./backoff.ts";
+import { DEFAULT_TIMEOUT_MS } from "./providers/http.ts";
 import { renderEmail, renderText } from "./templates.ts";
 import type { Channel, ClaimedDelivery, DeliveryResult, OutboundMessage, ProviderSet, SendOutcome } from "./types.ts";
 
@@ -29,7 +37,12 @@ export interface DispatchOptions {
   concurrency: number;
   budgetMs: number;
   leaseSeconds: number;
+  /** The longest one provider call can take (the adapters' timeout); default 15 s. */
+  sendTimeoutMs?: number;
 }
+
+/** What a message that could not be started inside its lease is handed back with. */
+export const LEASE_TOO_SHORT = "not sent: the claim's lease would have run out before the provider answered";
 
 export const DEFAULT_DISPATCH: DispatchOptions = { batchSize: 100, maxBatches: 20, concurrency: 10, budgetMs: 20_000, leaseSeconds: 120 };
 
@@ -72,7 +85,9 @@ const describe = (err: unknown): string => (err instanceof Error ? err.message :
  * Renders and sends one claimed batch: providers with `sendBatch` (the sink) get their messages
  * in one call, the others one message at a time, `concurrency` at once.
  */
-async function sendBatch(deps: DispatchDeps, claimed: readonly ClaimedDelivery[], concurrency: number): Promise<DeliveryResult[]> {
+async function sendBatch(
+  deps: DispatchDeps, claimed: readonly ClaimedDelivery[], concurrency: number, lastStartMs: number,
+): Promise<DeliveryResult[]> {
   const now = deps.now ?? Date.now;
   const random = deps.random ?? Math.random;
   const results = new Array<DeliveryResult>(claimed.length);
@@ -99,6 +114,11 @@ async function sendBatch(deps: DispatchDeps, claimed: readonly ClaimedDelivery[]
       });
     } else {
       await mapConcurrent(mine, concurrency, async (item) => {
+        if (now() >= lastStartMs) {
+          results[item.index] = { id: item.delivery.id, claim_token: item.delivery.claim_token, outcome: "retry", error: LEASE_TOO_SHORT,
+                                  retry_at: new Date(now()).toISOString() };
+          return;
+        }
         let outcome: SendOutcome;
         try {
           outcome = await provider.send(item.message);
@@ -130,12 +150,15 @@ export async function runDispatch(deps: DispatchDeps, options: DispatchOptions =
   const now = deps.now ?? Date.now;
   const started = now();
   const summary: DispatchSummary = { batches: 0, claimed: 0, sent: 0, retried: 0, dead: 0, byChannel: { email: 0, sms: 0, whatsapp: 0 } };
+  const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   while (summary.batches < options.maxBatches && now() - started < options.budgetMs) {
+    // Taken before the claim, so never later than the lease the database grants.
+    const leaseEndsMs = now() + options.leaseSeconds * 1000;
     const claimed = await deps.claim(options.batchSize, options.leaseSeconds);
     if (claimed.length === 0) break;
     summary.batches += 1;
     summary.claimed += claimed.length;
-    const results = await sendBatch(deps, claimed, options.concurrency);
+    const results = await sendBatch(deps, claimed, options.concurrency, leaseEndsMs - sendTimeoutMs);
     await deps.complete(results);
     for (const [index, result] of results.entries()) {
       const delivery = claimed[index];

@@ -54,7 +54,17 @@ export interface InjectedFailure {
   retryAfterSeconds?: number;
   /** Provider-specific error code (Twilio), when the status alone is not enough. */
   code?: number;
+  /** Hold the answer back this long (past the client's timeout: a hanging provider). */
+  hangMs?: number;
+  /**
+   * With hangMs: process the request normally (the message IS sent) and only then hang, so
+   * the client times out on a request that succeeded — the indeterminate case. `status` is
+   * then ignored.
+   */
+  sendFirst?: boolean;
 }
+
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class FailureQueue {
   private queue: InjectedFailure[] = [];

@@ -5,12 +5,12 @@
  * `subject` and `html` or `text` (422 validation_error / missing_required_field) — answers
  * `200 {"id": …}`, honours `Idempotency-Key` (same key and payload → the same answer without
  * sending again; same key, other payload → 409 invalid_idempotent_request) and answers errors in
- * Resend's shape `{statusCode, name, message}`. It can fail on demand (`failures`) and build
+ * Resend's shape `{statusCode, name, message}`. It can fail or hang on demand (`failures`; a hang may come after sending: the indeterminate case) and build
  * Svix-signed webhook requests like Resend's (`webhookRequest`).
  */
 import { randomUUID } from "node:crypto";
 import { svixSignature } from "../../../functions/_shared/alerts/signatures.ts";
-import { FailureQueue, serve, type StandInRequest, type StandInResponse } from "./http.ts";
+import { FailureQueue, serve, sleep, type StandInRequest, type StandInResponse } from "./http.ts";
 
 export interface SentEmail {
   id: string;
@@ -50,7 +50,18 @@ export async function startResendStandIn(apiKey = `re_test_${randomUUID().replac
   const idempotent = new Map<string, { payload: string; answer: StandInResponse }>();
   const state = { requests: 0 };
 
-  const handle = (req: StandInRequest): StandInResponse => {
+  const handle = async (req: StandInRequest): Promise<StandInResponse> => {
+    const answer = respond(req);
+    const failure = pendingHang;
+    pendingHang = null;
+    if (failure?.hangMs !== undefined) await sleep(failure.hangMs);
+    return answer;
+  };
+
+  /** The hang (if any) the request being processed asked for. */
+  let pendingHang: { hangMs?: number } | null = null;
+
+  const respond = (req: StandInRequest): StandInResponse => {
     if (req.method !== "POST" || req.path !== "/emails") return error(404, "not_found", "The requested endpoint does not exist.");
     state.requests += 1;
     const auth = req.headers.authorization;
@@ -59,7 +70,8 @@ export async function startResendStandIn(apiKey = `re_test_${randomUUID().replac
     }
     if (auth !== `Bearer ${apiKey}`) return error(403, "invalid_api_key", "API key is invalid");
     const failure = failures.take();
-    if (failure !== null) {
+    if (failure !== null) pendingHang = failure;
+    if (failure !== null && failure.sendFirst !== true) {
       return error(failure.status, NAMES[failure.status] ?? "application_error", "Injected failure (stand-in).",
         failure.retryAfterSeconds === undefined ? undefined : { "Retry-After": String(failure.retryAfterSeconds) });
     }

@@ -7,12 +7,12 @@
  * needs a whatsapp: sender, 63007) and Body (21602; ≤ 1600 characters, 21617) — answers
  * `201` with a message resource (`sid` SM…, `status: queued`) and errors in Twilio's shape
  * `{code, message, more_info, status}`. It has no idempotency, like the real API. It can fail
- * on demand (`failures`) and build the signed status callbacks Twilio sends
+ * or hang on demand (`failures`; a hang may come after sending: the indeterminate case) and build the signed status callbacks Twilio sends
  * (`statusCallbackRequest`).
  */
 import { randomBytes } from "node:crypto";
 import { twilioSignature } from "../../../functions/_shared/alerts/signatures.ts";
-import { FailureQueue, serve, type StandInRequest, type StandInResponse } from "./http.ts";
+import { FailureQueue, serve, sleep, type StandInRequest, type StandInResponse } from "./http.ts";
 
 export interface SentMessage {
   sid: string;
@@ -55,7 +55,18 @@ export async function startTwilioStandIn(
   const state = { requests: 0 };
   const path = `/2010-04-01/Accounts/${accountSid}/Messages.json`;
 
-  const handle = (req: StandInRequest): StandInResponse => {
+  const handle = async (req: StandInRequest): Promise<StandInResponse> => {
+    const answer = respond(req);
+    const failure = pendingHang;
+    pendingHang = null;
+    if (failure?.hangMs !== undefined) await sleep(failure.hangMs);
+    return answer;
+  };
+
+  /** The hang (if any) the request being processed asked for. */
+  let pendingHang: { hangMs?: number } | null = null;
+
+  const respond = (req: StandInRequest): StandInResponse => {
     if (req.method !== "POST" || !/^\/2010-04-01\/Accounts\/[^/]+\/Messages\.json$/.test(req.path)) {
       return twilioError(404, 20404, "The requested resource was not found");
     }
@@ -64,7 +75,8 @@ export async function startTwilioStandIn(
     if (req.headers.authorization !== expected) return twilioError(401, 20003, "Authenticate");
     if (req.path !== path) return twilioError(404, 20404, `The requested resource ${req.path} was not found`);
     const failure = failures.take();
-    if (failure !== null) {
+    if (failure !== null) pendingHang = failure;
+    if (failure !== null && failure.sendFirst !== true) {
       const code = failure.code ?? (failure.status === 429 ? 20429 : 20500);
       return twilioError(failure.status, code, MESSAGES[code] ?? "Injected failure (stand-in)",
         failure.retryAfterSeconds === undefined ? undefined : { "Retry-After": String(failure.retryAfterSeconds) });

@@ -1,0 +1,410 @@
+/**
+ * Edge functions in the reference. What is read, not declared:
+ *  - which functions exist and `verify_jwt`: supabase/config.toml `[functions.<name>]`;
+ *  - the methods each serves: its handler answers a method it does not serve with 405 and an
+ *    `Allow` header (routeByMethod), so the generator asks the handler itself;
+ *  - request schemas: the zod schemas the handlers validate with (exported from handler.ts),
+ *    rendered with zod 4's `z.toJSONSchema` (input side: defaults make fields optional);
+ *  - error codes: the handler's source, scanned for the http-errors.ts constructors with literal
+ *    codes, `remapDbError` status maps, and the shared helpers it calls (each helper's errors are
+ *    listed in HELPER_ERRORS below).
+ * What is declared here, per endpoint: a summary, who may call it, the 200 response shape (zod;
+ * tests/api-reference checks all but dispatch-alerts and the two provider callbacks against real
+ * answers), and errors whose code is
+ * chosen at run time (e.g. contact-points' phone validation).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parse } from 'smol-toml';
+import { z } from 'zod';
+import { REPO_ROOT } from '../config.ts';
+import { body as checkoutBody } from '../../../functions/checkout/handler.ts';
+import { getQuery as connectGetQuery, postBody as connectPostBody } from '../../../functions/connect-onboarding/handler.ts';
+import { bodySchema as contactPointsBody } from '../../../functions/contact-points/handler.ts';
+import { optionsSchema as dispatchAlertsBody } from '../../../functions/dispatch-alerts/handler.ts';
+import { body as paymentsWorkerBody } from '../../../functions/payments-worker/handler.ts';
+import { eventSchema as resendEvent } from '../../../functions/resend-webhook/handler.ts';
+import { formSchema as twilioForm } from '../../../functions/twilio-status/handler.ts';
+import { compareText } from './sql-text.ts';
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface HttpErrorSpec {
+  status: number;
+  code: string;
+  /** for codes the SQL chooses (database errors), a description instead of one code */
+  note?: string;
+}
+
+export interface RequestSpec {
+  kind: 'json' | 'query' | 'form' | 'raw';
+  schema?: z.ZodType;
+  note?: string;
+}
+
+export interface EndpointSpec {
+  method: HttpMethod;
+  /** path after /functions/v1, e.g. `/checkout` */
+  path: string;
+  summary: string;
+  caller: string;
+  request?: RequestSpec;
+  /** headers the caller must send besides Authorization */
+  headers?: string[];
+  response: z.ZodType;
+  /** errors with run-time codes, invisible to the source scan */
+  extraErrors?: HttpErrorSpec[];
+}
+
+export interface FunctionSpec {
+  name: string;
+  endpoints: EndpointSpec[];
+}
+
+const isoTime = z.string().describe('ISO 8601 timestamp');
+const uuid = z.uuid();
+
+const connectStatus = z.strictObject({
+  account_id: z.string().nullable().describe('Stripe connected account id (acct_…), null before onboarding'),
+  payouts_enabled: z.boolean(),
+  details_submitted: z.boolean(),
+  charges_enabled: z.boolean(),
+  transfers: z.string().describe('the transfers capability: inactive | pending | active'),
+  requirements_due: z.array(z.string()).describe('what Stripe still needs from the host'),
+  disabled_reason: z.string().nullable(),
+  standin: z.boolean().describe('true when answered by the local Stripe stand-in'),
+});
+
+const notificationSettings = z.strictObject({
+  phone_e164: z.string().nullable(),
+  phone_updated_at: isoTime.nullable(),
+  whatsapp_opt_in_at: isoTime.nullable(),
+  quiet_hours_start: z.string().nullable().describe('HH:MM:SS in the user\'s timezone'),
+  quiet_hours_end: z.string().nullable(),
+  email_suppressed_at: isoTime.nullable(),
+});
+
+const channelCounts = z.strictObject({ email: z.number().int(), sms: z.number().int(), whatsapp: z.number().int() });
+const providerChoice = z.strictObject({
+  email: z.enum(['resend', 'sink']), sms: z.enum(['twilio', 'sink']), whatsapp: z.enum(['twilio', 'sink']),
+});
+
+const profile = z.strictObject({
+  id: uuid,
+  username: z.string(),
+  display_name: z.string().nullable(),
+  avatar_path: z.string().nullable(),
+  bio: z.string().nullable(),
+  city: z.string().nullable(),
+  timezone: z.string().nullable(),
+  locale: z.string().nullable(),
+  is_host: z.boolean(),
+  host_status: z.string().nullable(),
+  followers_count: z.number().int(),
+  following_count: z.number().int(),
+  user_role: z.enum(['guest', 'host', 'admin']).describe('admin from app_metadata.role, host from profiles.is_host, else guest'),
+});
+
+/** Response schemas the tests check against real answers. */
+export const RESPONSES = {
+  health: z.strictObject({ status: z.literal('ok'), database: z.enum(['ok', 'unreachable']), time: isoTime }),
+  me: profile,
+  contactPoints: notificationSettings,
+  contactPointsPost: notificationSettings.extend({ country: z.string().nullable().describe('the country the number belongs to') }),
+  providerOutcome: z.strictObject({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'unmatched']) }),
+};
+
+export const FUNCTIONS: readonly FunctionSpec[] = [
+  {
+    name: 'checkout',
+    endpoints: [{
+      method: 'POST', path: '/checkout',
+      summary: 'A guest pays for their held booking: returns the PaymentIntent client secret (one intent per booking; a second call returns the same one). The payment_intent.succeeded webhook confirms the booking, never this call.',
+      caller: 'the signed-in guest who holds the booking',
+      request: { kind: 'json', schema: checkoutBody },
+      response: z.strictObject({
+        booking_id: uuid, payment_id: uuid, payment_intent_id: z.string(), client_secret: z.string().nullable(),
+        amount_cents: z.number().int(), currency: z.string(), status: z.string().describe('the PaymentIntent status'),
+        hold_expires_at: isoTime, standin: z.boolean(),
+      }),
+    }],
+  },
+  {
+    name: 'connect-onboarding',
+    endpoints: [
+      {
+        method: 'GET', path: '/connect-onboarding',
+        summary: 'The host\'s Stripe Connect status as Stripe last reported it; `refresh=true` re-fetches the account from Stripe first.',
+        caller: 'a signed-in host',
+        request: { kind: 'query', schema: connectGetQuery },
+        response: connectStatus,
+      },
+      {
+        method: 'POST', path: '/connect-onboarding',
+        summary: 'Creates the host\'s connected account on first use (idempotent per host), then a single-use onboarding link (about 5 minutes). URLs must be on an allowed origin (RALLY_SITE_URL, RALLY_REDIRECT_ORIGINS).',
+        caller: 'a signed-in host',
+        request: { kind: 'json', schema: connectPostBody },
+        response: connectStatus.extend({ onboarding_url: z.url(), expires_at: isoTime }),
+      },
+    ],
+  },
+  {
+    name: 'contact-points',
+    endpoints: [
+      {
+        method: 'GET', path: '/contact-points',
+        summary: 'The caller\'s phone number and alert settings.',
+        caller: 'a signed-in user', response: RESPONSES.contactPoints,
+      },
+      {
+        method: 'POST', path: '/contact-points',
+        summary: 'Sets the caller\'s phone number, validated and normalised to E.164 (libphonenumber-js). A new number withdraws the WhatsApp opt-in.',
+        caller: 'a signed-in user',
+        request: { kind: 'json', schema: contactPointsBody },
+        response: RESPONSES.contactPointsPost,
+        extraErrors: [{ status: 400, code: 'invalid_phone' }, { status: 400, code: 'invalid_country' }],
+      },
+      {
+        method: 'DELETE', path: '/contact-points',
+        summary: 'Removes the caller\'s phone number (and the WhatsApp opt-in).',
+        caller: 'a signed-in user', response: RESPONSES.contactPoints,
+      },
+    ],
+  },
+  {
+    name: 'dispatch-alerts',
+    endpoints: [{
+      method: 'POST', path: '/dispatch-alerts',
+      summary: 'Drains the alert outbox once (email, SMS, WhatsApp) with retries and dead-lettering. Scheduled; safe to run concurrently.',
+      caller: 'the service role key only',
+      request: { kind: 'json', schema: dispatchAlertsBody, note: 'an empty body uses the defaults' },
+      response: z.strictObject({
+        batches: z.number().int(), claimed: z.number().int(), sent: z.number().int(), retried: z.number().int(), dead: z.number().int(),
+        by_channel: channelCounts, providers: providerChoice, duration_ms: z.number().int(),
+      }),
+    }],
+  },
+  {
+    name: 'health',
+    endpoints: [{
+      method: 'GET', path: '/health',
+      summary: 'Is the function runtime up, and can it reach the database? Always 200 while the runtime answers.',
+      caller: 'anyone (no JWT)', response: RESPONSES.health,
+    }],
+  },
+  {
+    name: 'me',
+    endpoints: [{
+      method: 'GET', path: '/me',
+      summary: 'The caller\'s own profile (read as the caller, under RLS) and their Rally role.',
+      caller: 'a signed-in user', response: RESPONSES.me,
+    }],
+  },
+  {
+    name: 'payments-worker',
+    endpoints: [{
+      method: 'POST', path: '/payments-worker',
+      summary: 'Drains the payment command outbox (transfers, reversals, refunds, payouts, cancellations, fee look-ups) against Stripe. Scheduled; safe to run concurrently.',
+      caller: 'the service role key only',
+      request: { kind: 'json', schema: paymentsWorkerBody, note: 'an empty body uses the defaults' },
+      response: z.strictObject({
+        claimed: z.number().int(), succeeded: z.number().int(), retried: z.number().int(), dead: z.number().int(),
+        failures: z.array(z.strictObject({ id: uuid, kind: z.string(), code: z.string(), outcome: z.string() })),
+      }),
+    }],
+  },
+  {
+    name: 'resend-webhook',
+    endpoints: [{
+      method: 'POST', path: '/resend-webhook',
+      summary: 'Resend email events delivered by Svix (sent, delivered, bounced, complained, failed, …); stored once per svix-id and applied forward-only. A hard bounce or complaint suppresses email to that user.',
+      caller: 'Resend (Svix signature with RESEND_WEBHOOK_SECRET)',
+      headers: ['svix-id', 'svix-timestamp', 'svix-signature'],
+      request: { kind: 'json', schema: resendEvent },
+      response: RESPONSES.providerOutcome,
+    }],
+  },
+  {
+    name: 'stripe-webhook',
+    endpoints: [
+      {
+        method: 'POST', path: '/stripe-webhook',
+        summary: 'Stripe platform events. Each verified event is stored once and applied in the same transaction; replays and out-of-order delivery change nothing.',
+        caller: 'Stripe (Stripe-Signature with STRIPE_WEBHOOK_SECRET)',
+        headers: ['Stripe-Signature'],
+        request: { kind: 'raw', note: 'a Stripe Event object, verified on the raw body' },
+        response: z.strictObject({ received: z.literal(true), result: z.enum(['processed', 'ignored', 'duplicate']) }),
+        extraErrors: [{ status: 500, code: 'internal_error', note: 'the event could not be applied (rolled back; Stripe retries)' }],
+      },
+      {
+        method: 'POST', path: '/stripe-webhook/connect',
+        summary: 'Stripe Connect events (connected accounts, payouts), same handling with STRIPE_CONNECT_WEBHOOK_SECRET.',
+        caller: 'Stripe (Stripe-Signature with STRIPE_CONNECT_WEBHOOK_SECRET)',
+        headers: ['Stripe-Signature'],
+        request: { kind: 'raw', note: 'a Stripe Event object, verified on the raw body' },
+        response: z.strictObject({ received: z.literal(true), result: z.enum(['processed', 'ignored', 'duplicate']) }),
+        extraErrors: [{ status: 500, code: 'internal_error', note: 'the event could not be applied (rolled back; Stripe retries)' }],
+      },
+    ],
+  },
+  {
+    name: 'twilio-status',
+    endpoints: [{
+      method: 'POST', path: '/twilio-status',
+      summary: 'Twilio SMS / WhatsApp status callbacks; stored once per MessageSid:MessageStatus and applied forward-only to the delivery named by ?delivery_id or found by MessageSid.',
+      caller: 'Twilio (X-Twilio-Signature with TWILIO_AUTH_TOKEN)',
+      headers: ['X-Twilio-Signature'],
+      request: { kind: 'form', schema: twilioForm, note: 'application/x-www-form-urlencoded; optional query ?delivery_id=<uuid>' },
+      response: RESPONSES.providerOutcome,
+    }],
+  },
+];
+
+/** What functions/_shared/pg-errors.ts makes of database failures any query can hit. */
+const DATABASE_ERRORS: readonly HttpErrorSpec[] = [
+  { status: 409, code: 'already_exists', note: 'SQL 23505' },
+  { status: 409, code: 'concurrent_update', note: 'serialization failure, deadlock or lock timeout; retry' },
+  { status: 409, code: 'reference_conflict', note: 'SQL 23503' },
+  { status: 503, code: 'database_timeout' },
+  { status: 503, code: 'database_unavailable' },
+];
+
+/** Errors a handler gets by calling a shared helper (see functions/_shared and functions/README.md). */
+export const HELPER_ERRORS: Readonly<Record<string, readonly HttpErrorSpec[]>> = {
+  routeByMethod: [{ status: 405, code: 'method_not_allowed' }],
+  requireUser: [{ status: 401, code: 'missing_authorization' }, { status: 401, code: 'invalid_jwt' }],
+  verifyBearer: [{ status: 401, code: 'missing_authorization' }, { status: 401, code: 'invalid_jwt' }],
+  readJson: [{ status: 400, code: 'invalid_json' }, { status: 400, code: 'validation_failed' }],
+  readQuery: [{ status: 400, code: 'validation_failed' }],
+  validationError: [{ status: 400, code: 'validation_failed' }],
+  NotConfiguredError: [{ status: 503, code: 'not_configured' }],
+  notConfigured: [{ status: 503, code: 'not_configured' }],
+  stripeSettings: [{ status: 503, code: 'not_configured' }],
+  getStripe: [{ status: 503, code: 'not_configured' }],
+  webhookSecret: [{ status: 503, code: 'not_configured' }],
+  alertsConfig: [{ status: 503, code: 'not_configured' }],
+  withUserContext: [
+    { status: 400, code: '<hint>', note: 'SQL 22023 (bad input), code = the SQL hint' },
+    { status: 403, code: '<hint>', note: 'SQL 42501 (forbidden), code = the SQL hint (`forbidden` without one)' },
+    { status: 422, code: '<hint>', note: 'SQL P0001 (business rule), code = the SQL hint' },
+    ...DATABASE_ERRORS,
+  ],
+  withServiceRole: DATABASE_ERRORS,
+};
+
+const CONSTRUCTORS: Readonly<Record<string, number>> = {
+  badRequest: 400, unauthorized: 401, forbidden: 403, notFound: 404, conflict: 409, unprocessable: 422,
+};
+
+/**
+ * The part of a handler's source one method runs: its `METHOD: async (req) => { … }` entry in
+ * routeByMethod plus every top-level declaration it reaches by name (transitively). Without a
+ * recognisable entry, the whole file.
+ */
+export function methodSource(source: string, method: string): string {
+  const routes = source.indexOf('routeByMethod({');
+  if (routes === -1) return source;
+  const entries = [...source.slice(routes).matchAll(/^ {2}(GET|POST|PUT|PATCH|DELETE): /gm)];
+  const at = entries.findIndex((entry) => entry[1] === method);
+  const entry = entries[at];
+  if (entry === undefined) return source;
+  const start = routes + entry.index;
+  const next = entries[at + 1];
+  const block = source.slice(start, next === undefined ? source.length : routes + next.index);
+  const declarations = topLevelDeclarations(source.slice(0, routes));
+  const reached = new Set<string>();
+  const pending = [block];
+  while (pending.length > 0) {
+    const text = pending.pop() as string;
+    for (const [name, body] of declarations) {
+      if (!reached.has(name) && new RegExp(`\\b${name}\\b`).test(text)) {
+        reached.add(name);
+        pending.push(body);
+      }
+    }
+  }
+  return [block, ...[...declarations].filter(([name]) => reached.has(name)).map(([, body]) => body)].join('\n');
+}
+
+/** Top-level `function x` / `const x` declarations of a module, each up to the next one. */
+function topLevelDeclarations(source: string): Map<string, string> {
+  const starts = [...source.matchAll(/^(?:export )?(?:async )?(?:function\s+([A-Za-z_$][\w$]*)|const\s+([A-Za-z_$][\w$]*))/gm)];
+  const declarations = new Map<string, string>();
+  starts.forEach((start, i) => {
+    const name = start[1] ?? start[2] ?? '';
+    const end = starts[i + 1]?.index ?? source.length;
+    declarations.set(name, source.slice(start.index, end));
+  });
+  return declarations;
+}
+
+/** The errors visible in (part of) a handler's source (see the file comment). */
+export function scanHandlerErrors(source: string, fullSource: string = source): HttpErrorSpec[] {
+  const errors: HttpErrorSpec[] = [];
+  for (const match of source.matchAll(/\b(badRequest|unauthorized|forbidden|notFound|conflict|unprocessable)\(\s*"([a-z_][a-z0-9_]*)"/g)) {
+    errors.push({ status: CONSTRUCTORS[match[1] ?? ''] ?? 500, code: match[2] ?? '' });
+  }
+  for (const match of source.matchAll(/new HttpError\(\s*(\d{3})\s*,\s*"([a-z_][a-z0-9_]*)"/g)) {
+    errors.push({ status: Number(match[1]), code: match[2] ?? '' });
+  }
+  // remapDbError(err, MAP) with `const MAP = { code: status, … }` in the same file.
+  for (const use of source.matchAll(/remapDbError\(\s*\w+\s*,\s*([A-Z_][A-Z0-9_]*)\s*\)/g)) {
+    const table = new RegExp(`const ${use[1] ?? ''}\\s*=\\s*\\{([^}]*)\\}`).exec(fullSource);
+    for (const entry of (table?.[1] ?? '').matchAll(/([a-z_][a-z0-9_]*)\s*:\s*(\d{3})/g)) {
+      errors.push({ status: Number(entry[2]), code: entry[1] ?? '' });
+    }
+  }
+  for (const [helper, helperErrors] of Object.entries(HELPER_ERRORS)) {
+    if (new RegExp(`\\b${helper}\\(`).test(source)) errors.push(...helperErrors);
+  }
+  // Every handler is built with routeByMethod, which answers other methods with 405.
+  if (/\broutebymethod\(/i.test(fullSource)) errors.push(...(HELPER_ERRORS.routeByMethod ?? []));
+  return sortHttpErrors(errors);
+}
+
+export function sortHttpErrors(errors: Iterable<HttpErrorSpec>): HttpErrorSpec[] {
+  const unique = new Map<string, HttpErrorSpec>();
+  for (const error of errors) {
+    const key = `${error.status} ${error.code} ${error.note ?? ''}`;
+    if (!unique.has(key)) unique.set(key, error);
+  }
+  return [...unique.values()].sort((a, b) => a.status - b.status || compareText(a.code, b.code) || compareText(a.note ?? '', b.note ?? ''));
+}
+
+export interface FunctionConfig {
+  name: string;
+  verifyJwt: boolean;
+}
+
+/** `[functions.<name>]` of supabase/config.toml, sorted by name. */
+export function functionsInConfig(configText: string): FunctionConfig[] {
+  const config = parse(configText) as { functions?: Record<string, { verify_jwt?: boolean; enabled?: boolean }> };
+  return Object.entries(config.functions ?? {})
+    .filter(([, fn]) => fn.enabled !== false)
+    .map(([name, fn]) => ({ name, verifyJwt: fn.verify_jwt !== false }))
+    .sort((a, b) => compareText(a.name, b.name));
+}
+
+export function readConfigToml(): string {
+  return readFileSync(join(REPO_ROOT, 'supabase', 'config.toml'), 'utf8');
+}
+
+export function handlerSource(name: string): string {
+  return readFileSync(join(REPO_ROOT, 'functions', name, 'handler.ts'), 'utf8');
+}
+
+type HandlerModule = { handler: (req: Request) => Promise<Response> };
+
+/** The methods a handler serves, from the `Allow` header of its 405 (routeByMethod). */
+export async function servedMethods(name: string): Promise<string[]> {
+  const module = (await import(pathToFileURL(join(REPO_ROOT, 'functions', name, 'handler.ts')).href)) as HandlerModule;
+  for (const probe of ['PATCH', 'PUT'] as const) {
+    const response = await module.handler(new Request(`http://127.0.0.1/${name}`, { method: probe }));
+    if (response.status !== 405) continue;
+    await response.body?.cancel();
+    const allow = response.headers.get('Allow') ?? '';
+    return allow.split(',').map((m) => m.trim()).filter((m) => m !== '' && m !== 'OPTIONS').sort();
+  }
+  throw new Error(`functions/${name}: could not read its methods (no 405 for PATCH or PUT)`);
+}

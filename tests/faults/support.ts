@@ -1,0 +1,63 @@
+/**
+ * Shared by the fault-injection tests (tests/faults): the payments harness with its edge
+ * functions talking to PostgreSQL through the fault proxy, and small helpers.
+ *
+ * Only the functions' pool (SUPABASE_DB_URL, read by functions/_shared/db.ts) goes through the
+ * proxy; test fixtures written with `adminQuery` use RALLY_ADMIN_DB_URL directly. `asUser` also
+ * reads SUPABASE_DB_URL, so it goes through the proxy too: tests arm a fault only around the one
+ * call they aim at, when nothing else talks to the database.
+ */
+import { closePool } from "../../functions/_shared/db.ts";
+import { adminQuery } from "../support/db.ts";
+import { testEnv } from "../support/env.ts";
+import { startPayments, type PaymentsHarness } from "../support/payments.ts";
+import { startPgFaultProxy, type PgFaultProxy } from "../support/pg-fault-proxy.ts";
+
+export interface FaultyPayments {
+  h: PaymentsHarness;
+  proxy: PgFaultProxy;
+  close(): Promise<void>;
+}
+
+export async function startFaultyPayments(): Promise<FaultyPayments> {
+  const direct = testEnv("SUPABASE_DB_URL");
+  const proxy = await startPgFaultProxy(direct);
+  process.env.SUPABASE_DB_URL = proxy.url;
+  await closePool();
+  const h = await startPayments();
+  return {
+    h,
+    proxy,
+    async close() {
+      await h.close();
+      await closePool();
+      process.env.SUPABASE_DB_URL = direct;
+      await proxy.close();
+    },
+  };
+}
+
+/** A seeded shuffle (the seed comes from fast-check, so a failure replays). */
+export function shuffled<T>(items: readonly T[], seed: number): T[] {
+  const out = [...items];
+  let state = seed >>> 0;
+  for (let i = out.length - 1; i > 0; i -= 1) {
+    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+    const j = state % (i + 1);
+    [out[i], out[j]] = [out[j] as T, out[i] as T];
+  }
+  return out;
+}
+
+/** `{ a: 2, b: 1 }` from `["a", "b", "a"]`, keys sorted (comparable with toEqual). */
+export function tally(items: readonly string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const item of [...items].sort()) counts[item] = (counts[item] ?? 0) + 1;
+  return counts;
+}
+
+/** Moves the payment commands' clock: leases run out and backoffs end (what waiting would do). */
+export async function expireLeases(): Promise<void> {
+  await adminQuery("update private.payment_commands set locked_until = now() - interval '1 second' where status = 'processing'");
+  await adminQuery("update private.payment_commands set next_attempt_at = now() where status = 'pending'");
+}
