@@ -16,6 +16,7 @@ import Stripe from "stripe";
 import { withServiceRole } from "../_shared/db.ts";
 import { badRequest, HttpError } from "../_shared/http-errors.ts";
 import { json, storableInPostgres } from "../_shared/json.ts";
+import { isPgError } from "../_shared/pg-errors.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { expectedLivemode, type WebhookEndpoint, webhookCrypto, webhookSecret } from "../_shared/stripe.ts";
 
@@ -66,6 +67,12 @@ export const handler = routeByMethod({
       const message = err instanceof Error ? err.message : String(err);
       await withServiceRole((db) => db.query("select private.record_stripe_event_failure($1, $2, $3)", [event.id, event.type, message]))
         .catch(() => undefined);
+      // The raw body is what PostgreSQL parses as jsonb. It can hold what the parsed event does
+      // not show (an earlier duplicate key carrying \u0000 or a lone surrogate escape), and
+      // ingest_stripe_event guards every cast of its own, so these codes mean the body itself.
+      if (isPgError(err) && (err.code === "22P02" || err.code === "22P05")) {
+        throw badRequest("invalid_json", "The webhook body is not a Stripe event.");
+      }
       throw err;
     }
   },

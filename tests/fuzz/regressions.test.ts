@@ -172,4 +172,17 @@ describe("fuzzing findings stay fixed", () => {
     expect(await res.json()).toMatchObject({ error: { code: "invalid_json" } });
     expect(diffSnapshots(before, await databaseSnapshot())).toEqual([]);
   });
+
+  it("a Stripe-signed body whose duplicate key hides a lone surrogate escape is refused with 400 invalid_json, not a 500", async () => {
+    const payload = `{"id":"evt_reg${crypto.randomUUID().replaceAll("-", "")}","object":"event","type":"\\udfff","type":"customer.created",` +
+      `"created":${Math.floor(Date.now() / 1000)},"livemode":false,"data":{"object":{"id":"cus_1"}}}`;
+    const signature = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: STRIPE_SECRET });
+    const res = await stripeWebhook(new Request("http://127.0.0.1/stripe-webhook", {
+      method: "POST", headers: { "Content-Type": "application/json", "Stripe-Signature": signature }, body: payload,
+    }));
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: "invalid_json" } });
+    const id = (JSON.parse(payload) as { id: string }).id;
+    expect((await adminQuery("select 1 from private.stripe_events where id = $1", [id])).rows).toEqual([]);
+  });
 });
