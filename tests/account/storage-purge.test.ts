@@ -10,6 +10,8 @@ import { closePool } from "../../functions/_shared/db.ts";
 import { classifyRemoveError, removalCalls, resultFor, type ClaimedPurge } from "../../functions/_shared/storage-purge.ts";
 import { handler as purgeHandler } from "../../functions/storage-purge/handler.ts";
 import { startStorageStandin, type StorageStandin } from "../../tools/storage-standin/server.ts";
+import { createGateway } from "../../scripts/functions-gateway.ts";
+import { FUNCTIONS } from "../../scripts/lib/api-reference/edge-functions.ts";
 import { adminQuery, appPool, asServiceRole, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { anonKey, signJwt } from "../support/jwt.ts";
@@ -89,7 +91,10 @@ describe("a deleted account's avatar", () => {
 
     const res = await runPurge();
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ purged: expect.any(Number), dead: 0 });
+    const body: unknown = await res.json();
+    expect(body).toMatchObject({ purged: expect.any(Number), dead: 0 });
+    const declared = FUNCTIONS.find((fn) => fn.name === "storage-purge")?.endpoints[0]?.response;
+    expect(declared?.safeParse(body).success, "the answer matches docs/api-reference.md").toBe(true);
 
     expect(await rowExists(name)).toBe(false);
     expect(storage.hasBytes("avatars", name)).toBe(false);
@@ -256,6 +261,24 @@ describe("the Storage API stand-in", () => {
     expect(storage.hasBytes("avatars", `${ivy.id}/a.png`)).toBe(false);
     expect(storage.hasBytes("avatars", `${joe.id}/a.png`)).toBe(true);
     expect(await rowExists(`${joe.id}/a.png`)).toBe(true);
+  });
+});
+
+describe("the local functions gateway", () => {
+  it("passes /storage/v1 to the Storage API stand-in, so SUPABASE_URL/storage/v1 works as on the platform", async () => {
+    const user = await createUser();
+    await storage.putObject("avatars", `${user.id}/g.png`, PNG, "image/png", user.id);
+    const request = () => new Request("http://127.0.0.1:54321/storage/v1/object/avatars", {
+      method: "DELETE", headers: { apikey: serviceKey, Authorization: `Bearer ${serviceKey}`, "Content-Type": "application/json" },
+      body: JSON.stringify({ prefixes: [`${user.id}/g.png`] }),
+    });
+    const without = await createGateway([])(request());
+    expect(without.status).toBe(404);
+    expect(await rowExists(`${user.id}/g.png`)).toBe(true);
+    const res = await createGateway([], { storageUpstream: storage.url })(request());
+    expect(res.status).toBe(200);
+    expect(res.headers.get("storage-standin")).toBe("true");
+    expect(await rowExists(`${user.id}/g.png`)).toBe(false);
   });
 });
 
