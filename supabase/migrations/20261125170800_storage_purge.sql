@@ -20,6 +20,11 @@
 --                            backoff, dead after max_attempts or a permanent error
 --   admin.storage_purge_dead_letters  what the worker gave up on, for operators (postgres only)
 --   requeue_storage_purge    puts a dead letter back once the cause is fixed (postgres only)
+--   "deleted accounts upload nothing"  a RESTRICTIVE insert/update policy on storage.objects: an
+--                            access token issued before the deletion (valid up to an hour) could
+--                            otherwise store a new file under the deleted account's folder, a
+--                            name the queue never saw. Restrictive, so each action keeps its one
+--                            permissive policy per bucket rule; a primary-key read per write.
 
 create or replace function private.claim_storage_purges(p_limit integer default 100, p_lease_seconds integer default 60)
 returns table (bucket_id text, name text, claim_token uuid, attempt integer, max_attempts integer)
@@ -141,6 +146,23 @@ $$;
 comment on function private.requeue_storage_purge(text, text) is
   'Operators (postgres, Studio): queues a dead storage purge again with fresh attempts once its cause is fixed; the last error stays until the next outcome. Errors: 22023 dead_letter_not_found.';
 
+create or replace function private.caller_is_deleted() returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (select 1 from public.profiles p where p.id = (select auth.uid()) and p.deleted_at is not null)
+$$;
+comment on function private.caller_is_deleted() is 'True when the signed-in caller''s account has been deleted (an access token issued before the deletion).';
+
+create policy "deleted accounts upload nothing" on storage.objects
+  as restrictive for insert to authenticated
+  with check (not (select private.caller_is_deleted()));
+create policy "deleted accounts change nothing" on storage.objects
+  as restrictive for update to authenticated
+  using (not (select private.caller_is_deleted()));
+
 create view admin.storage_purge_dead_letters with (security_invoker = true) as
 select q.bucket_id, q.name, q.reason, q.attempts, q.max_attempts, q.last_error, q.queued_at, q.dead_at,
        format('Fix the cause (Storage API reachable? SUPABASE_SERVICE_ROLE_KEY valid?), then select private.requeue_storage_purge(%L, %L);',
@@ -153,7 +175,8 @@ comment on view admin.storage_purge_dead_letters is
 
 revoke all on admin.storage_purge_dead_letters from public, anon, authenticated, service_role;
 revoke execute on function private.claim_storage_purges(integer, integer), private.complete_storage_purges(jsonb),
-  private.requeue_storage_purge(text, text) from public;
+  private.requeue_storage_purge(text, text), private.caller_is_deleted() from public;
+grant execute on function private.caller_is_deleted() to authenticated;
 grant execute on function private.claim_storage_purges(integer, integer), private.complete_storage_purges(jsonb)
   to service_role;
 

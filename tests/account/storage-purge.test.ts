@@ -108,6 +108,17 @@ describe("a deleted account's avatar", () => {
     expect(storage.deleteCalls.filter((call) => call.prefixes.includes(name))).toHaveLength(1);
   });
 
+  it("is deleted exactly once when two workers run at the same time", async () => {
+    const names = (await Promise.all(Array.from({ length: 12 }, () => deletedWithAvatar()))).map((d) => d.name);
+    const [a, b] = await Promise.all([runPurge(serviceKey, { batch_size: 3 }), runPurge(serviceKey, { batch_size: 3 })]);
+    expect([a?.status, b?.status]).toEqual([200, 200]);
+    for (const name of names) {
+      expect(await queueRow(name)).toMatchObject({ status: "purged", attempts: 1 });
+      expect(storage.deleteCalls.filter((call) => call.prefixes.includes(name))).toHaveLength(1);
+      expect(storage.hasBytes("avatars", name)).toBe(false);
+    }
+  });
+
   it("is retried with backoff when the Storage API fails, hangs or loses its backend, then purged", async () => {
     setEnv("STORAGE_PURGE_TIMEOUT_MS", "300");
     const { name } = await deletedWithAvatar();

@@ -4,7 +4,7 @@
 -- keep their conversations. Refusals say what to do and write nothing; a second call, a call for
 -- someone else, and anything his old access token tries afterwards are refused.
 begin;
-select plan(86);
+select plan(88);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -231,6 +231,14 @@ select is((select count(*) from storage.objects where bucket_id = 'avatars' and 
           'his avatar stays in Storage until the purge worker deletes it through the Storage API (which deletes only objects it still finds)');
 select is((select count(*) from private.storage_purge_queue where name = pg_temp.fx('gus') || '/me.png' and status = 'pending' and purged_at is null), 1::bigint,
           'and it is queued for the purge worker');
+select set_config('role', 'authenticated', true), set_config('request.jwt.claims', (select claims::text from old_token), true);
+select throws_ok(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
+                         values ('avatars', '%s/new.png', '%s', '{"mimetype":"image/png","size":10}')$$, pg_temp.fx('gus'), pg_temp.fx('gus')),
+                 '42501', null, 'his old access token cannot store a new avatar the purge worker would never see');
+with u as (update storage.objects set metadata = '{"mimetype":"image/png","size":20}'
+            where bucket_id = 'avatars' and name = pg_temp.fx('gus') || '/me.png' returning 1)
+select is(count(*), 0::bigint, 'nor replace the one waiting for the purge') from u;
+select tests.as_superuser();
 select is((select reporter_id from private.content_reports where target_id = pg_temp.fx('IM')), null,
           'the report he filed stays for moderators, without him');
 
