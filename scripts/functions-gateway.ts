@@ -17,6 +17,9 @@
  *   none.
  * - Like Edge Runtime, the handler sees the path without `/functions/v1`:
  *   `/functions/v1/me/x?y=1` arrives as `/me/x?y=1`.
+ * - With RALLY_STORAGE_UPSTREAM set (`npm start` sets it to the Storage API stand-in), requests
+ *   under `/storage/v1/` are passed through to it unchanged, as the platform's API gateway routes
+ *   them to the Storage API: SUPABASE_URL/storage/v1 (what supabase-js uses) then works locally.
  * - Prints `functions ready on http://127.0.0.1:<port>/functions/v1 (<names>)` once listening;
  *   SIGINT/SIGTERM close the server and the database pool and exit 0.
  *
@@ -28,7 +31,7 @@ import { verifyBearer } from "../functions/_shared/auth.ts";
 import { corsHeaders } from "../functions/_shared/cors.ts";
 import { closePool } from "../functions/_shared/db.ts";
 import { readEnv } from "../functions/_shared/env.ts";
-import { errorResponse, notFound } from "../functions/_shared/http-errors.ts";
+import { errorResponse, HttpError, notFound } from "../functions/_shared/http-errors.ts";
 
 export type Handler = (req: Request) => Promise<Response>;
 
@@ -110,11 +113,34 @@ export function routeOf(pathname: string): { name: string; path: string } | null
 /** Errors from the gateway itself carry CORS headers so browsers can read them. */
 const gatewayError = (err: unknown): Response => errorResponse(err, { headers: corsHeaders });
 
+export const STORAGE_PREFIX = "/storage/v1/";
+
+export interface GatewayOptions {
+  /** Base URL requests under /storage/v1/ are passed to (RALLY_STORAGE_UPSTREAM); none: 404. */
+  storageUpstream?: string;
+}
+
+/** Passes a request through to the Storage API upstream, path and query unchanged. */
+async function proxyStorage(req: Request, url: URL, upstream: string): Promise<Response> {
+  const target = new URL(url.pathname + url.search, upstream.replace(/\/+$/, "") + "/");
+  try {
+    const body = req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer();
+    return await fetch(target, { method: req.method, headers: req.headers, body, redirect: "manual" });
+  } catch (err) {
+    return gatewayError(new HttpError(503, "storage_unavailable", `The Storage API at ${upstream} did not answer.`, {
+      details: { reason: err instanceof Error ? err.message : String(err) },
+    }));
+  }
+}
+
 /** The request handler for a set of loaded functions. */
-export function createGateway(functions: readonly LoadedFunction[]): Handler {
+export function createGateway(functions: readonly LoadedFunction[], options: GatewayOptions = {}): Handler {
   const byName = new Map(functions.map((fn) => [fn.name, fn]));
   return async (req) => {
     const url = new URL(req.url);
+    if (url.pathname.startsWith(STORAGE_PREFIX) && options.storageUpstream !== undefined) {
+      return proxyStorage(req, url, options.storageUpstream);
+    }
     const route = routeOf(url.pathname);
     const fn = route === null ? undefined : byName.get(route.name);
     if (route === null || fn === undefined) {
@@ -167,6 +193,7 @@ async function main(deno: DenoRuntime): Promise<void> {
   const specs = parseFunctionsConfig(await deno.readTextFile(new URL("config.toml", supabaseDir)), supabaseDir);
   const functions = await loadFunctions(specs);
   const names = functions.map((fn) => fn.name).join(", ");
+  const storageUpstream = readEnv("RALLY_STORAGE_UPSTREAM");
 
   const server = deno.serve({
     hostname: "127.0.0.1",
@@ -176,7 +203,7 @@ async function main(deno: DenoRuntime): Promise<void> {
       if (readEnv("SUPABASE_URL") === undefined) deno.env.set("SUPABASE_URL", `http://${hostname}:${port}`);
       console.log(`functions ready on http://${hostname}:${port}/functions/v1 (${names})`);
     },
-  }, createGateway(functions));
+  }, createGateway(functions, storageUpstream === undefined ? {} : { storageUpstream }));
 
   let stopping = false;
   const stop = async (): Promise<void> => {

@@ -36,6 +36,9 @@ export const SCHEDULED_JOBS: readonly ScheduledJob[] = [
   { name: 'rally-dispatch-alerts', intervalMs: 10_000, function: 'dispatch-alerts' },
   // The payment command outbox (docs/payments.md); on the platform: pg_cron + pg_net, every 30 s.
   { name: 'rally-payments-worker', intervalMs: 10_000, function: 'payments-worker' },
+  // The storage purge queue (docs/account-deletion.md); on the platform: pg_cron + pg_net, every
+  // 10 s. The interval is how long a deleted account's public avatar URL can still answer.
+  { name: 'rally-storage-purge', intervalMs: 10_000, function: 'storage-purge' },
 ];
 
 export interface ScheduleRunner {

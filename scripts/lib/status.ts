@@ -13,6 +13,8 @@ export interface StatusInput {
   scheduledJobs: number;
   /** The Stripe stand-in's URL, or null when a real STRIPE_SECRET_KEY is configured. */
   stripeStandinUrl?: string | null;
+  /** The Storage API stand-in's URL, or null when RALLY_STORAGE_UPSTREAM points at a real Storage API. */
+  storageStandinUrl?: string | null;
 }
 
 export function formatStatus(input: StatusInput): string {
@@ -37,7 +39,9 @@ export function formatStatus(input: StatusInput): string {
     '  Data API (PostgREST): none locally; use SQL as PostgREST does (set local role + request.jwt.claims)',
     '  Auth (GoTrue):        no HTTP API; users come from seed/SQL in auth.users, JWTs signed with the JWT secret',
     '  Realtime:             no websocket server; broadcasts are rows in realtime.messages',
-    '  Storage:              storage.buckets / storage.objects tables only, no file API',
+    input.storageStandinUrl === undefined || input.storageStandinUrl === null
+      ? `  Storage:              ${input.storageStandinUrl === null ? 'the Storage API at RALLY_STORAGE_UPSTREAM, through the gateway' : 'storage.buckets / storage.objects tables only, no file API'}`
+      : `  Storage:              Storage API STAND-IN at ${input.storageStandinUrl} (tools/storage-standin; not Supabase Storage), behind ${input.apiUrl}/storage/v1: object delete and public download only`,
     `  Edge functions:       ${input.functionsRunning ? `Deno gateway at ${functionsUrl}/<name>` : 'not served'}`,
     `  Schedules:            ${input.scheduledJobs} job(s) run by this process (stand-in for pg_cron + pg_net)`,
     input.stripeStandinUrl === undefined

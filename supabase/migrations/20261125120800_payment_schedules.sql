@@ -7,8 +7,8 @@
 -- transaction). On Supabase pg_cron calls it through pg_net every 30 seconds with the service
 -- role key; both the project URL and the key are read from Vault at run time, so no secret is
 -- written into a migration. Create them once per project:
---   select vault.create_secret('https://<project-ref>.supabase.co', 'rally_project_url');
---   select vault.create_secret('<service_role key>', 'rally_service_role_key');
+--   select vault.create_secret('https://<project-ref>.supabase.co', 'project_url');
+--   select vault.create_secret('<service_role key>', 'service_role_key');
 -- This part only runs where the `net` schema (pg_net) exists. Locally there is no pg_net: the
 -- stack runner (scripts/lib/schedules.ts) POSTs to the worker on the same interval instead.
 
@@ -20,10 +20,10 @@ begin
     if exists (select 1 from pg_catalog.pg_namespace where nspname = 'net') then
       perform cron.schedule('rally-payments-worker', '30 seconds', $job$
         select net.http_post(
-          url := (select decrypted_secret from vault.decrypted_secrets where name = 'rally_project_url') || '/functions/v1/payments-worker',
+          url := (select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/payments-worker',
           headers := jsonb_build_object(
             'Content-Type', 'application/json',
-            'Authorization', 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'rally_service_role_key')),
+            'Authorization', 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
           body := '{}'::jsonb,
           timeout_milliseconds := 55000)
       $job$);

@@ -20,7 +20,8 @@
 --     auth email), notification preferences, in-app notifications, unsent alert deliveries (and
 --     the destination on sent ones, the local sink's copies, provider callback payloads),
 --     follows both ways, the user's blocks, waitlist entries, co-host roles, reactions,
---     conversation memberships, unpublished drafts, the avatar (rows now, bytes queued),
+--     conversation memberships, unpublished drafts, the avatar (queued: the storage-purge
+--     worker deletes row and bytes through the Storage API, 20261125170800_storage_purge),
 --     the viewer id on event views, the reporter on their content reports, and the
 --     notifications in other people's inboxes that name them (follows, announcements, chat).
 --   * Kept, anonymised by the tombstone: bookings and every money row, reviews (rating and text
@@ -49,19 +50,39 @@ alter table public.profiles add column deleted_at timestamptz;
 comment on column public.profiles.deleted_at is
   'Set when the account was deleted: the row is a tombstone (username deleted_…, display name "Deleted user", personal fields cleared) kept so bookings, payments, reviews and messages still point somewhere. Apps show such people as "Deleted user".';
 
--- Avatar files whose rows were removed: the bytes must still be deleted through the Storage API
--- (deleting storage.objects rows in SQL only makes them unreachable).
+-- Files to delete (a deleted account's avatar, the covers of their drafts). Only the Storage API
+-- can delete the bytes, and it deletes only objects it still finds in storage.objects (deleting
+-- the rows in SQL would orphan the bytes for good), so the rows stay and this outbox tells the
+-- storage-purge worker (functions/storage-purge, 20261125170800_storage_purge.sql) what to
+-- delete: claim with a lease, call the Storage API, record, retry with backoff, dead-letter.
 create table private.storage_purge_queue (
   bucket_id text not null,
   name text not null,
   reason text not null,
+  status text not null default 'pending',
+  attempts integer not null default 0,
+  max_attempts integer not null default 8,
+  next_attempt_at timestamptz not null default now(),
+  claim_token uuid,
+  lease_expires_at timestamptz,
+  last_error text,
   queued_at timestamptz not null default now(),
   purged_at timestamptz,
+  dead_at timestamptz,
   primary key (bucket_id, name),
-  constraint storage_purge_queue_reason check (reason in ('account_deleted'))
+  constraint storage_purge_queue_reason check (reason in ('account_deleted')),
+  constraint storage_purge_queue_status check (status in ('pending', 'claimed', 'purged', 'dead')),
+  constraint storage_purge_queue_attempts check (attempts >= 0 and max_attempts between 1 and 50),
+  constraint storage_purge_queue_lease check (status <> 'claimed' or (claim_token is not null and lease_expires_at is not null)),
+  constraint storage_purge_queue_purged check ((status = 'purged') = (purged_at is not null)),
+  constraint storage_purge_queue_dead check ((status = 'dead') = (dead_at is not null))
 );
 comment on table private.storage_purge_queue is
-  'Storage objects whose rows Rally removed (e.g. a deleted account''s avatar) and whose bytes a worker must delete through the Storage API, then set purged_at.';
+  'Outbox of Storage objects to delete through the Storage API (row and bytes), e.g. a deleted account''s avatar. pending → claimed (leased by the storage-purge worker) → purged; retried with backoff; dead after max_attempts (admin.storage_purge_dead_letters).';
+comment on column private.storage_purge_queue.next_attempt_at is 'Not before this instant: the backoff of the next retry.';
+create index storage_purge_queue_due_idx on private.storage_purge_queue (next_attempt_at) where status = 'pending';
+create index storage_purge_queue_lease_idx on private.storage_purge_queue (lease_expires_at) where status = 'claimed';
+create index storage_purge_queue_dead_idx on private.storage_purge_queue (dead_at) where status = 'dead';
 
 -- ---------------------------------------------------------------------------------------------
 -- A deleted account can no longer act
@@ -351,7 +372,6 @@ declare
   v_count bigint;
   v_other bigint;
   v_table text;
-  v_allow_delete text;
   v_draft_folders text[];
 begin
   if p_requested_by is null or p_requested_by not in ('self', 'admin') then
@@ -459,21 +479,20 @@ begin
   update private.promotion_jobs set requested_by = null where requested_by = p_user_id;
   update public.conversations set created_by = null where created_by = p_user_id;
 
-  -- Files: their avatar and the covers of the drafts removed above. The rows go now (public
-  -- URLs stop answering), the bytes are queued for the Storage API. Storage refuses SQL deletes
-  -- unless the transaction opts in. (Chat media stay with the messages others keep.)
-  insert into private.storage_purge_queue (bucket_id, name, reason)
+  -- Files: their avatar and the covers of the drafts removed above go to the purge outbox; the
+  -- storage-purge worker deletes rows and bytes through the Storage API (which deletes only
+  -- objects whose rows it still finds, so the rows must stay until then). The public URL answers
+  -- until that run: at most the schedule's interval. (Chat media stay with the messages others
+  -- keep.) A name purged before and back again is queued afresh.
+  insert into private.storage_purge_queue as q (bucket_id, name, reason)
   select o.bucket_id, o.name, 'account_deleted' from storage.objects o
    where (o.bucket_id = 'avatars' and (storage.foldername(o.name))[1] = p_user_id::text)
       or (o.bucket_id = 'event-covers' and (storage.foldername(o.name))[1] = any (v_draft_folders))
-  on conflict (bucket_id, name) do nothing;
-  v_allow_delete := coalesce(current_setting('storage.allow_delete_query', true), '');
-  perform set_config('storage.allow_delete_query', 'true', true);
-  delete from storage.objects o
-   where (o.bucket_id = 'avatars' and (storage.foldername(o.name))[1] = p_user_id::text)
-      or (o.bucket_id = 'event-covers' and (storage.foldername(o.name))[1] = any (v_draft_folders));
+  on conflict (bucket_id, name) do update
+     set status = 'pending', attempts = 0, next_attempt_at = now(), last_error = null, purged_at = null, dead_at = null,
+         claim_token = null, lease_expires_at = null, queued_at = now(), reason = excluded.reason
+   where q.status in ('purged', 'dead');
   get diagnostics v_count = row_count;
-  perform set_config('storage.allow_delete_query', v_allow_delete, true);
   v_removed := v_removed || jsonb_build_object('storage_objects', v_count);
 
   -- The tombstone.

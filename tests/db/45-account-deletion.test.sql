@@ -4,7 +4,7 @@
 -- keep their conversations. Refusals say what to do and write nothing; a second call, a call for
 -- someone else, and anything his old access token tries afterwards are refused.
 begin;
-select plan(86);
+select plan(88);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -195,8 +195,8 @@ select is(pg_temp.tables_containing('Gus Gustafsson'), '{}'::text[], 'nor his na
 select is(pg_temp.tables_containing('Jazz and long walks'), '{}'::text[], 'nor his bio');
 select is(pg_temp.tables_containing(pg_temp.fx('gus')::text),
           array['auth.users', 'private.audit_log', 'private.payments', 'private.storage_purge_queue', 'public.bookings', 'public.conversations',
-                'public.messages', 'public.profiles', 'public.reviews'],
-          'his id is left only where records must point at him: money, bookings, reviews, messages, the tombstones and the audit log of his deletion');
+                'public.messages', 'public.profiles', 'public.reviews', 'storage.objects'],
+          'his id is left only where records must point at him: money, bookings, reviews, messages, the tombstones, the audit log of his deletion, and his avatar until the purge worker deletes it');
 select is((select row(email, phone, encrypted_password)::text from auth.users where id = pg_temp.fx('gus')), '(,,)',
           'his sign-in email, phone and password are gone');
 select is((select raw_user_meta_data from auth.users where id = pg_temp.fx('gus')), '{}'::jsonb, 'and his sign-up metadata');
@@ -227,10 +227,18 @@ select is((select count(*) from public.waitlist_entries where guest_id = pg_temp
 select is((select count(*) from public.message_reactions where user_id = pg_temp.fx('gus')), 0::bigint, 'his reactions are gone');
 select is((select count(*) from public.conversation_members where user_id = pg_temp.fx('gus')), 0::bigint,
           'he is no longer a member of any conversation');
-select is((select count(*) from storage.objects where bucket_id = 'avatars' and name like pg_temp.fx('gus') || '/%'), 0::bigint,
-          'his avatar no longer answers at its public URL');
-select is((select count(*) from private.storage_purge_queue where name = pg_temp.fx('gus') || '/me.png' and purged_at is null), 1::bigint,
-          'and its bytes are queued for the Storage API');
+select is((select count(*) from storage.objects where bucket_id = 'avatars' and name like pg_temp.fx('gus') || '/%'), 1::bigint,
+          'his avatar stays in Storage until the purge worker deletes it through the Storage API (which deletes only objects it still finds)');
+select is((select count(*) from private.storage_purge_queue where name = pg_temp.fx('gus') || '/me.png' and status = 'pending' and purged_at is null), 1::bigint,
+          'and it is queued for the purge worker');
+select set_config('role', 'authenticated', true), set_config('request.jwt.claims', (select claims::text from old_token), true);
+select throws_ok(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
+                         values ('avatars', '%s/new.png', '%s', '{"mimetype":"image/png","size":10}')$$, pg_temp.fx('gus'), pg_temp.fx('gus')),
+                 '42501', null, 'his old access token cannot store a new avatar the purge worker would never see');
+with u as (update storage.objects set metadata = '{"mimetype":"image/png","size":20}'
+            where bucket_id = 'avatars' and name = pg_temp.fx('gus') || '/me.png' returning 1)
+select is(count(*), 0::bigint, 'nor replace the one waiting for the purge') from u;
+select tests.as_superuser();
 select is((select reporter_id from private.content_reports where target_id = pg_temp.fx('IM')), null,
           'the report he filed stays for moderators, without him');
 
@@ -335,8 +343,8 @@ select is((select public.delete_my_account('moe_m') -> 'removed' ->> 'draft_even
 select tests.as_superuser();
 select is((select count(*) from private.events where id = pg_temp.fx('MD')), 0::bigint, 'his unpublished draft is gone');
 select is(pg_temp.tables_containing('Moe Mostel'), '{}'::text[], 'his name is in no table, Ivy''s announcement included');
-select is((select count(*) from storage.objects where bucket_id = 'event-covers' and name like pg_temp.fx('MD') || '/%'), 0::bigint,
-          'with its cover');
+select is((select count(*) from storage.objects where bucket_id = 'event-covers' and name like pg_temp.fx('MD') || '/%'), 1::bigint,
+          'its cover waits for the purge worker');
 select is((select count(*) from private.storage_purge_queue where bucket_id = 'event-covers' and name = pg_temp.fx('MD') || '/cover.png'), 1::bigint,
           'whose bytes are queued for the Storage API');
 select tests.authenticate_as('ivy');

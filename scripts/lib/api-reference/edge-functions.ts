@@ -25,6 +25,7 @@ import { bodySchema as contactPointsBody } from '../../../functions/contact-poin
 import { optionsSchema as dispatchAlertsBody } from '../../../functions/dispatch-alerts/handler.ts';
 import { body as paymentsWorkerBody } from '../../../functions/payments-worker/handler.ts';
 import { eventSchema as resendEvent } from '../../../functions/resend-webhook/handler.ts';
+import { optionsSchema as storagePurgeBody } from '../../../functions/storage-purge/handler.ts';
 import { formSchema as twilioForm } from '../../../functions/twilio-status/handler.ts';
 import { compareText } from './sql-text.ts';
 
@@ -223,6 +224,20 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       headers: ['svix-id', 'svix-timestamp', 'svix-signature'],
       request: { kind: 'json', schema: resendEvent },
       response: RESPONSES.providerOutcome,
+    }],
+  },
+  {
+    name: 'storage-purge',
+    endpoints: [{
+      method: 'POST', path: '/storage-purge',
+      summary: 'Deletes the files queued for purging (deleted accounts\' avatars and draft covers) through the Storage API, with retries and dead-lettering. Scheduled; safe to run concurrently.',
+      caller: 'the service role key only',
+      request: { kind: 'json', schema: storagePurgeBody, note: 'an empty body uses the defaults' },
+      response: z.strictObject({
+        batches: z.number().int(), claimed: z.number().int(), purged: z.number().int(), retried: z.number().int(), dead: z.number().int(),
+        duration_ms: z.number().int(),
+      }),
+      extraErrors: [{ status: 503, code: 'not_configured', note: 'SUPABASE_URL or SUPABASE_SERVICE_ROLE_KEY missing' }],
     }],
   },
   {
