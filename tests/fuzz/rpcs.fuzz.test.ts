@@ -172,6 +172,7 @@ async function request(rpc: Rpc, actor: Actor, args: (Raw | undefined)[], get: b
   if (rows !== null) {
     world.learn(rows);
     tally(rpc, "success");
+    if (await world.restoreActors()) baseline = await databaseSnapshot();
     return;
   }
   const verdict = judgeCallError(failure, mayExecute(rpc, actor));

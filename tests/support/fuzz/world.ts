@@ -54,6 +54,13 @@ export interface World {
   rowsOf(typeOid: number): Promise<string[]>;
   /** Adds what a successful call returned to the pools (uuids, cursors, short codes). */
   learn(rows: Record<string, unknown>[]): void;
+  /**
+   * Lifts a suspension the fuzzer itself imposed on the guest or host (admin_suspend_user with a
+   * real id is a legitimate success), through admin_unsuspend_user as the admin; otherwise every
+   * later request of that actor would stop at account_suspended and never reach the code under
+   * test. True when it changed anything.
+   */
+  restoreActors(): Promise<boolean>;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -226,6 +233,14 @@ export async function buildWorld(): Promise<World> {
     ],
     guest, host, admin, victim, pools,
     rowsOf: (typeOid) => rowSamples(typeOid, xid),
+    async restoreActors() {
+      const { rows } = await adminQuery<{ user_id: string }>(
+        "select user_id from private.user_suspensions where lifted_at is null and user_id = any($1::uuid[])", [[guest.id, host.id]]);
+      for (const row of rows) {
+        await call(admin, "select * from public.admin_unsuspend_user($1, 'fuzz: keep the actors able to act')", [row.user_id]);
+      }
+      return rows.length > 0;
+    },
     learn(resultRows) {
       for (const row of resultRows.slice(0, 20)) {
         for (const [column, value] of Object.entries(row)) {
