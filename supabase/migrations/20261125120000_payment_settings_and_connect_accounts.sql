@@ -254,9 +254,11 @@ begin
   if p_account ->> 'object' is distinct from 'account' then
     perform private.raise_error('22023', 'invalid_stripe_object', 'Expected a Stripe account object.');
   end if;
+  -- No conflict target: Stripe's account.updated webhook may insert this very row at the same
+  -- moment, and a conflict on the account id (not only the host id) must also mean "already there".
   insert into private.stripe_accounts (host_id, account_id, livemode)
   values (p_host_id, p_account ->> 'id', coalesce((p_account ->> 'livemode')::boolean, false))
-  on conflict (host_id) do nothing;
+  on conflict do nothing;
   select account_id into v_account_id from private.stripe_accounts where host_id = p_host_id;
   if v_account_id = p_account ->> 'id' then
     -- Fetched now; Stripe stamps events in whole seconds, so an event from this same second still applies.
