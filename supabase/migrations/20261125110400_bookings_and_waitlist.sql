@@ -304,8 +304,25 @@ comment on function private.confirm_booking_payment(uuid) is
 -- book_event
 -- ---------------------------------------------------------------------------------------------
 
+-- Share links (20261125140400_event_promotion.sql) attribute bookings made through them. That
+-- capability replaces this function with the insert into its attribution table; until it is
+-- applied there are no share links, so there is nothing to record. book_event takes the code
+-- from the start so that the booking path is written once.
+create or replace function private.attribute_booking(p_booking_id uuid, p_event_id uuid, p_share_code text, p_booker_id uuid)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  return;
+end
+$$;
+comment on function private.attribute_booking(uuid, uuid, text, uuid) is
+  'Records that a booking came through a share link; replaced by the event promotion capability (share links).';
+revoke execute on function private.attribute_booking(uuid, uuid, text, uuid) from public;
+
 create or replace function private.book_event(
-  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text
+  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text
 ) returns public.bookings
 language plpgsql
 security definer
@@ -327,6 +344,9 @@ begin
   end if;
   if p_idempotency_key is not null and (char_length(p_idempotency_key) = 0 or char_length(p_idempotency_key) > 200) then
     perform private.raise_error('22023', 'invalid_idempotency_key', 'An idempotency key has 1 to 200 characters.');
+  end if;
+  if p_share_code is not null and p_share_code !~ '^[0-9a-hjkmnp-tv-z]{10}$' then
+    perform private.raise_error('22023', 'invalid_share_code', 'A share code has 10 characters from create_share_link.');
   end if;
 
   -- A retry with the same key gets the booking the first call made.
@@ -412,6 +432,10 @@ begin
     perform private.raise_error('P0001', 'already_booked', 'You already have a booking for this event.');
   end;
 
+  if p_share_code is not null then
+    perform private.attribute_booking(v_booking.id, p_event_id, p_share_code, v_uid);
+  end if;
+
   if v_status = 'confirmed' then
     perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
@@ -430,7 +454,8 @@ end
 $$;
 
 create or replace function public.book_event(
-  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer default 1, p_idempotency_key text default null
+  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer default 1, p_idempotency_key text default null,
+  p_share_code text default null
 ) returns public.bookings
 language plpgsql
 set search_path = ''
@@ -438,11 +463,11 @@ as $$
 begin
   -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
   perform private.require_user();
-  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key);
+  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code);
 end
 $$;
-comment on function public.book_event(uuid, uuid, integer, text) is
-  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused; 42501 not_authenticated.';
+comment on function public.book_event(uuid, uuid, integer, text, text) is
+  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused; 42501 not_authenticated.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Approvals
@@ -1077,13 +1102,13 @@ grant select, insert, update, delete on public.waitlist_entries to service_role;
 
 -- Entry points the public RPCs call; each resolves the caller from the JWT itself, so none
 -- can act for another user. Internal helpers (taking a user id) are granted to nobody.
-grant execute on function private.book_event(uuid, uuid, integer, text), private.approve_booking(uuid),
+grant execute on function private.book_event(uuid, uuid, integer, text, text), private.approve_booking(uuid),
   private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_my_booking(uuid), private.check_in(text),
   private.join_waitlist(uuid, uuid, integer), private.leave_waitlist(uuid), private.accept_waitlist_offer(uuid)
   to authenticated;
-revoke execute on function public.book_event(uuid, uuid, integer, text), public.approve_booking(uuid), public.decline_booking(uuid),
+revoke execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) from public;
-grant execute on function public.book_event(uuid, uuid, integer, text), public.approve_booking(uuid), public.decline_booking(uuid),
+grant execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) to anon, authenticated;

@@ -2,6 +2,22 @@
 -- expire stale holds. Jobs are scheduled with pg_cron where it exists (Supabase; the local
 -- stack preloads it too); each is plain SQL that can also be run by hand.
 
+-- Followers are told about a newly published event by the event promotion capability
+-- (20261125140400_event_promotion.sql), which replaces this function with the enqueueing of its
+-- announcement job; until it is applied there is nobody to tell.
+create or replace function private.announce_published_event(p_event private.events, p_published_by uuid)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  return;
+end
+$$;
+comment on function private.announce_published_event(private.events, uuid) is
+  'Tells followers about a newly published event; replaced by the event promotion capability.';
+revoke execute on function private.announce_published_event(private.events, uuid) from public;
+
 create or replace function private.publish_event(p_event_id uuid) returns setof public.events
 language plpgsql
 security definer
@@ -35,7 +51,9 @@ begin
      and not exists (select 1 from public.profiles p where p.id = v_event.host_id and p.payouts_enabled) then
     perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding (payouts enabled) before selling paid tickets.');
   end if;
-  update private.events set status = 'published', published_at = now() where id = p_event_id;
+  update private.events set status = 'published', published_at = now() where id = p_event_id
+  returning * into v_event;
+  perform private.announce_published_event(v_event, v_uid);
   return query select * from public.events where id = p_event_id;
 end
 $$;

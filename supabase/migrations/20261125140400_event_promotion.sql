@@ -21,8 +21,8 @@
 -- Share links: create_share_link(event) gives each user one short code per event (10 characters,
 -- 50 random bits). record_event_view(event, code) counts a view (anonymous callers too) and
 -- book_event(…, p_share_code) attributes the booking to the link (not when sharer = booker).
--- book_event gains that optional trailing argument (ARCHITECTURE §4), so it is dropped and
--- recreated with the body of 20261125110400_bookings_and_waitlist.sql plus the attribution.
+-- book_event has taken that optional argument since 20261125110400; this capability supplies
+-- private.attribute_booking, which records the attribution.
 -- host_event_stats: for the host only.
 
 -- Promotion walks followers in follower-id order.
@@ -243,213 +243,41 @@ comment on function private.process_promotion_queue(integer, integer, integer) i
   'Job: works through queued promotion jobs in batches (jobs locked with SKIP LOCKED) until the queue is empty, p_max_notifications were sent or p_max_seconds passed. Returns notifications created.';
 
 -- ---------------------------------------------------------------------------------------------
--- publish_event (body of 20261125110500_event_lifecycle.sql + the announcement)
+-- The announcement when an event is published (publish_event, 20261125110500_event_lifecycle.sql)
 -- ---------------------------------------------------------------------------------------------
 
-create or replace function private.publish_event(p_event_id uuid) returns setof public.events
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_uid uuid := private.require_user();
-  v_event private.events;
-begin
-  select * into v_event from private.events where id = p_event_id for update;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
-    perform private.raise_error('22023', 'event_not_found', 'No such event.');
-  end if;
-  if not private.is_event_staff(p_event_id, v_uid, array['manager']) then
-    perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can publish this event.');
-  end if;
-  if v_event.status = 'published' then
-    return query select * from public.events where id = p_event_id;
-    return;
-  end if;
-  if v_event.status <> 'draft' then
-    perform private.raise_error('P0001', 'event_closed', format('A %s event cannot be published.', v_event.status));
-  end if;
-  if v_event.starts_at <= now() then
-    perform private.raise_error('P0001', 'event_in_past', 'An event that has already started cannot be published.');
-  end if;
-  if not exists (select 1 from public.ticket_types t where t.event_id = p_event_id) then
-    perform private.raise_error('P0001', 'no_ticket_types', 'Add at least one ticket type before publishing.');
-  end if;
-  if exists (select 1 from public.ticket_types t where t.event_id = p_event_id and t.price_cents > 0)
-     and not exists (select 1 from public.profiles p where p.id = v_event.host_id and p.payouts_enabled) then
-    perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding (payouts enabled) before selling paid tickets.');
-  end if;
-  update private.events set status = 'published', published_at = now() where id = p_event_id
-  returning * into v_event;
-  -- Followers hear about it from the promotion queue, not inside this transaction.
-  perform private.enqueue_promotion(v_event, 'published', v_uid);
-  return query select * from public.events where id = p_event_id;
-end
-$$;
-
--- ---------------------------------------------------------------------------------------------
--- book_event with p_share_code (body of 20261125110400_bookings_and_waitlist.sql + attribution)
--- ---------------------------------------------------------------------------------------------
-
-drop function public.book_event(uuid, uuid, integer, text);
-drop function private.book_event(uuid, uuid, integer, text);
-
-create or replace function private.book_event(
-  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text
-) returns public.bookings
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_uid uuid := private.require_user();
-  v_event private.events;
-  v_ticket public.ticket_types;
-  v_booking public.bookings;
-  v_status text;
-  v_constraint text;
-begin
-  if p_event_id is null or p_ticket_type_id is null then
-    perform private.raise_error('22023', 'invalid_argument', 'p_event_id and p_ticket_type_id are required.');
-  end if;
-  if p_quantity is null or p_quantity < 1 or p_quantity > 100 then
-    perform private.raise_error('22023', 'invalid_quantity', 'Book between 1 and 100 tickets.');
-  end if;
-  if p_idempotency_key is not null and (char_length(p_idempotency_key) = 0 or char_length(p_idempotency_key) > 200) then
-    perform private.raise_error('22023', 'invalid_idempotency_key', 'An idempotency key has 1 to 200 characters.');
-  end if;
-  if p_share_code is not null and p_share_code !~ '^[0-9a-hjkmnp-tv-z]{10}$' then
-    perform private.raise_error('22023', 'invalid_share_code', 'A share code has 10 characters from create_share_link.');
-  end if;
-
-  -- A retry with the same key gets the booking the first call made.
-  if p_idempotency_key is not null then
-    select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-    if v_booking.id is not null then
-      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-      end if;
-      return v_booking;
-    end if;
-  end if;
-
-  select * into v_event from private.events where id = p_event_id;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
-    perform private.raise_error('22023', 'event_not_found', 'No such event.');
-  end if;
-  select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id;
-  if v_ticket.id is null then
-    perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');
-  end if;
-  if v_event.status = 'cancelled' then
-    perform private.raise_error('P0001', 'event_cancelled', 'This event was cancelled.');
-  elsif v_event.status = 'completed' or v_event.ends_at <= now() then
-    perform private.raise_error('P0001', 'event_ended', 'This event has ended.');
-  elsif v_event.status <> 'published' then
-    perform private.raise_error('P0001', 'event_not_published', 'This event is not open for booking yet.');
-  end if;
-  if v_event.host_id = v_uid then
-    perform private.raise_error('P0001', 'host_cannot_book', 'Hosts do not book their own events.');
-  end if;
-  if v_ticket.sales_start is not null and now() < v_ticket.sales_start then
-    perform private.raise_error('P0001', 'sales_not_started', format('Sales open at %s.', v_ticket.sales_start));
-  end if;
-  if now() >= coalesce(v_ticket.sales_end, v_event.ends_at) then
-    perform private.raise_error('P0001', 'sales_ended', 'Ticket sales have closed.');
-  end if;
-  if p_quantity > v_ticket.max_per_booking then
-    perform private.raise_error('P0001', 'over_max_per_booking', format('At most %s tickets per booking.', v_ticket.max_per_booking));
-  end if;
-  -- Freed seats belong to the people already waiting. And when the committed inventory already
-  -- has too few seats, say so before writing anything: a rush on a sold-out event then costs a
-  -- few index reads per attempt. (Seats held by transactions still in flight are not visible
-  -- here, so this never refuses seats that exist; take_seats below stays the one that decides.)
-  if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting')
-     or private.seats_left(p_ticket_type_id) < p_quantity then
-    -- A concurrent retry with the same key may have committed the booking (and the last seats)
-    -- since we looked: it gets that booking, not sold_out.
-    if p_idempotency_key is not null then
-      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-      if v_booking.id is not null then
-        if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-          perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-        end if;
-        return v_booking;
-      end if;
-    end if;
-    perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
-  end if;
-
-  v_status := case
-    when v_event.requires_approval then 'pending_approval'
-    when v_ticket.price_cents > 0 then 'held'
-    else 'confirmed' end;
-
-  begin
-    insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, amount_cents, currency,
-                                 hold_expires_at, idempotency_key, confirmed_at)
-    values (p_event_id, p_ticket_type_id, v_uid, p_quantity, v_status, v_ticket.price_cents * p_quantity,
-            v_ticket.currency, private.booking_deadline(v_status, v_event.starts_at), p_idempotency_key,
-            case when v_status = 'confirmed' then now() end)
-    returning * into v_booking;
-  exception when unique_violation then
-    get stacked diagnostics v_constraint = constraint_name;
-    if v_constraint = 'bookings_guest_idempotency_key' then
-      -- A concurrent retry with the same key won the race: answer with its booking.
-      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-      end if;
-      return v_booking;
-    end if;
-    perform private.raise_error('P0001', 'already_booked', 'You already have a booking for this event.');
-  end;
-
-  -- Through a share link of this event (not one's own): attributed. An unknown or other event's
-  -- code is ignored rather than failing the booking.
-  if p_share_code is not null then
-    insert into private.booking_attributions (booking_id, event_id, share_code)
-    select v_booking.id, p_event_id, s.code from private.share_links s
-     where s.code = p_share_code and s.event_id = p_event_id and s.created_by <> v_uid;
-  end if;
-
-  if v_status = 'confirmed' then
-    perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
-                           jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
-  elsif v_status = 'pending_approval' then
-    perform private.notify(v_event.host_id, 'booking_request', format('New request for %s', v_event.title), null,
-                           jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
-  end if;
-
-  -- Seats last: the slot lock is held only from here to commit.
-  if not private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) then
-    perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
-  end if;
-  perform private.broadcast_seats_left(p_event_id, p_ticket_type_id);
-  return v_booking;
-end
-$$;
-
-create or replace function public.book_event(
-  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer default 1, p_idempotency_key text default null,
-  p_share_code text default null
-) returns public.bookings
+-- Followers hear about it from the promotion queue, not inside the publishing transaction.
+create or replace function private.announce_published_event(p_event private.events, p_published_by uuid)
+returns void
 language plpgsql
 set search_path = ''
 as $$
 begin
-  -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
-  perform private.require_user();
-  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code);
+  perform private.enqueue_promotion(p_event, 'published', p_published_by);
 end
 $$;
-comment on function public.book_event(uuid, uuid, integer, text, text) is
-  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused; 42501 not_authenticated.';
+comment on function private.announce_published_event(private.events, uuid) is
+  'Queues the announcement of a newly published event to the host''s followers (publish_event calls it inside its transaction).';
 
+-- ---------------------------------------------------------------------------------------------
+-- Bookings through a share link (book_event's p_share_code, 20261125110400_bookings_and_waitlist.sql)
+-- ---------------------------------------------------------------------------------------------
 
-grant execute on function private.book_event(uuid, uuid, integer, text, text) to authenticated;
-revoke execute on function public.book_event(uuid, uuid, integer, text, text) from public;
-grant execute on function public.book_event(uuid, uuid, integer, text, text) to anon, authenticated;
+-- Through a share link of this event (not one's own): attributed. An unknown or other event's
+-- code is ignored rather than failing the booking.
+create or replace function private.attribute_booking(p_booking_id uuid, p_event_id uuid, p_share_code text, p_booker_id uuid)
+returns void
+language plpgsql
+set search_path = ''
+as $$
+begin
+  insert into private.booking_attributions (booking_id, event_id, share_code)
+  select p_booking_id, p_event_id, s.code from private.share_links s
+   where s.code = p_share_code and s.event_id = p_event_id and s.created_by <> p_booker_id;
+end
+$$;
+comment on function private.attribute_booking(uuid, uuid, text, uuid) is
+  'Records that a booking came through someone else''s share link of the same event (book_event calls it inside its transaction).';
 
 -- ---------------------------------------------------------------------------------------------
 -- promote_event
@@ -681,7 +509,6 @@ comment on function public.host_event_stats(uuid) is
 
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.
--- (private.book_event keeps the grants it had before, as the brief for this change requires.)
 revoke execute on function private.enqueue_promotion(private.events, text, uuid), private.promotion_batch(uuid, integer),
   private.process_promotion_queue(integer, integer, integer), private.promote_event(uuid), private.new_share_code(),
   private.create_share_link(uuid), private.record_event_view(uuid, text), private.host_event_stats(uuid) from public;
