@@ -89,19 +89,28 @@ create index storage_purge_queue_dead_idx on private.storage_purge_queue (dead_a
 -- ---------------------------------------------------------------------------------------------
 
 -- Same contract as in 20261125100000_private_and_admin_schemas.sql, with the suspension check of
--- 20261125170300_user_suspension.sql kept, plus deleted accounts.
+-- 20261125170300_user_suspension.sql kept, plus deleted accounts and accounts that no longer
+-- exist at all: access tokens outlive their account (an hour by default), and without a profile
+-- row the RPCs would write rows referencing it and fail with 23503 (found by the fuzzing gate,
+-- actor "ghost"). Security definer so RLS on profiles can never hide the caller's own row.
 create or replace function private.require_user() returns uuid
 language plpgsql
 stable
+security definer
 set search_path = ''
 as $$
 declare
   v_uid uuid := auth.uid();
+  v_deleted_at timestamptz;
 begin
   if v_uid is null then
     perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
   end if;
-  if exists (select 1 from public.profiles p where p.id = v_uid and p.deleted_at is not null) then
+  select p.deleted_at into v_deleted_at from public.profiles p where p.id = v_uid;
+  if not found then
+    perform private.raise_error('42501', 'account_not_found', 'Your account no longer exists. Sign in again.');
+  end if;
+  if v_deleted_at is not null then
     perform private.raise_error('42501', 'account_deleted', 'This account has been deleted.');
   end if;
   if private.caller_is_suspended() then
@@ -111,7 +120,7 @@ begin
 end
 $$;
 comment on function private.require_user() is
-  'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests, account_deleted for a deleted account and account_suspended for a suspended one (tokens issued before either).';
+  'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests, account_not_found when the token''s account no longer exists, account_deleted for a deleted account and account_suspended for a suspended one (tokens issued before any of these).';
 
 -- The tombstone cannot be edited through the API (an access token issued before the deletion
 -- still passes the owner-update policy).
