@@ -1,11 +1,14 @@
 /**
  * `npm test`: every suite against one throwaway cluster (temp dir, free port, full apply plus
- * tests/support/db-helpers.sql), in order: pgTAP, vitest, deno check, Deno smoke tests.
+ * the pgTAP helpers), in order: pgTAP, vitest, deno check, Deno smoke tests; then `exposure`:
+ * the RLS matrix on a second cluster built with the other new-entity default privileges, and
+ * the API roles' privileges compared between the two.
  * Prints one line per suite, then exactly `N passed, N failed`; exits non-zero on any failure.
  *
- *   tsx scripts/test.ts [--only pgtap,vitest,deno-check,smoke]
+ *   tsx scripts/test.ts [--only pgtap,vitest,deno-check,smoke,exposure] [--files <path fragment>]
  */
 import { logLine, runMain } from './lib/cli.ts';
+import { apiAutoExpose } from './lib/config.ts';
 import { RallyError, describeError } from './lib/errors.ts';
 import { apiKeys } from './lib/keys.ts';
 import { freePort } from './lib/ports.ts';
@@ -13,12 +16,14 @@ import { wasInterrupted, withThrowawayDb } from './lib/throwaway.ts';
 import { runDenoCheck, runDenoSmoke } from './lib/suites/deno.ts';
 import { runPgTap } from './lib/suites/pgtap.ts';
 import { runVitest } from './lib/suites/vitest.ts';
+import { RLS_MATRIX_FILE, apiRolePrivileges, runExposureSuite, type Privilege } from './lib/suites/exposure.ts';
 import type { SuiteResult, TestEnv } from './lib/suites/result.ts';
 
-const SUITES = ['pgtap', 'vitest', 'deno-check', 'smoke'] as const;
+const SUITES = ['pgtap', 'vitest', 'deno-check', 'smoke', 'exposure'] as const;
 type SuiteName = (typeof SUITES)[number];
+type ClusterSuite = Exclude<SuiteName, 'exposure'>;
 
-const RUNNERS: Record<SuiteName, (env: TestEnv) => Promise<SuiteResult>> = {
+const RUNNERS: Record<ClusterSuite, (env: TestEnv) => Promise<SuiteResult>> = {
   pgtap: (env) => runPgTap(env.port, env.fileFilter),
   vitest: runVitest,
   'deno-check': () => runDenoCheck(),
@@ -30,22 +35,33 @@ async function main(): Promise<number> {
   const selected = selectedSuites(args);
   const filter = fileFilter(args);
   const started = Date.now();
+  const mainMode = apiAutoExpose();
+  const exposure = selected.includes('exposure') && (!filter || `tests/db/${RLS_MATRIX_FILE}.test.sql`.includes(filter));
+  let mainPrivileges: Privilege[] = [];
   const results = await withThrowawayDb({ testHelpers: true, log: logLine }, async (db) => {
     const keys = await apiKeys();
     const env: TestEnv = { ...db, ...keys, functionsPort: await freePort(), ...(filter ? { fileFilter: filter } : {}) };
     const collected: SuiteResult[] = [];
     for (const suite of selected) {
-      if (wasInterrupted()) break;
+      if (wasInterrupted() || suite === 'exposure') continue;
       logLine(`\n=== ${suite} ===`);
       collected.push(await runSuite(suite, env));
     }
+    if (exposure) mainPrivileges = await apiRolePrivileges(db.appUrl);
     return collected;
   });
+  if (exposure && !wasInterrupted()) {
+    logLine('\n=== exposure ===');
+    results.push(...(await runExposureSuite({ mainMode, mainPrivileges, log: logLine }).catch((error: unknown) => {
+      logLine(`error: ${describeError(error)}`);
+      return [{ name: 'exposure', passed: 0, failed: 1, note: describeError(error).split('\n')[0] ?? '', durationMs: 0 }];
+    })));
+  }
   return report(results, Date.now() - started);
 }
 
 /** A suite that cannot run at all (missing tool, crash) is one failure, and the others still run. */
-async function runSuite(suite: SuiteName, env: TestEnv): Promise<SuiteResult> {
+async function runSuite(suite: ClusterSuite, env: TestEnv): Promise<SuiteResult> {
   const start = Date.now();
   try {
     return await RUNNERS[suite](env);

@@ -30,7 +30,8 @@ export const DEFAULT_JWT_SECRET = 'super-secret-jwt-token-with-at-least-32-chara
 export const PATHS = {
   platformDir: () => envPath('RALLY_PLATFORM_DIR') ?? join(REPO_ROOT, 'sql', 'platform'),
   seed: join(REPO_ROOT, 'supabase', 'seed.sql'),
-  testHelpers: join(REPO_ROOT, 'tests', 'support', 'db-helpers.sql'),
+  /** the first pgTAP file: creates pgTAP and the `tests` helpers, as `supabase test db` would run it */
+  testHelpers: join(REPO_ROOT, 'tests', 'db', '000-setup-tests-helpers.test.sql'),
   pgTapTests: join(REPO_ROOT, 'tests', 'db'),
   smokeTests: join(REPO_ROOT, 'tests', 'smoke'),
   vitestConfig: join(REPO_ROOT, 'tests', 'vitest.config.ts'),
@@ -60,6 +61,19 @@ export function devDbPort(): number {
 
 export function functionsPort(): number {
   return parsePort('RALLY_FUNCTIONS_PORT', DEFAULT_FUNCTIONS_PORT);
+}
+
+/**
+ * The platform's per-project "default privileges for new entities" setting
+ * (RALLY_API_AUTO_EXPOSE=on|off, default off, as every project since 2026-10-30).
+ */
+export type ApiExposure = 'on' | 'off';
+
+export function apiAutoExpose(): ApiExposure {
+  const raw = process.env.RALLY_API_AUTO_EXPOSE;
+  if (raw === undefined || raw === '' || raw === 'off') return 'off';
+  if (raw === 'on') return 'on';
+  throw new RallyError('USAGE', `RALLY_API_AUTO_EXPOSE=${raw} must be on or off`);
 }
 
 export function jwtSecret(): string {
