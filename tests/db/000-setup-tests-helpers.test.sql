@@ -9,6 +9,7 @@
 -- Everything here is created by `postgres` in its own schema; nothing belongs to the platform.
 -- The test runner also applies this file before vitest, which uses the same helpers.
 
+set client_min_messages = warning;
 create extension if not exists pgtap with schema extensions;
 
 create schema if not exists tests;
