@@ -12,7 +12,9 @@ import { acquireLock, type Lock } from './lib/lock.ts';
 import { applyDevDb, startDevCluster, stopDevDb, type DevDb } from './lib/dev-db.ts';
 import { apiKeys, type ApiKeys } from './lib/keys.ts';
 import { gatewayAvailable, startGateway, type Gateway } from './lib/gateway.ts';
-import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
+import { startSchedules, storeScheduleSecrets, type ScheduleRunner } from './lib/schedules.ts';
+import { startNetWorker, type NetWorker } from './lib/net-worker.ts';
+import { maintainRealtimePartitions } from './lib/realtime-janitor.ts';
 import { formatStatus } from './lib/status.ts';
 import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
 import { startStorageStandin, type StorageStandin } from '../tools/storage-standin/server.ts';
@@ -25,6 +27,8 @@ interface Running {
   db?: DevDb;
   gateway?: Gateway;
   schedules?: ScheduleRunner;
+  netWorker?: NetWorker;
+  janitor?: NodeJS.Timeout;
   stripeStandin?: StripeStandin;
   storageStandin?: StorageStandin;
 }
@@ -63,15 +67,17 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
   running.stripeStandin = await maybeStartStripeStandin(`${apiUrl}/functions/v1/stripe-webhook`);
   running.storageStandin = await maybeStartStorageStandin(running.db.appUrl, keys.jwtSecret);
   running.gateway = await maybeStartGateway(running.db, keys, port, apiUrl);
-  running.schedules = startSchedules(running.db.appUrl, logLine, SCHEDULED_JOBS,
-    running.gateway === undefined ? undefined : { url: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
+  running.netWorker = await startNetWorker(running.db.adminUrl, logLine);
+  await storeScheduleSecrets(running.db.appUrl, apiUrl, keys.serviceRoleKey);
+  running.schedules = await startSchedules(running.db.appUrl, logLine);
+  running.janitor = startRealtimeJanitor(running.db.adminUrl);
   process.stdout.write(
     formatStatus({
       apiUrl,
       db: running.db,
       keys,
       functionsRunning: running.gateway !== undefined,
-      scheduledJobs: SCHEDULED_JOBS.length,
+      scheduledJobs: running.schedules.activeJobs,
       stripeStandinUrl: running.stripeStandin?.url ?? null,
       storageStandinUrl: running.storageStandin?.url ?? null,
     }),
@@ -128,6 +134,16 @@ async function maybeStartGateway(db: DevDb, keys: ApiKeys, port: number, apiUrl:
   });
 }
 
+/** The Realtime server keeps `realtime.messages` partitions from yesterday to today + 3. */
+function startRealtimeJanitor(adminUrl: string): NodeJS.Timeout {
+  return setInterval(() => {
+    maintainRealtimePartitions(adminUrl).catch((error: unknown) =>
+      logLine(`realtime partitions: ${error instanceof Error ? error.message : String(error)}`));
+  }, JANITOR_INTERVAL_MS);
+}
+
+const JANITOR_INTERVAL_MS = 3_600_000;
+
 interface StopSignal {
   promise: Promise<string>;
   received(): boolean;
@@ -157,7 +173,9 @@ function gatewayExit(gateway: Gateway | undefined): Promise<string> {
 /** Stops what this process started; a database that was already running (db:start) stays up. */
 async function tearDown(running: Running): Promise<void> {
   try {
+    if (running.janitor) clearInterval(running.janitor);
     await running.schedules?.stop();
+    await running.netWorker?.stop();
     await running.gateway?.stop();
     await running.stripeStandin?.close();
     await running.storageStandin?.close();

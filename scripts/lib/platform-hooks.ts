@@ -23,7 +23,7 @@ const SOURCES = ['Makefile', `${LIBRARY}.c`];
 
 export const HEADERS_HINT = [
   'rally_platform_hooks (tools/platform-hooks/) is built with PGXS and needs the PostgreSQL 15 server headers:',
-  '  Debian/Ubuntu: sudo apt-get install -y postgresql-server-dev-15',
+  '  Debian/Ubuntu: sudo apt-get install -y postgresql-server-dev-15 make gcc',
   '  macOS:         Homebrew\'s postgresql@15 ships them (pg_config --includedir-server)',
 ].join('\n');
 

@@ -43,7 +43,8 @@ export function formatStatus(input: StatusInput): string {
       ? `  Storage:              ${input.storageStandinUrl === null ? 'the Storage API at RALLY_STORAGE_UPSTREAM, through the gateway' : 'storage.buckets / storage.objects tables only, no file API'}`
       : `  Storage:              Storage API STAND-IN at ${input.storageStandinUrl} (tools/storage-standin; not Supabase Storage), behind ${input.apiUrl}/storage/v1: object delete and public download only`,
     `  Edge functions:       ${input.functionsRunning ? `Deno gateway at ${functionsUrl}/<name>` : 'not served'}`,
-    `  Schedules:            ${input.scheduledJobs} job(s) run by this process (stand-in for pg_cron + pg_net)`,
+    `  Schedules:            pg_cron (${input.scheduledJobs} active jobs); pg_net is a STAND-IN (SQL + scripts/lib/net-worker.ts)`,
+    '  Realtime partitions:  created and dropped hourly by this process, as the Realtime server does',
     input.stripeStandinUrl === undefined
       ? '  Stripe:               not started'
       : input.stripeStandinUrl === null

@@ -8,6 +8,7 @@
  *   `applyRequestContext` from functions/_shared/db.ts, the single definition of that).
  *   `asAnon(fn)` and `asServiceRole(fn)` are the anon-key and service-key variants.
  * - `appPool()` — role `postgres` (SUPABASE_DB_URL), what migrations and edge functions use.
+ * - `authAdminPool()` — role `supabase_auth_admin`, as Supabase Auth (GoTrue) connects.
  *
  *   const alice = await createUser();
  *   const rows = await asUser(alice.claims, (db) => db.query("select * from public.profiles"));
@@ -36,6 +37,17 @@ export const appPool = (): pg.Pool => poolFor(testEnv("SUPABASE_DB_URL"));
 
 /** The superuser `supabase_admin`. */
 export const adminPool = (): pg.Pool => poolFor(testEnv("RALLY_ADMIN_DB_URL"));
+
+/**
+ * Supabase Auth's own login, `supabase_auth_admin`: GoTrue writes `auth.users` and calls the
+ * access-token hook as this role. Locally every platform role has the password SUPABASE_DB_URL
+ * carries for `postgres`.
+ */
+export const authAdminPool = (): pg.Pool => {
+  const url = new URL(testEnv("SUPABASE_DB_URL"));
+  url.username = "supabase_auth_admin";
+  return poolFor(url.toString());
+};
 
 /** One statement as `supabase_admin`. */
 export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(

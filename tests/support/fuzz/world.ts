@@ -151,7 +151,8 @@ async function harvest(xid: string): Promise<Harvest> {
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
       where n.nspname in ('public', 'private') and c.relkind in ('r', 'p') and not c.relispartition
         and a.attnum > 0 and not a.attisdropped
-        and a.atttypid in ('uuid'::regtype, 'text'::regtype, 'character varying'::regtype, 'citext'::regtype)`,
+        and (a.atttypid in ('uuid'::regtype, 'text'::regtype, 'character varying'::regtype)
+             or a.atttypid = to_regtype('extensions.citext'))`,
   );
   const found: Harvest = { uuid: new Map(), text: new Map() };
   const tables = [...new Set(columns.map((c) => c.rel))];
