@@ -35,6 +35,7 @@ export const PATHS = {
   pgTapTests: join(REPO_ROOT, 'tests', 'db'),
   smokeTests: join(REPO_ROOT, 'tests', 'smoke'),
   vitestConfig: join(REPO_ROOT, 'tests', 'vitest.config.ts'),
+  vitestConsoleSummary: join(REPO_ROOT, 'tests', 'support', 'console-summary-reporter.ts'),
   functionsDir: join(REPO_ROOT, 'functions'),
   denoConfig: join(REPO_ROOT, 'functions', 'deno.json'),
   gateway: join(REPO_ROOT, 'scripts', 'functions-gateway.ts'),

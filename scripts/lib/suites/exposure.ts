@@ -31,7 +31,7 @@ const PRIVILEGES_SQL = `
      where n.nspname = any($1) and c.relkind in ('r', 'p', 'v', 'm', 'f', 'S'))
   select r.name as object, a.grantee::regrole::text as role, a.privilege_type as privilege
     from relations r
-   cross join lateral aclexplode(coalesce(r.relacl, acldefault(case r.relkind when 'S' then 's' else 'r' end, r.relowner))) a
+   cross join lateral aclexplode(coalesce(r.relacl, acldefault((case r.relkind when 'S' then 's' else 'r' end)::"char", r.relowner))) a
    where a.grantee::regrole::text = any($2)
   union all
   select r.name || '.' || att.attname, a.grantee::regrole::text, a.privilege_type

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PATHS, REPO_ROOT } from '../config.ts';
 import { run } from '../process.ts';
-import { testProcessEnv, timed, type SuiteResult, type TestEnv } from './result.ts';
+import { testProcessEnv, timed, withoutColourOffTerminal, type SuiteResult, type TestEnv } from './result.ts';
 
 const NAME = 'vitest (tests/**/*.test.ts)';
 
@@ -27,11 +27,12 @@ export async function runVitest(env: TestEnv): Promise<SuiteResult> {
       '--config', PATHS.vitestConfig,
       '--passWithNoTests',
       '--reporter=default',
+      `--reporter=${PATHS.vitestConsoleSummary}`,
       '--reporter=json',
       `--outputFile.json=${reportFile}`,
       ...(env.fileFilter ? [env.fileFilter] : []),
     ];
-    const result = await run(PATHS.vitestBin, args, { cwd: REPO_ROOT, env: testProcessEnv(env), output: 'inherit' });
+    const result = await run(PATHS.vitestBin, args, { cwd: REPO_ROOT, env: withoutColourOffTerminal(testProcessEnv(env)), output: 'inherit' });
     if (!existsSync(reportFile)) {
       return { name: NAME, passed: 0, failed: 1, note: `vitest exited with ${result.code} and wrote no report`, durationMs: timed(start) };
     }
