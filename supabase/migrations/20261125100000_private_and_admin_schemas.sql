@@ -39,14 +39,19 @@ comment on function private.raise_error(text, text, text) is
 grant execute on function private.raise_error(text, text, text) to anon, authenticated, service_role;
 
 -- Admins are marked in app_metadata, which only the service role (and Supabase Auth) can write.
+-- The token must say so AND the user's current app_metadata in auth.users: revoking admin rights
+-- takes effect at once, not when the admin's last token expires (up to an hour). Never null.
 create or replace function private.is_admin() returns boolean
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '') = 'admin'
+     and exists (select 1 from auth.users u where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = 'admin')
 $$;
-comment on function private.is_admin() is 'True when the request''s JWT carries app_metadata.role = admin.';
+comment on function private.is_admin() is
+  'True when the request''s JWT carries app_metadata.role = admin and the user still has it in auth.users (revocation is immediate). Never null.';
 grant execute on function private.is_admin() to anon, authenticated, service_role;
 
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot

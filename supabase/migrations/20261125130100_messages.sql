@@ -301,7 +301,7 @@ begin
     perform private.raise_error('22023', 'attachment_too_large',
       format('Attachments are at most %s MiB.', coalesce(v_bucket.file_size_limit, 0) / 1048576));
   end if;
-  if (v_bucket.allowed_mime_types is not null and not (v_type = any (v_bucket.allowed_mime_types)))
+  if (v_bucket.allowed_mime_types is not null and (v_type = any (v_bucket.allowed_mime_types)) is not true)
      or (p_kind = 'image' and v_type not like 'image/%')
      or (p_kind = 'voice' and v_type not like 'audio/%') then
     perform private.raise_error('22023', 'attachment_type_not_allowed',
@@ -355,7 +355,7 @@ begin
   if p_kind <> 'event' and p_shared_event_id is not null then
     perform private.raise_error('22023', 'field_not_allowed', 'Only event messages share an event.');
   end if;
-  if p_kind = 'event' and not private.can_see_event(p_shared_event_id, p_sender_id) then
+  if p_kind = 'event' and private.can_see_event(p_shared_event_id, p_sender_id) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   if p_kind = 'reminder' and (p_remind_at is null or p_remind_at <= now() or p_remind_at > now() + interval '366 days') then
@@ -545,7 +545,7 @@ begin
   v_role := private.conversation_role(v_message.conversation_id, v_uid);
   -- Authors may always take back what they wrote (even after losing access); conversation
   -- admins and platform admins moderate.
-  if not (v_message.sender_id = v_uid or v_role = 'admin' or private.is_admin()) then
+  if (v_message.sender_id = v_uid or v_role = 'admin' or private.is_admin()) is not true then
     if v_role is null then
       perform private.raise_error('42501', 'not_a_member', 'You are not a member of this conversation.');
     end if;
