@@ -445,6 +445,15 @@ begin
   if new.role not in ('manager', 'checkin') then
     perform private.raise_error('22023', 'invalid_cohost_role', 'A co-host role is manager or checkin.');
   end if;
+  if tg_op = 'INSERT' then
+    if not exists (select 1 from public.profiles p where p.id = new.user_id) then
+      perform private.raise_error('22023', 'user_not_found', 'No such user.');
+    end if;
+    perform private.lock_key('event_cohost:' || new.event_id::text || ':' || new.user_id::text);
+    if exists (select 1 from public.event_cohosts c where c.event_id = new.event_id and c.user_id = new.user_id) then
+      perform private.raise_error('P0001', 'already_cohost', 'This person already co-hosts the event; change their role instead.');
+    end if;
+  end if;
   new.added_by := coalesce(new.added_by, auth.uid());
   return new;
 end

@@ -220,6 +220,12 @@ begin
   if new.emoji is null or char_length(new.emoji) not between 1 and 16 or new.emoji ~ '[[:space:][:cntrl:]]' then
     perform private.raise_error('22023', 'invalid_emoji', 'A reaction is one emoji (at most 16 characters, no spaces).');
   end if;
+  -- The same reaction twice is a no-op.
+  perform private.lock_key('reaction:' || new.message_id::text || ':' || new.user_id::text);
+  if exists (select 1 from public.message_reactions r
+              where r.message_id = new.message_id and r.user_id = new.user_id and r.emoji = new.emoji) then
+    return null;
+  end if;
   if (select count(*) from public.message_reactions r where r.message_id = new.message_id and r.user_id = new.user_id) >= 20 then
     perform private.raise_error('P0001', 'too_many_reactions', 'At most 20 different reactions per message.');
   end if;
