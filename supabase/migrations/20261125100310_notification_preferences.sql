@@ -117,7 +117,7 @@ begin
   if new.channel is null or new.channel not in ('in_app', 'email', 'sms', 'whatsapp') then
     perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms or whatsapp.', new.channel));
   end if;
-  if new.channel = 'email' and not new.enabled and exists (
+  if new.channel = 'email' and new.enabled is false and exists (
        select 1 from private.notification_types t where t.type = new.type and t.critical) then
     perform private.raise_error('P0001', 'critical_notification',
       format('%s emails cannot be turned off: they are about money or cancellations.', new.type));
