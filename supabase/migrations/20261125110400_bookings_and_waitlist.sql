@@ -723,7 +723,8 @@ begin
 
   if v_by_host then
     perform private.notify(v_booking.guest_id, 'booking_cancelled', format('Your booking for %s was cancelled by the host', v_event.title),
-      case when v_quote.refundable_cents > 0 then 'You will get the rest of your payment back.' end,
+      case when v_quote.refundable_cents = v_booking.amount_cents and v_quote.refundable_cents > 0 then 'You will get a full refund.'
+           when v_quote.refundable_cents > 0 then 'You will get the rest of your payment back.' end,
       jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id, 'refund_cents', v_quote.refundable_cents));
   else
     perform private.notify(v_event.host_id, 'booking_cancelled', format('A guest cancelled for %s', v_event.title), null,
