@@ -12,6 +12,12 @@ grant usage on schema private to anon, authenticated, service_role;
 -- PostgreSQL grants EXECUTE on new functions to PUBLIC, and per-schema default privileges
 -- cannot take that away: every function created in `private` or `admin` revokes it explicitly
 -- (tests/db/91-function-privileges.test.sql fails otherwise).
+--
+-- Privileges never depend on the project's "default privileges for new entities" setting
+-- (on, the image grants the API roles everything on new `public` objects; off, nothing): every
+-- table and view a migration creates in `public` is first revoked from public, anon,
+-- authenticated and service_role, and every `public` function from those roles, and then gets
+-- exactly the grants it needs.
 
 create schema if not exists admin;
 comment on schema admin is 'Operator views and functions for Supabase Studio. Not exposed to the Data API.';
@@ -32,31 +38,38 @@ comment on function private.raise_error(text, text, text) is
   'Raises the Rally error shape: SQLSTATE (22023 | 42501 | P0001), a readable message, and a stable hint code.';
 grant execute on function private.raise_error(text, text, text) to anon, authenticated, service_role;
 
--- The caller's user id, or a 42501 `not_authenticated` error for anonymous requests.
-create or replace function private.require_user() returns uuid
-language plpgsql
-stable
+-- A transaction-scoped lock on a key (one hash space for all of Rally): a check-then-write that
+-- must not race a twin (a duplicate follow, co-host or reaction) takes it first; the second
+-- writer waits, then sees the first one's committed row.
+create or replace function private.lock_key(p_key text) returns void
+language sql
+volatile
 set search_path = ''
 as $$
-declare
-  v_uid uuid := auth.uid();
-begin
-  if v_uid is null then
-    perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
-  end if;
-  return v_uid;
-end
+  select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_key, 7301))
 $$;
-comment on function private.require_user() is 'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests.';
-grant execute on function private.require_user() to anon, authenticated, service_role;
+comment on function private.lock_key(text) is 'Transaction-scoped advisory lock on a text key; serialises writers of the same key.';
 
 -- Admins are marked in app_metadata, which only the service role (and Supabase Auth) can write.
+-- The token must say so AND the user's current app_metadata in auth.users: revoking admin rights
+-- takes effect at once, not when the admin's last token expires (up to an hour). Never null.
 create or replace function private.is_admin() returns boolean
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '') = 'admin'
+     and exists (select 1 from auth.users u where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = 'admin')
 $$;
-comment on function private.is_admin() is 'True when the request''s JWT carries app_metadata.role = admin.';
+comment on function private.is_admin() is
+  'True when the request''s JWT carries app_metadata.role = admin and the user still has it in auth.users (revocation is immediate). Never null.';
 grant execute on function private.is_admin() to anon, authenticated, service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.is_admin(),
+  private.lock_key(text),
+  private.raise_error(text,text,text)
+  from public;

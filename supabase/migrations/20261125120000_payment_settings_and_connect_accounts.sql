@@ -145,8 +145,8 @@ begin
   -- Stripe stamps events in whole seconds and delivers them in any order: an older snapshot is
   -- ignored, and one from the same second may not undo progress (it is the earlier of the two).
   if v_row.account_synced_at is not null and (p_as_of < v_row.account_synced_at or (p_as_of = v_row.account_synced_at and (
-       (v_row.details_submitted and not coalesce((p_account ->> 'details_submitted')::boolean, false))
-       or (v_row.payouts_enabled and not coalesce((p_account ->> 'payouts_enabled')::boolean, false))))) then
+       (v_row.details_submitted and coalesce((p_account ->> 'details_submitted')::boolean, false) is false)
+       or (v_row.payouts_enabled and coalesce((p_account ->> 'payouts_enabled')::boolean, false) is false)))) then
     return 'stale';
   end if;
   select coalesce(array_agg(r order by r), '{}') into v_due
@@ -272,3 +272,14 @@ comment on function private.save_connect_account(uuid, jsonb) is
 
 grant execute on function private.my_connect_account() to authenticated;
 grant execute on function private.save_connect_account(uuid, jsonb), private.apply_stripe_account(jsonb, timestamptz) to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.apply_stripe_account(jsonb,timestamp with time zone),
+  private.apply_stripe_capability(jsonb,timestamp with time zone),
+  private.my_connect_account(),
+  private.save_connect_account(uuid,jsonb),
+  private.stripe_account_ready(private.stripe_accounts),
+  private.sync_host_payouts_enabled(uuid)
+  from public;

@@ -1,7 +1,7 @@
 -- Payments, step 5: refunds.
 --
 -- The events capability decides who gets how much back (refund_quote, cancel_booking,
--- cancel_event) and writes one private.refund_requests row per paid booking. A trigger here
+-- cancel_event) and writes a private.refund_requests row (admins add goodwill ones). A trigger here
 -- turns each request into a refund in the same transaction:
 --   - the ledger takes the refunded amount back at once — the host's part (pro rata to their
 --     share) from pending, or from available once the payment was released, and the platform's
@@ -16,12 +16,6 @@
 -- command dead-lettered) → the ledger movement is reversed and operators are told. A refund
 -- made in the Stripe Dashboard is booked the same way when its webhook arrives.
 -- Admins refund with admin.refund_booking(booking, amount) (Studio).
-
-alter table private.refund_requests drop constraint refund_requests_reason_check;
-alter table private.refund_requests add constraint refund_requests_reason_check
-  check (reason in ('guest_cancelled', 'host_cancelled', 'event_cancelled', 'admin', 'unfulfillable'));
-comment on column private.refund_requests.reason is
-  'guest_cancelled | host_cancelled | event_cancelled | admin | unfulfillable (paid after the hold ended and the seats were gone).';
 
 create table private.refunds (
   id uuid primary key default gen_random_uuid(),
@@ -155,7 +149,10 @@ create trigger refund_requests_start after insert on private.refund_requests
   for each row execute function private.on_refund_requested();
 
 -- Undoes a refund's booking when it failed (or we gave up on it): the host's part and the fee
--- part go back, and, if Stripe had said succeeded, the money comes back to platform cash.
+-- part go back, and, if Stripe had said succeeded, the money comes back to platform cash. A
+-- refund taken from pending can fail after the release job already ran for that payment (the
+-- refund was still in flight at Stripe): the host's part then goes to available, not to a
+-- pending balance nobody will ever release (and the transfer is re-synced).
 create or replace function private.fail_refund(p_refund private.refunds, p_status text, p_reason text, p_event_id text) returns void
 language plpgsql
 security definer
@@ -164,10 +161,12 @@ as $$
 declare
   v_payment private.payments;
   v_entries jsonb;
+  v_back_to text;
 begin
   select * into v_payment from private.payments where id = p_refund.payment_id;
+  v_back_to := case when p_refund.bucket = 'host_pending' and v_payment.released_at is not null then 'host_available' else p_refund.bucket end;
   v_entries := private.ledger_negate(private.postings_refund_requested(
-    v_payment.host_id, p_refund.currency, p_refund.host_part_cents, p_refund.fee_part_cents, p_refund.bucket));
+    v_payment.host_id, p_refund.currency, p_refund.host_part_cents, p_refund.fee_part_cents, v_back_to));
   if private.ledger_posted('refund:' || p_refund.id::text || ':settled') then
     v_entries := v_entries || private.ledger_negate(private.postings_refund_settled(p_refund.currency, p_refund.amount_cents));
   end if;
@@ -178,7 +177,7 @@ begin
   if p_refund.refund_request_id is not null then
     update private.refund_requests set status = 'failed', processed_at = now() where id = p_refund.refund_request_id;
   end if;
-  if p_refund.bucket = 'host_available' then
+  if v_back_to = 'host_available' then
     perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
   end if;
   perform private.notify_admins('refund_failed', 'A refund failed',
@@ -186,7 +185,8 @@ begin
     jsonb_build_object('refund_id', p_refund.id, 'booking_id', p_refund.booking_id));
 end
 $$;
-comment on function private.fail_refund(private.refunds, text, text, text) is 'Reverses a refund''s ledger booking (and its settlement, if any) and tells operators.';
+comment on function private.fail_refund(private.refunds, text, text, text) is
+  'Reverses a refund''s ledger booking (and its settlement, if any) — to available when the payment was released meanwhile — and tells operators.';
 
 -- Applies a Stripe Refund object (worker result, refund.created / .updated / .failed,
 -- charge.refund.updated). Refunds Rally did not start (Dashboard) are booked as admin refunds.
@@ -292,19 +292,22 @@ declare
   v_payment private.payments;
   v_refund private.refunds;
   v_amount bigint;
+  v_request_id uuid;
 begin
   select * into v_payment from private.payments where booking_id = p_booking_id;
   if v_payment.id is null then
     perform private.raise_error('22023', 'booking_not_found', 'No paid booking with this id.');
   end if;
   v_amount := coalesce(p_amount_cents, private.payment_refundable(v_payment.id));
-  if not exists (select 1 from private.refund_requests r where r.booking_id = p_booking_id) then
-    insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
-    values (p_booking_id, v_amount, v_payment.currency, 'admin', null);
-    select * into v_refund from private.refunds where booking_id = p_booking_id order by created_at desc limit 1;
-  else
-    v_refund := private.start_refund(v_payment.id, v_amount, 'admin', null, null);
+  if v_amount is null or v_amount <= 0 or v_amount > private.payment_refundable(v_payment.id) then
+    perform private.raise_error('P0001', 'refund_exceeds_payment', 'The refund is more than what is left of the payment.');
   end if;
+  -- A request like any other (the trigger starts the refund), so a later cancellation of the
+  -- booking deducts it from what it refunds.
+  insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
+  values (p_booking_id, v_amount, v_payment.currency, 'admin', auth.uid())
+  returning id into v_request_id;
+  select * into v_refund from private.refunds where refund_request_id = v_request_id;
   return v_refund.id;
 end
 $$;
@@ -332,3 +335,15 @@ begin
 end
 $$;
 comment on function private.notify_admins(text, text, text, jsonb) is 'Sends an in-app notification to every admin.';
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  admin.refund_booking(uuid,bigint),
+  private.apply_refund(jsonb,text),
+  private.fail_refund(private.refunds,text,text,text),
+  private.notify_admins(text,text,text,jsonb),
+  private.on_refund_requested(),
+  private.payment_refundable(uuid),
+  private.start_refund(uuid,bigint,text,uuid,uuid)
+  from public;

@@ -61,6 +61,7 @@ create table public.messages (
   constraint messages_client_id_length check (client_id is null or char_length(client_id) between 1 and 100),
   constraint messages_data_object check (data is null or jsonb_typeof(data) = 'object')
 );
+revoke all on public.messages from public, anon, authenticated, service_role;
 comment on table public.messages is
   'Chat messages. Readable by those with access to the conversation (minus senders the reader blocked); written only through send_message / edit_message / delete_message.';
 comment on column public.messages.seq is 'Position in the conversation (1, 2, 3, … in commit order); conversation_messages pages on it.';
@@ -94,6 +95,7 @@ create table public.message_reactions (
   primary key (message_id, user_id, emoji),
   constraint message_reactions_emoji_length check (char_length(emoji) between 1 and 16)
 );
+revoke all on public.message_reactions from public, anon, authenticated, service_role;
 comment on table public.message_reactions is
   'Reactions: one per emoji per user per message. Members insert their own (message_id, emoji) and delete their own; everyone with access to the conversation reads them.';
 comment on column public.message_reactions.conversation_id is 'Set from the message by a trigger (clients do not send it).';
@@ -218,6 +220,12 @@ begin
   if new.emoji is null or char_length(new.emoji) not between 1 and 16 or new.emoji ~ '[[:space:][:cntrl:]]' then
     perform private.raise_error('22023', 'invalid_emoji', 'A reaction is one emoji (at most 16 characters, no spaces).');
   end if;
+  -- The same reaction twice is a no-op.
+  perform private.lock_key('reaction:' || new.message_id::text || ':' || new.user_id::text);
+  if exists (select 1 from public.message_reactions r
+              where r.message_id = new.message_id and r.user_id = new.user_id and r.emoji = new.emoji) then
+    return null;
+  end if;
   if (select count(*) from public.message_reactions r where r.message_id = new.message_id and r.user_id = new.user_id) >= 20 then
     perform private.raise_error('P0001', 'too_many_reactions', 'At most 20 different reactions per message.');
   end if;
@@ -299,7 +307,7 @@ begin
     perform private.raise_error('22023', 'attachment_too_large',
       format('Attachments are at most %s MiB.', coalesce(v_bucket.file_size_limit, 0) / 1048576));
   end if;
-  if (v_bucket.allowed_mime_types is not null and not (v_type = any (v_bucket.allowed_mime_types)))
+  if (v_bucket.allowed_mime_types is not null and (v_type = any (v_bucket.allowed_mime_types)) is not true)
      or (p_kind = 'image' and v_type not like 'image/%')
      or (p_kind = 'voice' and v_type not like 'audio/%') then
     perform private.raise_error('22023', 'attachment_type_not_allowed',
@@ -353,7 +361,7 @@ begin
   if p_kind <> 'event' and p_shared_event_id is not null then
     perform private.raise_error('22023', 'field_not_allowed', 'Only event messages share an event.');
   end if;
-  if p_kind = 'event' and not private.can_see_event(p_shared_event_id, p_sender_id) then
+  if p_kind = 'event' and private.can_see_event(p_shared_event_id, p_sender_id) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   if p_kind = 'reminder' and (p_remind_at is null or p_remind_at <= now() or p_remind_at > now() + interval '366 days') then
@@ -543,7 +551,7 @@ begin
   v_role := private.conversation_role(v_message.conversation_id, v_uid);
   -- Authors may always take back what they wrote (even after losing access); conversation
   -- admins and platform admins moderate.
-  if not (v_message.sender_id = v_uid or v_role = 'admin' or private.is_admin()) then
+  if (v_message.sender_id = v_uid or v_role = 'admin' or private.is_admin()) is not true then
     if v_role is null then
       perform private.raise_error('42501', 'not_a_member', 'You are not a member of this conversation.');
     end if;
@@ -621,6 +629,25 @@ grant execute on function private.can_read_message(uuid, uuid) to authenticated;
 grant execute on function private.send_message(uuid, text, text, text, uuid, timestamptz, uuid, text, integer),
   private.edit_message(uuid, text), private.delete_message(uuid) to authenticated;
 revoke execute on function public.send_message(uuid, text, text, text, uuid, timestamptz, uuid, text, integer),
-  public.edit_message(uuid, text), public.delete_message(uuid) from public;
+  public.edit_message(uuid, text), public.delete_message(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.send_message(uuid, text, text, text, uuid, timestamptz, uuid, text, integer),
   public.edit_message(uuid, text), public.delete_message(uuid) to anon, authenticated;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.can_read_message(uuid,uuid),
+  private.check_chat_attachment(uuid,uuid,text,text),
+  private.check_message_content(uuid,uuid,text,text,text,integer,uuid,timestamp with time zone),
+  private.delete_message(uuid),
+  private.edit_message(uuid,text),
+  private.message_payload(messages),
+  private.message_reactions_before_insert(),
+  private.message_reactions_broadcast(),
+  private.messages_after_insert(),
+  private.messages_after_update(),
+  private.messages_assign_seq(),
+  private.normalize_message_body(text),
+  private.post_system_message(uuid,uuid,text,jsonb),
+  private.send_message(uuid,text,text,text,uuid,timestamp with time zone,uuid,text,integer)
+  from public;

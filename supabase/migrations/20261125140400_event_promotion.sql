@@ -21,8 +21,9 @@
 -- Share links: create_share_link(event) gives each user one short code per event (10 characters,
 -- 50 random bits). record_event_view(event, code) counts a view (anonymous callers too) and
 -- book_event(…, p_share_code) attributes the booking to the link (not when sharer = booker).
--- book_event has taken that optional argument since 20261125110400; this capability supplies
--- private.attribute_booking, which records the attribution.
+-- book_event (20261125110400) and publish_event (20261125110500) call the two hooks defined
+-- here: private.attribute_booking records the attribution, private.announce_published_event
+-- queues the announcement.
 -- host_event_stats: for the host only.
 
 -- Promotion walks followers in follower-id order.
@@ -297,10 +298,10 @@ declare
 begin
   -- The row lock makes two concurrent promotions of the same event queue: the second sees the first.
   select * into v_event from private.events e where e.id = p_event_id for update;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
-  if not private.is_event_staff(p_event_id, v_uid, array['manager']) then
+  if private.is_event_staff(p_event_id, v_uid, array['manager']) is not true then
     perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can promote this event.');
   end if;
   if v_event.status <> 'published' or v_event.starts_at <= now() then
@@ -365,7 +366,7 @@ declare
   v_status text;
 begin
   select e.status into v_status from private.events e where e.id = p_event_id;
-  if v_status is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_status is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   if v_status <> 'published' then
@@ -413,7 +414,7 @@ begin
   if p_share_code is not null and p_share_code !~ '^[0-9a-hjkmnp-tv-z]{10}$' then
     perform private.raise_error('22023', 'invalid_share_code', 'A share code has 10 characters from create_share_link.');
   end if;
-  if p_event_id is null or not private.can_see_event(p_event_id, v_uid) then
+  if p_event_id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   -- The host's and co-hosts' own visits are not audience.
@@ -456,7 +457,7 @@ declare
 begin
   if p_event_id is not null then
     select e.host_id into v_host from private.events e where e.id = p_event_id;
-    if v_host is null or not private.can_see_event(p_event_id, v_uid) then
+    if v_host is null or private.can_see_event(p_event_id, v_uid) is not true then
       perform private.raise_error('22023', 'event_not_found', 'No such event.');
     end if;
     if v_host <> v_uid then
@@ -481,10 +482,11 @@ begin
       select count(*) filter (where b.status = 'confirmed') as bookings,
              count(*) filter (where b.status = 'confirmed' and a.booking_id is not null) as share_bookings,
              coalesce(sum(b.quantity) filter (where b.status = 'confirmed'), 0) as tickets,
-             coalesce(sum(b.amount_cents - coalesce(r.amount_cents, 0)), 0)::bigint as revenue_cents
+             coalesce(sum(b.amount_cents - r.amount_cents), 0)::bigint as revenue_cents
         from public.bookings b
         left join private.booking_attributions a on a.booking_id = b.id
-        left join private.refund_requests r on r.booking_id = b.id and r.status <> 'cancelled'
+        cross join lateral (select coalesce(sum(q.amount_cents), 0) as amount_cents from private.refund_requests q
+                             where q.booking_id = b.id and q.status <> 'cancelled') r
        where b.event_id = e.id and b.confirmed_at is not null) bk
    where e.host_id = v_uid and (p_event_id is null or e.id = p_event_id)
    order by e.starts_at desc, e.id;
@@ -516,19 +518,17 @@ grant execute on function private.promote_event(uuid), private.create_share_link
   to authenticated;
 grant execute on function private.record_event_view(uuid, text) to anon, authenticated;
 revoke execute on function public.promote_event(uuid), public.create_share_link(uuid), public.host_event_stats(uuid),
-  public.record_event_view(uuid, text) from public;
+  public.record_event_view(uuid, text) from public, anon, authenticated, service_role;
 grant execute on function public.promote_event(uuid), public.create_share_link(uuid), public.host_event_stats(uuid),
   public.record_event_view(uuid, text) to anon, authenticated;
 
-do $schedule$
-declare
-  v_cron_version integer[];
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
-    select (regexp_match(extversion, '^(\d+)\.(\d+)'))::integer[] into v_cron_version from pg_catalog.pg_extension where extname = 'pg_cron';
-    perform cron.schedule('rally-process-promotion-queue',
-      case when v_cron_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
-      'select private.process_promotion_queue()');
-  end if;
-end
-$schedule$;
+select private.schedule_job('rally-process-promotion-queue', private.cron_seconds_schedule(10), interval '10 seconds',
+  'select private.process_promotion_queue()',
+  'Announces published and promoted events to the host''s followers, in batches.');
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.announce_published_event(private.events,uuid),
+  private.attribute_booking(uuid,uuid,text,uuid)
+  from public;
