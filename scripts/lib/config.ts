@@ -19,6 +19,8 @@ export const APP_ROLE = 'postgres';
 /** `supabase start` uses "postgres" as the local password for both roles; so do we. */
 export const LOCAL_PASSWORD = 'postgres';
 export const DATABASE = 'postgres';
+/** The schemas Rally's migrations create objects in (lint, the API-exposure comparison). */
+export const RALLY_SCHEMAS: readonly string[] = ['public', 'private', 'admin'];
 
 /** The CLI claims these for its Docker DB, shadow DB and pooler; using them confuses `--db-url`. */
 export const FORBIDDEN_DB_PORTS: readonly number[] = [54322, 54320, 54329];

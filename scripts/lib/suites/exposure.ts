@@ -10,11 +10,10 @@ import pg from 'pg';
 import { withThrowawayDb } from '../throwaway.ts';
 import { runPgTap } from './pgtap.ts';
 import { timed, type SuiteResult } from './result.ts';
-import type { ApiExposure } from '../config.ts';
+import { RALLY_SCHEMAS, type ApiExposure } from '../config.ts';
 
 export const RLS_MATRIX_FILE = '90-rls-matrix';
-/** Schemas Rally's migrations create objects in. */
-const RALLY_SCHEMAS = ['public', 'private', 'admin'];
+
 const API_ROLES = ['anon', 'authenticated'];
 
 export interface Privilege {
