@@ -6,8 +6,11 @@
  *     project on the platform), so the jobs' `net.http_post` calls reach the local functions;
  *   - runs the pg_net stand-in worker (scripts/lib/net-worker.ts) that sends them;
  *   - and, only where pg_cron is older than 1.5 (Debian's 1.4 has no seconds syntax, so the
- *     migrations fall back to once a minute), pauses the jobs the platform runs every few
- *     seconds and runs their own command at the platform's interval instead, as role postgres.
+ *     migrations fall back to once a minute), also runs the own command of the jobs the platform
+ *     runs every few seconds at the platform's interval, as role postgres. pg_cron keeps its
+ *     minutely run of them, so admin.scheduled_jobs shows them scheduled, active and healthy;
+ *     the workers they call claim their rows with `for update skip locked`, so an extra call
+ *     finds nothing twice.
  */
 import pg from 'pg';
 
@@ -54,30 +57,25 @@ export async function startSchedules(dbUrl: string, log: (line: string) => void)
     `select (regexp_match(extversion, '^(\\d+)\\.(\\d+)'))::integer[] >= array[1, 5] as seconds
        from pg_extension where extname = 'pg_cron'`,
   );
-  const paused: string[] = [];
   const timers: NodeJS.Timeout[] = [];
   if (version.rows[0]?.seconds === false) {
     for (const job of SECONDS_JOBS) {
-      const row = await pool.query<{ jobid: string; command: string }>(
-        `select jobid, command from cron.job where jobname = $1 and username = current_user`, [job.name]);
+      const row = await pool.query<{ command: string }>(
+        `select command from cron.job where jobname = $1 and username = current_user`, [job.name]);
       const scheduled = row.rows[0];
       if (!scheduled) {
         log(`schedules: ${job.name} is not scheduled in pg_cron; nothing runs it`);
         continue;
       }
-      await pool.query('select cron.alter_job($1, active := false)', [scheduled.jobid]);
-      paused.push(scheduled.jobid);
       const running = { now: false };
       timers.push(setInterval(() => void runCommand(pool, job.name, scheduled.command, running, log), job.intervalMs));
     }
-    log(`schedules: pg_cron has no seconds schedules here; ${paused.length} jobs run every few seconds from npm start instead`);
+    log(`schedules: pg_cron has no seconds schedules here; ${timers.length} jobs also run every few seconds from npm start`);
   }
   return {
     activeJobs: active.rows[0]?.count ?? 0,
     stop: async () => {
       for (const timer of timers) clearInterval(timer);
-      // Leave the database as the migrations made it.
-      for (const jobid of paused) await pool.query('select cron.alter_job($1, active := true)', [jobid]).catch(() => undefined);
       await pool.end();
     },
   };
