@@ -6,7 +6,8 @@
 -- Vault encrypts with libsodium's deterministic AEAD under a root key read from a file; the
 -- stand-in uses pgcrypto (AES-256 keyed from a random root key, an HMAC-SHA256 tag over nonce,
 -- associated data and ciphertext) under a root key kept in `vault.stand_in_root_key`, a table
--- only the platform's superuser can read and the platform does not have.
+-- only the platform's superuser can read; it and `vault.stand_in_cipher_key()` are the two
+-- objects the platform does not have.
 
 create schema if not exists vault;
 
@@ -25,6 +26,16 @@ as $$
   select extensions.gen_random_bytes(24);
 $$;
 
+-- Stand-in only: the AES key for (context, key_id) and the IV for a nonce, from the root key.
+create or replace function vault.stand_in_cipher_key(context bytea, key_id bigint, nonce bytea, out key bytea, out iv bytea)
+language sql stable
+set search_path = ''
+as $$
+  select extensions.hmac(context || int8send(key_id), (select k.key from vault.stand_in_root_key as k), 'sha256'),
+         substring(extensions.digest(nonce, 'sha256') from 1 for 16);
+$$;
+revoke all on function vault.stand_in_cipher_key(bytea, bigint, bytea) from public;
+
 create or replace function vault._crypto_aead_det_encrypt(
   message bytea, additional bytea, key_id bigint, context bytea default 'pgsodium', nonce bytea default null
 ) returns bytea
@@ -33,10 +44,10 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_key bytea := extensions.hmac(context || int8send(key_id), (select k.key from vault.stand_in_root_key as k), 'sha256');
-  v_cipher bytea := extensions.encrypt_iv(message, v_key, substring(extensions.digest(nonce, 'sha256') from 1 for 16), 'aes-cbc/pad:pkcs');
+  v_cipher_key record := vault.stand_in_cipher_key(context, key_id, nonce);
+  v_cipher bytea := extensions.encrypt_iv(message, v_cipher_key.key, v_cipher_key.iv, 'aes-cbc/pad:pkcs');
 begin
-  return v_cipher || extensions.hmac(nonce || additional || v_cipher, v_key, 'sha256');
+  return v_cipher || extensions.hmac(nonce || additional || v_cipher, v_cipher_key.key, 'sha256');
 end
 $$;
 
@@ -48,14 +59,14 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_key bytea := extensions.hmac(context || int8send(key_id), (select k.key from vault.stand_in_root_key as k), 'sha256');
+  v_cipher_key record := vault.stand_in_cipher_key(context, key_id, nonce);
   v_cipher bytea := substring(message from 1 for octet_length(message) - 32);
 begin
   if octet_length(message) < 32
-     or substring(message from octet_length(message) - 31) <> extensions.hmac(nonce || additional || v_cipher, v_key, 'sha256') then
+     or substring(message from octet_length(message) - 31) <> extensions.hmac(nonce || additional || v_cipher, v_cipher_key.key, 'sha256') then
     raise exception 'pgsodium_crypto_aead_det_decrypt_by_id: invalid ciphertext';
   end if;
-  return extensions.decrypt_iv(v_cipher, v_key, substring(extensions.digest(nonce, 'sha256') from 1 for 16), 'aes-cbc/pad:pkcs');
+  return extensions.decrypt_iv(v_cipher, v_cipher_key.key, v_cipher_key.iv, 'aes-cbc/pad:pkcs');
 end
 $$;
 
