@@ -25,6 +25,8 @@ export interface ApiStackOptions {
   keys: ApiKeys;
   /** A Storage API to mount under /storage/v1 (a server on its own port), if any. */
   storageUpstream?: string;
+  /** More environment for the edge functions. */
+  functionsEnv?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -70,6 +72,7 @@ export async function startApiStack(options: ApiStackOptions): Promise<ApiStack>
   const functions = await startFunctions({
     port: functionsPort, supabaseUrl: apiUrl, dbUrl: options.dbUrl,
     anonKey: options.keys.anonKey, serviceRoleKey: options.keys.serviceRoleKey, jwtSecret: options.keys.jwtSecret,
+    ...(options.functionsEnv === undefined ? {} : { extraEnv: options.functionsEnv }),
   });
   const services: ApiService[] = [];
   try {
