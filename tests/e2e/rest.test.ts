@@ -46,6 +46,8 @@ describe('reads', () => {
     expect(either.data?.map((p) => p.username)).toEqual([host.username, stranger.username].sort().reverse());
     const notMe = await guest.client.from('profiles').select('username').in('id', ids).neq('id', guest.user.id).ilike('username', '%REST%');
     expect(notMe.data).toHaveLength(2);
+    const head = await guest.client.from('profiles').select('*', { count: 'exact', head: true }).in('id', ids);
+    expect(head).toMatchObject({ error: null, data: null, count: 3 });
   });
 
   it('.maybeSingle() gives null for no row, .single() a 406 PGRST116', async () => {
