@@ -282,7 +282,9 @@ export async function createRestService(context: ServiceContext): Promise<ApiSer
     }
     const source = provided.length === 0 ? ` from ${call} _t` : `${from} cross join lateral ${call} _t`;
     if (provided.length === 0) params.values.length = 0;
-    const resultRelation = c.relations.get(key(fn.schema, fn.returnType.replace(/^.*\./, ''))) ?? null;
+    // format_type qualifies a type that is not on authenticator's search_path ("$user", public).
+    const [typeSchema, typeName] = fn.returnType.includes('.') ? fn.returnType.split('.', 2) as [string, string] : ['public', fn.returnType];
+    const resultRelation = c.relations.get(key(typeSchema.replace(/"/g, ''), typeName.replace(/"/g, ''))) ?? null;
     const extra: string[] = [];
     const list = scalarSet ? '_t' : selectListSql(c, resultRelation, '_t', query.select, extra);
     const where = whereSql('_t', query.filters, params, extra);
