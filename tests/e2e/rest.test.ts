@@ -105,13 +105,13 @@ describe('writes', () => {
     expect(after.data?.is_host).toBe(false);
   });
 
-  it('inserts and deletes a follow under RLS; a duplicate is 409 23505', async () => {
+  it('inserts and deletes a follow under RLS; following again is a no-op', async () => {
     const inserted = await guest.client.from('follows').insert({ follower_id: guest.user.id, followee_id: host.user.id }).select('follower_id, followee_id').single();
     expect(inserted.error).toBeNull();
     expect(inserted.data).toEqual({ follower_id: guest.user.id, followee_id: host.user.id });
-    const duplicate = await guest.client.from('follows').insert({ follower_id: guest.user.id, followee_id: host.user.id });
-    expect(duplicate.status).toBe(409);
-    expect(duplicate.error?.code).toBe('23505');
+    const duplicate = await guest.client.from('follows').insert({ follower_id: guest.user.id, followee_id: host.user.id }).select('follower_id');
+    expect(duplicate.status).toBe(201);
+    expect(duplicate.data).toEqual([]);
     const forged = await stranger.client.from('follows').insert({ follower_id: guest.user.id, followee_id: stranger.user.id });
     expect(forged.error?.code).toBe('42501');
     const removed = await guest.client.from('follows').delete().eq('follower_id', guest.user.id).eq('followee_id', host.user.id).select('followee_id');
