@@ -9,6 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseToml } from 'smol-toml';
 import { createAuthService } from '../../tools/auth-standin/service.ts';
 import { createRestService } from '../../tools/rest-standin/service.ts';
+import { createRealtimeService } from '../../tools/realtime-standin/service.ts';
 import { proxyService, startApiGateway, type ApiGateway } from '../../tools/api-gateway/server.ts';
 import type { ApiService, ServiceContext, ServiceFactory } from '../../tools/api-gateway/service.ts';
 import { REPO_ROOT } from './config.ts';
@@ -36,8 +37,8 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-/** The in-process stand-ins, mounted in this order. Realtime and Storage join here (C-B). */
-const STANDINS: readonly ServiceFactory[] = [createAuthService, createRestService];
+/** The in-process stand-ins, mounted in this order. */
+const STANDINS: readonly ServiceFactory[] = [createAuthService, createRestService, createRealtimeService];
 
 const FUNCTIONS_READY_TIMEOUT_MS = 60_000;
 

@@ -32,7 +32,8 @@
  */
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
 import pg from "pg";
 import { WebSocketServer, type RawData, type WebSocket } from "ws";
 import { AuthorizationError, authorizeRead, authorizeWrite, emptyPolicies, type AuthorizationContext, type Extension, type Policies } from "./authorization.ts";
@@ -61,7 +62,7 @@ export interface RealtimeStandin {
   /** Base URL; the socket is at `${url}/realtime/v1/websocket`. */
   url: string;
   /** For a gateway serving the API URL itself: hands an HTTP upgrade under /realtime/v1/ to the stand-in. */
-  handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
   /** For a gateway: plain HTTP requests under /realtime/v1/. */
   handleRequest(req: IncomingMessage, res: ServerResponse): void;
   /** Resolves once every realtime.messages row committed before the call has been delivered. */
@@ -524,14 +525,15 @@ function jsonResponse(res: ServerResponse, status: number, body: unknown): void 
   res.end(JSON.stringify(body));
 }
 
-function rejectUpgrade(socket: Socket, status: number, message: string): void {
+function rejectUpgrade(socket: Duplex, status: number, message: string): void {
   const body = JSON.stringify({ error: message });
   const reason = status === 401 ? "Unauthorized" : status === 404 ? "Not Found" : "Bad Request";
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
     `Realtime-Standin: true\r\nConnection: close\r\n\r\n${body}`);
 }
 
-export async function startRealtimeStandin(options: RealtimeStandinOptions): Promise<RealtimeStandin> {
+/** The stand-in without a listening socket: a gateway mounts its handlers (tools/realtime-standin/service.ts). */
+export async function createRealtimeCore(options: Omit<RealtimeStandinOptions, "port">): Promise<Omit<RealtimeStandin, "url">> {
   const log = options.log ?? (() => undefined);
   const pool = new pg.Pool({ connectionString: options.dbUrl, max: 6, application_name: "rally-realtime-standin" });
   pool.on("error", (error) => log(`realtime stand-in: connection error: ${error.message}`));
@@ -553,7 +555,7 @@ export async function startRealtimeStandin(options: RealtimeStandinOptions): Pro
   }
   const wss = new WebSocketServer({ noServer: true });
 
-  function handleUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  function handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const url = new URL(req.url ?? "/", "http://standin.local");
     if (!url.pathname.endsWith("/websocket")) {
       rejectUpgrade(socket, 404, "Not Found");
@@ -594,26 +596,41 @@ export async function startRealtimeStandin(options: RealtimeStandinOptions): Pro
     jsonResponse(res, 404, { message: "Not Found" });
   }
 
-  const server: Server = createServer(handleRequest);
-  server.on("upgrade", handleUpgrade);
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(options.port ?? 0, "127.0.0.1", resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-
   return {
-    url: `http://127.0.0.1:${port}`,
     handleUpgrade,
     handleRequest,
     flush: () => stream.flush(),
     async close() {
       for (const ws of wss.clients) ws.terminate();
       wss.close();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
       await stream.close();
       await pool.end();
+    },
+  };
+}
+
+/** The stand-in on its own port (tests, or a gateway that proxies). */
+export async function startRealtimeStandin(options: RealtimeStandinOptions): Promise<RealtimeStandin> {
+  const core = await createRealtimeCore(options);
+  const server: Server = createServer(core.handleRequest);
+  server.on("upgrade", core.handleUpgrade);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen(options.port ?? 0, "127.0.0.1", resolve);
+    });
+  } catch (error) {
+    await core.close();
+    throw error;
+  }
+  const { port } = server.address() as AddressInfo;
+  return {
+    ...core,
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      await core.close();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
 }
