@@ -27,6 +27,8 @@ export interface ApiStackOptions {
   keys: ApiKeys;
   /** A Storage API on its own port to mount under /storage/v1 instead of the in-process stand-in. */
   storageUpstream?: string;
+  /** More environment for the edge functions. */
+  functionsEnv?: Record<string, string>;
   log: (line: string) => void;
 }
 
@@ -72,6 +74,7 @@ export async function startApiStack(options: ApiStackOptions): Promise<ApiStack>
   const functions = await startFunctions({
     port: functionsPort, supabaseUrl: apiUrl, dbUrl: options.dbUrl,
     anonKey: options.keys.anonKey, serviceRoleKey: options.keys.serviceRoleKey, jwtSecret: options.keys.jwtSecret,
+    ...(options.functionsEnv === undefined ? {} : { extraEnv: options.functionsEnv }),
   });
   const services: ApiService[] = [];
   try {

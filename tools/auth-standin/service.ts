@@ -361,7 +361,7 @@ export async function createAuthService(context: ServiceContext): Promise<ApiSer
         values ('00000000-0000-0000-0000-000000000000', $1, 'authenticated', 'authenticated', $2, $3, $4, null, $5, $6, now(), now(), false)`,
       [id, input.email, input.hash ?? '', input.confirmed ? new Date() : null, JSON.stringify(appMetadata), JSON.stringify(userMetadata)]);
       await db.query(`insert into auth.identities (provider_id, user_id, identity_data, provider, created_at, updated_at)
-        values ($1, $1, $2, 'email', now(), now())`, [id, JSON.stringify(identityData)]);
+        values ($1::text, $1::uuid, $2, 'email', now(), now())`, [id, JSON.stringify(identityData)]);
       await db.query('release savepoint signup_user');
     } catch (error) {
       // GoTrue answers any database error here (a trigger refusing the row included) this way.

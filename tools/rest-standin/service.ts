@@ -274,7 +274,7 @@ export async function createRestService(context: ServiceContext): Promise<ApiSer
       }
       const sql = `select to_json(${call})::text as body, 1::bigint as page_count, null::bigint as total${provided.length === 0 ? '' : from}`;
       if (provided.length === 0) params.values.length = 0;
-      return { sql, params: params.values, readOnly, scalar: true, singleRow: false, status: fn.returnsVoid ? 204 : 200, offset: 0, count: false, write: !readOnly };
+      return { sql, params: params.values, readOnly, scalar: true, singleRow: false, status: fn.returnsVoid ? 204 : 200, offset: 0, count: false, write: false };
     }
     const scalarSet = fn.returnKind !== 'c' && fn.returnType !== 'record';
     if (scalarSet && (query.filters.length > 0 || query.order.length > 0 || query.select.some((s) => s.kind !== 'star'))) {
@@ -291,7 +291,7 @@ export async function createRestService(context: ServiceContext): Promise<ApiSer
     const total = prefs.count === 'exact' ? `(select count(*)${source}${where})` : 'null::bigint';
     const agg = scalarSet ? `json_agg(_pgrst_row._t)` : `json_agg(_pgrst_row)`;
     const sql = `select coalesce(${agg}, '[]'::json)::text as body, count(*) as page_count, ${total} as total from (${inner}) _pgrst_row`;
-    return { sql, params: params.values, readOnly, scalar: false, singleRow: !fn.returnsSet, status: 200, offset, count: prefs.count === 'exact', write: !readOnly };
+    return { sql, params: params.values, readOnly, scalar: false, singleRow: !fn.returnsSet, status: 200, offset, count: prefs.count === 'exact', write: false };
   }
 
   async function execute(plan: Plan, claims: Claims, req: IncomingMessage, path: string, schema: string): Promise<Outcome & { client: pg.PoolClient }> {
