@@ -46,6 +46,8 @@ describe('reads', () => {
     expect(either.data?.map((p) => p.username)).toEqual([host.username, stranger.username].sort().reverse());
     const notMe = await guest.client.from('profiles').select('username').in('id', ids).neq('id', guest.user.id).ilike('username', '%REST%');
     expect(notMe.data).toHaveLength(2);
+    const head = await guest.client.from('profiles').select('*', { count: 'exact', head: true }).in('id', ids);
+    expect(head).toMatchObject({ error: null, data: null, count: 3 });
   });
 
   it('.maybeSingle() gives null for no row, .single() a 406 PGRST116', async () => {
@@ -134,5 +136,36 @@ describe('PostgREST\'s refusals', () => {
     const hidden = await guest.client.schema('private' as 'public').from('events').select('*');
     expect(hidden.status).toBe(406);
     expect(hidden.error?.code).toBe('PGRST106');
+  });
+});
+
+describe('bookings through the Data API', () => {
+  it('a guest reads her own booking, with its ticket type embedded; a stranger reads and changes nothing', async () => {
+    const ticket = await host.client.from('ticket_types').insert({ event_id: eventId, name: 'Free entry', price_cents: 0, currency: 'EUR', capacity: 20 })
+      .select('id, name, price_cents').single();
+    expect(ticket.error).toBeNull();
+    const published = await host.client.rpc('publish_event', { p_event_id: eventId });
+    expect(published.error).toBeNull();
+    const booked = await guest.client.rpc('book_event', { p_event_id: eventId, p_ticket_type_id: ticket.data?.id ?? '', p_quantity: 1 });
+    expect(booked.error).toBeNull();
+    expect(booked.data).toMatchObject({ guest_id: guest.user.id, status: 'confirmed' });
+
+    const mine = await guest.client.from('bookings').select('id, status, quantity, ticket_types(name)').eq('event_id', eventId);
+    expect(mine.error).toBeNull();
+    expect(mine.data).toEqual([{ id: booked.data?.id, status: 'confirmed', quantity: 1, ticket_types: { name: 'Free entry' } }]);
+
+    const snooped = await stranger.client.from('bookings').select('id').eq('event_id', eventId);
+    expect(snooped.error).toBeNull();
+    expect(snooped.data).toEqual([]);
+    const tampered = await stranger.client.from('bookings').update({ status: 'cancelled' }).eq('id', booked.data?.id ?? '').select('id');
+    expect(tampered.error?.code).toBe('42501');
+    const after = await guest.client.from('bookings').select('status').eq('id', booked.data?.id ?? '').single();
+    expect(after.data?.status).toBe('confirmed');
+  });
+
+  it('the published event embeds its ticket types for anyone', async () => {
+    const { data, error } = await anonClient().from('events').select('title, status, ticket_types(name, price_cents)').eq('id', eventId).single();
+    expect(error).toBeNull();
+    expect(data).toEqual({ title: 'E2E rooftop jazz', status: 'published', ticket_types: [{ name: 'Free entry', price_cents: 0 }] });
   });
 });
