@@ -18,6 +18,7 @@ const clients: SupabaseClient[] = [];
 beforeAll(async () => {
   standin = await startRealtimeStandin({
     dbUrl: testEnv("SUPABASE_DB_URL"),
+    adminDbUrl: testEnv("RALLY_ADMIN_DB_URL"),
     jwtSecret: testEnv("SUPABASE_JWT_SECRET"),
     channelErrorBackoffMs: 10,
     pollIntervalMs: 20,

@@ -42,12 +42,16 @@ import {
   decodeFrame, encodeMessage, encodeReply, encodeUserBroadcast, isUserBroadcastPush, jsonBody, ProtocolError,
   type InboundMessage, type JsonObject, type UserBroadcast, type Vsn,
 } from "./protocol.ts";
+import { JANITOR_INTERVAL_MS, maintainMessagePartitions } from "./maintenance.ts";
 import { startMessageStream, type MessageRow, type MessageStream } from "./replication.ts";
 import { verifyToken, type TokenError } from "./tokens.ts";
 
 export interface RealtimeStandinOptions {
   /** Postgres URL (role postgres) used for authorization checks and the replication slot. */
   dbUrl: string;
+  /** As `supabase_admin`: with it, the stand-in keeps realtime.messages' daily partitions as
+   *  Realtime's janitor does (./maintenance.ts); without it, whoever runs the database must. */
+  adminDbUrl?: string;
   jwtSecret: string;
   /** 0 (default): a free port on 127.0.0.1. */
   port?: number;
@@ -543,6 +547,14 @@ export async function createRealtimeCore(options: Omit<RealtimeStandinOptions, "
     secret: new TextEncoder().encode(options.jwtSecret),
     errorBackoffMs: options.channelErrorBackoffMs ?? 5_000,
   };
+  let janitor: NodeJS.Timeout | undefined;
+  if (options.adminDbUrl !== undefined) {
+    const adminDbUrl = options.adminDbUrl;
+    await maintainMessagePartitions(adminDbUrl, log);
+    janitor = setInterval(() => void maintainMessagePartitions(adminDbUrl, log).catch((error: unknown) =>
+      log(`realtime stand-in: janitor failed: ${error instanceof Error ? error.message : String(error)}`)), JANITOR_INTERVAL_MS);
+    janitor.unref();
+  }
   let stream: MessageStream;
   try {
     stream = await startMessageStream({
@@ -550,6 +562,7 @@ export async function createRealtimeCore(options: Omit<RealtimeStandinOptions, "
       ...(options.pollIntervalMs === undefined ? {} : { pollIntervalMs: options.pollIntervalMs }),
     });
   } catch (error) {
+    clearInterval(janitor);
     await pool.end();
     throw error;
   }
@@ -601,6 +614,7 @@ export async function createRealtimeCore(options: Omit<RealtimeStandinOptions, "
     handleRequest,
     flush: () => stream.flush(),
     async close() {
+      clearInterval(janitor);
       for (const ws of wss.clients) ws.terminate();
       wss.close();
       await stream.close();

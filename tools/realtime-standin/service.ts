@@ -2,15 +2,18 @@
  * The Realtime stand-in mounted on the API gateway under /realtime/v1 (docs/local-stack.md):
  * WebSocket upgrades at /realtime/v1/websocket, plain HTTP under /realtime/v1/api/….
  *
- * It connects as `postgres`: Supabase Realtime connects as `supabase_admin`, the superuser the
- * local contract reserves for the platform's own setup; `postgres` has what Realtime needs here
- * (REPLICATION for the slot, membership in the API roles to impersonate callers, BYPASSRLS for
- * the read probes) and nothing a superuser adds.
+ * It connects as `postgres` for channels: Supabase Realtime connects as `supabase_admin`, the
+ * superuser the local contract keeps for the platform's own work; `postgres` has what channels
+ * need (REPLICATION for the slot, membership in the API roles to impersonate callers, BYPASSRLS
+ * for the read probes). Only the janitor, which creates and drops realtime.messages' daily
+ * partitions (owned by supabase_realtime_admin), connects as `supabase_admin` (local password
+ * `postgres`), as Realtime's does.
  *
  *   RALLY_REALTIME_ERROR_BACKOFF_MS  pause before a refused join is answered (default 5000, as
  *                                   Realtime's CHANNEL_ERROR_BACKOFF_MS)
  */
 import type { ApiService, ServiceFactory } from "../api-gateway/service.ts";
+import { dbUrlAs } from "../api-gateway/http.ts";
 import { createRealtimeCore } from "./server.ts";
 
 export const createRealtimeService: ServiceFactory = async (context): Promise<ApiService> => {
@@ -20,6 +23,7 @@ export const createRealtimeService: ServiceFactory = async (context): Promise<Ap
   }
   const core = await createRealtimeCore({
     dbUrl: context.dbUrl,
+    adminDbUrl: dbUrlAs(context.dbUrl, "supabase_admin"),
     jwtSecret: context.jwtSecret,
     log: context.log,
     ...(backoff === undefined || backoff === "" ? {} : { channelErrorBackoffMs: Number(backoff) }),
