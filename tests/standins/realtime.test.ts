@@ -155,6 +155,7 @@ describe("Realtime stand-in: private channels", () => {
   it("lets members send typing broadcasts (insert policy) and drops a non-member's", async () => {
     const [maya, tom] = [await createUser(), await createUser()];
     const conversation = await groupOf(maya, [tom]);
+    await standin.flush(); // the group's system message is delivered before anyone subscribes
     const topic = `conversation:${conversation}:typing`;
     const mayaChannel = (await clientWith(maya.token)).channel(topic, { config: { private: true } });
     const seenByMaya = collect(mayaChannel, "typing");
@@ -175,7 +176,10 @@ describe("Realtime stand-in: private channels", () => {
     await send(`conversation:${conversation}`, "message_created", { body: "real" });
     await forged.next(1);
     await standin.flush();
-    expect(forged.items.map((m) => (m.payload as { body: string }).body)).toEqual(["real"]);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // room for a wrongly relayed forgery
+    const bodies = forged.items.map((m) => (m.payload as { body: string }).body);
+    expect(bodies).toContain("real");
+    expect(bodies).not.toContain("forged");
   });
 
   it("syncs presence between members", async () => {
