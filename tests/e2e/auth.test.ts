@@ -134,6 +134,28 @@ describe('the admin API', () => {
   });
 });
 
+describe('suspension', () => {
+  it('an admin suspends a user: sign-in and refresh are refused with user_banned', async () => {
+    const service = serviceClient();
+    if (service === null) return; // needs SUPABASE_SERVICE_ROLE_KEY to make an admin
+    const email = `ops_${uniqueSuffix()}@e2e.rally.example`;
+    const made = await service.auth.admin.createUser({ email, password: 'admin-password', email_confirm: true, app_metadata: { role: 'admin' } });
+    expect(made.error).toBeNull();
+    const admin = anonClient();
+    expect((await admin.auth.signInWithPassword({ email, password: 'admin-password' })).error).toBeNull();
+
+    const target = await signUpUser('suspended');
+    const suspended = await admin.rpc('admin_suspend_user', { p_user_id: target.user.id, p_reason: 'e2e: spam' });
+    expect(suspended.error).toBeNull();
+    expect(suspended.data).toEqual([expect.objectContaining({ user_id: target.user.id, suspended: true })]);
+
+    const signIn = await anonClient().auth.signInWithPassword({ email: target.email, password: target.password });
+    expect(signIn.error?.code).toBe('user_banned');
+    const refresh = await target.client.auth.refreshSession();
+    expect(refresh.error?.code).toBe('user_banned');
+  });
+});
+
 describe('the gateway', () => {
   it('refuses an API key that is not the project\'s', async () => {
     const env = projectEnv();

@@ -109,3 +109,24 @@ describe('what the stand-in does not serve answers 501 naming it', () => {
     expect((await rest('/currencies', { headers: { Prefer: 'tx=rollback' } })).status).toBe(501);
   });
 });
+
+describe('the schema cache', () => {
+  it('reloads on NOTIFY pgrst, as PostgREST does', async () => {
+    // Served before the function exists: PGRST202, and the cache now knows no such function.
+    const before = await rest('/rpc/standin_reloaded', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+    expect(before.body).toMatchObject({ code: 'PGRST202' });
+    await admin.query(`create function public.standin_reloaded() returns int language sql stable as 'select 7';
+      grant execute on function public.standin_reloaded() to anon;
+      notify pgrst, 'reload schema';`);
+    try {
+      let after = await rest('/rpc/standin_reloaded', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      for (let i = 0; i < 20 && after.status !== 200; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        after = await rest('/rpc/standin_reloaded', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{}' });
+      }
+      expect(after).toMatchObject({ status: 200, body: 7 });
+    } finally {
+      await admin.query('drop function public.standin_reloaded()');
+    }
+  });
+});

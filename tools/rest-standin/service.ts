@@ -14,6 +14,7 @@
  * `request.headers`, `request.cookies` and `search_path` set transaction-locally, then the role's
  * own settings (`alter role … set statement_timeout`) likewise. Only the schemas in
  * `[api] schemas` are served (`Accept-Profile`/`Content-Profile` select one; others: 406 PGRST106).
+ * The schema cache reloads on `NOTIFY pgrst, 'reload schema'`, as PostgREST's does.
  * Errors carry PostgREST's body and SQLSTATE → HTTP status. What it does not support answers 501
  * with code PGRST501 naming the feature.
  */
@@ -68,6 +69,14 @@ export async function createRestService(context: ServiceContext): Promise<ApiSer
   const secret = new TextEncoder().encode(context.jwtSecret);
   let cache: SchemaCache | null = null;
   let roleSettings = new Map<string, [string, string][]>();
+  // `NOTIFY pgrst, 'reload schema'` (what migrations and Studio send) reloads the cache, as PostgREST does.
+  const listener = new pg.Client({ connectionString: dbUrlAs(context.dbUrl, 'authenticator'), application_name: 'rally-rest-standin-listener' });
+  listener.on('error', (error) => context.log(`data api stand-in: listener error: ${error.message}`));
+  listener.on('notification', (message) => {
+    if (message.channel === 'pgrst' && (message.payload === undefined || message.payload === '' || message.payload.startsWith('reload'))) cache = null;
+  });
+  await listener.connect();
+  await listener.query('listen pgrst');
 
   /** PostgREST loads its schema cache at start and on NOTIFY pgrst; this loads on first use and on demand. */
   async function schemaCache(): Promise<SchemaCache> {
@@ -282,7 +291,9 @@ export async function createRestService(context: ServiceContext): Promise<ApiSer
     }
     const source = provided.length === 0 ? ` from ${call} _t` : `${from} cross join lateral ${call} _t`;
     if (provided.length === 0) params.values.length = 0;
-    const resultRelation = c.relations.get(key(fn.schema, fn.returnType.replace(/^.*\./, ''))) ?? null;
+    // format_type qualifies a type that is not on authenticator's search_path ("$user", public).
+    const [typeSchema, typeName] = fn.returnType.includes('.') ? fn.returnType.split('.', 2) as [string, string] : ['public', fn.returnType];
+    const resultRelation = c.relations.get(key(typeSchema.replace(/"/g, ''), typeName.replace(/"/g, ''))) ?? null;
     const extra: string[] = [];
     const list = scalarSet ? '_t' : selectListSql(c, resultRelation, '_t', query.select, extra);
     const where = whereSql('_t', query.filters, params, extra);
@@ -437,6 +448,9 @@ export async function createRestService(context: ServiceContext): Promise<ApiSer
     prefix: '/rest/v1',
     description: 'Data API STAND-IN (PostgREST contract, the subset apps use; not PostgREST), tools/rest-standin',
     handle,
-    close: () => pool.end(),
+    async close() {
+      await listener.end().catch(() => undefined);
+      await pool.end();
+    },
   };
 }
