@@ -1,11 +1,11 @@
 /**
  * `npm test`: every suite against one throwaway cluster (temp dir, free port, full apply plus
- * the pgTAP helpers), in order: pgTAP, vitest, deno check, Deno smoke tests; then `exposure`:
- * the RLS matrix on a second cluster built with the other new-entity default privileges, and
- * the API roles' privileges compared between the two.
+ * the pgTAP helpers), in order: pgTAP, vitest, deno check, Deno smoke tests, the e2e suite through
+ * supabase-js against the API stack; then `exposure`: the RLS matrix on a second cluster built with
+ * the other new-entity default privileges, and the API roles' privileges compared between the two.
  * Prints one line per suite, then exactly `N passed, N failed`; exits non-zero on any failure.
  *
- *   tsx scripts/test.ts [--only pgtap,vitest,deno-check,smoke,exposure] [--files <path fragment>]
+ *   tsx scripts/test.ts [--only pgtap,vitest,deno-check,smoke,e2e,exposure] [--files <path fragment>]
  */
 import { logLine, runMain } from './lib/cli.ts';
 import { apiAutoExpose } from './lib/config.ts';
@@ -16,10 +16,11 @@ import { wasInterrupted, withThrowawayDb } from './lib/throwaway.ts';
 import { runDenoCheck, runDenoSmoke } from './lib/suites/deno.ts';
 import { runPgTap } from './lib/suites/pgtap.ts';
 import { runVitest } from './lib/suites/vitest.ts';
+import { runE2e } from './lib/suites/e2e.ts';
 import { RLS_MATRIX_FILE, apiRolePrivileges, runExposureSuite, type Privilege } from './lib/suites/exposure.ts';
 import type { SuiteResult, TestEnv } from './lib/suites/result.ts';
 
-const SUITES = ['pgtap', 'vitest', 'deno-check', 'smoke', 'exposure'] as const;
+const SUITES = ['pgtap', 'vitest', 'deno-check', 'smoke', 'e2e', 'exposure'] as const;
 type SuiteName = (typeof SUITES)[number];
 type ClusterSuite = Exclude<SuiteName, 'exposure'>;
 
@@ -28,6 +29,7 @@ const RUNNERS: Record<ClusterSuite, (env: TestEnv) => Promise<SuiteResult>> = {
   vitest: runVitest,
   'deno-check': () => runDenoCheck(),
   smoke: runDenoSmoke,
+  e2e: runE2e,
 };
 
 async function main(): Promise<number> {

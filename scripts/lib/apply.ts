@@ -2,7 +2,7 @@
  * The apply order of ARCHITECTURE §2, for every cluster we start:
  *   1. sql/platform/*.sql, file-name order, as the superuser supabase_admin (what the platform
  *      provides), in the API-exposure mode RALLY_API_AUTO_EXPOSE selects; then the Realtime
- *      server's daily `realtime.messages` partitions (scripts/lib/realtime-janitor.ts)
+ *      server's daily `realtime.messages` partitions (tools/realtime-standin/maintenance.ts)
  *   2. `supabase migration up` as role postgres, exactly as a deploy would run them
  *   3. supabase/seed.sql as role postgres (fresh clusters only)
  *   4. tests/db/000-setup-tests-helpers.test.sql as role postgres (test clusters only; pg_prove
@@ -14,7 +14,7 @@ import { ADMIN_ROLE, APP_ROLE, PATHS, REPO_ROOT, apiAutoExpose, dbUrl, libpqEnv,
 import { RallyError, type RallyErrorCode } from './errors.ts';
 import { findPgBinaries } from './pg-binaries.ts';
 import { run } from './process.ts';
-import { maintainRealtimePartitions } from './realtime-janitor.ts';
+import { maintainMessagePartitions } from '../../tools/realtime-standin/maintenance.ts';
 
 export interface ApplyOptions {
   port: number;
@@ -28,7 +28,9 @@ export interface ApplyOptions {
 export async function applyAll(options: ApplyOptions): Promise<void> {
   const log = options.log ?? defaultLog;
   await applyPlatform(options.port, log, options.apiExposure ?? apiAutoExpose());
-  await maintainRealtimePartitions(dbUrl(ADMIN_ROLE, options.port));
+  // The Realtime server creates `realtime.messages`' day partitions when it connects to a project;
+  // its stand-in's janitor does the same here, so every database has them before anything runs.
+  await maintainMessagePartitions(dbUrl(ADMIN_ROLE, options.port), log);
   await applyMigrations(options.port, log);
   if (options.seed) await applySeed(options.port, log);
   if (options.testHelpers) await applyTestHelpers(options.port, log);

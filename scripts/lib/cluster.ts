@@ -135,7 +135,8 @@ async function writePlatformSettings(dataDir: string): Promise<void> {
     "cron.database_name = 'postgres'",
     'cron.use_background_workers = on',
     'max_worker_processes = 16',
-    // Realtime's Postgres Changes read the WAL; publications warn without it.
+    // As on every Supabase project: the Realtime stand-in reads Broadcast from Database through
+    // logical decoding. This file is rewritten before every start, so existing data dirs get it.
     'wal_level = logical',
     `include = '${HOOKS_SETTINGS_FILE}'`,
     `supautils.privileged_extensions_custom_scripts_path = '${EXTENSION_SCRIPTS_DIR}'`,

@@ -38,6 +38,7 @@ export const PATHS = {
   smokeTests: join(REPO_ROOT, 'tests', 'smoke'),
   vitestConfig: join(REPO_ROOT, 'tests', 'vitest.config.ts'),
   vitestConsoleSummary: join(REPO_ROOT, 'tests', 'support', 'console-summary-reporter.ts'),
+  e2eVitestConfig: join(REPO_ROOT, 'tests', 'e2e', 'vitest.config.ts'),
   functionsDir: join(REPO_ROOT, 'functions'),
   denoConfig: join(REPO_ROOT, 'functions', 'deno.json'),
   gateway: join(REPO_ROOT, 'scripts', 'functions-gateway.ts'),

@@ -6,8 +6,9 @@
 -- tests assert topic, event, payload and (by reproducing the server's join checks under RLS) who
 -- may receive or send on a private topic. The table is range-partitioned by day with NO default
 -- partition: the Realtime server creates a partition per day from yesterday to today + 3 and
--- drops those older than 72 hours; locally scripts/lib/realtime-janitor.ts does the same (the
--- test runner and `npm start` run it). An insert with no partition fails, and `realtime.send`
+-- drops those older than 72 hours; locally the Realtime stand-in's janitor
+-- (tools/realtime-standin/maintenance.ts) does the same, after the contract is applied and while
+-- `npm start` runs. An insert with no partition fails, and `realtime.send`
 -- swallows that failure with a warning, as on the platform.
 -- Not reproduced: the Postgres Changes objects (realtime.subscription, list_changes, apply_rls
 -- and their types), which Rally does not use.
@@ -119,9 +120,10 @@ grant select, insert, update on realtime.messages to postgres, anon, authenticat
 grant execute on all functions in schema realtime to postgres, anon, authenticated, service_role;
 
 -- The publication Postgres Changes reads is created empty by the image and owned by `postgres`,
--- so `alter publication supabase_realtime add table …` works in a migration; the old
--- `supabase_realtime_messages_publication` was dropped by the Realtime server
--- (20250123174212_remove_unused_publications).
+-- so `alter publication supabase_realtime add table …` works in a migration. The Realtime
+-- server's migrations drop `supabase_realtime_messages_publication`
+-- (20250123174212_remove_unused_publications); its replication connection creates it again when
+-- it connects (tools/realtime-standin does the same), so the contract does not.
 do $publications$
 begin
   if not exists (select 1 from pg_publication where pubname = 'supabase_realtime') then
