@@ -1,30 +1,46 @@
 /**
- * Where the demo finds the running local stack (`npm start`): the database as `postgres` (what
- * edge functions and PostgREST use) and as `supabase_admin` (what GoTrue does behind its API),
- * the functions gateway, the Stripe stand-in, and the API keys. `findRunningStack()` checks each
- * one answers and otherwise fails with a `StackNotRunning` that says "run npm start first".
+ * Which stack the demo talks to, and whether the stack that answers is that one.
+ *
+ * The demo is pointed at a stack with the values `npm start`'s status block prints: the API URL,
+ * the anon and service_role keys (or the JWT secret they are minted from), the DB URL, and the
+ * Stripe stand-in. Unset, each comes from the same environment `npm start` reads, so with both
+ * started in the same shell the demo finds the stack on its own.
+ *
+ * `checkStack()` only reads: it refuses (nothing written) when no stack answers
+ * (`StackNotRunning`) or when what answers is not the stack the demo was pointed at
+ * (`StackMismatch`): keys not signed with the JWT secret, an API that refuses the keys, a
+ * database whose users are not the ones the API's Auth serves, a Stripe stand-in that delivers
+ * its webhooks to another stack.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { jwtVerify, decodeJwt } from 'jose';
 import pg from 'pg';
-import { ADMIN_ROLE, APP_ROLE, STACK_LOCK_FILE, dbUrl, devDbPort, functionsPort } from '../config.ts';
-import { apiKeys } from '../keys.ts';
-import { isAlive } from '../lock.ts';
+import { createClient } from '@supabase/supabase-js';
+import { APP_ROLE, dbUrl, devDbPort, functionsPort, jwtSecret } from '../config.ts';
+import { mintApiKey } from '../keys.ts';
 import { STANDIN_DEFAULT_PORT } from '../../../tools/stripe-standin/config.ts';
 
 export interface DemoStack {
-  /** role `postgres`, as PostgREST and edge functions connect */
-  dbUrl: string;
-  /** superuser `supabase_admin`, as GoTrue and the platform's jobs act behind the API */
-  adminDbUrl: string;
-  /** `http://127.0.0.1:<port>/functions/v1` */
-  functionsUrl: string;
-  /** the Stripe stand-in's base URL (never the real Stripe) */
-  stripeUrl: string;
-  jwtSecret: string;
+  /** The API URL apps use (status block: "API URL"). */
+  apiUrl: string;
   anonKey: string;
   serviceRoleKey: string;
+  /** The project's JWT secret: the demo only checks that the keys were signed with it. */
+  jwtSecret: string;
+  /** The database as `postgres` (status block: "DB URL"), for operator steps, as Studio's SQL editor connects. */
+  dbUrl: string;
+  /** The Stripe stand-in's base URL (never the real Stripe). */
+  stripeUrl: string;
 }
 
+/** Where each value came from, for the messages that refuse a stack. */
+export type DemoStackSources = Record<keyof DemoStack, string>;
+
+export interface DemoTarget {
+  stack: DemoStack;
+  sources: DemoStackSources;
+}
+
+/** No stack answers (or not all of it): run `npm start` first. */
 export class StackNotRunning extends Error {
   constructor(what: string) {
     super(`The local Rally stack is not running or not ready yet (${what}): run npm start first, then npm run demo in another terminal.`);
@@ -32,61 +48,192 @@ export class StackNotRunning extends Error {
   }
 }
 
-const PROBE_TIMEOUT_MS = 3_000;
+/** A stack answers, but it is not the one the demo was pointed at. */
+export class StackMismatch extends Error {
+  constructor(what: string) {
+    super(`The stack that answers is not the one the demo was pointed at: ${what}. Nothing was written. ` +
+      'Run the demo with the values the stack\'s status block prints (SUPABASE_URL, SUPABASE_ANON_KEY, SUPABASE_SERVICE_ROLE_KEY ' +
+      'or SUPABASE_JWT_SECRET, SUPABASE_DB_URL, STRIPE_STANDIN_PORT), or from the shell that runs npm start.');
+    this.name = 'StackMismatch';
+  }
+}
 
-/** The stack `npm start` runs with this environment (RALLY_DB_PORT, RALLY_FUNCTIONS_PORT, STRIPE_STANDIN_PORT). */
-export async function findRunningStack(): Promise<DemoStack> {
+const PROBE_TIMEOUT_MS = 3_000;
+/** How many of the Auth service's users are compared with the database's. */
+const USERS_COMPARED = 20;
+
+/** The stack the environment points at: explicit values first, else what `npm start` would use. */
+export async function demoTarget(): Promise<DemoTarget> {
+  const env = process.env;
+  const secret = jwtSecret();
+  const secretSource = env.SUPABASE_JWT_SECRET ? 'SUPABASE_JWT_SECRET' : 'the default local JWT secret';
+  const stripePort = Number(env.STRIPE_STANDIN_PORT || STANDIN_DEFAULT_PORT);
+  const stack: DemoStack = {
+    apiUrl: (env.SUPABASE_URL || `http://127.0.0.1:${functionsPort()}`).replace(/\/+$/, ''),
+    anonKey: env.SUPABASE_ANON_KEY || await mintApiKey('anon', secret),
+    serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY || await mintApiKey('service_role', secret),
+    jwtSecret: secret,
+    dbUrl: env.SUPABASE_DB_URL || dbUrl(APP_ROLE, devDbPort()),
+    stripeUrl: `http://127.0.0.1:${stripePort}`,
+  };
+  const sources: DemoStackSources = {
+    apiUrl: env.SUPABASE_URL ? 'SUPABASE_URL' : env.RALLY_FUNCTIONS_PORT ? 'RALLY_FUNCTIONS_PORT' : 'the default port 54321',
+    anonKey: env.SUPABASE_ANON_KEY ? 'SUPABASE_ANON_KEY' : `minted from ${secretSource}`,
+    serviceRoleKey: env.SUPABASE_SERVICE_ROLE_KEY ? 'SUPABASE_SERVICE_ROLE_KEY' : `minted from ${secretSource}`,
+    jwtSecret: secretSource,
+    dbUrl: env.SUPABASE_DB_URL ? 'SUPABASE_DB_URL' : env.RALLY_DB_PORT ? 'RALLY_DB_PORT' : 'the default port 54330',
+    stripeUrl: env.STRIPE_STANDIN_PORT ? 'STRIPE_STANDIN_PORT' : `the default port ${STANDIN_DEFAULT_PORT}`,
+  };
+  return { stack, sources };
+}
+
+/** The same sources for a stack handed over whole (tests). */
+export function givenSources(): DemoStackSources {
+  return { apiUrl: 'given', anonKey: 'given', serviceRoleKey: 'given', jwtSecret: 'given', dbUrl: 'given', stripeUrl: 'given' };
+}
+
+/**
+ * Every piece the story uses answers, and belongs to the stack the demo was pointed at. Reads
+ * only; the first problem is thrown.
+ */
+export async function checkStack(stack: DemoStack, sources: DemoStackSources = givenSources()): Promise<void> {
   if (process.env.STRIPE_SECRET_KEY) {
     throw new StackNotRunning('STRIPE_SECRET_KEY is set, so npm start talks to the real Stripe; the demo only runs against the Stripe stand-in');
   }
-  if (!existsSync(STACK_LOCK_FILE) || !isAlive(Number(readFileSync(STACK_LOCK_FILE, 'utf8').trim()))) {
-    throw new StackNotRunning(`no live npm start process (lock ${STACK_LOCK_FILE})`);
-  }
-  const keys = await apiKeys();
-  const stack: DemoStack = {
-    dbUrl: dbUrl(APP_ROLE, devDbPort()),
-    adminDbUrl: dbUrl(ADMIN_ROLE, devDbPort()),
-    functionsUrl: `http://127.0.0.1:${functionsPort()}/functions/v1`,
-    stripeUrl: `http://127.0.0.1:${Number(process.env.STRIPE_STANDIN_PORT ?? STANDIN_DEFAULT_PORT)}`,
-    ...keys,
-  };
-  await assertStackAnswers(stack);
-  return stack;
+  await checkApiAnswers(stack, sources);
+  await checkKeysSignedWithSecret(stack, sources);
+  const listed = await checkApiAcceptsKeys(stack, sources);
+  await checkDatabaseIsTheApis(stack, sources, listed);
+  await checkStripeStandin(stack, sources);
 }
 
-/** Every piece the story uses must answer; the first that does not is named. */
-export async function assertStackAnswers(stack: DemoStack): Promise<void> {
-  const client = new pg.Client({ connectionString: stack.dbUrl, connectionTimeoutMillis: PROBE_TIMEOUT_MS });
+async function checkApiAnswers(stack: DemoStack, sources: DemoStackSources): Promise<void> {
+  const url = `${stack.apiUrl}/functions/v1/health`;
+  const answer = await probe(url, `the API at ${stack.apiUrl} (${sources.apiUrl})`);
+  const body = parseJson(answer.text);
+  if (answer.status !== 200 || body?.status !== 'ok') {
+    throw new StackMismatch(`${stack.apiUrl} (${sources.apiUrl}) answers, but not as a Rally API (GET /functions/v1/health → ${answer.status})`);
+  }
+}
+
+async function checkKeysSignedWithSecret(stack: DemoStack, sources: DemoStackSources): Promise<void> {
+  const secret = new TextEncoder().encode(stack.jwtSecret);
+  for (const [key, role, label] of [[stack.anonKey, 'anon', 'anonKey'], [stack.serviceRoleKey, 'service_role', 'serviceRoleKey']] as const) {
+    let claims: Record<string, unknown>;
+    try {
+      claims = decodeJwt(key);
+    } catch {
+      throw new StackMismatch(`the ${role} key (${sources[label]}) is not a JWT`);
+    }
+    if (claims.role !== role) throw new StackMismatch(`the ${role} key (${sources[label]}) carries role ${JSON.stringify(claims.role)}, not ${role}`);
+    try {
+      await jwtVerify(key, secret);
+    } catch {
+      throw new StackMismatch(`the ${role} key (${sources[label]}) is not signed with the JWT secret (${sources.jwtSecret})`);
+    }
+  }
+}
+
+/** The gateway takes both keys and the Auth service verifies the service role's JWT; returns some of its users. */
+async function checkApiAcceptsKeys(stack: DemoStack, sources: DemoStackSources): Promise<{ id: string; created_at: string }[]> {
+  const options = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } };
+  const anon = createClient(stack.apiUrl, stack.anonKey, options);
+  const read = await anon.from('currencies').select('code').limit(1);
+  if (read.error !== null) {
+    throw new StackMismatch(`the API at ${stack.apiUrl} refuses the anon key (${sources.anonKey}): ${read.status} ${read.error.message}`);
+  }
+  const service = createClient(stack.apiUrl, stack.serviceRoleKey, options);
+  const users = await service.auth.admin.listUsers({ page: 1, perPage: USERS_COMPARED });
+  if (users.error !== null) {
+    throw new StackMismatch(`the API at ${stack.apiUrl} refuses the service_role key (${sources.serviceRoleKey}): ${users.error.message}`);
+  }
+  return users.data.users.map((u) => ({ id: u.id, created_at: u.created_at }));
+}
+
+/**
+ * The database is the one behind the API: the users its Auth lists are in `auth.users` there,
+ * created at the same instant. Another stack with the same seed has the same ids, never the same
+ * times.
+ */
+async function checkDatabaseIsTheApis(stack: DemoStack, sources: DemoStackSources, listed: { id: string; created_at: string }[]): Promise<void> {
+  const where = `the database at ${redact(stack.dbUrl)} (${sources.dbUrl})`;
+  const client = new pg.Client({ connectionString: stack.dbUrl, connectionTimeoutMillis: PROBE_TIMEOUT_MS, application_name: 'rally-demo-check' });
   try {
     await client.connect();
-    await client.query('select 1');
   } catch (error) {
-    throw new StackNotRunning(`database at ${redact(stack.dbUrl)} does not answer: ${messageOf(error)}`);
+    await client.end().catch(() => undefined);
+    throw new StackNotRunning(`${where} does not answer: ${messageOf(error)}`);
+  }
+  try {
+    if (listed.length === 0) {
+      throw new StackMismatch(`the API at ${stack.apiUrl} has no users, so ${where} cannot be matched to it`);
+    }
+    let rows: { id: string; created_ms: string }[];
+    try {
+      ({ rows } = await client.query<{ id: string; created_ms: string }>(
+        'select id::text, floor(extract(epoch from created_at) * 1000)::bigint::text as created_ms from auth.users where id = any($1::uuid[])',
+        [listed.map((u) => u.id)]));
+    } catch (error) {
+      throw new StackMismatch(`${where} is not a Supabase database (${messageOf(error)})`);
+    }
+    const inDb = new Map(rows.map((r) => [r.id, Number(r.created_ms)]));
+    const strangers = listed.filter((u) => inDb.get(u.id) !== Date.parse(u.created_at));
+    if (strangers.length > 0) {
+      throw new StackMismatch(`${where} is not the one the API at ${stack.apiUrl} serves: ${strangers.length} of the ${listed.length} newest users ` +
+        'its Auth lists are not in that database, or were created there at another time (another stack with the same seed?)');
+    }
   } finally {
     await client.end().catch(() => undefined);
   }
-  await probe(`${stack.functionsUrl}/health`, 'edge functions gateway');
-  const standin = await probe(`${stack.stripeUrl}/_standin/health`, 'Stripe stand-in');
-  if (standin.headers.get('stripe-standin') !== 'true') {
-    throw new StackNotRunning(`${stack.stripeUrl} answers but is not the Stripe stand-in`);
+}
+
+async function checkStripeStandin(stack: DemoStack, sources: DemoStackSources): Promise<void> {
+  const answer = await probe(`${stack.stripeUrl}/_standin/health`, `the Stripe stand-in at ${stack.stripeUrl} (${sources.stripeUrl})`);
+  const body = parseJson(answer.text);
+  if (answer.status !== 200 || answer.headers.get('stripe-standin') !== 'true' || body === undefined) {
+    throw new StackMismatch(`${stack.stripeUrl} (${sources.stripeUrl}) answers but is not the Stripe stand-in`);
+  }
+  const webhooks = body.webhooks as { platform?: string | null } | undefined;
+  const expected = `${stack.apiUrl}/functions/v1/stripe-webhook`;
+  const target = webhooks?.platform ?? null;
+  if (target === null || !sameEndpoint(target, expected)) {
+    throw new StackMismatch(`the Stripe stand-in at ${stack.stripeUrl} (${sources.stripeUrl}) delivers its webhooks to ${target ?? 'nowhere'}, not to ${expected}`);
   }
 }
 
-async function probe(url: string, what: string): Promise<Response> {
+/** Same scheme, port and path, and the same host once the loopback names are folded. */
+export function sameEndpoint(a: string, b: string): boolean {
+  const norm = (text: string): string => {
+    const url = new URL(text);
+    const host = ['localhost', '[::1]', '::1'].includes(url.hostname) ? '127.0.0.1' : url.hostname;
+    return `${url.protocol}//${host}:${url.port || (url.protocol === 'https:' ? '443' : '80')}${url.pathname.replace(/\/+$/, '')}`;
+  };
+  return norm(a) === norm(b);
+}
+
+async function probe(url: string, what: string): Promise<{ status: number; headers: Headers; text: string }> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    await res.arrayBuffer();
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    return res;
+    return { status: res.status, headers: res.headers, text: await res.text() };
   } catch (error) {
-    throw new StackNotRunning(`${what} at ${url} does not answer: ${messageOf(error)}`);
+    throw new StackNotRunning(`${what} does not answer: ${messageOf(error)}`);
   }
 }
 
-function redact(url: string): string {
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const value: unknown = JSON.parse(text);
+    return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export function redact(url: string): string {
   return url.replace(/:\/\/([^:]+):[^@]*@/, '://$1:***@');
 }
 
 function messageOf(error: unknown): string {
+  if (error instanceof Error && error.cause instanceof Error) return `${error.message} (${error.cause.message})`;
   return error instanceof Error ? error.message : String(error);
 }
