@@ -109,7 +109,12 @@ export async function checkStack(stack: DemoStack, sources: DemoStackSources = g
 
 async function checkApiAnswers(stack: DemoStack, sources: DemoStackSources): Promise<void> {
   const url = `${stack.apiUrl}/functions/v1/health`;
-  const answer = await probe(url, `the API at ${stack.apiUrl} (${sources.apiUrl})`);
+  let answer: Probed;
+  try {
+    answer = await probe(url);
+  } catch (error) {
+    throw new StackNotRunning(`the API at ${stack.apiUrl} (${sources.apiUrl}) does not answer: ${messageOf(error)}`);
+  }
   const body = parseJson(answer.text);
   if (answer.status !== 200 || body?.status !== 'ok') {
     throw new StackMismatch(`${stack.apiUrl} (${sources.apiUrl}) answers, but not as a Rally API (GET /functions/v1/health → ${answer.status})`);
@@ -162,7 +167,7 @@ async function checkDatabaseIsTheApis(stack: DemoStack, sources: DemoStackSource
     await client.connect();
   } catch (error) {
     await client.end().catch(() => undefined);
-    throw new StackNotRunning(`${where} does not answer: ${messageOf(error)}`);
+    throw new StackMismatch(`${where} does not answer (${messageOf(error)}), but the API at ${stack.apiUrl} does, so it is not that stack's database`);
   }
   try {
     if (listed.length === 0) {
@@ -188,7 +193,14 @@ async function checkDatabaseIsTheApis(stack: DemoStack, sources: DemoStackSource
 }
 
 async function checkStripeStandin(stack: DemoStack, sources: DemoStackSources): Promise<void> {
-  const answer = await probe(`${stack.stripeUrl}/_standin/health`, `the Stripe stand-in at ${stack.stripeUrl} (${sources.stripeUrl})`);
+  let answer: Probed;
+  try {
+    answer = await probe(`${stack.stripeUrl}/_standin/health`);
+  } catch (error) {
+    // The API answers, so the stack is up: its Stripe is elsewhere (another port, or the real Stripe).
+    throw new StackMismatch(`the Stripe stand-in at ${stack.stripeUrl} (${sources.stripeUrl}) does not answer (${messageOf(error)}), but the API at ${stack.apiUrl} does; ` +
+      'the demo runs only against the stack\'s own Stripe stand-in');
+  }
   const body = parseJson(answer.text);
   if (answer.status !== 200 || answer.headers.get('stripe-standin') !== 'true' || body === undefined) {
     throw new StackMismatch(`${stack.stripeUrl} (${sources.stripeUrl}) answers but is not the Stripe stand-in`);
@@ -211,13 +223,15 @@ export function sameEndpoint(a: string, b: string): boolean {
   return norm(a) === norm(b);
 }
 
-async function probe(url: string, what: string): Promise<{ status: number; headers: Headers; text: string }> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
-    return { status: res.status, headers: res.headers, text: await res.text() };
-  } catch (error) {
-    throw new StackNotRunning(`${what} does not answer: ${messageOf(error)}`);
-  }
+interface Probed {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+async function probe(url: string): Promise<Probed> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+  return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
 function parseJson(text: string): Record<string, unknown> | undefined {
