@@ -276,7 +276,6 @@ export function renderReference(model: ReferenceModel): string {
     '- SQL errors: SQLSTATE `22023` bad input, `42501` forbidden, `P0001` a broken business rule; the `hint` is a stable snake_case code, the message a sentence for people. One RPC is one transaction: nothing is half-written. supabase-js shows them as `error.code` (SQLSTATE), `error.hint`, `error.message`.',
     '- Errors per RPC: “in comment” = listed in its `comment on` (“Errors: …”); “raised in code” = a literal `private.raise_error(sqlstate, hint, …)` in its body or, transitively, in a `private.`/`public.` function it calls. PostgreSQL\'s own errors (permission denied on a column, constraint violations) carry no hint and are not listed.',
     '- Edge functions answer `{ "error": { "code", "message", "details"? } }`; a database error maps `22023` → 400, `42501` → 403, `P0001` → 422 with the SQL hint as `code`.',
-    '',
     '- Examples are supabase-js calls on `const supabase = createClient<Database>(SUPABASE_URL, SUPABASE_ANON_KEY)` (`Database` from `types/database.ts`), signed in where the call needs a user. They run unchanged against `npm start` (the Data API stand-in, docs/local-stack.md) and a hosted project. RPC examples are typed: each argument\'s value has its SQL type (`\'00000000-…\'` stands for a real id, `\'<name>\'` for a text you choose), required arguments as code, optional ones commented out with their defaults. Table examples show the shape of each call an app\'s role may make; the names stand for your values.',
     '',
     '## RPCs',
