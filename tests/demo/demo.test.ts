@@ -20,6 +20,7 @@ import { startStripeStandin, type StripeStandin } from '../../tools/stripe-stand
 import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_WEBHOOK_SECRET } from '../../tools/stripe-standin/config.ts';
 import { testEnv } from '../support/env.ts';
 import { adminQuery, closeTestPools } from '../support/db.ts';
+import { createUser } from '../support/users.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tsxCli = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
@@ -90,7 +91,12 @@ describe('npm run demo', () => {
   const printed: string[] = [];
   let holdBefore: number;
 
-  it('accepts the stack it is pointed at', async () => {
+  it('accepts the stack it is pointed at, deleted accounts and all', async () => {
+    await expect(checkStack(stack)).resolves.toBeUndefined();
+    // Account deletion scrubs the auth.users row and bans it forever (banned_until = infinity);
+    // the newest such row must not make the stack look like another one.
+    const gone = await createUser();
+    await adminQuery(`update auth.users set deleted_at = now(), banned_until = 'infinity', created_at = now() + interval '1 minute' where id = $1`, [gone.id]);
     await expect(checkStack(stack)).resolves.toBeUndefined();
   });
 
@@ -234,13 +240,14 @@ describe('when the stack that answers is not the one the demo was pointed at', (
       const other = new pg.Client({ connectionString: admin.toString() });
       await other.connect();
       try {
-        const { rows } = await adminQuery<{ id: string; created_at: Date }>('select id, created_at from auth.users');
-        await other.query('create schema auth; create table auth.users (id uuid primary key, created_at timestamptz); grant usage on schema auth to postgres; grant select on auth.users to postgres');
+        const { rows } = await adminQuery<{ id: string; created_at: Date }>('select id, created_at from auth.users where deleted_at is null');
+        await other.query(`create schema auth; create table auth.users (id uuid primary key, created_at timestamptz, deleted_at timestamptz);
+                           grant usage on schema auth to postgres; grant select on auth.users to postgres`);
         for (const row of rows) await other.query('insert into auth.users values ($1, $2::timestamptz - interval \'1 hour\')', [row.id, row.created_at]);
       } finally {
         await other.end();
       }
-      await expect(checkStack({ ...stack, dbUrl: otherUrl })).rejects.toThrow(/is not the one the API at .* serves: \d+ of the \d+ newest users/);
+      await expect(checkStack({ ...stack, dbUrl: otherUrl })).rejects.toThrow(/is not the one the API at .* serves: 5 of its 5 newest users are not users of the API's Auth/);
     });
 
     it('refuses a database that does not answer while the API does', async () => {

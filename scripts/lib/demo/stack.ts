@@ -9,7 +9,7 @@
  * `checkStack()` only reads: it refuses (nothing written) when no stack answers
  * (`StackNotRunning`) or when what answers is not the stack the demo was pointed at
  * (`StackMismatch`): keys not signed with the JWT secret, an API that refuses the keys, a
- * database whose users are not the ones the API's Auth serves, a Stripe stand-in that delivers
+ * database whose newest users are not users of the API's Auth, a Stripe stand-in that delivers
  * its webhooks to another stack.
  */
 import { jwtVerify, decodeJwt } from 'jose';
@@ -59,8 +59,9 @@ export class StackMismatch extends Error {
 }
 
 const PROBE_TIMEOUT_MS = 3_000;
-/** How many of the Auth service's users are compared with the database's. */
-const USERS_COMPARED = 20;
+/** How many of the database's newest users are looked up in the API's Auth. */
+const USERS_COMPARED = 5;
+const CHECK_AUTH = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } };
 
 /** The stack the environment points at: explicit values first, else what `npm start` would use. */
 export async function demoTarget(): Promise<DemoTarget> {
@@ -102,8 +103,8 @@ export async function checkStack(stack: DemoStack, sources: DemoStackSources = g
   }
   await checkApiAnswers(stack, sources);
   await checkKeysSignedWithSecret(stack, sources);
-  const listed = await checkApiAcceptsKeys(stack, sources);
-  await checkDatabaseIsTheApis(stack, sources, listed);
+  await checkApiAcceptsKeys(stack, sources);
+  await checkDatabaseIsTheApis(stack, sources);
   await checkStripeStandin(stack, sources);
 }
 
@@ -139,28 +140,22 @@ async function checkKeysSignedWithSecret(stack: DemoStack, sources: DemoStackSou
   }
 }
 
-/** The gateway takes both keys and the Auth service verifies the service role's JWT; returns some of its users. */
-async function checkApiAcceptsKeys(stack: DemoStack, sources: DemoStackSources): Promise<{ id: string; created_at: string }[]> {
-  const options = { auth: { persistSession: false, autoRefreshToken: false, detectSessionInUrl: false } };
-  const anon = createClient(stack.apiUrl, stack.anonKey, options);
-  const read = await anon.from('currencies').select('code').limit(1);
-  if (read.error !== null) {
-    throw new StackMismatch(`the API at ${stack.apiUrl} refuses the anon key (${sources.anonKey}): ${read.status} ${read.error.message}`);
+/** The gateway takes both keys, and the Data API verifies the service role's JWT with the stack's secret. */
+async function checkApiAcceptsKeys(stack: DemoStack, sources: DemoStackSources): Promise<void> {
+  for (const [key, role, label] of [[stack.anonKey, 'anon', 'anonKey'], [stack.serviceRoleKey, 'service_role', 'serviceRoleKey']] as const) {
+    const read = await createClient(stack.apiUrl, key, CHECK_AUTH).from('currencies').select('code').limit(1);
+    if (read.error !== null) {
+      throw new StackMismatch(`the API at ${stack.apiUrl} refuses the ${role} key (${sources[label]}): ${read.status} ${read.error.message}`);
+    }
   }
-  const service = createClient(stack.apiUrl, stack.serviceRoleKey, options);
-  const users = await service.auth.admin.listUsers({ page: 1, perPage: USERS_COMPARED });
-  if (users.error !== null) {
-    throw new StackMismatch(`the API at ${stack.apiUrl} refuses the service_role key (${sources.serviceRoleKey}): ${users.error.message}`);
-  }
-  return users.data.users.map((u) => ({ id: u.id, created_at: u.created_at }));
 }
 
 /**
- * The database is the one behind the API: the users its Auth lists are in `auth.users` there,
- * created at the same instant. Another stack with the same seed has the same ids, never the same
- * times.
+ * The database is the one behind the API: its newest users are users of the API's Auth
+ * (`auth.admin.getUserById`), created at the same instant. Another stack with the same seed has
+ * the same ids, never the same times.
  */
-async function checkDatabaseIsTheApis(stack: DemoStack, sources: DemoStackSources, listed: { id: string; created_at: string }[]): Promise<void> {
+async function checkDatabaseIsTheApis(stack: DemoStack, sources: DemoStackSources): Promise<void> {
   const where = `the database at ${redact(stack.dbUrl)} (${sources.dbUrl})`;
   const client = new pg.Client({ connectionString: stack.dbUrl, connectionTimeoutMillis: PROBE_TIMEOUT_MS, application_name: 'rally-demo-check' });
   try {
@@ -169,26 +164,27 @@ async function checkDatabaseIsTheApis(stack: DemoStack, sources: DemoStackSource
     await client.end().catch(() => undefined);
     throw new StackMismatch(`${where} does not answer (${messageOf(error)}), but the API at ${stack.apiUrl} does, so it is not that stack's database`);
   }
+  let rows: { id: string; created_ms: string }[];
   try {
-    if (listed.length === 0) {
-      throw new StackMismatch(`the API at ${stack.apiUrl} has no users, so ${where} cannot be matched to it`);
-    }
-    let rows: { id: string; created_ms: string }[];
-    try {
-      ({ rows } = await client.query<{ id: string; created_ms: string }>(
-        'select id::text, floor(extract(epoch from created_at) * 1000)::bigint::text as created_ms from auth.users where id = any($1::uuid[])',
-        [listed.map((u) => u.id)]));
-    } catch (error) {
-      throw new StackMismatch(`${where} is not a Supabase database (${messageOf(error)})`);
-    }
-    const inDb = new Map(rows.map((r) => [r.id, Number(r.created_ms)]));
-    const strangers = listed.filter((u) => inDb.get(u.id) !== Date.parse(u.created_at));
-    if (strangers.length > 0) {
-      throw new StackMismatch(`${where} is not the one the API at ${stack.apiUrl} serves: ${strangers.length} of the ${listed.length} newest users ` +
-        'its Auth lists are not in that database, or were created there at another time (another stack with the same seed?)');
-    }
+    // Deleted accounts are left out: their rows are scrubbed and their ban never ends.
+    ({ rows } = await client.query<{ id: string; created_ms: string }>(
+      `select id::text, floor(extract(epoch from created_at) * 1000)::bigint::text as created_ms
+         from auth.users where deleted_at is null and created_at is not null order by created_at desc, id limit $1`, [USERS_COMPARED]));
+  } catch (error) {
+    throw new StackMismatch(`${where} is not a Supabase database (${messageOf(error)})`);
   } finally {
     await client.end().catch(() => undefined);
+  }
+  if (rows.length === 0) throw new StackMismatch(`${where} has no users, so it cannot be matched to the API at ${stack.apiUrl}`);
+  const service = createClient(stack.apiUrl, stack.serviceRoleKey, CHECK_AUTH);
+  let strangers = 0;
+  for (const row of rows) {
+    const { data, error } = await service.auth.admin.getUserById(row.id);
+    if (error !== null || data.user === null || Date.parse(data.user.created_at) !== Number(row.created_ms)) strangers += 1;
+  }
+  if (strangers > 0) {
+    throw new StackMismatch(`${where} is not the one the API at ${stack.apiUrl} serves: ${strangers} of its ${rows.length} newest users ` +
+      'are not users of the API\'s Auth, or were created there at another time (another stack with the same seed?)');
   }
 }
 
