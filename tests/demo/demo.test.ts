@@ -93,10 +93,10 @@ describe('npm run demo', () => {
 
   it('accepts the stack it is pointed at, deleted accounts and all', async () => {
     await expect(checkStack(stack)).resolves.toBeUndefined();
-    // Account deletion scrubs the auth.users row and bans it forever (banned_until = infinity);
-    // the newest such row must not make the stack look like another one.
+    // Account deletion scrubs the auth.users row and bans it for a hundred years; the newest such
+    // row must not make the stack look like another one.
     const gone = await createUser();
-    await ownerQuery(`update auth.users set deleted_at = now(), banned_until = 'infinity', created_at = now() + interval '1 minute' where id = $1`, [gone.id]);
+    await ownerQuery(`update auth.users set deleted_at = now(), banned_until = now() + interval '100 years', created_at = now() + interval '1 minute' where id = $1`, [gone.id]);
     await expect(checkStack(stack)).resolves.toBeUndefined();
   });
 
