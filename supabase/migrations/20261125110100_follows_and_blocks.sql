@@ -89,6 +89,11 @@ begin
   if private.is_blocked_between(new.follower_id, new.followee_id) then
     perform private.raise_error('P0001', 'blocked', 'You cannot follow this user.');
   end if;
+  -- A user's own follows, whichever way they are made (follow_user or an insert through the
+  -- Data API), are rate limited; the platform's writes are not.
+  if new.follower_id = auth.uid() then
+    perform private.consume_rate_limit('follow', new.follower_id::text);
+  end if;
   return new;
 end
 $$;

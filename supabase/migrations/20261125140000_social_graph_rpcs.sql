@@ -39,6 +39,11 @@ begin
   if not exists (select 1 from public.profiles p where p.id = p_user_id) then
     perform private.raise_error('22023', 'user_not_found', 'No user has this id.');
   end if;
+  -- Following again is free: only new follows count against the follow limit.
+  select * into v_row from public.follows f where f.follower_id = v_uid and f.followee_id = p_user_id;
+  if v_row.follower_id is not null then
+    return v_row;
+  end if;
   insert into public.follows (follower_id, followee_id) values (v_uid, p_user_id)
   on conflict (follower_id, followee_id) do nothing
   returning * into v_row;
@@ -68,7 +73,7 @@ begin
 end
 $$;
 comment on function public.follow_user(uuid) is
-  'The caller follows p_user_id. Idempotent: following again returns the existing follow. The followee is told (new_follower) at most once a day per follower. Errors: 22023 invalid_argument, user_not_found, cannot_follow_self; P0001 blocked; 42501 not_authenticated.';
+  'The caller follows p_user_id. Idempotent: following again returns the existing follow. The followee is told (new_follower) at most once a day per follower. Errors: 22023 invalid_argument, user_not_found, cannot_follow_self; P0001 blocked, rate_limited (new follows per hour); 42501 not_authenticated.';
 
 create or replace function private.unfollow_user(p_user_id uuid) returns boolean
 language plpgsql
