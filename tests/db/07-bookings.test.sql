@@ -121,7 +121,7 @@ select results_eq($$select r.amount_cents, r.reason, r.status from private.refun
                      where b.guest_id = tests.get_supabase_uid('cal') and b.event_id = pg_temp.fx('paid')$$,
                   $$values (4999::bigint, 'guest_cancelled'::text, 'pending'::text)$$, 'a refund request for exactly the quoted amount is queued');
 select is(private.seats_left(pg_temp.fx('paid_t')), 10, 'the cancelled seats are free again');
-select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('hal') and type = 'booking_cancelled'), 'the host is told');
+select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('hal') and type = 'guest_cancelled'), 'the host is told (guest_cancelled, which hosts may mute)');
 select tests.authenticate_as('cal');
 select is(pg_temp.hint_of($$select public.cancel_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('cal') and event_id = pg_temp.fx('paid')))$$),
           'not_cancellable', 'a cancelled booking cannot be cancelled again');
