@@ -66,6 +66,9 @@ describe("sending concurrently", () => {
     reader = await createUser();
     const [owner] = senders;
     if (owner === undefined) throw new Error("no owner");
+    // Everyone follows the owner, so the group takes them without invitations.
+    await adminQuery("insert into public.follows (follower_id, followee_id) select unnest($1::uuid[]), $2",
+      [[...senders.slice(1).map((s) => s.id), reader.id], owner.id]);
     groupId = await asUser(owner.claims, async (db) =>
       (await one<{ id: string }>(db, "select id from public.create_group_conversation('Race', $1)", [
         [...senders.slice(1).map((s) => s.id), reader.id],

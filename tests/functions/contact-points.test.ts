@@ -37,16 +37,18 @@ afterAll(async () => {
 describe("contact-points", () => {
   it("normalises a national number to E.164, stores it unverified and texts a code", async () => {
     const kim = await createUser();
-    const res = await call(kim.token, "POST", { phone: "07400 123456", country: "gb" });
+    const digits = String(100_000 + Math.floor(Math.random() * 900_000));
+    const e164 = `+447400${digits}`;
+    const res = await call(kim.token, "POST", { phone: `07400 ${digits}`, country: "gb" });
     expect(res.status).toBe(200);
     const body = await res.json() as Record<string, unknown>;
-    expect(body).toMatchObject({ phone_e164: "+447400123456", phone_verified_at: null, whatsapp_opt_in_at: null, country: "GB",
+    expect(body).toMatchObject({ phone_e164: e164, phone_verified_at: null, whatsapp_opt_in_at: null, country: "GB",
                                  verification_sent: true });
     expect(Date.parse(String(body.verification_expires_at)) - Date.now()).toBeGreaterThan(9 * 60_000);
     const { rows } = await asUser(kim.claims, (db) => db.query("select phone_e164, phone_verified_at from public.notification_settings"));
-    expect(rows).toEqual([{ phone_e164: "+447400123456", phone_verified_at: null }]);
-    expect(await (await call(kim.token, "GET")).json()).toMatchObject({ phone_e164: "+447400123456" });
-    const codes = await textedCodes("+447400123456");
+    expect(rows).toEqual([{ phone_e164: e164, phone_verified_at: null }]);
+    expect(await (await call(kim.token, "GET")).json()).toMatchObject({ phone_e164: e164 });
+    const codes = await textedCodes(e164);
     expect(codes).toHaveLength(1);
     expect(codes[0]).toMatch(/^\d{6}$/);
   });
