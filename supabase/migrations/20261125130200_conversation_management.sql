@@ -142,7 +142,8 @@ grant select, insert, update, delete on public.group_invitations to service_role
 -- Invites p_user_ids (already checked: existing, not blocked with the actor, not members) to a
 -- group on behalf of p_actor and tells each one. A pending invitation is not repeated and a
 -- declined one is not reopened; an accepted or withdrawn one (the person left, or was removed)
--- is opened again. Returns the people actually invited now.
+-- is opened again, but its invitee is told about one group at most once a day, so an
+-- invite-withdraw loop cannot fill their inbox. Returns the people actually invited now.
 create or replace function private.invite_to_group(p_conversation_id uuid, p_actor uuid, p_user_ids uuid[]) returns uuid[]
 language plpgsql
 security definer
@@ -171,6 +172,9 @@ begin
   foreach v_user in array v_invited loop
     select i.id into v_invitation from public.group_invitations i
      where i.conversation_id = p_conversation_id and i.user_id = v_user;
+    continue when exists (select 1 from public.notifications n
+                           where n.user_id = v_user and n.type = 'group_invitation' and n.created_at > now() - interval '1 day'
+                             and n.data ->> 'conversation_id' = p_conversation_id::text);
     perform private.notify_from(p_actor, v_user, 'group_invitation',
       format('%s invited you to %s', private.chat_display_name(p_actor), v_title), null,
       jsonb_build_object('invitation_id', v_invitation, 'conversation_id', p_conversation_id, 'invited_by', p_actor));
