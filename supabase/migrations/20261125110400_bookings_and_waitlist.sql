@@ -6,6 +6,10 @@
 -- whole call rolls back and nothing is written. The same idempotency key returns the same
 -- booking. Seats freed by a cancellation, decline or expiry go to the waitlist at once: each
 -- waiting party that fits (in joining order) gets a held booking as an offer for 2 hours.
+-- A request for an approval-only event holds no seats (issue 13: one guest's request could
+-- hold every seat for 72 hours): approve_booking takes them, and refuses with sold_out when
+-- they are gone, so approval still never oversells. (A waitlist offer accepted on such an event
+-- keeps the seats it was offered while the host decides.)
 -- Money never moves here: paid cancellations write a refund request into private.refund_requests,
 -- which the payments capability executes; it confirms paid bookings with
 -- private.confirm_booking_payment().
@@ -42,7 +46,7 @@ revoke all on public.bookings from public, anon, authenticated, service_role;
 comment on table public.bookings is
   'Bookings. A guest sees their own (with the check-in code); the host and co-hosts see their event''s. Written only through book_event and the booking RPCs.';
 comment on column public.bookings.status is 'held | pending_approval | confirmed | cancelled | refunded | expired | declined';
-comment on column public.bookings.hold_expires_at is 'Deadline of a held booking (payment) or a pending approval; past it the seats go back.';
+comment on column public.bookings.hold_expires_at is 'Deadline of a held booking (payment) or a pending approval (72 hours); past it the booking expires and any seats it held go back.';
 comment on column public.bookings.check_in_code is '128-bit random code shown to the guest as a QR code; single use at check_in().';
 create unique index bookings_guest_idempotency_key on public.bookings (guest_id, idempotency_key);
 create unique index bookings_one_active_per_guest on public.bookings (event_id, guest_id)
@@ -436,6 +440,10 @@ begin
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end if;
 
+  -- A request takes its seats when the host approves it.
+  if v_status = 'pending_approval' then
+    return v_booking;
+  end if;
   -- Seats last: the slot lock is held only from here to commit.
   if not private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) then
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
@@ -499,13 +507,20 @@ begin
     perform private.raise_error('P0001', 'not_pending', 'Only pending requests can be approved.');
   end if;
   select * into v_event from private.events where id = v_booking.event_id;
+  -- Requests hold no seats (an accepted waitlist offer already has its own): take them now.
+  if not exists (select 1 from private.booking_allocations a where a.booking_id = p_booking_id) then
+    if not private.take_seats(p_booking_id, v_booking.ticket_type_id, v_booking.quantity) then
+      perform private.raise_error('P0001', 'sold_out', 'No seats are left for this request: decline it, or free seats first.');
+    end if;
+    perform private.broadcast_seats_left(v_booking.event_id, v_booking.ticket_type_id);
+  end if;
   if v_booking.amount_cents = 0 then
     update public.bookings set status = 'confirmed', confirmed_at = now(), hold_expires_at = null, updated_at = now()
      where id = p_booking_id returning * into v_booking;
     perform private.notify(v_booking.guest_id, 'booking_approved', format('You''re in: %s', v_event.title), null,
                            jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
   else
-    -- Paid: approval opens a 24-hour window to pay; the seats stay held.
+    -- Paid: approval opens a 24-hour window to pay, holding the seats it just took.
     update public.bookings set status = 'held', hold_expires_at = least(now() + interval '24 hours', v_event.starts_at),
                                updated_at = now()
      where id = p_booking_id returning * into v_booking;
@@ -551,7 +566,7 @@ begin
 end
 $$;
 comment on function public.approve_booking(uuid) is
-  'Host or managing co-host approves a pending request: free → confirmed; paid → held for 24 hours to pay. Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending.';
+  'Host or managing co-host approves a pending request, taking its seats (requests hold none): free → confirmed; paid → held for 24 hours to pay. Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending, sold_out (no seats left for it).';
 
 create or replace function public.decline_booking(p_booking_id uuid) returns public.bookings
 language plpgsql
@@ -564,7 +579,7 @@ begin
 end
 $$;
 comment on function public.decline_booking(uuid) is
-  'Host or managing co-host declines a pending request; the seats go back (to the waitlist first). Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending.';
+  'Host or managing co-host declines a pending request (one that came from a waitlist offer gives its seats back, to the waitlist first). Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Refund policy, quotes and cancellation

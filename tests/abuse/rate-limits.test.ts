@@ -183,6 +183,25 @@ describe("database writes an account can repeat", () => {
   });
 });
 
+describe("holding seats", () => {
+  it("one guest's request for every seat of an approval-only event holds none of them", async () => {
+    const host = await createHost("approval");
+    const { event, ticketTypeId } = await publishedEvent(host, { requires_approval: true }, { capacity: 10, max_per_booking: 10 });
+    const hoarder = await createUser();
+    const hoard = await bookEvent(hoarder, event.id, ticketTypeId, 10);
+    expect(hoard).toMatchObject({ status: "pending_approval" });
+    expect(await count("select private.seats_left($1) as n", [ticketTypeId])).toBe(10);
+    const guest = await createUser();
+    const request = await bookEvent(guest, event.id, ticketTypeId, 2);
+    await rpc(host, "select public.approve_booking($1)", [request.id]);
+    expect(await count("select private.seats_left($1) as n", [ticketTypeId])).toBe(8);
+    // Approval still never oversells: the hoarder's request no longer fits.
+    expect(await failure(rpc(host, "select public.approve_booking($1)", [hoard.id]))).toMatchObject({ code: "P0001", hint: "sold_out" });
+    expect((await adminQuery("select status from public.bookings where id = $1", [hoard.id])).rows).toEqual([{ status: "pending_approval" }]);
+    expect(await count("select private.seats_left($1) as n", [ticketTypeId])).toBe(8);
+  });
+});
+
 describe("edge functions that call Stripe or an SMS provider", () => {
   let h: PaymentsHarness;
   beforeAll(async () => {
