@@ -156,7 +156,7 @@ declare
   v_invitation uuid;
 begin
   if coalesce(cardinality(p_user_ids), 0) = 0 then
-    return '{}';
+    return '{}'::uuid[];
   end if;
   select c.title into v_title from public.conversations c where c.id = p_conversation_id;
   with upserted as (
