@@ -21,31 +21,20 @@ import { handler as twilioStatus } from "../../functions/twilio-status/handler.t
 import { adminQuery, closeTestPools } from "../support/db.ts";
 import { createHost } from "../support/events.ts";
 import { serviceRoleKey } from "../support/jwt.ts";
+import { useFileEnv } from "../support/file-env.ts";
 import { createUser } from "../support/users.ts";
 
 type Handler = (req: Request) => Promise<Response>;
 
-const ENV: Record<string, string> = {
+useFileEnv({
   STRIPE_WEBHOOK_SECRET: "whsec_bounds", RESEND_WEBHOOK_SECRET: "whsec_Ym91bmRzYm91bmRzYm91bmRzYm91bmRz",
   TWILIO_ACCOUNT_SID: "AC00000000000000000000000000000000", TWILIO_AUTH_TOKEN: "bounds-token",
   TWILIO_STATUS_CALLBACK_URL: "https://rally.example/functions/v1/twilio-status",
   // checkout reads its Stripe settings first; nothing here reaches Stripe.
   STRIPE_API_BASE: "http://127.0.0.1:9",
-};
-const saved: Record<string, string | undefined> = {};
-
-beforeAll(() => {
-  for (const [name, value] of Object.entries(ENV)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
 });
 
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
   await closePool();
   await closeTestPools();
 });
