@@ -39,11 +39,6 @@ begin
   if not exists (select 1 from public.profiles p where p.id = p_user_id) then
     perform private.raise_error('22023', 'user_not_found', 'No user has this id.');
   end if;
-  -- Following again is free: only new follows count against the follow limit.
-  select * into v_row from public.follows f where f.follower_id = v_uid and f.followee_id = p_user_id;
-  if v_row.follower_id is not null then
-    return v_row;
-  end if;
   insert into public.follows (follower_id, followee_id) values (v_uid, p_user_id)
   on conflict (follower_id, followee_id) do nothing
   returning * into v_row;
@@ -235,7 +230,7 @@ declare
   v_uid uuid := private.require_user();
   v_limit integer := private.check_page_limit(p_limit);
 begin
-  if p_event_id is null or not private.can_see_event(p_event_id, v_uid) then
+  if p_event_id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   return query

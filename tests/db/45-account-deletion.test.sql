@@ -120,7 +120,9 @@ select ok(exists (select 1 from public.notifications where user_id = pg_temp.fx(
           'before deleting, Ivy was notified of Gus''s message under his name');
 
 -- The jazz night happens; Gus checks in and reviews it; Hana's share is released.
-update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
+-- The system completed it when it ended (complete_ended_events), ten days ago.
+update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours',
+                          status = 'completed', completed_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
 update public.bookings set checked_in_at = now() - interval '10 days' where id = pg_temp.fx('B');
 select tests.authenticate_as('gus');
 insert into public.reviews (booking_id, rating, body) values (pg_temp.fx('B'), 5, 'Wonderful night, thanks Hana');
