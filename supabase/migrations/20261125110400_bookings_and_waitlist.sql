@@ -511,7 +511,7 @@ begin
   select * into v_event from private.events where id = v_booking.event_id;
   -- Requests hold no seats (an accepted waitlist offer already has its own): take them now.
   if not exists (select 1 from private.booking_allocations a where a.booking_id = p_booking_id) then
-    if not private.take_seats(p_booking_id, v_booking.ticket_type_id, v_booking.quantity) then
+    if private.take_seats(p_booking_id, v_booking.ticket_type_id, v_booking.quantity) is not true then
       perform private.raise_error('P0001', 'sold_out', 'No seats are left for this request: decline it, or free seats first.');
     end if;
     perform private.broadcast_seats_left(v_booking.event_id, v_booking.ticket_type_id);
