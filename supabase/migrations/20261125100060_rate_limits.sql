@@ -2,8 +2,8 @@
 --
 -- A limit is a row of private.rate_limits: at most max_calls per `per` for one action and one
 -- key — a user id for what a signed-in user does, an event id for anonymous event views (the
--- database sees no IP address), a phone number for verification codes sent to it, a recipient
--- for outbound alerts. Operators change a row (Studio, or admin.set_rate_limit) and the next
+-- database sees no IP address), a phone number's SHA-256 digest for verification codes sent to
+-- it, a recipient for outbound alerts. Operators change a row (Studio, or admin.set_rate_limit) and the next
 -- call uses it; nothing is cached.
 --
 -- Calls are counted with a token bucket per (action, key) in private.rate_limit_buckets: the
@@ -44,7 +44,7 @@ create table private.rate_limits (
 );
 comment on table private.rate_limits is
   'Every rate limit Rally enforces: at most max_calls per `per` for one action and one key (scope: a user, anonymous callers per event, a phone number, an alert recipient). Operators change max_calls and per here (or with admin.set_rate_limit); the next call uses the new values.';
-comment on column private.rate_limits.scope is 'What the key is: user (the caller''s id), anonymous (anonymous callers, per event), phone_number (E.164), recipient (the user an alert goes to).';
+comment on column private.rate_limits.scope is 'What the key is: user (the caller''s id), anonymous (anonymous callers, per event), phone_number (the SHA-256 hex digest of the E.164 number), recipient (the user an alert goes to).';
 comment on column private.rate_limits.label is 'Plural noun for the message a limited caller reads ("bookings", "messages").';
 
 insert into private.rate_limits (action, max_calls, per, scope, label, description) values

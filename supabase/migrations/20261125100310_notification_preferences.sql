@@ -341,9 +341,12 @@ begin
   if v_settings.phone_verified_at is not null then
     perform private.raise_error('P0001', 'phone_already_verified', 'This phone number is already verified.');
   end if;
-  -- Codes cost an SMS: a user cannot ask for many, and nobody can flood one number with them.
+  -- Codes cost an SMS: a user cannot ask for many, and nobody can flood one number with them
+  -- (its bucket is keyed by a digest, so the limiter keeps no phone numbers; deleting the
+  -- account that asked does not reset it).
   perform private.consume_rate_limit('phone_verification', p_user_id::text);
-  perform private.consume_rate_limit('phone_verification_number', v_settings.phone_e164);
+  perform private.consume_rate_limit('phone_verification_number',
+                                     encode(extensions.digest(v_settings.phone_e164, 'sha256'), 'hex'));
   v_code := lpad(((('x' || encode(extensions.gen_random_bytes(4), 'hex'))::bit(32)::bigint) % 1000000)::text, 6, '0');
   insert into private.phone_verifications as v (user_id, phone_e164, code_hash, attempts, expires_at)
   values (p_user_id, v_settings.phone_e164, extensions.crypt(v_code, extensions.gen_salt('bf', 8)), 0, v_expires)
