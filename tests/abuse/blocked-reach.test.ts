@@ -7,6 +7,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { adminQuery, closeTestPools } from "../support/db.ts";
 import { bookEvent, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
+import { groupWithMembers } from "../support/groups.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 afterAll(async () => {
@@ -17,13 +18,7 @@ const reminders = async (user: TestUser): Promise<number> =>
   Number((await adminQuery<{ n: string }>(
     "select count(*) as n from public.notifications where user_id = $1 and type = 'message_reminder'", [user.id])).rows[0]?.n);
 
-/** A group run by `admin` with everyone in `members` (who follow the admin, so they join at once). */
-async function groupOf(admin: TestUser, members: TestUser[]): Promise<string> {
-  for (const m of members) await rpc(m, "select public.follow_user($1)", [admin.id]);
-  const [group] = await rpc<{ id: string }>(admin, "select id from public.create_group_conversation('Climbers', $1::uuid[])",
-    [members.map((m) => m.id)]);
-  return group!.id;
-}
+const groupOf = (admin: TestUser, members: TestUser[]): Promise<string> => groupWithMembers(admin, members, "Climbers");
 
 async function fireReminder(setter: TestUser, groupId: string): Promise<void> {
   await rpc(setter, "select public.send_message($1, 'reminder', 'Bring the rope', null, null, now() + interval '1 hour')", [groupId]);
