@@ -27,8 +27,10 @@
 -- the rest are skipped with the reason 'recipient_cap: …', never silently lost. They are
 -- sliding windows over what was claimed (claimed_at). Critical types (money and cancellations of
 -- the recipient's own bookings, which no stranger can cause in bulk) are never capped but count
--- towards the caps. Claims take one advisory lock, so two dispatchers claiming at once cannot
--- together pass a cap (a claim is one short statement; sending happens outside it). The worker sends outside any transaction, with the delivery id as the
+-- towards the caps. A claim takes a lock per recipient and channel it hands out (and skips the
+-- rows of recipients another claim holds, as it skips locked rows), so two dispatchers claiming
+-- at once cannot together pass a cap, and one stuck mid-claim delays only its own recipients,
+-- never every alert. The worker sends outside any transaction, with the delivery id as the
 -- provider idempotency key, then complete_alert_deliveries records the outcome (only for the
 -- matching claim token): sent with the provider message id, a retry at the time the worker
 -- computed (exponential backoff with jitter), or dead after max_attempts (dead letters). A
@@ -267,9 +269,6 @@ begin
     perform private.raise_error('22023', 'invalid_lease', 'A lease lasts 10 to 3,600 seconds.');
   end if;
 
-  -- One claim at a time, so the per-recipient caps below see every earlier claim.
-  perform pg_advisory_xact_lock(hashtextextended('rally:claim_alert_deliveries', 0));
-
   -- A worker that died mid-send: its lease ran out, the row is due again (the attempt counts).
   update private.alert_deliveries d
      set status = 'pending', claim_token = null, lease_expires_at = null, next_attempt_at = now(),
@@ -286,6 +285,8 @@ begin
     select d.id, d.notification_id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts, d.claimed_at, d.next_attempt_at
       from private.alert_deliveries d
      where d.status = 'pending' and d.next_attempt_at <= now()
+       -- The recipient's caps are counted by one claim at a time (see the header).
+       and pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('rally:alert_cap:' || d.user_id::text || ':' || d.channel, 0))
      order by d.next_attempt_at
      limit p_limit
      for update of d skip locked
