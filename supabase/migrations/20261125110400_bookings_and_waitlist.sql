@@ -9,6 +9,13 @@
 -- Money never moves here: paid cancellations write a refund request into private.refund_requests,
 -- which the payments capability executes; it confirms paid bookings with
 -- private.confirm_booking_payment().
+-- A booking records what it costs: amount_cents (what the guest pays, and what the PaymentIntent,
+-- the platform fee, the host's ledger entries and every refund follow), discount_cents (a promo
+-- code's discount) and list_amount_cents (their sum: the list price at booking time).
+-- Later capabilities book_event calls through hooks: invitations (20261125110410: invitees skip
+-- approval, private.accept_invitation) and promo codes (20261125110420: private.promo_code_for_booking
+-- prices a code, private.claim_promo_code counts its uses under the code's lock, taken before any
+-- slot lock and never by a release, so it adds no deadlock).
 
 create table public.bookings (
   id uuid primary key default gen_random_uuid(),
@@ -18,6 +25,9 @@ create table public.bookings (
   quantity integer not null,
   status text not null,
   amount_cents bigint not null default 0,
+  discount_cents bigint not null default 0,
+  list_amount_cents bigint generated always as (amount_cents + discount_cents) stored,
+  promo_code_id uuid,
   currency text not null references public.currencies (code),
   hold_expires_at timestamptz,
   check_in_code text not null default encode(extensions.gen_random_bytes(16), 'hex'),
@@ -33,6 +43,7 @@ create table public.bookings (
   constraint bookings_status check (status in ('held', 'pending_approval', 'confirmed', 'cancelled', 'refunded', 'expired', 'declined')),
   constraint bookings_quantity check (quantity between 1 and 100),
   constraint bookings_amount check (amount_cents >= 0),
+  constraint bookings_discount check (discount_cents >= 0),
   constraint bookings_idempotency_key_length check (idempotency_key is null or char_length(idempotency_key) between 1 and 200),
   constraint bookings_hold_has_deadline check (status not in ('held', 'pending_approval') or hold_expires_at is not null),
   constraint bookings_cancel_reason check (cancel_reason is null or cancel_reason in
@@ -44,6 +55,10 @@ comment on table public.bookings is
 comment on column public.bookings.status is 'held | pending_approval | confirmed | cancelled | refunded | expired | declined';
 comment on column public.bookings.hold_expires_at is 'Deadline of a held booking (payment) or a pending approval; past it the seats go back.';
 comment on column public.bookings.check_in_code is '128-bit random code shown to the guest as a QR code; single use at check_in().';
+comment on column public.bookings.amount_cents is 'What the guest pays (minor units of currency): the list price times the quantity minus the discount. The PaymentIntent, the platform fee, the host''s earnings and every refund follow it.';
+comment on column public.bookings.discount_cents is 'The promo code''s discount on this booking (0 without a code).';
+comment on column public.bookings.list_amount_cents is 'The list price times the quantity at booking time (amount_cents + discount_cents).';
+comment on column public.bookings.promo_code_id is 'The promo code this booking used (its discount is discount_cents); references public.promo_codes (20261125110420_promo_codes).';
 create unique index bookings_guest_idempotency_key on public.bookings (guest_id, idempotency_key);
 create unique index bookings_one_active_per_guest on public.bookings (event_id, guest_id)
   where status in ('held', 'pending_approval', 'confirmed');
@@ -208,6 +223,10 @@ security definer
 set search_path = ''
 as $$
 begin
+  -- A hidden tier is not announced to everyone who may see the event.
+  if exists (select 1 from public.ticket_types t where t.id = p_ticket_type_id and t.hidden) then
+    return;
+  end if;
   perform realtime.send(
     jsonb_build_object('ticket_type_id', p_ticket_type_id, 'seats_left', private.seats_left(p_ticket_type_id),
                        'waiting', (select count(*) from public.waitlist_entries w
@@ -282,8 +301,12 @@ begin
     return true;
   end if;
   if v_booking.status = 'expired' then
+    -- Paid after the hold lapsed: it comes back only if its seats and its promo code's uses are
+    -- still there (the code's lock before the slots', as in book_event).
     if exists (select 1 from public.bookings b where b.event_id = v_booking.event_id and b.guest_id = v_booking.guest_id
                 and b.status in ('held', 'pending_approval', 'confirmed'))
+       or (v_booking.promo_code_id is not null
+           and private.claim_promo_code(v_booking.promo_code_id, v_booking.id, v_booking.quantity) is not true)
        or private.take_seats(v_booking.id, v_booking.ticket_type_id, v_booking.quantity) is not true then
       return false;
     end if;
@@ -311,8 +334,44 @@ comment on function private.confirm_booking_payment(uuid) is
 -- A booking made through a share link is attributed to it by private.attribute_booking, a hook
 -- the event promotion capability defines with the share links (20261125140400_event_promotion.sql).
 
+-- Whether a booking answers the same request (an idempotent retry), or the key was reused.
+create or replace function private.is_same_booking_request(
+  p_booking public.bookings, p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_promo_code_id uuid
+) returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select (p_booking.event_id, p_booking.ticket_type_id, p_booking.quantity, p_booking.promo_code_id)
+         is not distinct from (p_event_id, p_ticket_type_id, p_quantity, p_promo_code_id)
+$$;
+
+-- The booking an earlier call with this key made (null if none); raises when it was a different request.
+create or replace function private.booking_for_idempotency_key(
+  p_guest_id uuid, p_idempotency_key text, p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_promo_code text
+) returns public.bookings
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_booking public.bookings;
+begin
+  if p_idempotency_key is null then
+    return null;
+  end if;
+  select * into v_booking from public.bookings where guest_id = p_guest_id and idempotency_key = p_idempotency_key;
+  if v_booking.id is not null and private.is_same_booking_request(v_booking, p_event_id, p_ticket_type_id, p_quantity,
+       private.promo_code_id(p_event_id, p_promo_code)) is not true then
+    perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
+  end if;
+  return v_booking;
+end
+$$;
+
 create or replace function private.book_event(
-  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text
+  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text, p_promo_code text
 ) returns public.bookings
 language plpgsql
 security definer
@@ -323,6 +382,8 @@ declare
   v_event private.events;
   v_ticket public.ticket_types;
   v_booking public.bookings;
+  v_promo_code_id uuid;
+  v_unit_discount bigint := 0;
   v_status text;
   v_constraint text;
 begin
@@ -340,14 +401,9 @@ begin
   end if;
 
   -- A retry with the same key gets the booking the first call made.
-  if p_idempotency_key is not null then
-    select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-    if v_booking.id is not null then
-      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-      end if;
-      return v_booking;
-    end if;
+  v_booking := private.booking_for_idempotency_key(v_uid, p_idempotency_key, p_event_id, p_ticket_type_id, p_quantity, p_promo_code);
+  if v_booking.id is not null then
+    return v_booking;
   end if;
 
   select * into v_event from private.events where id = p_event_id;
@@ -368,6 +424,14 @@ begin
   if v_event.host_id = v_uid then
     perform private.raise_error('P0001', 'host_cannot_book', 'Hosts do not book their own events.');
   end if;
+  -- A promo code prices the booking; a hidden tier is bookable only with a code made for it.
+  if p_promo_code is not null then
+    select q.promo_code_id, q.unit_discount_cents into v_promo_code_id, v_unit_discount
+      from private.promo_code_for_booking(v_event, v_ticket, v_uid, p_quantity, p_promo_code) q;
+  end if;
+  if v_ticket.hidden and v_promo_code_id is null then
+    perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');
+  end if;
   if v_ticket.sales_start is not null and now() < v_ticket.sales_start then
     perform private.raise_error('P0001', 'sales_not_started', format('Sales open at %s.', v_ticket.sales_start));
   end if;
@@ -385,39 +449,32 @@ begin
      or private.seats_left(p_ticket_type_id) < p_quantity then
     -- A concurrent retry with the same key may have committed the booking (and the last seats)
     -- since we looked: it gets that booking, not sold_out.
-    if p_idempotency_key is not null then
-      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-      if v_booking.id is not null then
-        if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-          perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-        end if;
-        return v_booking;
-      end if;
+    v_booking := private.booking_for_idempotency_key(v_uid, p_idempotency_key, p_event_id, p_ticket_type_id, p_quantity, p_promo_code);
+    if v_booking.id is not null then
+      return v_booking;
     end if;
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
 
+  -- Invitees skip approval: the host chose them already.
   v_status := case
-    when v_event.requires_approval then 'pending_approval'
-    when v_ticket.price_cents > 0 then 'held'
+    when v_event.requires_approval and private.is_event_invitee(p_event_id, v_uid) is not true then 'pending_approval'
+    when v_ticket.price_cents - v_unit_discount > 0 then 'held'
     else 'confirmed' end;
 
   begin
-    insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, amount_cents, currency,
-                                 hold_expires_at, idempotency_key, confirmed_at)
-    values (p_event_id, p_ticket_type_id, v_uid, p_quantity, v_status, v_ticket.price_cents * p_quantity,
-            v_ticket.currency, private.booking_deadline(v_status, v_event.starts_at), p_idempotency_key,
+    insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, amount_cents, discount_cents,
+                                 promo_code_id, currency, hold_expires_at, idempotency_key, confirmed_at)
+    values (p_event_id, p_ticket_type_id, v_uid, p_quantity, v_status, (v_ticket.price_cents - v_unit_discount) * p_quantity,
+            v_unit_discount * p_quantity, v_promo_code_id, v_ticket.currency,
+            private.booking_deadline(v_status, v_event.starts_at), p_idempotency_key,
             case when v_status = 'confirmed' then now() end)
     returning * into v_booking;
   exception when unique_violation then
     get stacked diagnostics v_constraint = constraint_name;
     if v_constraint = 'bookings_guest_idempotency_key' then
       -- A concurrent retry with the same key won the race: answer with its booking.
-      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-      end if;
-      return v_booking;
+      return private.booking_for_idempotency_key(v_uid, p_idempotency_key, p_event_id, p_ticket_type_id, p_quantity, p_promo_code);
     end if;
     perform private.raise_error('P0001', 'already_booked', 'You already have a booking for this event.');
   end;
@@ -425,6 +482,7 @@ begin
   if p_share_code is not null then
     perform private.attribute_booking(v_booking.id, p_event_id, p_share_code, v_uid);
   end if;
+  perform private.accept_invitation(p_event_id, v_uid);
 
   if v_status = 'confirmed' then
     perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
@@ -434,7 +492,10 @@ begin
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end if;
 
-  -- Seats last: the slot lock is held only from here to commit.
+  -- Locks last, the promo code's before the slots': each is held only from here to commit.
+  if v_promo_code_id is not null and private.claim_promo_code(v_promo_code_id, v_booking.id, p_quantity) is not true then
+    perform private.raise_error('P0001', 'promo_code_used_up', 'This promo code has been used as many times as the host allowed.');
+  end if;
   if private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) is not true then
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
@@ -445,7 +506,7 @@ $$;
 
 create or replace function public.book_event(
   p_event_id uuid, p_ticket_type_id uuid, p_quantity integer default 1, p_idempotency_key text default null,
-  p_share_code text default null
+  p_share_code text default null, p_promo_code text default null
 ) returns public.bookings
 language plpgsql
 set search_path = ''
@@ -453,11 +514,11 @@ as $$
 begin
   -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
   perform private.require_user();
-  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code);
+  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code, p_promo_code);
 end
 $$;
-comment on function public.book_event(uuid, uuid, integer, text, text) is
-  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused; 42501 not_authenticated.';
+comment on function public.book_event(uuid, uuid, integer, text, text, text) is
+  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval, unless the guest is invited); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. p_promo_code (case-insensitive) takes the code''s discount off each ticket — the booking records list_amount_cents, discount_cents and amount_cents, and the payment, fees and refunds follow amount_cents (a booking the code makes free is confirmed at once) — and is the only way to book a hidden ticket type. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code / promo_code_not_found; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused, promo_code_not_started, promo_code_expired, promo_code_not_applicable, promo_code_used_up, promo_code_guest_limit; 42501 not_authenticated.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Approvals
@@ -909,7 +970,8 @@ begin
   if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
-  select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id;
+  -- A hidden tier has no public queue: it is booked with its promo code only.
+  select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id and not hidden;
   if v_ticket.id is null then
     perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');
   end if;
@@ -1027,7 +1089,7 @@ begin
     perform private.raise_error('P0001', 'payment_required', 'Pay for this offer through the checkout function.');
   end if;
   select * into v_event from private.events where id = v_booking.event_id;
-  if v_event.requires_approval then
+  if v_event.requires_approval and private.is_event_invitee(v_event.id, v_uid) is not true then
     update public.bookings set status = 'pending_approval', hold_expires_at = private.booking_deadline('pending_approval', v_event.starts_at),
                                updated_at = now()
      where id = p_booking_id returning * into v_booking;
@@ -1036,6 +1098,7 @@ begin
      where id = p_booking_id returning * into v_booking;
     perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
                            jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
+    perform private.accept_invitation(v_event.id, v_uid);
   end if;
   update public.waitlist_entries set status = 'converted', updated_at = now() where booking_id = p_booking_id;
   return v_booking;
@@ -1095,6 +1158,18 @@ end
 $$;
 comment on function private.expire_stale_bookings(integer) is 'Job (every minute): expires held bookings and pending approvals past their deadline and frees their seats.';
 
+-- The ticket types capability (20261125110300) lists a hidden tier to the guests who booked it.
+create or replace function private.has_booked_ticket_type(p_ticket_type_id uuid, p_user_id uuid) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (select 1 from public.bookings b where b.ticket_type_id = p_ticket_type_id and b.guest_id = p_user_id)
+$$;
+comment on function private.has_booked_ticket_type(uuid, uuid) is 'True when the user has (or had) a booking of this ticket type.';
+grant execute on function private.has_booked_ticket_type(uuid, uuid) to anon, authenticated, service_role;
+
 alter table public.bookings enable row level security;
 create policy "guests see their bookings and staff see their events' bookings" on public.bookings
   for select to authenticated
@@ -1111,14 +1186,14 @@ grant select, insert, update, delete on public.waitlist_entries to service_role;
 
 -- Entry points the public RPCs call; each resolves the caller from the JWT itself, so none
 -- can act for another user. Internal helpers (taking a user id) are granted to nobody.
-grant execute on function private.book_event(uuid, uuid, integer, text, text), private.approve_booking(uuid),
+grant execute on function private.book_event(uuid, uuid, integer, text, text, text), private.approve_booking(uuid),
   private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_my_booking(uuid), private.check_in(text),
   private.join_waitlist(uuid, uuid, integer), private.leave_waitlist(uuid), private.accept_waitlist_offer(uuid)
   to authenticated;
-revoke execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
+revoke execute on function public.book_event(uuid, uuid, integer, text, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
+grant execute on function public.book_event(uuid, uuid, integer, text, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) to anon, authenticated;
 
@@ -1127,7 +1202,8 @@ grant execute on function public.book_event(uuid, uuid, integer, text, text), pu
 revoke execute on function
   private.accept_waitlist_offer(uuid),
   private.approve_booking(uuid),
-  private.book_event(uuid,uuid,integer,text,text),
+  private.book_event(uuid,uuid,integer,text,text,text),
+  private.booking_for_idempotency_key(uuid,text,uuid,uuid,integer,text),
   private.booking_deadline(text,timestamp with time zone),
   private.booking_for_staff(uuid,uuid,text[]),
   private.broadcast_seats_left(uuid,uuid),
@@ -1137,6 +1213,8 @@ revoke execute on function
   private.confirm_booking_payment(uuid),
   private.decline_booking(uuid),
   private.expire_stale_bookings(integer),
+  private.has_booked_ticket_type(uuid,uuid),
+  private.is_same_booking_request(public.bookings,uuid,uuid,integer,uuid),
   private.join_waitlist(uuid,uuid,integer),
   private.leave_waitlist(uuid),
   private.promote_waitlist(uuid),
