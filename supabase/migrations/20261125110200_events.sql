@@ -150,13 +150,16 @@ begin
       return true;
     end if;
   end if;
-  return p_user_id is not null and exists (
-    select 1 from public.bookings b
-     where b.event_id = p_event_id and b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed'));
+  -- Guests with a live booking keep access, and so do people holding a seat someone gave them
+  -- (private.holds_seat, a hook of 20261125110430_attendees_and_transfers).
+  return p_user_id is not null and (
+    exists (select 1 from public.bookings b
+             where b.event_id = p_event_id and b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed'))
+    or private.holds_seat(p_event_id, p_user_id));
 end
 $$;
 comment on function private.can_see_event(uuid, uuid) is
-  'Event visibility: staff always; otherwise not a draft, no block between host and viewer, and public/unlisted, followers-only and the viewer follows the host, or the viewer is invited (the only way into a private event); guests with an active booking keep access.';
+  'Event visibility: staff always; otherwise not a draft, no block between host and viewer, and public/unlisted, followers-only and the viewer follows the host, or the viewer is invited (the only way into a private event); guests with an active booking and holders of a transferred seat keep access.';
 grant execute on function private.can_see_event(uuid, uuid) to anon, authenticated, service_role;
 
 -- Whether p_user_id may see the exact address, online link and location.
@@ -170,10 +173,11 @@ begin
   return p_user_id is not null and (
     private.is_event_staff(p_event_id, p_user_id)
     or exists (select 1 from public.bookings b
-                where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed'));
+                where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed')
+    or private.holds_seat(p_event_id, p_user_id));
 end
 $$;
-comment on function private.can_see_event_details(uuid, uuid) is 'True for staff and confirmed guests: they see the exact address, link and location.';
+comment on function private.can_see_event_details(uuid, uuid) is 'True for staff, confirmed guests and holders of a transferred seat: they see the exact address, link and location.';
 grant execute on function private.can_see_event_details(uuid, uuid) to anon, authenticated, service_role;
 
 -- Row validation, whoever writes (view triggers, the service role, jobs).

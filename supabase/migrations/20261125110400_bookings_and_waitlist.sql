@@ -424,6 +424,10 @@ begin
   if v_event.host_id = v_uid then
     perform private.raise_error('P0001', 'host_cannot_book', 'Hosts do not book their own events.');
   end if;
+  -- Someone gave them a seat already (attendees and transfers, 20261125110430).
+  if private.holds_seat(p_event_id, v_uid) then
+    perform private.raise_error('P0001', 'already_booked', 'You already have a ticket for this event.');
+  end if;
   -- A promo code prices the booking; a hidden tier is bookable only with a code made for it.
   if p_promo_code is not null then
     select q.promo_code_id, q.unit_discount_cents into v_promo_code_id, v_unit_discount
@@ -767,6 +771,11 @@ begin
   if v_by_host is not true and v_event.starts_at <= now() then
     perform private.raise_error('P0001', 'event_started', 'The event has started; bookings can no longer be cancelled.');
   end if;
+  -- Seats the guest gave away belong to their holders now (20261125110430_attendees_and_transfers).
+  if v_by_host is not true and private.has_transferred_seats(p_booking_id) then
+    perform private.raise_error('P0001', 'seats_transferred',
+      'Some seats of this booking belong to the people you gave them to; they can hand them back first.');
+  end if;
 
   select * into v_quote from private.quote_refund(p_user_id, p_booking_id, now());
   update public.bookings
@@ -787,6 +796,8 @@ begin
       case when v_quote.refundable_cents = v_booking.amount_cents and v_quote.refundable_cents > 0 then 'You will get a full refund.'
            when v_quote.refundable_cents > 0 then 'You will get the rest of your payment back.' end,
       jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id, 'refund_cents', v_quote.refundable_cents));
+    perform private.notify_seat_holders(v_booking.id, format('Your ticket for %s was cancelled by the host', v_event.title), null,
+      jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
   else
     perform private.notify(v_event.host_id, 'booking_cancelled', format('A guest cancelled for %s', v_event.title), null,
       jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
@@ -816,15 +827,17 @@ begin
 end
 $$;
 comment on function public.cancel_booking(uuid) is
-  'Cancels a booking. The guest is refunded per the event''s refund policy (see refund_quote); the host or a managing co-host cancelling refunds in full. Seats go to the waitlist. Errors: 22023 booking_not_found, 42501 not_your_booking, P0001 not_cancellable / already_checked_in / event_started.';
+  'Cancels a booking. The guest is refunded per the event''s refund policy (see refund_quote); the host or a managing co-host cancelling refunds in full (to the card that paid, also after a transfer). Seats go to the waitlist. A guest cannot cancel while someone they gave a seat to holds it. Errors: 22023 booking_not_found, 42501 not_your_booking, P0001 not_cancellable / already_checked_in / event_started / seats_transferred.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Check-in
 -- ---------------------------------------------------------------------------------------------
 
+-- A code is a booking's own (every seat its guest holds) or one seat's (named attendees and
+-- transfer, 20261125110430, defines the seat hooks called here).
 create or replace function private.check_in(p_code text)
 returns table (booking_id uuid, event_id uuid, guest_id uuid, username text, display_name text, quantity integer,
-               ticket_type text, checked_in_at timestamptz)
+               ticket_type text, checked_in_at timestamptz, seat_no integer, attendee_name text)
 language plpgsql
 security definer
 set search_path = ''
@@ -832,6 +845,10 @@ as $$
 declare
   v_uid uuid := private.require_user();
   v_booking public.bookings;
+  v_seat_no smallint;
+  v_attendee text;
+  v_holder uuid;
+  v_count integer;
   v_event private.events;
   v_guest public.profiles;
   v_ticket_name text;
@@ -841,6 +858,11 @@ begin
   end if;
   select * into v_booking from public.bookings b where b.check_in_code = p_code for update;
   if v_booking.id is null then
+    select * into v_booking from public.bookings b
+     where b.id = (select c.booking_id from private.seat_for_code(p_code) c) for update;
+    select c.seat_no into v_seat_no from private.seat_for_code(p_code) c where c.booking_id = v_booking.id;
+  end if;
+  if v_booking.id is null then
     perform private.raise_error('22023', 'invalid_code', 'This is not a valid check-in code.');
   end if;
   if private.is_event_staff(v_booking.event_id, v_uid) is not true then
@@ -849,32 +871,39 @@ begin
   if v_booking.status <> 'confirmed' then
     perform private.raise_error('P0001', 'booking_not_confirmed', format('This booking is %s, not confirmed.', v_booking.status));
   end if;
-  if v_booking.checked_in_at is not null then
-    perform private.raise_error('P0001', 'already_checked_in', format('Already checked in at %s.', v_booking.checked_in_at));
-  end if;
   select * into v_event from private.events e where e.id = v_booking.event_id;
   if now() < v_event.starts_at - interval '2 hours' or now() > v_event.ends_at then
     perform private.raise_error('P0001', 'outside_event_window', 'Check-in opens 2 hours before the start and closes at the end.');
   end if;
-  update public.bookings b set checked_in_at = now(), checked_in_by = v_uid, updated_at = now()
+  v_count := private.check_in_seats(v_booking, v_seat_no, v_uid);
+  if v_count = 0 then
+    perform private.raise_error('P0001', 'already_checked_in',
+      format('Already checked in at %s.', coalesce(v_booking.checked_in_at, now())));
+  end if;
+  update public.bookings b set checked_in_at = coalesce(b.checked_in_at, now()), checked_in_by = coalesce(b.checked_in_by, v_uid),
+                              updated_at = now()
    where b.id = v_booking.id returning * into v_booking;
-  select * into v_guest from public.profiles p where p.id = v_booking.guest_id;
+  if v_seat_no is not null then
+    select s.holder_id, s.attendee_name into v_holder, v_attendee
+      from public.booking_seats s where s.booking_id = v_booking.id and s.seat_no = v_seat_no;
+  end if;
+  select * into v_guest from public.profiles p where p.id = coalesce(v_holder, v_booking.guest_id);
   select t.name into v_ticket_name from public.ticket_types t where t.id = v_booking.ticket_type_id;
 
-  perform realtime.send(jsonb_build_object('checked_in', (select coalesce(sum(b.quantity), 0) from public.bookings b
-                                                           where b.event_id = v_event.id and b.checked_in_at is not null)),
+  perform realtime.send(jsonb_build_object('checked_in', private.checked_in_count(v_event.id)),
                         'check_in_count', 'event:' || v_event.id::text, true);
   perform realtime.send(jsonb_build_object('booking_id', v_booking.id, 'guest_id', v_guest.id, 'display_name', v_guest.display_name,
-                                           'quantity', v_booking.quantity, 'checked_in_at', v_booking.checked_in_at),
+                                           'quantity', v_count, 'seat_no', v_seat_no, 'attendee_name', v_attendee,
+                                           'checked_in_at', now()),
                         'check_in', 'event:' || v_event.id::text || ':staff', true);
   return query select v_booking.id, v_booking.event_id, v_guest.id, v_guest.username, v_guest.display_name,
-                      v_booking.quantity, v_ticket_name, v_booking.checked_in_at;
+                      v_count, v_ticket_name, now(), v_seat_no::integer, v_attendee;
 end
 $$;
 
 create or replace function public.check_in(p_code text)
 returns table (booking_id uuid, event_id uuid, guest_id uuid, username text, display_name text, quantity integer,
-               ticket_type text, checked_in_at timestamptz)
+               ticket_type text, checked_in_at timestamptz, seat_no integer, attendee_name text)
 language plpgsql
 set search_path = ''
 as $$
@@ -885,7 +914,7 @@ begin
 end
 $$;
 comment on function public.check_in(text) is
-  'Host or co-host scans a guest''s code: from 2 hours before the start until the end, once per booking. Returns who checked in. Errors: 22023 invalid_code, 42501 not_event_staff, P0001 already_checked_in / booking_not_confirmed / outside_event_window.';
+  'Host or co-host scans a code: from 2 hours before the start until the end. A booking''s code checks in every seat its guest still holds; a seat''s own code (booking_seats) checks in that seat alone, for whoever holds it. Each seat checks in once. Returns who checked in and how many seats (quantity), with the seat number and attendee name for a seat''s code. Errors: 22023 invalid_code, 42501 not_event_staff, P0001 already_checked_in / booking_not_confirmed / outside_event_window.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Waitlist

@@ -188,9 +188,14 @@ begin
       'You host %s upcoming event(s). Cancel them first (guests are refunded in full), or wait until they have ended.', v_count);
   end if;
 
-  select count(*) into v_count from public.bookings b join private.events e on e.id = b.event_id
-   where b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed')
-     and e.status = 'published' and e.ends_at > now();
+  select (select count(*) from public.bookings b join private.events e on e.id = b.event_id
+            where b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed')
+              and e.status = 'published' and e.ends_at > now())
+       -- Seats someone gave them count too: they can hand them back (transfer_booking).
+       + (select count(*) from public.booking_seats s join public.bookings b on b.id = s.booking_id
+            join private.events e on e.id = s.event_id
+           where s.holder_id = p_user_id and b.status = 'confirmed' and e.status = 'published' and e.ends_at > now())
+    into v_count;
   if v_count > 0 then
     return query select 'has_upcoming_bookings'::text, v_count, format(
       'You have %s booking(s) for events that are not over yet. Cancel them first (refunds follow each event''s policy), or wait until the events have ended.', v_count);
