@@ -18,7 +18,7 @@
 -- code: a cancelled, declined or expired booking gives its uses back, and nothing has to be
 -- decremented (no counter to lock on the way out). They are never over-redeemed, whatever the
 -- concurrency, for the same reason seats are never oversold: book_event writes the booking first,
--- then claim_promo_code locks the code's row (FOR UPDATE), counts the live tickets committed so
+-- then claim_promo_code locks the code's row (FOR NO KEY UPDATE), counts the live tickets committed so
 -- far plus its own, and refuses past max_redemptions, which rolls the whole booking back. Every
 -- claim of a code queues on that one row from the claim to commit (the last statements of
 -- book_event), the count after the lock sees every claim committed before, and nothing else ever
@@ -181,8 +181,10 @@ begin
     return true;
   end if;
   -- READ COMMITTED: the count below runs after the lock is granted, so it sees every booking
-  -- committed by the claims that held the lock before.
-  select c.max_redemptions into v_max from public.promo_codes c where c.id = p_promo_code_id for update;
+  -- committed by the claims that held the lock before. NO KEY UPDATE, not UPDATE: each booking
+  -- that names the code holds a KEY SHARE lock on it (the foreign key), which UPDATE would wait
+  -- for, and every claimer would wait for every other.
+  select c.max_redemptions into v_max from public.promo_codes c where c.id = p_promo_code_id for no key update;
   return private.promo_code_uses(p_promo_code_id, p_booking_id) + p_quantity <= v_max;
 end
 $$;
