@@ -860,7 +860,12 @@ begin
   if v_booking.id is null then
     select * into v_booking from public.bookings b
      where b.id = (select c.booking_id from private.seat_for_code(p_code) c) for update;
+    -- The seat may have changed hands (and codes) while we waited for the booking's lock: only
+    -- the code as it is now counts.
     select c.seat_no into v_seat_no from private.seat_for_code(p_code) c where c.booking_id = v_booking.id;
+    if v_seat_no is null then
+      v_booking := null;
+    end if;
   end if;
   if v_booking.id is null then
     perform private.raise_error('22023', 'invalid_code', 'This is not a valid check-in code.');
