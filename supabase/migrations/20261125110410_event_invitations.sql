@@ -15,8 +15,9 @@
 -- the check constraint uses <= max_uses behind it. Redeeming a link again, or after being invited
 -- by name, uses nothing. A revoked invitation is final for links too (the host removed that
 -- person); only invite_to_event brings them back.
--- Spam bounds: at most 100 people per call and 500 new invitations per event per 24 hours, and
--- someone who declined is never notified again.
+-- Spam bounds: at most 100 people per call and 500 new invitations per event per 24 hours;
+-- someone who declined is never notified again, and a person is told about an event at most once
+-- a day however often the host revokes and renews their invitation.
 
 create table public.event_invite_links (
   id uuid primary key default gen_random_uuid(),
@@ -49,6 +50,7 @@ create table public.event_invitations (
   invite_link_id uuid references public.event_invite_links (id) on delete set null,
   status text not null default 'pending',
   responded_at timestamptz,
+  notified_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint event_invitations_status check (status in ('pending', 'accepted', 'declined', 'revoked')),
@@ -57,6 +59,7 @@ create table public.event_invitations (
 revoke all on public.event_invitations from public, anon, authenticated, service_role;
 comment on table public.event_invitations is
   'Who is invited to an event: by name (invite_to_event, invited_by) or through a link (invite_link_id). pending → accepted (they booked) or declined (decline_invitation); revoked by the host (revoke_invitation). Invitees see the event (a private one only they, booked guests and staff see) and skip approval. The invitee and the event''s staff read it; written only through the invitation RPCs.';
+comment on column public.event_invitations.notified_at is 'When the invitee was last told (event_invitation); a renewed invitation tells them again only a day later.';
 comment on column public.event_invitations.status is 'pending | accepted (booked) | declined | revoked (by the host; the event is hidden again unless they hold a booking)';
 create index event_invitations_user_idx on public.event_invitations (user_id, created_at desc);
 create index event_invitations_event_created_idx on public.event_invitations (event_id, created_at);
@@ -181,8 +184,12 @@ begin
       if v_invitation.id is null then
         -- Pending, accepted or declined already: nobody is told twice (declining is final for the host).
         v_outcome := 'already_invited';
+      elsif v_invitation.notified_at > now() - interval '24 hours' then
+        -- Renewed after a revocation: a revoke-and-invite loop tells them once a day at most.
+        v_outcome := 'invited';
       else
         v_outcome := 'invited';
+        update public.event_invitations i set notified_at = now() where i.id = v_invitation.id;
         perform private.notify(v_id, 'event_invitation',
           format('%s invited you to %s', coalesce(v_host.display_name, v_host.username), v_event.title),
           format('%s, %s%s', to_char(v_event.starts_at at time zone v_event.timezone, 'Dy DD Mon, HH24:MI'),

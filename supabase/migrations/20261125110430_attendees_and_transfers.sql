@@ -373,6 +373,11 @@ begin
   values (p_booking_id, v_booking.event_id, p_seat_no, v_uid, p_to_user_id, least(now() + interval '7 days', v_event.starts_at))
   returning * into v_transfer;
   select * into v_sender from public.profiles p where p.id = v_uid;
+  -- An offer-and-withdraw loop tells the recipient once a day (the offers are in booking_transfers).
+  if exists (select 1 from public.booking_transfers t where t.booking_id = p_booking_id and t.to_user_id = p_to_user_id
+              and t.id <> v_transfer.id and t.created_at > now() - interval '24 hours') then
+    return v_transfer;
+  end if;
   perform private.notify(p_to_user_id, 'ticket_transfer_offered',
     format('%s wants to give you %s for %s', coalesce(v_sender.display_name, v_sender.username),
            case when p_seat_no is not null or v_booking.quantity = 1 then 'a ticket' else format('%s tickets', v_booking.quantity) end,
@@ -394,7 +399,7 @@ begin
 end
 $$;
 comment on function public.transfer_booking(uuid, uuid, integer) is
-  'Offers a confirmed booking (p_seat_no null: by its guest) or one seat of it (by whoever holds the seat) to another user, who is notified (ticket_transfer_offered) and accepts with accept_booking_transfer within 7 days or until the event starts. Nothing moves until they accept. Errors: 22023 booking_not_found / seat_not_found / invalid_argument; P0001 booking_not_confirmed, event_started, transfer_not_allowed (the event requires approval), already_checked_in, transfer_pending, transfer_limit (20 offers per booking per day), recipient_not_eligible.';
+  'Offers a confirmed booking (p_seat_no null: by its guest) or one seat of it (by whoever holds the seat) to another user, who is notified (ticket_transfer_offered) and accepts with accept_booking_transfer within 7 days or until the event starts. Nothing moves until they accept. Errors: 22023 booking_not_found / seat_not_found / invalid_argument; P0001 booking_not_confirmed, event_started, transfer_not_allowed (the event requires approval), already_checked_in, transfer_pending, transfer_limit (20 offers per booking per day; the recipient is told once a day), recipient_not_eligible.';
 
 create or replace function private.accept_booking_transfer(p_transfer_id uuid) returns public.booking_transfers
 language plpgsql
