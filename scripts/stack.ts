@@ -15,7 +15,6 @@ import { startApiStack, type ApiStack } from './lib/api-stack.ts';
 import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
 import { formatStatus } from './lib/status.ts';
 import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
-import { startStorageStandin, type StorageStandin } from '../tools/storage-standin/server.ts';
 import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET } from '../tools/stripe-standin/config.ts';
 
 const USAGE = 'usage: tsx scripts/stack.ts start [--reset]';
@@ -26,7 +25,6 @@ interface Running {
   api?: ApiStack;
   schedules?: ScheduleRunner;
   stripeStandin?: StripeStandin;
-  storageStandin?: StorageStandin;
 }
 
 async function main(): Promise<number> {
@@ -61,7 +59,6 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
   const port = functionsPort();
   const apiUrl = `http://127.0.0.1:${port}`;
   running.stripeStandin = await maybeStartStripeStandin(`${apiUrl}/functions/v1/stripe-webhook`);
-  running.storageStandin = await maybeStartStorageStandin(running.db.appUrl, keys.jwtSecret);
   running.api = await startApiStack({
     dbUrl: running.db.appUrl, port, keys, log: logLine,
     ...(process.env.RALLY_STORAGE_UPSTREAM ? { storageUpstream: process.env.RALLY_STORAGE_UPSTREAM } : {}),
@@ -100,21 +97,6 @@ async function maybeStartStripeStandin(webhookUrl: string): Promise<StripeStandi
   return standin;
 }
 
-/**
- * Without RALLY_STORAGE_UPSTREAM the gateway passes SUPABASE_URL/storage/v1 to the local Storage
- * API stand-in (STORAGE_STANDIN_PORT, default a free port), which the storage-purge worker calls
- * through supabase-js exactly as it calls the platform's Storage API.
- */
-async function maybeStartStorageStandin(dbUrl: string, jwtSecret: string): Promise<StorageStandin | undefined> {
-  if (process.env.RALLY_STORAGE_UPSTREAM) return undefined;
-  const standin = await startStorageStandin({
-    dbUrl, jwtSecret, port: Number(process.env.STORAGE_STANDIN_PORT ?? 0), log: logLine,
-  });
-  process.env.RALLY_STORAGE_UPSTREAM = standin.url;
-  logLine(`storage: Storage API stand-in (not Supabase Storage) on ${standin.url}`);
-  return standin;
-}
-
 interface StopSignal {
   promise: Promise<string>;
   received(): boolean;
@@ -147,7 +129,6 @@ async function tearDown(running: Running): Promise<void> {
     await running.schedules?.stop();
     await running.api?.close();
     await running.stripeStandin?.close();
-    await running.storageStandin?.close();
     if (running.db?.startedHere) await stopDevDb(logLine);
     else if (running.db) logLine('database: left running (it was started by npm run db:start; npm run db:stop stops it)');
   } finally {

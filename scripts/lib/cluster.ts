@@ -136,7 +136,9 @@ async function launch(bins: PgBinaries, user: ServerUser, spec: ClusterSpec): Pr
     throw new RallyError('PORT_IN_USE', `port ${spec.port} on 127.0.0.1 is taken by another program; set RALLY_DB_PORT`);
   }
   const logFile = join(spec.dataDir, LOG_FILE);
-  const args = ['start', '-D', spec.dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${spec.port}`];
+  // wal_level=logical as on every Supabase project: the Realtime stand-in reads Broadcast from
+  // Database through logical decoding. Passed at start so an existing data dir gets it too.
+  const args = ['start', '-D', spec.dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${spec.port} -c wal_level=logical`];
   const [command, argv] = asServerUser(user, bins.path('pg_ctl'), args);
   const result = await run(command, argv, { output: 'capture' });
   if (result.code !== 0) {

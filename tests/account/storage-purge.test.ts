@@ -252,11 +252,12 @@ describe("the Storage API stand-in", () => {
       method: "DELETE", headers: { "Content-Type": "application/json", ...headers }, body: JSON.stringify({ prefixes }),
     });
 
-  it("checks the API key and the JWT, and validates prefixes, as the platform does", async () => {
-    expect((await del("avatars", ["x/y.png"], { Authorization: `Bearer ${serviceKey}` })).status).toBe(401);
+  // The API key is the gateway's business (tools/api-gateway); Storage checks the JWT itself and,
+  // like storage-api, renders AccessDenied as HTTP 400 with statusCode "403".
+  it("checks the JWT and validates prefixes, as the Storage API does", async () => {
     const forged = await del("avatars", ["x/y.png"], { apikey: serviceKey, Authorization: "Bearer forged.token.here" });
-    expect(forged.status).toBe(403);
-    expect(await forged.json()).toMatchObject({ statusCode: "403" });
+    expect(forged.status).toBe(400);
+    expect(await forged.json()).toMatchObject({ statusCode: "403", error: "Unauthorized" });
     expect((await del("avatars", [], { apikey: serviceKey, Authorization: `Bearer ${serviceKey}` })).status).toBe(400);
   });
 
