@@ -142,7 +142,7 @@ declare
   v_invitation public.event_invitations;
   v_outcome text;
 begin
-  if p_user_ids is null or cardinality(p_user_ids) = 0 or array_position(p_user_ids, null) is not null then
+  if p_user_ids is null or array_ndims(p_user_ids) is distinct from 1 or array_position(p_user_ids, null) is not null then
     perform private.raise_error('22023', 'invalid_argument', 'p_user_ids is a non-empty list of user ids.');
   end if;
   select array_agg(distinct x) into v_ids from unnest(p_user_ids) as x;

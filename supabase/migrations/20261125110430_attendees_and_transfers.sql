@@ -211,7 +211,7 @@ declare
   v_seat public.booking_seats;
   v_mine uuid;  -- holder_id of the caller's seats: null for the booking's guest
 begin
-  if p_names is null or cardinality(p_names) = 0 or cardinality(p_names) > 100 then
+  if p_names is null or array_ndims(p_names) is distinct from 1 or cardinality(p_names) > 100 then
     perform private.raise_error('22023', 'invalid_argument', 'p_names lists the attendees seat by seat (1 to 100 entries).');
   end if;
   select * into v_booking from public.bookings b where b.id = p_booking_id for update;

@@ -6,8 +6,9 @@
  *   guest follows the host; the host publishes and the guest is notified (in-app + email alert);
  *   the guest books, checks out and pays; chats in the event chat; is checked in; the event
  *   ends and completes; the guest reviews and the host replies; the earnings are released and
- *   transferred; the host withdraws; another guest pays for the host's next event and disputes
- *   the charge.
+ *   transferred; the host withdraws; the host's next event is invite-only: she invites another
+ *   guest by name and hands out an invite link, and gives her friends a promo code; the invited
+ *   guest books with the code, pays the discounted price and disputes the charge.
  *
  * Every action goes through the path an app takes: RPCs and table writes as the signed-in user
  * exactly as PostgREST runs them (`withUserContext`: role + request.jwt.claims in one
@@ -58,6 +59,9 @@ export interface DemoResult {
 
 const CURRENCY = 'EUR';
 const PRICE = 2500;
+/** The promo code of the host's next event and what it takes off each ticket. */
+const PROMO_CODE = 'FRIENDS10';
+const PROMO_PERCENT = 10;
 
 interface Http {
   status: number;
@@ -156,7 +160,7 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions): P
   const gig = await publishAndNotify(scene, cast, startsAt, endsAt);
   const attended = await bookPayAndAttend(scene, cast, gig);
   await afterTheEvent(scene, cast, gig, attended, endsAt);
-  const disputed = await anotherGuestDisputes(scene, cast);
+  const disputed = await invitedGuestWithCodeDisputes(scene, cast);
   await ledgerStaysBalanced(scene, cast, [attended.payment.paymentId, disputed.payment.paymentId]);
   return disputed.hostWallet;
 }
@@ -369,21 +373,59 @@ async function afterTheEvent({ ctx, step, share }: Scene, { host, guest }: Cast,
 
 }
 
-/** The host's next event: another guest pays, and their bank disputes the charge. */
-async function anotherGuestDisputes({ ctx, step, run, share }: Scene, { host, other }: Cast): Promise<{ payment: Payment; hostWallet: Wallet }> {
+/**
+ * The host's next event is invite-only: she invites another guest by name and hands out an invite
+ * link, and gives her friends a promo code; the invited guest books with it, pays the discounted
+ * price, and their bank disputes the charge.
+ */
+async function invitedGuestWithCodeDisputes({ ctx, step, run, share }: Scene, { host, guest, other }: Cast): Promise<{ payment: Payment; hostWallet: Wallet }> {
   const nextWeek = new Date(Date.now() + 7 * 24 * 3600 * 1000);
-  const next = await step(`${host.username} publishes the next event (next week)`, async () => {
-    const created = await createPaidEvent(ctx, host, `Rooftop jazz ${run} II`, nextWeek, new Date(nextWeek.getTime() + 3 * 3600 * 1000));
+  const next = await step(`${host.username} publishes the next event (next week), invite-only: visibility = private`, async () => {
+    const created = await createPaidEvent(ctx, host, `Rooftop jazz ${run} II`, nextWeek, new Date(nextWeek.getTime() + 3 * 3600 * 1000), 'private');
     await asUser(ctx, host, (db) => db.query('select status from public.publish_event($1)', [created.eventId]));
-    return [created, `"${created.title}" published, ${nextWeek.toISOString().slice(0, 10)}`];
+    const { rows } = await asUser(ctx, other, (db) => db.query('select 1 from public.events where id = $1', [created.eventId]));
+    expectThat(rows.length === 0, `${other.username} sees the private event before being invited`);
+    return [created, `"${created.title}" published, ${nextWeek.toISOString().slice(0, 10)}; nobody but the host sees it yet`];
   });
-  const otherBooking = await step(`${other.username} books 1 ticket: rpc book_event`, async () => {
-    const { rows } = await asUser(ctx, other, (db) => db.query<{ id: string; status: string }>(
-      'select id, status from public.book_event($1, $2, $3, $4)', [next.eventId, next.ticketTypeId, 1, `demo-${run}-priya`]));
-    expectThat(rows[0]?.status === 'held', `the booking is ${String(rows[0]?.status)}`);
-    return [rows[0].id, `booking ${rows[0].id}: held`];
+
+  await step(`${host.username} invites ${other.username} by name and makes an invite link for ${guest.username}: rpc invite_to_event, rpc create_invite_link, rpc redeem_invite_link`, async () => {
+    const { rows: invited } = await asUser(ctx, host, (db) => db.query<{ status: string }>(
+      'select status from public.invite_to_event($1, $2)', [next.eventId, [other.id]]));
+    expectThat(invited[0]?.status === 'invited', `invite_to_event answered ${String(invited[0]?.status)}`);
+    const note = await waitFor(ctx, `an event_invitation notification for ${other.username}`, async () => {
+      const { rows } = await asUser(ctx, other, (db) => db.query<{ title: string; type: string; data: { event_id?: string } }>(
+        'select title, type, data from public.my_notifications(null, 20, false)'));
+      return rows.find((r) => r.type === 'event_invitation' && r.data.event_id === next.eventId);
+    });
+    const { rows: [link] } = await asUser(ctx, host, (db) => db.query<{ token: string; max_uses: number }>(
+      'select token, max_uses from public.create_invite_link($1, 10)', [next.eventId]));
+    await asUser(ctx, guest, (db) => db.query('select status from public.redeem_invite_link($1)', [link?.token]));
+    const { rows: seen } = await asUser(ctx, guest, (db) => db.query<{ title: string }>('select title from public.events where id = $1', [next.eventId]));
+    expectThat(seen[0]?.title === next.title, `${guest.username} does not see the event after following the invite link`);
+    return [null, `${other.username} notified: "${note.title}" and now sees the event\n` +
+      `invite link …/invite/${String(link?.token).slice(0, 6)}… (10 uses): ${guest.username} followed it, used 1 of 10, and sees the event too`];
   });
-  const disputed = await payFor(ctx, step, other, otherBooking, 'pm_card_createDispute', PRICE);
+
+  const discounted = PRICE - Math.floor((PRICE * PROMO_PERCENT) / 100);
+  await step(`${host.username} adds the promo code ${PROMO_CODE} (${PROMO_PERCENT} % off); ${other.username} previews it: insert into promo_codes, rpc preview_promo_code`, async () => {
+    await asUser(ctx, host, (db) => db.query('insert into public.promo_codes (event_id, code, percent_off, max_redemptions) values ($1, $2, $3, 20)',
+      [next.eventId, PROMO_CODE, PROMO_PERCENT]));
+    const { rows } = await asUser(ctx, other, (db) => db.query<{ name: string; price_cents: string; discount_cents: string; final_price_cents: string }>(
+      'select name, price_cents, discount_cents, final_price_cents from public.preview_promo_code($1, $2)', [next.eventId, PROMO_CODE.toLowerCase()]));
+    expectThat(Number(rows[0]?.final_price_cents) === discounted, `the preview says ${String(rows[0]?.final_price_cents)}, expected ${discounted}`);
+    return [null, `"${rows[0]?.name}": ${money(Number(rows[0]?.price_cents))} − ${money(Number(rows[0]?.discount_cents))} = ${money(discounted)} per ticket`];
+  });
+
+  const otherBooking = await step(`${other.username} books 1 ticket with the code: rpc book_event(…, p_promo_code)`, async () => {
+    const { rows } = await asUser(ctx, other, (db) => db.query<{ id: string; status: string; list_amount_cents: string; discount_cents: string; amount_cents: string }>(
+      'select id, status, list_amount_cents, discount_cents, amount_cents from public.book_event($1, $2, $3, $4, null, $5)',
+      [next.eventId, next.ticketTypeId, 1, `demo-${run}-priya`, PROMO_CODE.toLowerCase()]));
+    const b = rows[0];
+    expectThat(b?.status === 'held', `the booking is ${String(b?.status)}`);
+    expectThat(Number(b.amount_cents) === discounted, `the booking costs ${b.amount_cents}, expected ${discounted}`);
+    return [b.id, `booking ${b.id}: held; list ${money(Number(b.list_amount_cents))}, discount ${money(Number(b.discount_cents))}, to pay ${money(Number(b.amount_cents))}`];
+  });
+  const disputed = await payFor(ctx, step, other, otherBooking, 'pm_card_createDispute', discounted);
 
   const hostWallet = await step(`${other.username}'s bank disputes the charge (Stripe test card pm_card_createDispute): charge.dispute.created / funds_withdrawn`, async () => {
     const dispute = await waitFor(ctx, 'the dispute to be booked', async () => {
@@ -402,7 +444,7 @@ async function anotherGuestDisputes({ ctx, step, run, share }: Scene, { host, ot
     expectThat(told !== undefined, 'the host was not told about the dispute');
     return [w, `dispute ${dispute.id}: ${dispute.status}, ${money(Number(dispute.amount_cents))}, evidence due ${dispute.evidence_due_by?.toISOString().slice(0, 10) ?? '—'}; ` +
       `fee ${money(DISPUTE_FEE)} paid by the ${dispute.fee_payer}\n${host.username} notified: "${told.title}"; operators see it in admin.disputes with the evidence Rally holds\n` +
-      `${walletLine(host.username, w)}\n(${money(share(PRICE))} pending − ${money(share(PRICE))} disputed − ${money(fee)} dispute fee; a negative balance is recovered from future earnings)`];
+      `${walletLine(host.username, w)}\n(${money(share(discounted))} pending − ${money(share(discounted))} disputed − ${money(fee)} dispute fee; a negative balance is recovered from future earnings)`];
   });
 
   return { payment: disputed, hostWallet };
@@ -432,14 +474,14 @@ interface PaidEvent {
   title: string;
 }
 
-async function createPaidEvent(ctx: Ctx, host: Session, title: string, startsAt: Date, endsAt: Date): Promise<PaidEvent> {
+async function createPaidEvent(ctx: Ctx, host: Session, title: string, startsAt: Date, endsAt: Date, visibility = 'public'): Promise<PaidEvent> {
   return asUser(ctx, host, async (db) => {
     const { rows: [event] } = await db.query<{ id: string }>(
       `insert into public.events (title, description, category, starts_at, ends_at, timezone, venue_name, address, city, location,
                                   visibility, refund_policy)
        values ($1, 'Live jazz on the roof, a Rally demo event.', 'music', $2, $3, 'Europe/Lisbon', 'Rooftop Bar',
-               'Rua Nova do Carvalho 24', 'Lisboa', 'POINT(-9.1446 38.7069)', 'public', 'flexible')
-       returning id`, [title, startsAt, endsAt]);
+               'Rua Nova do Carvalho 24', 'Lisboa', 'POINT(-9.1446 38.7069)', $4, 'flexible')
+       returning id`, [title, startsAt, endsAt, visibility]);
     const { rows: [ticket] } = await db.query<{ id: string }>(
       `insert into public.ticket_types (event_id, name, price_cents, currency, capacity, max_per_booking)
        values ($1, 'General', $2, $3, 20, 4) returning id`, [event?.id, PRICE, CURRENCY]);
