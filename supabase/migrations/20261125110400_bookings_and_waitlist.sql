@@ -431,7 +431,7 @@ begin
   -- A promo code prices the booking; a hidden tier is bookable only with a code made for it.
   if p_promo_code is not null then
     select q.promo_code_id, q.unit_discount_cents into v_promo_code_id, v_unit_discount
-      from private.promo_code_for_booking(v_event, v_ticket, v_uid, p_quantity, p_promo_code) q;
+      from private.promo_code_for_booking(v_event, v_ticket, p_quantity, p_promo_code) q;
   end if;
   if v_ticket.hidden and v_promo_code_id is null then
     perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');

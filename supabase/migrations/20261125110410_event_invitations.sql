@@ -304,7 +304,6 @@ set search_path = ''
 as $$
 declare
   v_uid uuid := private.require_user();
-  v_event private.events;
   v_link public.event_invite_links;
 begin
   if p_max_uses is not null and (p_max_uses < 1 or p_max_uses > 10000) then
@@ -313,7 +312,7 @@ begin
   if p_expires_at is not null and p_expires_at <= now() then
     perform private.raise_error('22023', 'invalid_expiry', 'An invite link must expire in the future (or never: null).');
   end if;
-  v_event := private.event_for_inviting(p_event_id, v_uid);
+  perform private.event_for_inviting(p_event_id, v_uid);
   perform private.lock_key('event_invite_links:' || p_event_id::text);
   if (select count(*) from public.event_invite_links l where l.event_id = p_event_id and l.revoked_at is null) >= 100 then
     perform private.raise_error('P0001', 'too_many_invite_links', 'An event has at most 100 active invite links; revoke one first.');

@@ -122,7 +122,7 @@ comment on function private.promo_code_uses(uuid, uuid) is 'Tickets in live book
 -- The maximum is checked here against committed bookings only (a fast refusal); claim_promo_code
 -- decides under the lock.
 create or replace function private.promo_code_for_booking(
-  p_event private.events, p_ticket public.ticket_types, p_user_id uuid, p_quantity integer, p_code text
+  p_event private.events, p_ticket public.ticket_types, p_quantity integer, p_code text
 ) returns table (promo_code_id uuid, unit_discount_cents bigint)
 language plpgsql
 stable
@@ -162,7 +162,7 @@ begin
   return query select v_code.id, private.promo_unit_discount(p_ticket.price_cents, v_code.percent_off, v_code.amount_off_cents);
 end
 $$;
-comment on function private.promo_code_for_booking(private.events, public.ticket_types, uuid, integer, text) is
+comment on function private.promo_code_for_booking(private.events, public.ticket_types, integer, text) is
   'Hook for book_event: validates a promo code for a booking (exists and active, window, ticket type and currency, per-guest limit, uses left) and returns its id and the discount per ticket. Raises 22023 promo_code_not_found / ticket_type_not_found (a hidden tier the code does not unlock); P0001 promo_code_not_started, promo_code_expired, promo_code_not_applicable, promo_code_guest_limit, promo_code_used_up.';
 
 -- Counts p_quantity more tickets on the code for p_booking_id under the code's row lock; false
@@ -399,7 +399,7 @@ grant execute on function public.redeemed(public.promo_codes) to authenticated, 
 revoke execute on function
   private.claim_promo_code(uuid,uuid,integer),
   private.preview_promo_code(uuid,text),
-  private.promo_code_for_booking(private.events,public.ticket_types,uuid,integer,text),
+  private.promo_code_for_booking(private.events,public.ticket_types,integer,text),
   private.promo_code_id(uuid,text),
   private.promo_code_uses(uuid,uuid),
   private.promo_unit_discount(bigint,integer,bigint),
