@@ -118,6 +118,35 @@ as $$
 $$;
 comment on function private.promo_code_uses(uuid, uuid) is 'Tickets in live bookings (held, pending approval, confirmed) that used the promo code.';
 
+-- The event's code a guest typed, if it can be used now; raises otherwise (preview and booking
+-- share this one rule).
+create or replace function private.usable_promo_code(p_event_id uuid, p_code text) returns public.promo_codes
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_code public.promo_codes;
+begin
+  if p_code is not null and char_length(p_code) <= 100 then
+    select * into v_code from public.promo_codes c where c.id = private.promo_code_id(p_event_id, p_code) and c.active;
+  end if;
+  if v_code.id is null then
+    perform private.raise_error('22023', 'promo_code_not_found', 'This promo code does not exist for this event.');
+  end if;
+  if v_code.valid_from > now() then
+    perform private.raise_error('P0001', 'promo_code_not_started', format('This promo code works from %s.', v_code.valid_from));
+  end if;
+  if v_code.valid_until <= now() then
+    perform private.raise_error('P0001', 'promo_code_expired', 'This promo code has expired.');
+  end if;
+  return v_code;
+end
+$$;
+comment on function private.usable_promo_code(uuid, text) is
+  'The event''s active promo code matching p_code inside its window; raises 22023 promo_code_not_found, P0001 promo_code_not_started / promo_code_expired.';
+
 -- Checks a code for a booking of p_quantity tickets of p_ticket and prices it; raises otherwise.
 -- The maximum is checked here against committed bookings only (a fast refusal); claim_promo_code
 -- decides under the lock.
@@ -130,18 +159,8 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_code public.promo_codes;
+  v_code public.promo_codes := private.usable_promo_code(p_event.id, p_code);
 begin
-  select * into v_code from public.promo_codes c where c.id = private.promo_code_id(p_event.id, p_code) and c.active;
-  if v_code.id is null then
-    perform private.raise_error('22023', 'promo_code_not_found', 'This promo code does not exist for this event.');
-  end if;
-  if v_code.valid_from > now() then
-    perform private.raise_error('P0001', 'promo_code_not_started', format('This promo code works from %s.', v_code.valid_from));
-  end if;
-  if v_code.valid_until <= now() then
-    perform private.raise_error('P0001', 'promo_code_expired', 'This promo code has expired.');
-  end if;
   if p_ticket.hidden and v_code.ticket_type_id is distinct from p_ticket.id then
     perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');
   end if;
@@ -318,19 +337,7 @@ begin
   if p_event_id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
-  if p_code is null or char_length(p_code) > 100 then
-    perform private.raise_error('22023', 'promo_code_not_found', 'This promo code does not exist for this event.');
-  end if;
-  select * into v_code from public.promo_codes c where c.id = private.promo_code_id(p_event_id, p_code) and c.active;
-  if v_code.id is null then
-    perform private.raise_error('22023', 'promo_code_not_found', 'This promo code does not exist for this event.');
-  end if;
-  if v_code.valid_from > now() then
-    perform private.raise_error('P0001', 'promo_code_not_started', format('This promo code works from %s.', v_code.valid_from));
-  end if;
-  if v_code.valid_until <= now() then
-    perform private.raise_error('P0001', 'promo_code_expired', 'This promo code has expired.');
-  end if;
+  v_code := private.usable_promo_code(p_event_id, p_code);
   return query
   select v_code.code, t.id, t.name, t.description, t.hidden, t.currency, t.price_cents,
          private.promo_unit_discount(t.price_cents, v_code.percent_off, v_code.amount_off_cents),
@@ -403,6 +410,7 @@ revoke execute on function
   private.promo_code_id(uuid,text),
   private.promo_code_uses(uuid,uuid),
   private.promo_unit_discount(bigint,integer,bigint),
+  private.usable_promo_code(uuid,text),
   private.refuse_redeemed_promo_code_delete(),
   private.validate_promo_code()
   from public;
