@@ -19,7 +19,8 @@
 --   * Removed: profile personal fields, contact points (notification_settings: phone;
 --     auth email), notification preferences, in-app notifications, unsent alert deliveries (and
 --     the destination on sent ones, the local sink's copies, provider callback payloads),
---     follows both ways, the user's blocks, waitlist entries, co-host roles, reactions,
+--     follows both ways, the user's blocks, waitlist entries, invitations and open ticket offers,
+--     attendee names typed on their seats, co-host roles, reactions,
 --     conversation memberships, unpublished drafts, the avatar (queued: the storage-purge
 --     worker deletes row and bytes through the Storage API, 20261125170800_storage_purge),
 --     the viewer id on event views, the reporter on their content reports, and the
@@ -358,6 +359,17 @@ begin
   v_removed := v_removed || jsonb_build_object('draft_events', v_count);
   update private.event_views set viewer_id = null where viewer_id = p_user_id;
   update private.content_reports set reporter_id = null where reporter_id = p_user_id;
+  -- Ticketing: invitations and open transfer offers go; the names typed on their bookings' seats
+  -- (other people's names, entered by this account) are erased; seats stay with the booking.
+  delete from public.event_invitations where user_id = p_user_id;
+  get diagnostics v_count = row_count;
+  v_removed := v_removed || jsonb_build_object('invitations', v_count);
+  update public.booking_transfers set status = 'cancelled', responded_at = now()
+   where status = 'pending' and (from_user_id = p_user_id or to_user_id = p_user_id);
+  update public.booking_seats s set attendee_name = null
+   where s.attendee_name is not null
+     and (s.holder_id = p_user_id
+          or (s.holder_id is null and s.booking_id in (select b.id from public.bookings b where b.guest_id = p_user_id)));
 
   -- Chat: reactions go; memberships go (groups keep an admin: the longest-standing member
   -- takes over, as when the last admin leaves); messages stay under the tombstone.
