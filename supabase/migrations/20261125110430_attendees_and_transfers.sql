@@ -198,7 +198,10 @@ comment on function private.checked_in_count(uuid) is 'Seats checked in at the e
 -- Naming attendees
 -- ---------------------------------------------------------------------------------------------
 
-create or replace function private.name_attendees(p_booking_id uuid, p_names text[]) returns setof public.booking_seats
+-- p_names is a JSON array (what an app sends either way): PostgREST would coerce a text[]
+-- parameter from any body before Rally could bound it, so a many-megabyte body would run into
+-- the statement timeout instead of getting invalid_argument.
+create or replace function private.name_attendees(p_booking_id uuid, p_names jsonb) returns setof public.booking_seats
 language plpgsql
 security definer
 set search_path = ''
@@ -210,9 +213,15 @@ declare
   v_name text;
   v_seat public.booking_seats;
   v_mine uuid;  -- holder_id of the caller's seats: null for the booking's guest
+  v_count integer;
 begin
-  if p_names is null or array_ndims(p_names) is distinct from 1 or cardinality(p_names) > 100 then
-    perform private.raise_error('22023', 'invalid_argument', 'p_names lists the attendees seat by seat (1 to 100 entries).');
+  if jsonb_typeof(p_names) is distinct from 'array' then
+    perform private.raise_error('22023', 'invalid_argument', 'p_names lists the attendees seat by seat: 1 to 100 names or nulls.');
+  end if;
+  v_count := jsonb_array_length(p_names);
+  if v_count < 1 or v_count > 100
+     or exists (select 1 from jsonb_array_elements(p_names) as x(v) where jsonb_typeof(x.v) <> all (array['string', 'null'])) then
+    perform private.raise_error('22023', 'invalid_argument', 'p_names lists the attendees seat by seat: 1 to 100 names or nulls.');
   end if;
   select * into v_booking from public.bookings b where b.id = p_booking_id for update;
   if v_booking.id is null or (v_booking.guest_id = v_uid
@@ -227,12 +236,12 @@ begin
     perform private.raise_error('P0001', 'event_ended', 'This event has ended.');
   end if;
   v_mine := case when v_booking.guest_id = v_uid then null else v_uid end;
-  if cardinality(p_names) > v_booking.quantity then
+  if v_count > v_booking.quantity then
     perform private.raise_error('22023', 'too_many_names', format('This booking has %s seats.', v_booking.quantity));
   end if;
-  for i in 1 .. cardinality(p_names) loop
-    continue when p_names[i] is null;
-    v_name := nullif(btrim(p_names[i]), '');
+  for i in 1 .. v_count loop
+    continue when jsonb_typeof(p_names -> (i - 1)) = 'null';
+    v_name := nullif(btrim(p_names ->> (i - 1)), '');
     if char_length(v_name) > 120 then
       perform private.raise_error('22023', 'invalid_attendee_name', 'An attendee name has at most 120 characters.');
     end if;
@@ -253,7 +262,7 @@ begin
 end
 $$;
 
-create or replace function public.name_attendees(p_booking_id uuid, p_names text[]) returns setof public.booking_seats
+create or replace function public.name_attendees(p_booking_id uuid, p_names jsonb) returns setof public.booking_seats
 language plpgsql
 set search_path = ''
 as $$
@@ -262,8 +271,8 @@ begin
   return query select * from private.name_attendees(p_booking_id, p_names);
 end
 $$;
-comment on function public.name_attendees(uuid, text[]) is
-  'Names the people on a booking, seat by seat: p_names[i] is seat i''s attendee (null leaves a seat as it is, '''' clears it). The guest names the seats they hold; someone holding a transferred seat names that seat. Returns the caller''s seats with their check-in codes. Errors: 22023 booking_not_found / invalid_argument / too_many_names / seat_not_found / invalid_attendee_name; P0001 seat_not_yours, booking_not_active, event_ended.';
+comment on function public.name_attendees(uuid, jsonb) is
+  'Names the people on a booking, seat by seat: p_names is a JSON array whose i-th entry is seat i''s attendee (null leaves a seat as it is, "" clears it), e.g. ["Ana", null, "Ben"]. The guest names the seats they hold; someone holding a transferred seat names that seat. Returns the caller''s seats with their check-in codes. Errors: 22023 booking_not_found / invalid_argument / too_many_names / seat_not_found / invalid_attendee_name; P0001 seat_not_yours, booking_not_active, event_ended.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Transfers
@@ -603,13 +612,13 @@ grant select on public.booking_transfers to authenticated;
 grant select, insert, update, delete on public.booking_transfers to service_role;
 
 grant execute on function private.caller_can_see_seat(uuid, uuid, uuid) to authenticated;
-grant execute on function private.name_attendees(uuid, text[]), private.transfer_booking(uuid, uuid, integer),
+grant execute on function private.name_attendees(uuid, jsonb), private.transfer_booking(uuid, uuid, integer),
   private.accept_booking_transfer(uuid), private.decline_booking_transfer(uuid), private.cancel_booking_transfer(uuid)
   to authenticated;
-revoke execute on function public.name_attendees(uuid, text[]), public.transfer_booking(uuid, uuid, integer),
+revoke execute on function public.name_attendees(uuid, jsonb), public.transfer_booking(uuid, uuid, integer),
   public.accept_booking_transfer(uuid), public.decline_booking_transfer(uuid), public.cancel_booking_transfer(uuid)
   from public, anon, authenticated, service_role;
-grant execute on function public.name_attendees(uuid, text[]), public.transfer_booking(uuid, uuid, integer),
+grant execute on function public.name_attendees(uuid, jsonb), public.transfer_booking(uuid, uuid, integer),
   public.accept_booking_transfer(uuid), public.decline_booking_transfer(uuid), public.cancel_booking_transfer(uuid)
   to anon, authenticated;
 
@@ -626,7 +635,7 @@ revoke execute on function
   private.decline_booking_transfer(uuid),
   private.has_transferred_seats(uuid),
   private.holds_seat(uuid,uuid),
-  private.name_attendees(uuid,text[]),
+  private.name_attendees(uuid,jsonb),
   private.notify_seat_holders(uuid,text,text,jsonb),
   private.seat_for_code(text),
   private.transfer_booking(uuid,uuid,integer)

@@ -67,14 +67,14 @@ select results_eq($$select count(*)::int, count(distinct check_in_code)::int, bo
                   $$values (3, 3, true)$$, 'a party of three gets three seats, each with its own 128-bit check-in code');
 select ok(not exists (select 1 from public.booking_seats s join public.bookings b on b.id = s.booking_id where s.check_in_code = b.check_in_code),
           'no seat shares the booking''s own code');
-select results_eq($$select seat_no::int, attendee_name from public.name_attendees(pg_temp.fx('ana_b'), array['Ana', '  Ben B  ', null]) order by seat_no$$,
+select results_eq($$select seat_no::int, attendee_name from public.name_attendees(pg_temp.fx('ana_b'), '["Ana", "  Ben B  ", null]') order by seat_no$$,
                   $$values (1, 'Ana'::text), (2, 'Ben B'), (3, null)$$, 'the guest names her attendees seat by seat');
-select is(pg_temp.hint_of($$select public.name_attendees(pg_temp.fx('ana_b'), array['A', 'B', 'C', 'D'])$$), 'too_many_names', 'not more names than seats');
-select is(pg_temp.hint_of($$select public.name_attendees(pg_temp.fx('ana_b'), array[repeat('x', 121)])$$), 'invalid_attendee_name', 'a name has at most 120 characters');
+select is(pg_temp.hint_of($$select public.name_attendees(pg_temp.fx('ana_b'), '["A", "B", "C", "D"]')$$), 'too_many_names', 'not more names than seats');
+select is(pg_temp.hint_of($$select public.name_attendees(pg_temp.fx('ana_b'), jsonb_build_array(repeat('x', 121)))$$), 'invalid_attendee_name', 'a name has at most 120 characters');
 insert into fx (name, code) select 'seat2_old', check_in_code from public.booking_seats where booking_id = pg_temp.fx('ana_b') and seat_no = 2;
 select tests.authenticate_as('ben');
 select is((select count(*)::int from public.booking_seats where booking_id = pg_temp.fx('ana_b')), 0, 'nobody else sees her seats');
-select is(pg_temp.hint_of($$select public.name_attendees(pg_temp.fx('ana_b'), array['Mallory'])$$), 'booking_not_found', 'nor names them');
+select is(pg_temp.hint_of($$select public.name_attendees(pg_temp.fx('ana_b'), '["Mallory"]')$$), 'booking_not_found', 'nor names them');
 
 -- Offering one seat
 select tests.authenticate_as('ana');

@@ -120,7 +120,7 @@ async function makeThings(guest: TestUser, host: TestUser, admin: TestUser, vict
   const partyTicket = await addTicketType(host, party.id, { capacity: 10, max_per_booking: 3 });
   await publishEvent(host, party.id);
   const seats = await bookEvent(victim, party.id, partyTicket, 3);
-  await call(victim, "select * from public.name_attendees($1, array['Vic', 'Val', 'Vera'])", [seats.id]);
+  await call(victim, "select * from public.name_attendees($1, $2::jsonb)", [seats.id, JSON.stringify(["Vic", "Val", "Vera"])]);
   await call(victim, "select * from public.transfer_booking($1, $2, 2)", [seats.id, guest.id]);
 
   // Social: follows (which notify), a block, a share link, a report.
