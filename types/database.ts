@@ -2196,7 +2196,7 @@ export type Database = {
         }[]
       }
       name_attendees: {
-        Args: { p_booking_id: string; p_names: string[] }
+        Args: { p_booking_id: string; p_names: Json }
         Returns: {
           attendee_name: string | null
           booking_id: string
