@@ -163,14 +163,17 @@ select is(pg_temp.hint_of($$select public.delete_my_account('gus_guest')$$), 'no
 select is(pg_temp.hint_of($$select * from public.my_account_deletion_obstacles()$$), 'not_authenticated',
           'and cannot ask for the obstacles either');
 
--- Supabase Auth's session tables (GoTrue's, in the local contract): a session each for Gus and
--- Ivy, as a sign-in leaves them, and an old session-less token of Gus.
+-- Supabase Auth's session tables, written as GoTrue writes them: a session each for Gus and Ivy
+-- with a refresh token, and an old session-less token of Gus.
 select tests.as_superuser();
-with s as (insert into auth.sessions (id, user_id, ip, user_agent, created_at, updated_at)
-           values (gen_random_uuid(), pg_temp.fx('gus'), '203.0.113.7', 'GusPhone', now(), now()),
-                  (gen_random_uuid(), pg_temp.fx('ivy'), '198.51.100.2', 'IvyPhone', now(), now()) returning id, user_id)
-insert into auth.refresh_tokens (token, user_id, session_id) select 'rt-' || user_id, user_id::text, id from s;
-insert into auth.refresh_tokens (token, user_id) values ('rt-legacy-gus', pg_temp.fx('gus')::text);
+with s as (insert into auth.sessions (id, user_id, created_at, updated_at, aal, ip, user_agent)
+           values (gen_random_uuid(), pg_temp.fx('gus'), now(), now(), 'aal1', '203.0.113.7', 'GusPhone'),
+                  (gen_random_uuid(), pg_temp.fx('ivy'), now(), now(), 'aal1', '198.51.100.2', 'IvyPhone')
+           returning id, user_id)
+insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, session_id)
+select '00000000-0000-0000-0000-000000000000', 'rt-' || user_id, user_id::text, false, now(), now(), id from s;
+insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at)
+values ('00000000-0000-0000-0000-000000000000', 'rt-legacy-gus', pg_temp.fx('gus')::text, false, now(), now());
 
 -- Gus cancels his picnic booking and deletes his account. His access token (kept here) stays
 -- valid until it expires.

@@ -15,7 +15,7 @@ import { runDemo, type DemoResult } from '../../scripts/lib/demo/story.ts';
 import { money, summaryLines } from '../../scripts/lib/demo/report.ts';
 import { startStripeStandin, type StripeStandin } from '../../tools/stripe-standin/server.ts';
 import { testEnv } from '../support/env.ts';
-import { adminQuery, closeTestPools } from '../support/db.ts';
+import { ownerQuery, closeTestPools } from '../support/db.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tsxCli = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
@@ -29,7 +29,7 @@ let stack: DemoStack;
 const savedEnv = Object.fromEntries(STRIPE_ENV.map((k) => [k, process.env[k]]));
 
 async function releaseHoldHours(): Promise<number> {
-  const { rows } = await adminQuery<{ h: number }>('select release_hold_hours as h from private.payment_settings');
+  const { rows } = await ownerQuery<{ h: number }>('select release_hold_hours as h from private.payment_settings');
   return rows[0]?.h ?? Number.NaN;
 }
 
@@ -66,6 +66,8 @@ beforeAll(async () => {
     { url: `${functionsUrl}/stripe-webhook/connect`, secret: CONNECT_SECRET });
   await waitForHealth(`${functionsUrl}/health`);
   stack = {
+    // The demo's sign-ups are its GoTrue stand-in (scripts/lib/demo/auth.ts), which plays the
+    // platform: it connects as the superuser and acts as supabase_auth_admin.
     dbUrl: testEnv('SUPABASE_DB_URL'), adminDbUrl: testEnv('RALLY_ADMIN_DB_URL'), functionsUrl, stripeUrl: standin.url, ...keys,
   };
 });
@@ -123,7 +125,7 @@ describe('npm run demo', () => {
 
   it('names everyone after the run, so running it again on the same database does not collide', async () => {
     expect(result.run).toMatch(/^[0-9a-f]{6}$/);
-    const { rows } = await adminQuery<{ username: string }>(
+    const { rows } = await ownerQuery<{ username: string }>(
       'select username from public.profiles where username = any($1) order by username',
       [[`maya_${result.run}`, `priya_${result.run}`, `sam_${result.run}`]]);
     expect(rows.map((r) => r.username)).toEqual([`maya_${result.run}`, `priya_${result.run}`, `sam_${result.run}`]);
