@@ -7,7 +7,7 @@
  * free, never negative.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { addTicketType, createEvent, createHost, failure, publishEvent, rpc } from "../support/events.ts";
 import { addPromoCode } from "../support/ticketing.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -45,7 +45,7 @@ beforeAll(async () => {
 afterAll(closeTestPools);
 
 async function written(): Promise<{ bookings: number; codes: number; waiting: number }> {
-  const { rows } = await adminQuery<{ bookings: number; codes: number; waiting: number }>(
+  const { rows } = await ownerQuery<{ bookings: number; codes: number; waiting: number }>(
     `select (select count(*)::int from public.bookings where event_id = $1) as bookings,
             (select count(*)::int from public.promo_codes where event_id = $1) as codes,
             (select count(*)::int from public.waitlist_entries where event_id = $1) as waiting`, [eventId]);
@@ -114,7 +114,7 @@ describe("going for the hidden tier by its id", () => {
   it("its seat counts are never broadcast on the event's public topic", async () => {
     const crew = await createUser();
     await rpc(crew, "select * from public.book_event($1, $2, 1, null, null, 'CREWPASS')", [eventId, hiddenId]);
-    const { rows } = await adminQuery<{ n: number }>(
+    const { rows } = await ownerQuery<{ n: number }>(
       "select count(*)::int as n from realtime.messages where topic = $1 and payload ->> 'ticket_type_id' = $2", [`event:${eventId}`, hiddenId]);
     expect(rows[0]!.n).toBe(0);
   });

@@ -6,7 +6,7 @@
  * refused with its documented code, or sees nothing, and nothing is written.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, asAnon, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asAnon, closeTestPools } from "../support/db.ts";
 import { createGuests, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
 import { createInviteLink } from "../support/ticketing.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(closeTestPools);
 
 async function counts(): Promise<{ invitations: number; bookings: number; uses: number }> {
-  const { rows } = await adminQuery<{ invitations: number; bookings: number; uses: number }>(
+  const { rows } = await ownerQuery<{ invitations: number; bookings: number; uses: number }>(
     `select (select count(*)::int from public.event_invitations where event_id = $1) as invitations,
             (select count(*)::int from public.bookings where event_id = $1) as bookings,
             (select uses from public.event_invite_links where id = $2) as uses`, [eventId, link.id]);
@@ -121,7 +121,7 @@ describe("a host pestering people with invitations", () => {
       await rpc(host, "select * from public.invite_to_event($1, $2)", [eventId, [target.id]]);
       await rpc(host, "select * from public.revoke_invitation($1, $2)", [eventId, target.id]);
     }
-    const { rows } = await adminQuery<{ n: number }>(
+    const { rows } = await ownerQuery<{ n: number }>(
       "select count(*)::int as n from public.notifications where user_id = $1 and type = 'event_invitation'", [target.id]);
     expect(rows[0]!.n).toBe(1);
   });
@@ -134,7 +134,7 @@ describe("a host pestering people with invitations", () => {
       const [row] = await rpc<{ status: string }>(host, "select * from public.invite_to_event($1, $2)", [eventId, [target.id]]);
       expect(row!.status).toBe("already_invited");
     }
-    const { rows } = await adminQuery<{ n: number }>(
+    const { rows } = await ownerQuery<{ n: number }>(
       "select count(*)::int as n from public.notifications where user_id = $1 and type = 'event_invitation'", [target.id]);
     expect(rows[0]!.n).toBe(1);
   });
@@ -149,7 +149,7 @@ describe("a host pestering people with invitations", () => {
     }
     expect(await failure(rpc(host, "select * from public.invite_to_event($1, $2)", [event.id, [crowd[500]!.id]])))
       .toMatchObject({ code: "P0001", hint: "invitation_limit" });
-    const { rows } = await adminQuery<{ n: number; told: number }>(
+    const { rows } = await ownerQuery<{ n: number; told: number }>(
       `select count(*)::int as n, (select count(*)::int from public.notifications where user_id = $2 and type = 'event_invitation') as told
          from public.event_invitations where event_id = $1`, [event.id, crowd[500]!.id]);
     expect(rows[0]).toEqual({ n: 500, told: 0 });

@@ -6,7 +6,7 @@
  * written (no booking changes, no refund request, no seat moves).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { confirmPayment, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -31,7 +31,7 @@ beforeAll(async () => {
 afterAll(closeTestPools);
 
 async function state(): Promise<{ booking: string; holders: (string | null)[]; refunds: number; transfers: number }> {
-  const { rows } = await adminQuery<{ booking: string; holders: (string | null)[]; refunds: number; transfers: number }>(
+  const { rows } = await ownerQuery<{ booking: string; holders: (string | null)[]; refunds: number; transfers: number }>(
     `select (select status || ':' || guest_id from public.bookings where id = $1) as booking,
             (select array_agg(holder_id order by seat_no) from public.booking_seats where booking_id = $1) as holders,
             (select count(*)::int from private.refund_requests where booking_id = $1) as refunds,
@@ -106,7 +106,7 @@ describe("pestering someone with offers", () => {
       }
     }
     expect(errors).toEqual(["transfer_limit"]);
-    const { rows } = await adminQuery<{ n: number }>(
+    const { rows } = await ownerQuery<{ n: number }>(
       "select count(*)::int as n from public.notifications where user_id = $1 and type = 'ticket_transfer_offered'", [target.id]);
     expect(rows[0]!.n).toBe(1);
   });
@@ -123,7 +123,7 @@ describe("unpaid and blocked", () => {
     await rpc(enemy, "select * from public.block_user($1)", [buyer.id]);
     expect(await failure(rpc(buyer, "select * from public.transfer_booking($1, $2)", [held!.id, enemy.id])))
       .toMatchObject({ code: "P0001", hint: "recipient_not_eligible" });
-    const { rows } = await adminQuery<{ n: number }>("select count(*)::int as n from public.booking_transfers where booking_id = $1", [held!.id]);
+    const { rows } = await ownerQuery<{ n: number }>("select count(*)::int as n from public.booking_transfers where booking_id = $1", [held!.id]);
     expect(rows[0]!.n).toBe(0);
   });
 });

@@ -6,7 +6,7 @@
  * expiry job running at the same time neither over-admit nor deadlock.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import {
   createGuests, createHost, expireHold, inventory, publishedEvent, type RacingClients, racingClients, rpc, runExpiryJob,
 } from "../support/events.ts";
@@ -51,7 +51,7 @@ async function rush(eventId: string, ticketTypeId: string, code: string, parties
 
 /** Tickets in live bookings that used the code, as the database counts them. */
 async function redeemed(promoCodeId: string): Promise<{ bookings: number; tickets: number }> {
-  const { rows } = await adminQuery<{ bookings: number; tickets: number }>(
+  const { rows } = await ownerQuery<{ bookings: number; tickets: number }>(
     `select count(*)::int as bookings, coalesce(sum(quantity), 0)::int as tickets from public.bookings
       where promo_code_id = $1 and status in ('held', 'pending_approval', 'confirmed')`, [promoCodeId]);
   return rows[0]!;
@@ -80,7 +80,7 @@ describe("racing for a promo code", () => {
     expect(losers.map((o) => o.error)).toEqual(Array(145).fill({ code: "P0001", hint: "promo_code_used_up" }));
     expect(await redeemed(codeId)).toEqual({ bookings: 15, tickets: 15 });
     // Those turned away wrote nothing: no booking, no seat taken.
-    const { rows } = await adminQuery<{ n: number }>("select count(*)::int as n from public.bookings where event_id = $1", [event.id]);
+    const { rows } = await ownerQuery<{ n: number }>("select count(*)::int as n from public.bookings where event_id = $1", [event.id]);
     expect(rows[0]!.n).toBe(15);
     expect((await inventory(ticketTypeId)).taken).toBe(15);
   });
@@ -161,7 +161,7 @@ describe("racing for a promo code", () => {
 
 /** How many of these bookings are still live (a cancellation may have lost to nothing: it never fails). */
 async function redeemedFrom(bookingIds: string[]): Promise<number> {
-  const { rows } = await adminQuery<{ n: number }>(
+  const { rows } = await ownerQuery<{ n: number }>(
     "select count(*)::int as n from public.bookings where id = any ($1) and status in ('held', 'pending_approval', 'confirmed')", [bookingIds]);
   return rows[0]!.n;
 }

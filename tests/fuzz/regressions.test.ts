@@ -70,7 +70,7 @@ describe("fuzzing findings stay fixed", () => {
       db.query(`select r.* from json_to_record($1::json) as _ ("p_event_id" uuid, "p_user_ids" uuid[])
                  cross join lateral public.invite_to_event(p_event_id := _.p_event_id, p_user_ids := _.p_user_ids) as r`, [body])));
     expect(err).toMatchObject({ code: "22023", hint: "invalid_argument" });
-    const { rows } = await adminQuery("select 1 from public.event_invitations where event_id = $1", [event.id]);
+    const { rows } = await ownerQuery("select 1 from public.event_invitations where event_id = $1", [event.id]);
     expect(rows).toEqual([]);
   });
 

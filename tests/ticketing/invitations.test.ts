@@ -5,7 +5,7 @@
  * approval-only private event gets in without approval, exactly as many as there are seats.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { createGuests, createHost, publishedEvent, type RacingClients, racingClients, rpc } from "../support/events.ts";
 import { createInviteLink } from "../support/ticketing.ts";
 import type { TestUser } from "../support/users.ts";
@@ -45,7 +45,7 @@ describe("an invite link followed by many people at once", () => {
 
     expect(answers.filter((a) => a.ok)).toHaveLength(7);
     expect(answers.filter((a) => !a.ok)).toEqual(Array(53).fill({ ok: false, code: "P0001", hint: "invite_link_used_up" }));
-    const { rows } = await adminQuery<{ uses: number; invitees: number }>(
+    const { rows } = await ownerQuery<{ uses: number; invitees: number }>(
       `select l.uses, (select count(*)::int from public.event_invitations i where i.invite_link_id = l.id) as invitees
          from public.event_invite_links l where l.id = $1`, [link.id]);
     expect(rows[0]).toEqual({ uses: 7, invitees: 7 });
@@ -60,7 +60,7 @@ describe("an invite link followed by many people at once", () => {
       race.asUser(guest.claims, (db) => db.query("select * from public.redeem_invite_link($1)", [link.token]))));
 
     expect(answers.every((a) => a.ok)).toBe(true);
-    const { rows } = await adminQuery<{ uses: number }>("select uses from public.event_invite_links where id = $1", [link.id]);
+    const { rows } = await ownerQuery<{ uses: number }>("select uses from public.event_invite_links where id = $1", [link.id]);
     expect(rows[0]!.uses).toBe(1);
     const seen = await rpc<{ n: number }>(guest, "select count(*)::int as n from public.events where id = $1", [event.id]);
     expect(seen[0]!.n).toBe(1);
@@ -78,7 +78,7 @@ describe("invitees racing for an approval-only private event", () => {
 
     expect(answers.filter((a) => a.ok)).toHaveLength(10);
     expect(new Set(answers.filter((a) => !a.ok).map((a) => (a.ok ? "" : a.hint)))).toEqual(new Set(["sold_out"]));
-    const { rows } = await adminQuery<{ status: string; n: number }>(
+    const { rows } = await ownerQuery<{ status: string; n: number }>(
       "select status, count(*)::int as n from public.bookings where event_id = $1 group by status", [event.id]);
     expect(rows).toEqual([{ status: "confirmed", n: 10 }]);
     const stranger = guests[45]!;

@@ -6,7 +6,7 @@
  * payer made, who keeps the receipt and hears about the refund.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import {
   ledgerInvariantViolations, type PaymentsHarness, resetPaymentSettings, setPaymentSettings, startPayments, walletOf,
 } from "../support/payments.ts";
@@ -57,11 +57,11 @@ describe("a booking with a promo code", () => {
 
     expect(paid.charged).toBe(4000);
     expect(h.standin.store.paymentIntents.get(paid.intentId)?.amount).toBe(4000);
-    const { rows: [booking] } = await adminQuery<{ status: string; list: string; discount: string; amount: string }>(
+    const { rows: [booking] } = await ownerQuery<{ status: string; list: string; discount: string; amount: string }>(
       "select status, list_amount_cents as list, discount_cents as discount, amount_cents as amount from public.bookings where id = $1",
       [paid.bookingId]);
     expect(booking).toEqual({ status: "confirmed", list: "5000", discount: "1000", amount: "4000" });
-    const { rows: [payment] } = await adminQuery<{ amount: string; fee: string; share: string }>(
+    const { rows: [payment] } = await ownerQuery<{ amount: string; fee: string; share: string }>(
       "select amount_cents as amount, platform_fee_cents as fee, host_share_cents as share from private.payments where booking_id = $1",
       [paid.bookingId]);
     expect(payment).toEqual({ amount: "4000", fee: "400", share: "3600" });
@@ -103,7 +103,7 @@ describe("a paid booking that changed hands", () => {
       return rows[0]!.id;
     });
     await asUser(friend.claims, (db) => db.query("select public.accept_booking_transfer($1)", [transferId]));
-    const { rows: [payment] } = await adminQuery<{ guest_id: string }>("select guest_id from private.payments where booking_id = $1", [paid.bookingId]);
+    const { rows: [payment] } = await ownerQuery<{ guest_id: string }>("select guest_id from private.payments where booking_id = $1", [paid.bookingId]);
     expect(payment!.guest_id).toBe(payer.id);
 
     await expect(asUser(payer.claims, (db) => db.query("select public.cancel_booking($1)", [paid.bookingId])))
@@ -113,7 +113,7 @@ describe("a paid booking that changed hands", () => {
 
     const refunds = [...h.standin.store.refunds.values()].filter((r) => r.payment_intent === paid.paymentIntentId);
     expect(refunds.map((r) => [r.amount, r.status])).toEqual([[3000, "succeeded"]]);
-    const { rows: told } = await adminQuery<{ user_id: string }>(
+    const { rows: told } = await ownerQuery<{ user_id: string }>(
       "select user_id from public.notifications where type like 'refund%' and data ->> 'booking_id' = $1", [paid.bookingId]);
     expect(told.map((n) => n.user_id)).toEqual([payer.id]);
     expect(await ledgerInvariantViolations()).toEqual([]);

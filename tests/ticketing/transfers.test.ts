@@ -6,7 +6,7 @@
  * checked-in seat handed on.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { createGuests, createHost, publishedEvent, type RacingClients, racingClients, rpc } from "../support/events.ts";
 import type { TestUser } from "../support/users.ts";
 
@@ -55,8 +55,8 @@ describe("a guest cancelling while the recipient accepts", () => {
         outcome(race.asUser(buyer.claims, (db) => db.query("select * from public.accept_booking_transfer($1)", [transferId]))),
       ]);
 
-      const { rows: [b] } = await adminQuery<{ status: string; guest_id: string }>("select status, guest_id from public.bookings where id = $1", [bookingId]);
-      const { rows: [t] } = await adminQuery<{ status: string }>("select status from public.booking_transfers where id = $1", [transferId]);
+      const { rows: [b] } = await ownerQuery<{ status: string; guest_id: string }>("select status, guest_id from public.bookings where id = $1", [bookingId]);
+      const { rows: [t] } = await ownerQuery<{ status: string }>("select status from public.booking_transfers where id = $1", [transferId]);
       if (accept === "ok") {
         expect(cancel).toBe("not_your_booking");
         expect(b).toEqual({ status: "confirmed", guest_id: buyer.id });
@@ -82,7 +82,7 @@ describe("accepting the same offer from two devices at once", () => {
       outcome(race.asUser(friend.claims, (db) => db.query("select * from public.accept_booking_transfer($1)", [transferId])))));
 
     expect(answers.sort()).toEqual(["ok", "transfer_not_pending", "transfer_not_pending", "transfer_not_pending"]);
-    const { rows } = await adminQuery<{ seat_no: number; holder_id: string | null }>(
+    const { rows } = await ownerQuery<{ seat_no: number; holder_id: string | null }>(
       "select seat_no, holder_id from public.booking_seats where booking_id = $1 order by seat_no", [bookingId]);
     expect(rows).toEqual([{ seat_no: 1, holder_id: null }, { seat_no: 2, holder_id: friend.id }, { seat_no: 3, holder_id: null }]);
   });
@@ -96,7 +96,7 @@ describe("the door scanning a seat while it changes hands", () => {
     for (let round = 0; round < 3; round++) {
       const [payer, friend] = [people[18 + round * 2]!, people[19 + round * 2]!];
       const bookingId = await bookOne(payer, event.id, ticketTypeId, 2);
-      const { rows: [seat] } = await adminQuery<{ check_in_code: string }>(
+      const { rows: [seat] } = await ownerQuery<{ check_in_code: string }>(
         "select check_in_code from public.booking_seats where booking_id = $1 and seat_no = 2", [bookingId]);
       const transferId = await offer(payer, bookingId, friend, 2);
 
@@ -106,7 +106,7 @@ describe("the door scanning a seat while it changes hands", () => {
       ]);
       seen.add(`${scan}/${accept}`);
 
-      const { rows: [after] } = await adminQuery<{ holder_id: string | null; checked_in: boolean; code: string }>(
+      const { rows: [after] } = await ownerQuery<{ holder_id: string | null; checked_in: boolean; code: string }>(
         "select holder_id, checked_in_at is not null as checked_in, check_in_code as code from public.booking_seats where booking_id = $1 and seat_no = 2",
         [bookingId]);
       if (scan === "ok") {
