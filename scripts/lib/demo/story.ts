@@ -477,8 +477,9 @@ async function invitedGuestWithCodeDisputes(scene: Scene, { host, guest, other, 
 
   const discounted = PRICE - Math.floor((PRICE * PROMO_PERCENT) / 100);
   await step(`${host.username} adds the promo code ${PROMO_CODE} (${PROMO_PERCENT} % off); ${other.username} previews it: from('promo_codes').insert, rpc('preview_promo_code')`, async () => {
-    must(await host.client.from('promo_codes').insert({ event_id: next.eventId, code: PROMO_CODE, percent_off: PROMO_PERCENT, max_redemptions: 20 }),
-      'insert into promo_codes');
+    const [code] = must(await host.client.from('promo_codes')
+      .insert({ event_id: next.eventId, code: PROMO_CODE, percent_off: PROMO_PERCENT, max_redemptions: 20 }).select('code'), 'insert into promo_codes');
+    expectThat(code?.code === PROMO_CODE, `the promo code was stored as ${String(code?.code)}`);
     const [preview] = must(await other.client.rpc('preview_promo_code', { p_event_id: next.eventId, p_code: PROMO_CODE.toLowerCase() }), 'rpc preview_promo_code');
     expectThat(Number(preview?.final_price_cents) === discounted, `the preview says ${String(preview?.final_price_cents)}, expected ${discounted}`);
     return [null, `"${String(preview?.name)}": ${money(Number(preview?.price_cents))} − ${money(Number(preview?.discount_cents))} = ${money(discounted)} per ticket`];
