@@ -12,7 +12,12 @@ import { wasInterrupted } from '../../scripts/lib/throwaway.ts';
 import { median, percentile, since } from './stats.ts';
 import type { BenchUser } from './users.ts';
 
-export type BookingSystem = 'rally' | 'baseline';
+/**
+ * rally: public.book_event as PostgREST calls it. baseline: the bare hot-row booking. floor: the
+ * same four round trips as a Rally attempt (begin, request context, one statement, commit) with
+ * an empty statement, which no implementation of book_event can beat.
+ */
+export type BookingSystem = 'rally' | 'baseline' | 'floor';
 
 export interface RaceSpec {
   system: BookingSystem;
@@ -20,6 +25,8 @@ export interface RaceSpec {
   attempts: number;
   /** how many of the open connections take part */
   connections: number;
+  /** index of the first user (users rotate between runs, so no one spends the booking rate limit) */
+  userOffset?: number;
 }
 
 export interface RaceOutcome extends RaceSpec {
@@ -140,6 +147,14 @@ function rallyAttempt(client: pg.Client, user: BenchUser, eventId: string, ticke
   });
 }
 
+function floorAttempt(client: pg.Client, user: BenchUser, capacity: number, index: number): Promise<AttemptResult> {
+  return inTransaction(client, async () => {
+    await applyRequestContext(client, user.claims);
+    await client.query('select 1');
+    return index < capacity ? { kind: 'confirmed' } : { kind: 'sold_out' };
+  });
+}
+
 function baselineAttempt(client: pg.Client, user: BenchUser): Promise<AttemptResult> {
   return inTransaction(client, async () => {
     const taken = await client.query(
@@ -157,15 +172,17 @@ export async function runRace(ctx: RaceContext, spec: RaceSpec): Promise<RaceOut
   if (spec.connections > ctx.clients.length) throw new Error(`need ${spec.connections} connections, have ${ctx.clients.length}`);
   raceCounter += 1;
   const label = `${raceCounter}`;
+  const offset = spec.userOffset ?? 0;
+  const userAt = (index: number): BenchUser => {
+    const user = ctx.users[(index + offset) % ctx.users.length];
+    if (user === undefined) throw new Error(`no user ${index}`);
+    return user;
+  };
   let attempt: (client: pg.Client, index: number) => Promise<AttemptResult>;
   let verify: () => Promise<{ taken: number; confirmed: number }>;
   if (spec.system === 'rally') {
     const { eventId, ticketTypeId } = await prepareRallyEvent(ctx, spec.capacity, label);
-    attempt = (client, index) => {
-      const user = ctx.users[index];
-      if (user === undefined) throw new Error(`no user ${index}`);
-      return rallyAttempt(client, user, eventId, ticketTypeId, `bench-${RUN_TOKEN}-${label}-${index}`);
-    };
+    attempt = (client, index) => rallyAttempt(client, userAt(index), eventId, ticketTypeId, `bench-${RUN_TOKEN}-${label}-${index}`);
     verify = async () => {
       const { rows } = await adminQuery<{ taken: number; confirmed: number }>(
         `select (select coalesce(sum(taken), 0)::int from private.ticket_inventory where ticket_type_id = $2) as taken,
@@ -174,13 +191,17 @@ export async function runRace(ctx: RaceContext, spec: RaceSpec): Promise<RaceOut
       );
       return rows[0] ?? { taken: -1, confirmed: -1 };
     };
+  } else if (spec.system === 'floor') {
+    let confirmedSoFar = 0;
+    attempt = async (client, index) => {
+      const result = await floorAttempt(client, userAt(index), spec.capacity, index);
+      if (result.kind === 'confirmed') confirmedSoFar += 1;
+      return result;
+    };
+    verify = () => Promise.resolve({ taken: confirmedSoFar, confirmed: confirmedSoFar });
   } else {
     await prepareBaseline(spec.capacity);
-    attempt = (client, index) => {
-      const user = ctx.users[index];
-      if (user === undefined) throw new Error(`no user ${index}`);
-      return baselineAttempt(client, user);
-    };
+    attempt = (client, index) => baselineAttempt(client, userAt(index));
     verify = async () => {
       const { rows } = await adminQuery<{ taken: number; confirmed: number }>(
         `select (select taken from bench.hot_inventory where id = 1) as taken,

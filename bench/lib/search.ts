@@ -242,9 +242,9 @@ export interface ShapeOutcome {
 export interface SearchOutcome {
   baseline: { calls: number; p50Ms: number; p95Ms: number };
   shapes: ShapeOutcome[];
-  /** the shape with the highest p50 */
+  /** the shape with the highest p95 */
   slowest: string | null;
-  /** EXPLAIN (ANALYZE, BUFFERS) of the slowest shape and of every shape whose p50 is over the slow factor */
+  /** EXPLAIN (ANALYZE, BUFFERS) of every shape, as the function ran it */
   explains: { shape: string; file: string; text: string }[];
 }
 
@@ -253,7 +253,8 @@ export interface SearchSpec {
   warmupPerShape: number;
   /** stop sampling a shape once its timed calls add up to this much */
   maxMsPerShape: number;
-  slowFactor: number;
+  /** a profiled pass on the benchmark's connection: `body` runs every shape `calls` times */
+  profiled?: (client: pg.Client, calls: number, body: () => Promise<void>) => Promise<void>;
 }
 
 /**
@@ -311,10 +312,16 @@ export async function runSearchBench(url: string, spec: SearchSpec): Promise<Sea
         ratioP95: p95 / baseP50,
       };
     });
-    const slowest = [...shapes].sort((a, b) => b.p50Ms - a.p50Ms)[0] ?? null;
-    const toExplain = shapes.filter((s) => s === slowest || s.ratioP50 > spec.slowFactor);
+    if (spec.profiled !== undefined && !wasInterrupted()) {
+      const perShape = 20;
+      await spec.profiled(client, perShape * SHAPES.length, async () => {
+        for (let i = 0; i < perShape; i += 1) for (const shape of SHAPES) await runShapeCall(client, shape, random);
+      });
+    }
+    const slowest = [...shapes].sort((a, b) => b.p95Ms - a.p95Ms)[0] ?? null;
+    const toExplain = shapes;
     const explains: SearchOutcome['explains'] = [];
-    if (toExplain.length > 0 && !wasInterrupted()) {
+    if (!wasInterrupted()) {
       const dir = mkdtempSync(join(tmpdir(), 'rally-bench-'));
       for (const outcome of toExplain) {
         const shape = SHAPES.find((s) => s.name === outcome.name);
