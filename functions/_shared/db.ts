@@ -63,25 +63,54 @@ function isJwtRole(role: unknown): role is JwtRole {
 }
 
 /**
- * PostgREST's per-request preamble. Besides role and claims it applies the impersonated role's
- * own settings (`alter role authenticated set statement_timeout = '8s'` on the platform), which
- * `set role` alone would not: only user-settable ones, never search_path (set above). Database-
- * specific role settings are applied after the all-databases ones, so they win, as at login.
+ * The impersonated role's own settings (`alter role authenticated set statement_timeout = '8s'`
+ * on the platform), which `set role` alone would not apply: only user-settable ones, never
+ * search_path (set by the preamble). Database-specific role settings come after the
+ * all-databases ones, so they win, as at login. Reading them costs a scan of every server setting
+ * (pg_settings, about 1.5 ms), so each connection reads them once per role and keeps them, as
+ * PostgREST keeps them in its schema cache (a changed role setting reaches new connections).
  */
+const ROLE_SETTINGS_SQL = `
+  select coalesce(array_agg(kv.name order by s.setdatabase, kv.ord), '{}') as names,
+         coalesce(array_agg(kv.value order by s.setdatabase, kv.ord), '{}') as values
+    from pg_catalog.pg_db_role_setting s
+    cross join lateral (
+      select split_part(c, '=', 1) as name, substr(c, strpos(c, '=') + 1) as value, ord
+        from unnest(s.setconfig) with ordinality as u(c, ord)
+    ) kv
+    join pg_catalog.pg_settings ps on ps.name = kv.name and ps.context = 'user'
+   where s.setrole = (select r.oid from pg_catalog.pg_roles r where r.rolname = $1)
+     and s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d where d.datname = current_database()))
+     and kv.name <> 'search_path'`;
+
+/** PostgREST's per-request preamble, the role's settings applied in the order read. */
 const REQUEST_CONTEXT_SQL = `
   select set_config('search_path', $1, true),
          set_config('role', $2, true),
          set_config('request.jwt.claims', $3, true),
-         (select count(set_config(kv.name, kv.value, true) order by s.setdatabase)
-            from pg_catalog.pg_db_role_setting s
-            cross join lateral (
-              select split_part(c, '=', 1) as name, substr(c, strpos(c, '=') + 1) as value
-                from unnest(s.setconfig) c
-            ) kv
-            join pg_catalog.pg_settings ps on ps.name = kv.name and ps.context = 'user'
-           where s.setrole = (select r.oid from pg_catalog.pg_roles r where r.rolname = $2)
-             and s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d where d.datname = current_database()))
-             and kv.name <> 'search_path')`;
+         (select count(set_config(kv.name, kv.value, true))
+            from unnest($4::text[], $5::text[]) with ordinality as kv(name, value, ord))`;
+
+interface RoleSettings {
+  names: string[];
+  values: string[];
+}
+
+const roleSettingsByClient = new WeakMap<pg.ClientBase, Map<JwtRole, RoleSettings>>();
+
+async function roleSettings(client: pg.ClientBase, role: JwtRole): Promise<RoleSettings> {
+  let byRole = roleSettingsByClient.get(client);
+  if (byRole === undefined) {
+    byRole = new Map();
+    roleSettingsByClient.set(client, byRole);
+  }
+  const known = byRole.get(role);
+  if (known !== undefined) return known;
+  const { rows } = await client.query<RoleSettings>(ROLE_SETTINGS_SQL, [role]);
+  const settings = rows[0] ?? { names: [], values: [] };
+  byRole.set(role, settings);
+  return settings;
+}
 
 /**
  * Sets the PostgREST request context on a client that is inside a transaction. The role is
@@ -89,7 +118,8 @@ const REQUEST_CONTEXT_SQL = `
  */
 export async function applyRequestContext(client: pg.ClientBase, claims: RequestClaims): Promise<void> {
   if (!isJwtRole(claims.role)) throw new Error(`refusing to switch to role ${JSON.stringify(claims.role)}`);
-  await client.query(REQUEST_CONTEXT_SQL, [SEARCH_PATH, claims.role, JSON.stringify(claims)]);
+  const settings = await roleSettings(client, claims.role);
+  await client.query(REQUEST_CONTEXT_SQL, [SEARCH_PATH, claims.role, JSON.stringify(claims), settings.names, settings.values]);
 }
 
 export interface TransactionOptions {
