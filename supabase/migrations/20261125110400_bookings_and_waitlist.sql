@@ -220,8 +220,11 @@ begin
 end
 $$;
 
--- Broadcasts the seats left of a ticket type on the event's public topic.
-create or replace function private.broadcast_seats_left(p_event_id uuid, p_ticket_type_id uuid) returns void
+-- Broadcasts the seats left of a ticket type on the event's public topic. p_taking: seats this
+-- transaction is about to take, so a booker can announce them before it locks any slot (the
+-- message is sent at commit, and not at all if the booking rolls back).
+create or replace function private.broadcast_seats_left(p_event_id uuid, p_ticket_type_id uuid, p_taking integer default 0)
+returns void
 language plpgsql
 security definer
 set search_path = ''
@@ -232,7 +235,7 @@ begin
     return;
   end if;
   perform realtime.send(
-    jsonb_build_object('ticket_type_id', p_ticket_type_id, 'seats_left', private.seats_left(p_ticket_type_id),
+    jsonb_build_object('ticket_type_id', p_ticket_type_id, 'seats_left', greatest(private.seats_left(p_ticket_type_id) - p_taking, 0),
                        'waiting', (select count(*) from public.waitlist_entries w
                                     where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting')),
     'seats_left', 'event:' || p_event_id::text, true);
@@ -504,6 +507,11 @@ begin
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end if;
 
+  -- The seats this booking takes are announced before any lock (the message goes out at commit).
+  if v_status <> 'pending_approval' then
+    perform private.broadcast_seats_left(p_event_id, p_ticket_type_id, p_quantity);
+  end if;
+
   -- Locks last, the promo code's before the slots': each is held only from here to commit. A
   -- request's promo use counts from now; its seats are taken when the host approves it.
   if v_promo_code_id is not null and private.claim_promo_code(v_promo_code_id, v_booking.id, p_quantity) is not true then
@@ -515,7 +523,6 @@ begin
   if private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) is not true then
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
-  perform private.broadcast_seats_left(p_event_id, p_ticket_type_id);
   return v_booking;
 end
 $$;
@@ -1271,7 +1278,7 @@ revoke execute on function
   private.booking_for_idempotency_key(uuid,text,uuid,uuid,integer,text),
   private.booking_deadline(text,timestamp with time zone),
   private.booking_for_staff(uuid,uuid,text[]),
-  private.broadcast_seats_left(uuid,uuid),
+  private.broadcast_seats_left(uuid,uuid,integer),
   private.cancel_booking(uuid,uuid,text),
   private.cancel_my_booking(uuid),
   private.check_in(text),
