@@ -270,13 +270,17 @@ create unique index user_suspensions_active_key on private.user_suspensions (use
 create index user_suspensions_user_idx on private.user_suspensions (user_id, suspended_at desc);
 
 -- Whether the request's own user is suspended (it answers for nobody else).
+-- PL/pgSQL, not SQL: a security definer SQL function is never inlined and re-plans its query on
+-- every call, while PL/pgSQL keeps the plan for the session (it runs several times per request).
 create or replace function private.caller_is_suspended() returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select exists (select 1 from private.user_suspensions s where s.user_id = auth.uid() and s.lifted_at is null)
+begin
+  return exists (select 1 from private.user_suspensions s where s.user_id = auth.uid() and s.lifted_at is null);
+end
 $$;
 comment on function private.caller_is_suspended() is 'True when the signed-in caller''s account is suspended.';
 revoke execute on function private.caller_is_suspended() from public;

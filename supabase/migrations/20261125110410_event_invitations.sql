@@ -87,14 +87,17 @@ comment on function private.is_event_invitee(uuid, uuid) is
   'True while the user holds an invitation to the event that was not revoked (pending, accepted or declined). Invitees see the event and skip approval.';
 
 -- book_event calls this once the invitee's booking is written: the RSVP is a yes.
+-- (PL/pgSQL keeps the update's plan for the session; a SQL function would re-plan it per booking.)
 create or replace function private.accept_invitation(p_event_id uuid, p_user_id uuid) returns void
-language sql
+language plpgsql
 security definer
 set search_path = ''
 as $$
+begin
   update public.event_invitations
      set status = 'accepted', responded_at = now(), updated_at = now()
-   where event_id = p_event_id and user_id = p_user_id and status in ('pending', 'declined')
+   where event_id = p_event_id and user_id = p_user_id and status in ('pending', 'declined');
+end
 $$;
 comment on function private.accept_invitation(uuid, uuid) is 'An invitee booked: their invitation is accepted (book_event calls it).';
 

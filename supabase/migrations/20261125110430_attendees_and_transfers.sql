@@ -103,14 +103,17 @@ create trigger bookings_create_seats after insert on public.bookings
 
 -- can_see_event, can_see_event_details (events) and book_event: p_user_id holds a seat of someone
 -- else's confirmed booking for the event.
+-- (PL/pgSQL keeps the plan for the session; book_event asks once per booking.)
 create or replace function private.holds_seat(p_event_id uuid, p_user_id uuid) returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select exists (select 1 from public.booking_seats s join public.bookings b on b.id = s.booking_id
-                  where s.holder_id = p_user_id and s.event_id = p_event_id and b.status = 'confirmed')
+begin
+  return exists (select 1 from public.booking_seats s join public.bookings b on b.id = s.booking_id
+                  where s.holder_id = p_user_id and s.event_id = p_event_id and b.status = 'confirmed');
+end
 $$;
 comment on function private.holds_seat(uuid, uuid) is 'True when the user holds a transferred seat of a confirmed booking for the event.';
 grant execute on function private.holds_seat(uuid, uuid) to anon, authenticated, service_role;
