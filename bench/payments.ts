@@ -24,6 +24,8 @@
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { applyRequestContext, SERVICE_ROLE_CLAIMS } from '../functions/_shared/db.ts';
+import { createProfiler, type PathProfile, type Profiler } from './lib/profile.ts';
+import { printReport, slowestLine, type Invariant, type PathRow } from './lib/report.ts';
 
 export interface PaymentsBenchEnv {
   appUrl: string;
@@ -40,6 +42,9 @@ export interface PaymentsBenchOptions {
   /** attempts per connection in the payout race */
   payoutAttemptsPerConnection: number;
   log: (line: string) => void;
+  /** when given, one profiled pass of each path (bench/lib/profile.ts) after the timed runs */
+  profiler?: Profiler;
+  profiles?: PathProfile[];
 }
 
 export interface BenchRow {
@@ -224,6 +229,7 @@ export async function paymentsBench(env: PaymentsBenchEnv, options: Partial<Paym
       spreadSets.push(await createPayments(admin, `spread${r}`, 50, n));
     }
     const warm = await createPayments(admin, 'warm', 5, 300);
+    const profiledSet = opts.profiler === undefined ? [] : await createPayments(admin, 'prof', 50, 500);
     await admin.query('analyze');
 
     opts.log('payments bench: warming up');
@@ -243,12 +249,19 @@ export async function paymentsBench(env: PaymentsBenchEnv, options: Partial<Paym
       opts.log(`payments bench: round ${r + 1}: bare ${bare.at(-1)?.toFixed(0)}/s, one host ${hot.at(-1)?.toFixed(0)}/s, ` +
         `50 hosts ${spread.at(-1)?.toFixed(0)}/s, redeliveries ${duplicates.at(-1)?.toFixed(0)}/s`);
     }
+    if (opts.profiler !== undefined) {
+      opts.log('payments bench: profiled pass of the webhook apply');
+      const events = profiledSet.map((i) => succeededEvent(i, 0));
+      opts.profiles?.push(await opts.profiler.profile('webhook apply (payment_intent.succeeded, 50 hosts)', events.length, [], async () => {
+        await throughput(env.appUrl, opts.workers, events, ingest);
+      }));
+    }
     const { rows: check } = await admin.query<{ confirmed: string; posted: string; unbalanced: string }>(`
       select (select count(*) from public.bookings b join private.payments p on p.booking_id = b.id
                where p.payment_intent_id like 'pi_bench%' and b.status = 'confirmed') as confirmed,
              (select count(*) from private.ledger_transactions where idempotency_key like 'payment:pi_bench%') as posted,
              (select count(*) from (select 1 from private.ledger_entries group by transaction_id, currency having sum(amount) <> 0) u) as unbalanced`);
-    const expected = opts.rounds * 2 * n + warm.length;
+    const expected = opts.rounds * 2 * n + warm.length + profiledSet.length;
     const applyOk = Number(check[0]?.confirmed) === expected && Number(check[0]?.posted) === expected && Number(check[0]?.unbalanced) === 0;
     opts.log(`payments bench: ${check[0]?.confirmed} bookings confirmed, ${check[0]?.posted} payments booked once each (expected ${expected}), ${check[0]?.unbalanced} unbalanced`);
 
@@ -261,10 +274,9 @@ export async function paymentsBench(env: PaymentsBenchEnv, options: Partial<Paym
       private.ledger_entries_of(private.ledger_entry('platform_cash', null, 'EUR', $2::bigint), private.ledger_entry('host_available', $1::uuid, 'EUR', -$2::bigint)))`,
       [host.id, funded]);
     const { rows: [before] } = await admin.query<{ available: string }>("select available from private.host_wallet($1, 'EUR')", [host.id]);
-    const claims = { role: 'authenticated' as const, sub: host.id, aud: 'authenticated', app_metadata: {} };
-    const race = await payoutRace(env.appUrl, opts.payoutConnections, opts.payoutAttemptsPerConnection, async (client) => {
+    const payoutAs = (hostId: string) => async (client: pg.Client): Promise<'ok' | 'refused'> => {
       await client.query('begin');
-      await applyRequestContext(client, claims);
+      await applyRequestContext(client, { role: 'authenticated', sub: hostId, aud: 'authenticated', app_metadata: {} });
       try {
         await client.query("select * from public.request_payout(100, 'EUR')");
         await client.query('commit');
@@ -274,7 +286,8 @@ export async function paymentsBench(env: PaymentsBenchEnv, options: Partial<Paym
         if ((error as { hint?: string }).hint === 'insufficient_funds') return 'refused';
         throw error;
       }
-    });
+    };
+    const race = await payoutRace(env.appUrl, opts.payoutConnections, opts.payoutAttemptsPerConnection, payoutAs(host.id));
     const { rows: [after] } = await admin.query<{ available: string; in_transit: string }>("select available, in_transit from private.host_wallet($1, 'EUR')", [host.id]);
     const startAvailable = Number(before?.available);
     const expectedOk = Math.min(Math.floor(startAvailable / 100), opts.payoutConnections * opts.payoutAttemptsPerConnection);
@@ -295,6 +308,27 @@ export async function paymentsBench(env: PaymentsBenchEnv, options: Partial<Paym
       return 'ok';
     });
 
+    // The profiled pass: the same race on a second host's balance, checked the same way.
+    let profiledPayoutOk = true;
+    if (opts.profiler !== undefined) {
+      const { rows: [second] } = await admin.query<{ id: string }>("select id from public.profiles where username = 'b_warm_h_1'");
+      if (second === undefined) throw new Error('bench host missing');
+      await admin.query(`select private.post_ledger_transaction('bench:fund2', 'adjustment',
+        private.ledger_entries_of(private.ledger_entry('platform_cash', null, 'EUR', $2::bigint), private.ledger_entry('host_available', $1::uuid, 'EUR', -$2::bigint)))`,
+        [second.id, funded]);
+      const { rows: [start] } = await admin.query<{ available: string }>("select available from private.host_wallet($1, 'EUR')", [second.id]);
+      let profiled: PayoutRace | undefined;
+      opts.log('payments bench: profiled pass of request_payout');
+      const calls = opts.payoutConnections * opts.payoutAttemptsPerConnection;
+      opts.profiles?.push(await opts.profiler.profile(`request_payout, ${opts.payoutConnections}-way`, calls, [], async () => {
+        profiled = await payoutRace(env.appUrl, opts.payoutConnections, opts.payoutAttemptsPerConnection, payoutAs(second.id));
+      }));
+      const { rows: [end] } = await admin.query<{ available: string }>("select available from private.host_wallet($1, 'EUR')", [second.id]);
+      const ok = Math.min(Math.floor(Number(start?.available) / 100), calls);
+      profiledPayoutOk = profiled !== undefined && profiled.ok === ok && profiled.other.length === 0 &&
+        Number(end?.available) === Number(start?.available) - profiled.ok * 100 && Number(end?.available) >= 0;
+    }
+
     const median = (xs: number[]): number => percentile(xs, 50);
     return [
       row('webhook apply, one host (store + ledger + confirm)', median(hot), 'events/s', 'bare INSERT of the event', median(bare),
@@ -302,7 +336,7 @@ export async function paymentsBench(env: PaymentsBenchEnv, options: Partial<Paym
       row('webhook apply, 50 hosts', median(spread), 'events/s', 'bare INSERT of the event', median(bare), 'informative', applyOk),
       row('webhook redelivery (duplicate, nothing applied)', median(duplicates), 'events/s', 'bare INSERT of the event', median(bare), 'informative', true),
       row(`request_payout, ${opts.payoutConnections}-way contention`, race.perSecond, 'requests/s', 'hot-row decrement under FOR UPDATE',
-        baseline.perSecond, 'invariant: never overdrawn, exact count', payoutOk),
+        baseline.perSecond, 'invariant: never overdrawn, exact count', payoutOk && profiledPayoutOk),
       row(`request_payout p95 latency, ${opts.payoutConnections}-way`, race.p95Ms, 'ms', 'hot-row decrement p95', baseline.p95Ms, 'informative', true),
     ];
   } finally {
@@ -317,14 +351,45 @@ export function formatRows(rows: BenchRow[]): string {
     .join('\n');
 }
 
+/** The rows of issue 16 this benchmark measures, with their goals. */
+function issueRows(rows: readonly BenchRow[], profiles: readonly PathProfile[]): PathRow[] {
+  const find = (prefix: string): BenchRow | undefined => rows.find((r) => r.name.startsWith(prefix));
+  const out: PathRow[] = [];
+  const fmt = (n: number): string => Math.round(n).toLocaleString('en');
+  const webhook = profiles.find((p) => p.path.startsWith('webhook'));
+  const payout = profiles.find((p) => p.path.startsWith('request_payout'));
+  for (const [prefix, label] of [['webhook apply, one host', 'webhook apply (`payment_intent.succeeded`), one host'], ['webhook apply, 50 hosts', 'webhook apply (`payment_intent.succeeded`), 50 hosts']] as const) {
+    const r = find(prefix);
+    if (r !== undefined) {
+      out.push({ path: label, rally: `${fmt(r.value)} events/s`, baseline: `bare insert of the event ${fmt(r.baselineValue)}/s`, ratio: r.ratio, goal: '≥ 0.30×', met: r.ratio >= 0.3, slowest: slowestLine(webhook) });
+    }
+  }
+  const p = find('request_payout,');
+  if (p !== undefined) {
+    out.push({ path: '`request_payout`, 20-way on one balance', rally: `${fmt(p.value)}/s`, baseline: `hot-row decrement under lock ${fmt(p.baselineValue)}/s`, ratio: p.ratio, goal: '≥ 0.50×', met: p.ratio >= 0.5, slowest: slowestLine(payout) });
+  }
+  return out;
+}
+
 async function main(): Promise<number> {
   const { withThrowawayDb } = await import('../scripts/lib/throwaway.ts');
   const { logLine } = await import('../scripts/lib/cli.ts');
-  const rows = await withThrowawayDb({ testHelpers: false, log: logLine }, (db) =>
-    paymentsBench({ appUrl: db.appUrl, adminUrl: db.adminUrl }, { log: logLine }));
+  const profiles: PathProfile[] = [];
+  const rows = await withThrowawayDb({ testHelpers: false, log: logLine }, async (db) => {
+    const admin = new pg.Client({ connectionString: db.adminUrl, application_name: 'bench-payments-profiler' });
+    await admin.connect();
+    try {
+      const profiler = await createProfiler(admin);
+      return await paymentsBench({ appUrl: db.appUrl, adminUrl: db.adminUrl }, { log: logLine, profiler, profiles });
+    } finally {
+      await admin.end();
+    }
+  });
   process.stdout.write(`\n${formatRows(rows)}\n`);
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ bench: 'payments', rows })}\n`);
-  return rows.every((r) => r.met) ? 0 : 1;
+  const invariants: Invariant[] = rows.filter((r) => r.goal.includes('invariant')).map((r) => ({
+    name: r.name, ok: r.met, detail: r.goal.replace(/^informative; /, ''),
+  }));
+  return printReport({ bench: 'payments', rows: issueRows(rows, profiles), invariants, extra: { rows } }, profiles);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
