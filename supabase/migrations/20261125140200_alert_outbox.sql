@@ -281,15 +281,19 @@ begin
   -- (skip / over a recipient cap / wait for quiet hours to end / dead / claim), apply the
   -- decisions (data-modifying CTEs always run to completion, referenced or not), return the claims.
   return query
-  with due as (
+  with picked as (
     select d.id, d.notification_id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts, d.claimed_at, d.next_attempt_at
       from private.alert_deliveries d
      where d.status = 'pending' and d.next_attempt_at <= now()
-       -- The recipient's caps are counted by one claim at a time (see the header).
-       and pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('rally:alert_cap:' || d.user_id::text || ':' || d.channel, 0))
      order by d.next_attempt_at
      limit p_limit
      for update of d skip locked
+  ), due as (
+    -- The recipient's caps are counted by one claim at a time (see the header). The try-lock
+    -- runs on the picked rows only: in the scan's filter it ran on every due row before the sort
+    -- and limit, one advisory lock each, and a queue of tens of thousands ran out of lock memory.
+    select picked.* from picked
+     where pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('rally:alert_cap:' || picked.user_id::text || ':' || picked.channel, 0))
   ), facts as (
     -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
     -- (tests/db/13 checks the claim agrees with them row by row).
