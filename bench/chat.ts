@@ -20,6 +20,7 @@
  */
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
+import { printReport, type PathRow } from './lib/report.ts';
 
 export interface ChatBenchEnv {
   /** role postgres (what PostgREST's authenticator becomes); bypasses nothing it should not */
@@ -346,7 +347,12 @@ async function main(): Promise<number> {
   const rows = await withThrowawayDb({ testHelpers: false, log: logLine }, (db) =>
     chatBench({ appUrl: db.appUrl, adminUrl: db.adminUrl }, { log: logLine }));
   process.stdout.write(`\n${formatRows(rows)}\n`);
-  return rows.every((r) => r.met) ? 0 : 1;
+  const ms = (n: number): string => `${n.toFixed(2)} ms`;
+  const issueRows: PathRow[] = rows.filter((r) => r.goal !== '—' && !r.goal.startsWith('informative')).map((r) => r.unit === 'ms'
+    ? { path: `\`${r.name}\``, rally: ms(r.value), baseline: `${r.baseline} ${ms(r.baselineValue)}`, ratio: null, goal: r.goal, met: r.met }
+    : { path: `\`${r.name}\``, rally: `${Math.round(r.value)} ${r.unit}`, baseline: `${r.baseline} ${Math.round(r.baselineValue)} ${r.unit}`, ratio: r.ratio, goal: r.goal, met: r.met });
+  // Speed goals are reported, never fatal: chat checks no invariant beyond every call answering.
+  return printReport({ bench: 'chat', rows: issueRows, invariants: [], extra: { rows } }, []);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

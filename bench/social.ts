@@ -21,6 +21,7 @@
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { printReport, type PathRow } from './lib/report.ts';
 import { runDispatch } from '../functions/_shared/alerts/dispatcher.ts';
 import { claimDeliveries, completeDeliveries, recordSinkAlerts } from '../functions/_shared/alerts/outbox.ts';
 import { createSinkProvider } from '../functions/_shared/alerts/providers/sink.ts';
@@ -347,8 +348,24 @@ async function main(): Promise<number> {
     socialBench({ appUrl: db.appUrl, adminUrl: db.adminUrl, log }, { ...DEFAULT_SOCIAL_BENCH, followers }));
   await closePool();
   process.stdout.write(`\n${formatRows(rows)}\n`);
-  process.stdout.write(`BENCH_RESULT ${JSON.stringify({ social: rows })}\n`);
-  return 0;
+  const value = (measure: string): number => rows.find((r) => r.measure.startsWith(measure))?.value ?? Number.NaN;
+  const fanOutMs = value('publish + queue job, total');
+  const bareMs = value('baseline (a)');
+  const issueRows: PathRow[] = [{
+    path: 'publish fan-out to 100,000 followers',
+    rally: `${(fanOutMs / 1000).toFixed(1)} s`,
+    baseline: `bare insert of the notifications ${(bareMs / 1000).toFixed(1)} s`,
+    ratio: bareMs / fanOutMs,
+    goal: '≥ 0.50×',
+    met: bareMs / fanOutMs >= 0.5,
+  }];
+  const failed = value('bookings failed');
+  return printReport({
+    bench: 'social',
+    rows: issueRows,
+    invariants: [{ name: 'bookings keep working during the fan-out', ok: failed === 0, detail: `${failed} failed` }],
+    extra: { social: rows },
+  }, []);
 }
 
 if (process.argv[1] !== undefined && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
