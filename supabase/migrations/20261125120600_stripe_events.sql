@@ -117,11 +117,14 @@ begin
            intent_synced_at = p_as_of, livemode = coalesce((p_intent ->> 'livemode')::boolean, livemode), updated_at = now()
      where id = v_payment.id
     returning * into v_payment;
+    v_confirmed := private.confirm_booking_payment(v_payment.booking_id);
+    -- Booked after the confirmation: the posting locks the host's pending balance row, which
+    -- every payment of the host queues on until commit, so the booking update, the guest's
+    -- notification and the chat membership are done before it is taken.
     perform private.post_ledger_transaction('payment:' || (p_intent ->> 'id') || ':succeeded', 'payment',
       private.postings_payment(v_payment.host_id, v_payment.currency, v_amount, v_fee),
       p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => p_intent ->> 'id',
       p_stripe_event_id => p_event_id);
-    v_confirmed := private.confirm_booking_payment(v_payment.booking_id);
     if v_confirmed is not true then
       -- Paid after the hold ended and the seats were taken (or the booking was cancelled): refund in full.
       select title into v_title from private.events where id = v_payment.event_id;
