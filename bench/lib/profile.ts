@@ -5,8 +5,8 @@
  * - pg_stat_statements with `track = all` (preloaded on every Rally cluster, as on the platform):
  *   every statement the path ran, nested ones inside functions and triggers included, with calls,
  *   rows and time. A statement's time includes whatever it calls, so the "slowest statements" are
- *   the leaf ones: those that call no Rally function (a `perform private.take_seats(…)` would
- *   otherwise hide the update inside it).
+ *   the leaf ones: those that call no Rally PL/pgSQL function (a `perform private.take_seats(…)`
+ *   would otherwise hide the update inside it).
  * - plprofiler (Debian's postgresql-15-plprofiler; optional, the pass says so when it is missing):
  *   self time per PL/pgSQL function (its own statements, callees excluded) and the time of each
  *   line, in local mode on each profiled connection, then summed.
@@ -23,7 +23,7 @@ export interface StatementCost {
   rows: number;
   totalMs: number;
   meanMs: number;
-  /** calls no Rally function (its time is its own) */
+  /** calls no Rally PL/pgSQL function (its time is its own) */
   leaf: boolean;
 }
 
@@ -58,12 +58,16 @@ export interface Profiler {
   profile(path: string, calls: number, clients: readonly pg.ClientBase[], body: () => Promise<void>): Promise<PathProfile>;
 }
 
-/** Rally's own function names (what a statement may call), for the leaf test. */
+/**
+ * Rally's PL/pgSQL function names, for the leaf test. SQL-language helpers do not count: a query
+ * calling one (search_events' main query checks blocks per row) is still the statement whose
+ * plan does the work.
+ */
 async function rallyFunctionNames(admin: pg.ClientBase): Promise<Set<string>> {
   const { rows } = await admin.query<{ name: string }>(
     `select distinct p.proname as name from pg_catalog.pg_proc p join pg_catalog.pg_namespace n on n.oid = p.pronamespace
       where n.nspname in ('public', 'private', 'admin', 'realtime') and p.prolang in
-            (select oid from pg_catalog.pg_language where lanname in ('plpgsql', 'sql'))`,
+            (select oid from pg_catalog.pg_language where lanname = 'plpgsql')`,
   );
   return new Set(rows.map((r) => r.name));
 }
