@@ -541,19 +541,31 @@ begin
   select distinct e ->> 'account', (e ->> 'host_id')::uuid, e ->> 'currency' from jsonb_array_elements(v_entries) as e
   on conflict do nothing;
 
+  -- Each entry's account by one probe of the (kind, host_id, currency) index: a join on
+  -- `host_id is not distinct from …` cannot use it and read every account of the kind, a cost
+  -- that grew with the number of hosts (1.5 ms per posting at 2,000 hosts).
   insert into private.ledger_entries (transaction_id, account_id, currency, amount)
   select v_tx, a.id, e ->> 'currency', (e ->> 'amount')::bigint
     from jsonb_array_elements(v_entries) as e
-    join private.ledger_accounts a
-      on a.kind = e ->> 'account' and a.currency = e ->> 'currency'
-     and a.host_id is not distinct from (e ->> 'host_id')::uuid;
+    cross join lateral (
+      select x.id from private.ledger_accounts x
+       where x.kind = e ->> 'account' and x.host_id = (e ->> 'host_id')::uuid and x.currency = e ->> 'currency'
+      union all
+      select x.id from private.ledger_accounts x
+       where x.kind = e ->> 'account' and x.host_id is null and x.currency = e ->> 'currency' and e ->> 'host_id' is null
+    ) as a;
 
   -- Host balances, in account id order so concurrent postings lock rows in the same order.
   for r in
     select a.id, sum((e ->> 'amount')::bigint) as delta
       from jsonb_array_elements(v_entries) as e
-      join private.ledger_accounts a
-        on a.kind = e ->> 'account' and a.currency = e ->> 'currency' and a.host_id = (e ->> 'host_id')::uuid
+      cross join lateral (
+        -- (limit: the identity is unique, and a subquery with a limit stays a probe per entry
+        -- instead of being flattened into a join over every account of the kind)
+        select x.id from private.ledger_accounts x
+         where x.kind = e ->> 'account' and x.host_id = (e ->> 'host_id')::uuid and x.currency = e ->> 'currency'
+         limit 1
+      ) as a
      group by a.id
      order by a.id
   loop
