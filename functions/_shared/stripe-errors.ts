@@ -4,11 +4,20 @@
  * (`type`, `statusCode`, `code`, `headers`), so it is unit-tested with plain objects.
  *
  * Retry: connection problems and timeouts (the request may or may not have run — the same key
- * makes the retry safe), rate limits, 409 (a concurrent request with the same key), 5xx, an
- * authentication failure (a configuration problem an operator can fix), and insufficient balance
- * (the money may arrive, e.g. a transfer that has not landed before a payout).
+ * makes the retry safe), rate limits, 409 (a concurrent request with the same key), 5xx, and an
+ * authentication failure (a configuration problem an operator can fix).
  * Give up: other 4xx — invalid parameters, an idempotency key reused with other parameters (a
- * bug), permissions, a payment state that will not change.
+ * bug), permissions, a payment state that will not change — and `balance_insufficient`.
+ *
+ * Why `balance_insufficient` is not retried: the worker's retries reuse the command's
+ * idempotency key, and Stripe saves the result of a request that began executing, 400s included,
+ * and replays it for that key for at least 24 hours: "A request that returns a 400 sends back the
+ * same 400 if followed by a new request with the same idempotency key. Generate a fresh
+ * idempotency key when modifying the original request to get a successful result"
+ * (docs.stripe.com/error-low-level#content-errors; docs.stripe.com/api/idempotent_requests).
+ * Retrying it with the same key can never succeed, so the command is given up and compensated
+ * (a payout goes back to the host's available balance, a reversal is reported to operators).
+ * Retrying later with a fresh key needs the key stored on the command (docs/stripe-sql-changes.md).
  */
 
 export interface StripeFailure {
@@ -27,7 +36,10 @@ interface StripeErrorLike {
   headers?: unknown;
 }
 
-const RETRYABLE_CODES = new Set(["balance_insufficient", "insufficient_funds", "lock_timeout", "rate_limit", "idempotency_key_in_use"]);
+const RETRYABLE_CODES = new Set(["lock_timeout", "rate_limit", "idempotency_key_in_use"]);
+
+/** Refusals Stripe saved under the idempotency key: the same key can only replay them. */
+const REPLAYED_REFUSALS = new Set(["balance_insufficient"]);
 
 function field(value: unknown): string | undefined {
   return typeof value === "string" && value !== "" ? value : undefined;
@@ -45,6 +57,8 @@ export function classifyStripeError(err: unknown): StripeFailure {
   let retryable: boolean;
   if (type === "StripeConnectionError" || statusCode === null) {
     retryable = true;
+  } else if (REPLAYED_REFUSALS.has(code)) {
+    return { retryable: false, code, message: message.slice(0, 2000), statusCode };
   } else if (RETRYABLE_CODES.has(code)) {
     retryable = true;
   } else if (type === "StripeIdempotencyError" || type === "StripePermissionError" || type === "StripeCardError") {

@@ -25,8 +25,6 @@ describe("classifyStripeError", () => {
     expect(classifyStripeError({ type: "StripeConnectionError", message: "socket hang up" })).toMatchObject({ retryable: true });
     expect(classifyStripeError({ type: "StripeAPIError", statusCode: 500, message: "boom" })).toMatchObject({ retryable: true, statusCode: 500 });
     expect(classifyStripeError({ type: "StripeRateLimitError", statusCode: 429 })).toMatchObject({ retryable: true });
-    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient" }))
-      .toMatchObject({ retryable: true, code: "balance_insufficient" });
     expect(classifyStripeError({ type: "StripeAuthenticationError", statusCode: 401 })).toMatchObject({ retryable: true });
   });
 
@@ -35,6 +33,14 @@ describe("classifyStripeError", () => {
       .toMatchObject({ retryable: false, code: "amount_too_large", statusCode: 400 });
     expect(classifyStripeError({ type: "StripeIdempotencyError", statusCode: 400 })).toMatchObject({ retryable: false, code: "StripeIdempotencyError" });
     expect(classifyStripeError({ type: "StripePermissionError", statusCode: 403 })).toMatchObject({ retryable: false });
+  });
+
+  it("gives up on balance_insufficient: Stripe replays that saved 400 for the same idempotency key (docs.stripe.com/error-low-level)", () => {
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient" }))
+      .toMatchObject({ retryable: false, code: "balance_insufficient" });
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient", headers: { "stripe-should-retry": "true" } }))
+      .toMatchObject({ retryable: false });
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 409, code: "idempotency_key_in_use" })).toMatchObject({ retryable: true });
   });
 
   it("follows Stripe-Should-Retry: true", () => {
