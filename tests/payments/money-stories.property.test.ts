@@ -1,0 +1,144 @@
+/**
+ * Random money stories (fast-check) — guests book and pay (some payments disputed), some are
+ * refunded, disputes are won or lost, the event ends and earnings are released and transferred,
+ * the host withdraws and the bank may fail the payout (also after first saying paid) — each run
+ * twice: once with Stripe's webhooks delivered orderly, once disorderly under a random seed
+ * (shuffled, duplicated, concurrent, delayed, retried after a 5xx; delivery.ts). The ledger stays
+ * balanced, and the host's wallet, every booking's status and every movement the ledger booked
+ * for the host come out the same as in the orderly run.
+ *
+ * The second property adds what needs the phase-2 SQL (docs/stripe-sql-changes.md): disputes
+ * lost then appealed and won. It is marked `it.fails` until then.
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { DisorderSpec } from "../../tools/stripe-standin/server.ts";
+import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ledgerInvariantViolations, type PaymentsHarness, resetPaymentSettings, setPaymentSettings, startPayments, walletOf } from "../support/payments.ts";
+import { createUser, type TestUser } from "../support/users.ts";
+
+let h: PaymentsHarness;
+
+beforeAll(async () => {
+  h = await startPayments({ retryDelaysMs: [50, 100, 200, 400, 800, 1600] });
+  await setPaymentSettings({ platform_fee_bps: 1000, release_hold_hours: 48 });
+});
+
+afterAll(async () => {
+  h.standin.setDisorder(null);
+  await resetPaymentSettings();
+  await h.close();
+  await closeTestPools();
+});
+
+type Outcome = "kept" | "refunded" | "dispute_won" | "dispute_lost" | "dispute_appeal_won";
+
+interface Story {
+  payments: { price: number; outcome: Outcome }[];
+  payout: null | { share: number; bank: "paid" | "fails" | "paid_then_fails" };
+}
+
+const storyArb = (outcomes: Outcome[]): fc.Arbitrary<Story> => fc.record({
+  payments: fc.array(fc.record({ price: fc.constantFrom(1500, 2000, 3100), outcome: fc.constantFrom(...outcomes) }), { minLength: 1, maxLength: 3 }),
+  payout: fc.option(fc.record({ share: fc.constantFrom(0.5, 1), bank: fc.constantFrom<"paid" | "fails" | "paid_then_fails">("paid", "fails", "paid_then_fails") }), { nil: null }),
+});
+
+interface Result {
+  wallet: Awaited<ReturnType<typeof walletOf>>;
+  bookings: string[];
+  movements: string[];
+}
+
+/** The host's ledger movements without ids: (transaction kind, account kind, amount), sorted. */
+async function hostMovements(hostId: string): Promise<string[]> {
+  const { rows } = await adminQuery<{ line: string }>(
+    `select t.kind || ' ' || a.kind || ' ' || e.currency || ' ' || e.amount as line
+       from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
+       join private.ledger_accounts a on a.id = e.account_id
+      where t.host_id = $1 or t.payment_id in (select id from private.payments where host_id = $1)
+      order by 1`, [hostId]);
+  return rows.map((r) => r.line);
+}
+
+async function runStory(story: Story, disorder: DisorderSpec | null): Promise<Result> {
+  h.standin.setDisorder(disorder);
+  try {
+    const host = await h.readyHost();
+    const account = (await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id])).rows[0]?.account_id ?? "";
+    const gig = await h.paidEvent(host, { price: 1000, policy: "flexible", capacity: 20 });
+    const paid: { guest: TestUser; bookingId: string; paymentIntentId: string; outcome: Outcome }[] = [];
+    for (const payment of story.payments) {
+      const guest = await createUser();
+      await adminQuery("update public.ticket_types set price_cents = $2 where id = $1", [gig.ticketTypeId, payment.price]);
+      const disputed = payment.outcome.startsWith("dispute");
+      const booking = await h.bookAndPay(guest, { ...gig, price: payment.price }, { paymentMethod: disputed ? "pm_card_createDispute" : "pm_card_visa" });
+      paid.push({ guest, bookingId: booking.bookingId, paymentIntentId: booking.paymentIntentId, outcome: payment.outcome });
+    }
+    await h.settle();
+    await h.work();
+    for (const p of paid) {
+      if (p.outcome === "refunded") {
+        await asUser(p.guest.claims, (db) => db.query("select public.cancel_booking($1)", [p.bookingId]));
+        await h.work();
+      } else if (p.outcome.startsWith("dispute")) {
+        const dispute = [...h.standin.store.disputes.values()].find((d) => d.payment_intent === p.paymentIntentId);
+        const id = dispute?.id ?? "";
+        const first = p.outcome === "dispute_won" ? "winning_evidence" : "losing_evidence";
+        await h.stripe.disputes.update(id, { evidence: { uncategorized_text: first }, submit: true });
+        await h.settle();
+        if (p.outcome === "dispute_appeal_won") {
+          h.standin.store.openAppeal(id);
+          await h.settle();
+          await h.stripe.disputes.update(id, { evidence: { appeal: { card: { reason_for_filing: "winning_evidence" } } }, submit: true });
+          await h.settle();
+        }
+      }
+    }
+    await h.endEvent(gig.eventId);
+    await h.release();
+    await h.work();
+    if (story.payout !== null) {
+      const available = (await walletOf(host)).available;
+      const amount = Math.floor(available * story.payout.share);
+      if (amount > 0) {
+        if (story.payout.bank === "fails") h.standin.store.failingPayoutAccounts.add(account);
+        if (story.payout.bank === "paid_then_fails") h.standin.store.paidThenFailingPayoutAccounts.add(account);
+        await asUser(host.claims, (db) => db.query("select public.request_payout($1, 'EUR')", [amount]));
+        await h.work();
+      }
+    }
+    await h.settle();
+    await h.work();
+    h.standin.store.failingPayoutAccounts.delete(account);
+    h.standin.store.paidThenFailingPayoutAccounts.delete(account);
+    const { rows } = await adminQuery<{ status: string }>("select status from public.bookings where id = any($1) order by status", [paid.map((p) => p.bookingId)]);
+    return { wallet: await walletOf(host), bookings: rows.map((r) => r.status), movements: await hostMovements(host.id) };
+  } finally {
+    h.standin.setDisorder(null);
+  }
+}
+
+async function orderlyEqualsDisorderly(story: Story, seed: number): Promise<void> {
+  const orderly = await runStory(story, null);
+  expect(await ledgerInvariantViolations()).toEqual([]);
+  const disorderly = await runStory(story, { seed });
+  expect(await ledgerInvariantViolations()).toEqual([]);
+  expect(disorderly, `seed ${seed}, story ${JSON.stringify(story)}`).toEqual(orderly);
+}
+
+describe("random money stories, delivered orderly and disorderly", () => {
+  it("end with the same wallet, bookings and ledger movements, and a balanced ledger (refunds, disputes won and lost, payouts that fail)", async () => {
+    await fc.assert(fc.asyncProperty(storyArb(["kept", "refunded", "dispute_won", "dispute_lost"]), fc.integer({ min: 1, max: 2 ** 31 - 1 }),
+      orderlyEqualsDisorderly), { numRuns: 6, endOnFailure: true });
+  });
+
+  // Phase 2 ("dispute statuses", "appeals"): an appeal's statuses answer 500 today and a won appeal never credits the host.
+  it.fails("with disputes lost, appealed and won, too", async () => {
+    await fc.assert(fc.asyncProperty(storyArb(["dispute_appeal_won"]), fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (story, seed) => {
+      await orderlyEqualsDisorderly(story, seed);
+      const appealed = story.payments.length;
+      const { rows } = await adminQuery<{ n: string }>("select count(*) as n from private.disputes where status = 'won' and created_at > now() - interval '1 minute'");
+      expect(Number(rows[0]?.n)).toBeGreaterThanOrEqual(appealed);
+    }), { numRuns: 2, endOnFailure: true });
+  });
+});
