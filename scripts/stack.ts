@@ -16,7 +16,7 @@ import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/sched
 import { formatStatus } from './lib/status.ts';
 import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
 import { startStorageStandin, type StorageStandin } from '../tools/storage-standin/server.ts';
-import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET } from '../tools/stripe-standin/config.ts';
+import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET, standinEnvOptions } from '../tools/stripe-standin/config.ts';
 
 const USAGE = 'usage: tsx scripts/stack.ts start [--reset]';
 
@@ -91,6 +91,7 @@ async function maybeStartStripeStandin(webhookUrl: string): Promise<StripeStandi
     port: Number(process.env.STRIPE_STANDIN_PORT ?? STANDIN_DEFAULT_PORT),
     platformWebhook: { url: webhookUrl, secret: process.env.STRIPE_WEBHOOK_SECRET },
     connectWebhook: { url: `${webhookUrl}/connect`, secret: process.env.STRIPE_CONNECT_WEBHOOK_SECRET },
+    ...standinEnvOptions(process.env),
     log: logLine,
   });
   process.env.STRIPE_API_BASE = standin.url;

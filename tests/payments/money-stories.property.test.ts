@@ -21,7 +21,11 @@ let h: PaymentsHarness;
 
 beforeAll(async () => {
   h = await startPayments({ retryDelaysMs: [50, 100, 200, 400, 800, 1600] });
-  await setPaymentSettings({ platform_fee_bps: 1000, release_hold_hours: 48 });
+  // With the host paying the dispute fee, a lost dispute leaves a negative share, and which payment
+  // is released first decides the transfers (a bug independent of delivery order:
+  // docs/stripe-sql-changes.md item 8, its own test in stripe-sequences). The platform bears the
+  // fee here so only delivery order varies between the two runs.
+  await setPaymentSettings({ platform_fee_bps: 1000, release_hold_hours: 48, dispute_fee_payer: "platform" });
 });
 
 afterAll(async () => {
