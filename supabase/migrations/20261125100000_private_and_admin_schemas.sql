@@ -12,6 +12,12 @@ grant usage on schema private to anon, authenticated, service_role;
 -- PostgreSQL grants EXECUTE on new functions to PUBLIC, and per-schema default privileges
 -- cannot take that away: every function created in `private` or `admin` revokes it explicitly
 -- (tests/db/91-function-privileges.test.sql fails otherwise).
+--
+-- Privileges never depend on the project's "default privileges for new entities" setting
+-- (on, the image grants the API roles everything on new `public` objects; off, nothing): every
+-- table and view a migration creates in `public` is first revoked from public, anon,
+-- authenticated and service_role, and every `public` function from those roles, and then gets
+-- exactly the grants it needs.
 
 create schema if not exists admin;
 comment on schema admin is 'Operator views and functions for Supabase Studio. Not exposed to the Data API.';
@@ -32,24 +38,6 @@ comment on function private.raise_error(text, text, text) is
   'Raises the Rally error shape: SQLSTATE (22023 | 42501 | P0001), a readable message, and a stable hint code.';
 grant execute on function private.raise_error(text, text, text) to anon, authenticated, service_role;
 
--- The caller's user id, or a 42501 `not_authenticated` error for anonymous requests.
-create or replace function private.require_user() returns uuid
-language plpgsql
-stable
-set search_path = ''
-as $$
-declare
-  v_uid uuid := auth.uid();
-begin
-  if v_uid is null then
-    perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
-  end if;
-  return v_uid;
-end
-$$;
-comment on function private.require_user() is 'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests.';
-grant execute on function private.require_user() to anon, authenticated, service_role;
-
 -- Admins are marked in app_metadata, which only the service role (and Supabase Auth) can write.
 create or replace function private.is_admin() returns boolean
 language sql
@@ -60,3 +48,10 @@ as $$
 $$;
 comment on function private.is_admin() is 'True when the request''s JWT carries app_metadata.role = admin.';
 grant execute on function private.is_admin() to anon, authenticated, service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.is_admin(),
+  private.raise_error(text,text,text)
+  from public;

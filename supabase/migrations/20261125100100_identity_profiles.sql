@@ -16,6 +16,7 @@ create table public.profiles (
   city text,
   timezone text not null default 'UTC',
   locale text not null default 'en',
+  hide_attendance boolean not null default false,
   is_host boolean not null default false,
   host_status text not null default 'none',
   followers_count integer not null default 0,
@@ -26,6 +27,7 @@ create table public.profiles (
     (case when rating_count > 0 then round(rating_sum::numeric / rating_count, 2) end) stored,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
+  deleted_at timestamptz,
   constraint profiles_username_format check (username ~ '^[a-z0-9_]{3,30}$'),
   constraint profiles_display_name_length check (char_length(display_name) between 1 and 80),
   constraint profiles_bio_length check (bio is null or char_length(bio) <= 500),
@@ -36,6 +38,7 @@ create table public.profiles (
   constraint profiles_counts_non_negative check (followers_count >= 0 and following_count >= 0
                                                  and rating_count >= 0 and rating_sum >= 0)
 );
+revoke all on public.profiles from public, anon, authenticated, service_role;
 create unique index profiles_username_key on public.profiles (username);
 
 comment on table public.profiles is
@@ -44,6 +47,10 @@ comment on column public.profiles.username is 'Unique handle: 3–30 characters 
 comment on column public.profiles.avatar_path is 'Object name in the public `avatars` bucket, under `<user id>/`.';
 comment on column public.profiles.timezone is 'IANA time zone name (for example Europe/Lisbon); used for quiet hours and reminders.';
 comment on column public.profiles.locale is 'BCP 47 language tag such as en or pt-BR.';
+comment on column public.profiles.hide_attendance is
+  'When true, the user never appears in friends_going lists or in feed "friends going" counts. The owner sets it.';
+comment on column public.profiles.deleted_at is
+  'Set when the account was deleted (20261125170500_account_deletion): the row is a tombstone (username deleted_…, display name "Deleted user", personal fields cleared) kept so bookings, payments, reviews and messages still point somewhere. Apps show such people as "Deleted user".';
 comment on column public.profiles.is_host is 'True once the user called become_host(); not writable by users.';
 comment on column public.profiles.host_status is 'none | active | suspended. Only the platform changes it.';
 comment on column public.profiles.followers_count is 'Maintained by the follows capability; not writable by users.';
@@ -118,8 +125,11 @@ $$;
 
 -- Validates a profile row the way every writer (sign-up trigger, owner edits, service role)
 -- must respect, raising the Rally error shape instead of a bare constraint violation.
+-- Security definer: it runs as whoever writes the row (the owner through the API, the service
+-- role, sign-up) and needs no grants on the username helpers it calls.
 create or replace function private.validate_profile() returns trigger
 language plpgsql
+security definer
 set search_path = ''
 as $$
 begin
@@ -228,8 +238,84 @@ create policy "owners update their own profile" on public.profiles
   with check (id = (select auth.uid()));
 
 grant select on public.profiles to anon, authenticated;
-grant update (username, display_name, avatar_path, bio, city, timezone, locale) on public.profiles to authenticated;
+grant update (username, display_name, avatar_path, bio, city, timezone, locale, hide_attendance) on public.profiles to authenticated;
 grant select, insert, update, delete on public.profiles to service_role;
+
+-- ---------------------------------------------------------------------------------------------
+-- Account status: the one guard every RPC calls first
+-- ---------------------------------------------------------------------------------------------
+-- An account is active, suspended or deleted. Suspensions are a history table (who suspended
+-- whom, when, why, and what host status to restore), managed by admins through
+-- 20261125170300_user_suspension; deletion turns the profile into a tombstone (deleted_at set)
+-- through 20261125170500_account_deletion. require_user() checks all of it in one place, so every
+-- current and future RPC refuses an access token that outlived its account's rights (tokens are
+-- valid up to an hour).
+
+create table private.user_suspensions (
+  id uuid primary key default gen_random_uuid(),
+  user_id uuid not null references auth.users (id) on delete cascade,
+  reason text not null,
+  suspended_by uuid,
+  suspended_at timestamptz not null default now(),
+  previous_host_status text,
+  lifted_at timestamptz,
+  lifted_by uuid,
+  lift_reason text,
+  constraint user_suspensions_reason check (char_length(reason) between 1 and 1000),
+  constraint user_suspensions_lift check ((lifted_at is null) = (lift_reason is null))
+);
+comment on table private.user_suspensions is
+  'Account suspensions, current (lifted_at null) and past, with who decided, why, and the host status to restore.';
+create unique index user_suspensions_active_key on private.user_suspensions (user_id) where lifted_at is null;
+create index user_suspensions_user_idx on private.user_suspensions (user_id, suspended_at desc);
+
+-- Whether the request's own user is suspended (it answers for nobody else).
+create or replace function private.caller_is_suspended() returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (select 1 from private.user_suspensions s where s.user_id = auth.uid() and s.lifted_at is null)
+$$;
+comment on function private.caller_is_suspended() is 'True when the signed-in caller''s account is suspended.';
+revoke execute on function private.caller_is_suspended() from public;
+grant execute on function private.caller_is_suspended() to anon, authenticated, service_role;
+
+-- The caller's user id, or 42501: anonymous (not_authenticated), a token whose account no longer
+-- exists (account_not_found: without a profile row the RPCs would write rows referencing it and
+-- fail with 23503), a deleted account (account_deleted) or a suspended one (account_suspended).
+-- Security definer so RLS on profiles can never hide the caller's own row.
+create or replace function private.require_user() returns uuid
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := auth.uid();
+  v_deleted_at timestamptz;
+begin
+  if v_uid is null then
+    perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
+  end if;
+  select p.deleted_at into v_deleted_at from public.profiles p where p.id = v_uid;
+  if not found then
+    perform private.raise_error('42501', 'account_not_found', 'Your account no longer exists. Sign in again.');
+  end if;
+  if v_deleted_at is not null then
+    perform private.raise_error('42501', 'account_deleted', 'This account has been deleted.');
+  end if;
+  if private.caller_is_suspended() then
+    perform private.raise_error('42501', 'account_suspended', 'Your account is suspended. Contact Rally support.');
+  end if;
+  return v_uid;
+end
+$$;
+comment on function private.require_user() is
+  'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests, account_not_found when the token''s account no longer exists, account_deleted for a deleted account and account_suspended for a suspended one (tokens issued before any of these).';
+revoke execute on function private.require_user() from public;
+grant execute on function private.require_user() to anon, authenticated, service_role;
 
 -- become_host(): every user starts as a guest; this makes the caller a host (idempotent).
 create or replace function private.become_host(p_user_id uuid) returns public.profiles
@@ -269,7 +355,7 @@ end
 $$;
 comment on function public.become_host() is
   'Makes the signed-in caller a host and returns their profile. Idempotent. Errors: 42501 not_authenticated, P0001 host_suspended. Refresh the session afterwards so the JWT carries user_role = host.';
-revoke execute on function public.become_host() from public;
+revoke execute on function public.become_host() from public, anon, authenticated, service_role;
 grant execute on function public.become_host() to anon, authenticated;
 
 -- set_user_admin(): the service role marks or unmarks an admin in app_metadata, the one place
@@ -314,5 +400,16 @@ end
 $$;
 comment on function public.set_user_admin(uuid, boolean) is
   'Service role only: marks (true) or unmarks (false) a user as admin in app_metadata.role and returns the new app_metadata. Takes effect on the user''s next token. Errors: 22023 user_not_found.';
-revoke execute on function public.set_user_admin(uuid, boolean) from public;
+revoke execute on function public.set_user_admin(uuid, boolean) from public, anon, authenticated, service_role;
 grant execute on function public.set_user_admin(uuid, boolean) to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.assert_valid_username(text),
+  private.handle_new_user(),
+  private.is_reserved_username(text),
+  private.is_valid_timezone(text),
+  private.username_from_email(text,uuid),
+  private.validate_profile()
+  from public;

@@ -9,6 +9,7 @@ create table public.currencies (
   constraint currencies_code_format check (code ~ '^[A-Z]{3}$'),
   constraint currencies_minor_unit check (minor_unit in (0, 2, 3))
 );
+revoke all on public.currencies from public, anon, authenticated, service_role;
 comment on table public.currencies is
   'ISO 4217 currencies Rally accepts, with the number of decimal places of their minor unit (0 for JPY, 3 for KWD). Read-only reference data.';
 

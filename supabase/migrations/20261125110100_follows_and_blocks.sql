@@ -4,6 +4,10 @@
 --     concurrency (row-locked increments, locked in id order so mutual follows cannot deadlock).
 --   blocks(blocker → blocked): blocking removes follows both ways; a block in either direction
 --     hides the two users from each other wherever Rally shows people or their events.
+--   A follow racing a block between the same two users could commit a follow across the block
+--   (each transaction checks before the other commits), so both take the same
+--   transaction-scoped advisory lock on the pair: a follow that comes second sees the block; a
+--   block that comes second deletes the follow.
 
 create table public.follows (
   follower_id uuid not null references public.profiles (id) on delete cascade,
@@ -12,6 +16,7 @@ create table public.follows (
   primary key (follower_id, followee_id),
   constraint follows_not_self check (follower_id <> followee_id)
 );
+revoke all on public.follows from public, anon, authenticated, service_role;
 comment on table public.follows is 'Who follows whom. A user sees the follows they are part of; follower lists come from followers_of / following_of.';
 create index follows_followee_idx on public.follows (followee_id, created_at desc, follower_id);
 
@@ -22,6 +27,7 @@ create table public.blocks (
   primary key (blocker_id, blocked_id),
   constraint blocks_not_self check (blocker_id <> blocked_id)
 );
+revoke all on public.blocks from public, anon, authenticated, service_role;
 comment on table public.blocks is 'Blocks. Only the blocker sees their block list; the blocked user is never told.';
 create index blocks_blocked_idx on public.blocks (blocked_id, blocker_id);
 
@@ -57,6 +63,18 @@ begin
 end
 $$;
 
+-- One lock per unordered pair of users: follows and blocks between the same two people queue.
+create or replace function private.lock_user_pair(p_a uuid, p_b uuid) returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  select pg_catalog.pg_advisory_xact_lock(
+    pg_catalog.hashtextextended(least(p_a, p_b)::text || ':' || greatest(p_a, p_b)::text, 7301))
+$$;
+comment on function private.lock_user_pair(uuid, uuid) is
+  'Transaction-scoped advisory lock on an unordered pair of users; serialises follows and blocks between them.';
+
 create or replace function private.follows_before_insert() returns trigger
 language plpgsql
 security definer
@@ -66,6 +84,8 @@ begin
   if new.follower_id = new.followee_id then
     perform private.raise_error('22023', 'cannot_follow_self', 'You cannot follow yourself.');
   end if;
+  perform private.lock_user_pair(new.follower_id, new.followee_id);
+  -- Evaluated after the lock, with a fresh snapshot: a block committed meanwhile is seen.
   if private.is_blocked_between(new.follower_id, new.followee_id) then
     perform private.raise_error('P0001', 'blocked', 'You cannot follow this user.');
   end if;
@@ -93,13 +113,15 @@ create trigger follows_check before insert on public.follows
 create trigger follows_counts after insert or delete on public.follows
   for each row execute function private.follows_maintain_counts();
 
--- Blocking ends any follow between the two users.
+-- Blocking ends any follow between the two users. It takes the pair lock first, so a follow
+-- committed by a concurrent transaction is seen and removed here.
 create or replace function private.blocks_remove_follows() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
+  perform private.lock_user_pair(new.blocker_id, new.blocked_id);
   delete from public.follows
    where (follower_id = new.blocker_id and followee_id = new.blocked_id)
       or (follower_id = new.blocked_id and followee_id = new.blocker_id);
@@ -130,3 +152,14 @@ create policy "users unblock as themselves" on public.blocks
 grant select, insert (follower_id, followee_id), delete on public.follows to authenticated;
 grant select, insert (blocker_id, blocked_id), delete on public.blocks to authenticated;
 grant select, insert, update, delete on public.follows, public.blocks to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.adjust_follow_counts(uuid,uuid,integer),
+  private.blocks_remove_follows(),
+  private.follows_before_insert(),
+  private.follows_maintain_counts(),
+  private.is_blocked_between(uuid,uuid),
+  private.lock_user_pair(uuid,uuid)
+  from public;

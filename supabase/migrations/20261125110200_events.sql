@@ -67,6 +67,7 @@ create table public.event_cohosts (
   primary key (event_id, user_id),
   constraint event_cohosts_role check (role in ('manager', 'checkin'))
 );
+revoke all on public.event_cohosts from public, anon, authenticated, service_role;
 comment on table public.event_cohosts is
   'Co-hosts of an event: manager (edit, approve bookings, check in) or checkin (check-in only). The host adds and removes them; a co-host may remove themselves.';
 create index event_cohosts_user_idx on public.event_cohosts (user_id, event_id);
@@ -243,6 +244,7 @@ select e.id, e.host_id, e.title, e.description, e.category, e.starts_at, e.ends_
        e.published_at, e.cancelled_at, e.cancel_reason, e.completed_at, e.created_at, e.updated_at
   from private.events e
   cross join lateral (select private.can_see_event_details(e.id, (select auth.uid())) as full_details) d;
+revoke all on public.events from public, anon, authenticated, service_role;
 comment on view public.events is
   'Events the caller may see. address, online_url and the exact location are shown to the host, co-hosts and confirmed guests only (location is otherwise rounded to ~1 km). Hosts insert drafts here; status changes go through publish_event / cancel_event.';
 comment on column public.events.timezone is 'IANA time zone the event happens in; starts_at/ends_at are instants (timestamptz).';
@@ -401,3 +403,17 @@ create policy "hosts remove co-hosts and co-hosts leave" on public.event_cohosts
 grant select on public.event_cohosts to anon, authenticated;
 grant insert (event_id, user_id, role), update (role), delete on public.event_cohosts to authenticated;
 grant select, insert, update, delete on public.event_cohosts to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.can_see_event_details(uuid,uuid),
+  private.can_see_event(uuid,uuid),
+  private.events_view_delete(),
+  private.events_view_insert(),
+  private.events_view_update(),
+  private.is_event_staff(uuid,uuid,text[]),
+  private.refund_policy_rank(text),
+  private.validate_cohost(),
+  private.validate_event()
+  from public;

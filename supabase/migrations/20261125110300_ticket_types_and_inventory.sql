@@ -33,6 +33,7 @@ create table public.ticket_types (
   constraint ticket_types_capacity check (capacity between 1 and 1000000),
   constraint ticket_types_max_per_booking check (max_per_booking between 1 and 100)
 );
+revoke all on public.ticket_types from public, anon, authenticated, service_role;
 comment on table public.ticket_types is
   'Ticket types of an event: price in minor units of `currency`, capacity, optional sales window (inside the event) and a per-booking limit. Managed by the host and managing co-hosts.';
 comment on column public.ticket_types.price_cents is 'Price per ticket in minor units of currency (cents; yen for JPY). 0 = free.';
@@ -192,3 +193,12 @@ grant insert (id, event_id, name, description, price_cents, currency, capacity, 
       update (name, description, price_cents, capacity, sales_start, sales_end, max_per_booking, position),
       delete on public.ticket_types to authenticated;
 grant select, insert, update, delete on public.ticket_types to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.resize_inventory(uuid,integer),
+  private.seats_left(uuid),
+  private.ticket_types_sync_inventory(),
+  private.validate_ticket_type()
+  from public;

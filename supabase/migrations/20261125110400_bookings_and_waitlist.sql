@@ -38,6 +38,7 @@ create table public.bookings (
   constraint bookings_cancel_reason check (cancel_reason is null or cancel_reason in
     ('guest_cancelled', 'host_cancelled', 'event_cancelled', 'expired', 'declined', 'admin'))
 );
+revoke all on public.bookings from public, anon, authenticated, service_role;
 comment on table public.bookings is
   'Bookings. A guest sees their own (with the check-in code); the host and co-hosts see their event''s. Written only through book_event and the booking RPCs.';
 comment on column public.bookings.status is 'held | pending_approval | confirmed | cancelled | refunded | expired | declined';
@@ -95,6 +96,7 @@ create table public.waitlist_entries (
   updated_at timestamptz not null default now(),
   constraint waitlist_status check (status in ('waiting', 'offered', 'converted', 'expired', 'left', 'cancelled'))
 );
+revoke all on public.waitlist_entries from public, anon, authenticated, service_role;
 comment on table public.waitlist_entries is
   'Waitlist, first come first served per ticket type. When seats free up the next party that fits gets a held booking as an offer (2 hours).';
 create unique index waitlist_one_active_per_guest on public.waitlist_entries (event_id, guest_id)
@@ -304,22 +306,8 @@ comment on function private.confirm_booking_payment(uuid) is
 -- book_event
 -- ---------------------------------------------------------------------------------------------
 
--- Share links (20261125140400_event_promotion.sql) attribute bookings made through them. That
--- capability replaces this function with the insert into its attribution table; until it is
--- applied there are no share links, so there is nothing to record. book_event takes the code
--- from the start so that the booking path is written once.
-create or replace function private.attribute_booking(p_booking_id uuid, p_event_id uuid, p_share_code text, p_booker_id uuid)
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  return;
-end
-$$;
-comment on function private.attribute_booking(uuid, uuid, text, uuid) is
-  'Records that a booking came through a share link; replaced by the event promotion capability (share links).';
-revoke execute on function private.attribute_booking(uuid, uuid, text, uuid) from public;
+-- A booking made through a share link is attributed to it by private.attribute_booking, a hook
+-- the event promotion capability defines with the share links (20261125140400_event_promotion.sql).
 
 create or replace function private.book_event(
   p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text
@@ -1108,7 +1096,33 @@ grant execute on function private.book_event(uuid, uuid, integer, text, text), p
   to authenticated;
 revoke execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
-  public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) from public;
+  public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) to anon, authenticated;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.accept_waitlist_offer(uuid),
+  private.approve_booking(uuid),
+  private.book_event(uuid,uuid,integer,text,text),
+  private.booking_deadline(text,timestamp with time zone),
+  private.booking_for_staff(uuid,uuid,text[]),
+  private.broadcast_seats_left(uuid,uuid),
+  private.cancel_booking(uuid,uuid,text),
+  private.cancel_my_booking(uuid),
+  private.check_in(text),
+  private.confirm_booking_payment(uuid),
+  private.decline_booking(uuid),
+  private.expire_stale_bookings(integer),
+  private.join_waitlist(uuid,uuid,integer),
+  private.leave_waitlist(uuid),
+  private.promote_waitlist(uuid),
+  private.quote_refund(uuid,uuid,timestamp with time zone),
+  private.refund_amount(bigint,integer),
+  private.refund_percent(text,timestamp with time zone,timestamp with time zone),
+  private.refund_quote(uuid),
+  private.release_seats(uuid),
+  private.take_seats(uuid,uuid,integer)
+  from public;

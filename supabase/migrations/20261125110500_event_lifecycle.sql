@@ -1,22 +1,10 @@
 -- Event lifecycle: publish_event, cancel_event, and the jobs that complete ended events and
--- expire stale holds. Jobs are scheduled with pg_cron where it exists (Supabase; the local
--- stack preloads it too); each is plain SQL that can also be run by hand.
+-- expire stale holds. The jobs are scheduled with pg_cron (private.schedule_job, watched in
+-- admin.scheduled_jobs); each is plain SQL that can also be run by hand.
 
--- Followers are told about a newly published event by the event promotion capability
--- (20261125140400_event_promotion.sql), which replaces this function with the enqueueing of its
--- announcement job; until it is applied there is nobody to tell.
-create or replace function private.announce_published_event(p_event private.events, p_published_by uuid)
-returns void
-language plpgsql
-set search_path = ''
-as $$
-begin
-  return;
-end
-$$;
-comment on function private.announce_published_event(private.events, uuid) is
-  'Tells followers about a newly published event; replaced by the event promotion capability.';
-revoke execute on function private.announce_published_event(private.events, uuid) from public;
+-- Followers are told about a newly published event by private.announce_published_event, a hook
+-- the event promotion capability defines (20261125140400_event_promotion.sql: it queues the
+-- announcement job); publish_event calls it inside its transaction.
 
 create or replace function private.publish_event(p_event_id uuid) returns setof public.events
 language plpgsql
@@ -177,14 +165,20 @@ $$;
 comment on function private.complete_ended_events() is 'Job (every 5 minutes): published events past their end become completed.';
 
 grant execute on function private.publish_event(uuid), private.cancel_event(uuid, text) to authenticated;
-revoke execute on function public.publish_event(uuid), public.cancel_event(uuid, text) from public;
+revoke execute on function public.publish_event(uuid), public.cancel_event(uuid, text) from public, anon, authenticated, service_role;
 grant execute on function public.publish_event(uuid), public.cancel_event(uuid, text) to anon, authenticated;
 
-do $schedule$
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
-    perform cron.schedule('rally-expire-stale-bookings', '* * * * *', 'select private.expire_stale_bookings()');
-    perform cron.schedule('rally-complete-ended-events', '*/5 * * * *', 'select private.complete_ended_events()');
-  end if;
-end
-$schedule$;
+select private.schedule_job('rally-expire-stale-bookings', '* * * * *', interval '1 minute',
+  'select private.expire_stale_bookings()',
+  'Expires held bookings and pending approvals past their deadline; their seats go to the waitlist.');
+select private.schedule_job('rally-complete-ended-events', '*/5 * * * *', interval '5 minutes',
+  'select private.complete_ended_events()',
+  'Marks published events that have ended as completed.');
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.cancel_event(uuid,text),
+  private.complete_ended_events(),
+  private.publish_event(uuid)
+  from public;

@@ -18,6 +18,7 @@ create table public.reviews (
   constraint reviews_body_length check (body is null or char_length(body) <= 2000),
   constraint reviews_reply_length check (host_reply is null or char_length(host_reply) between 1 and 2000)
 );
+revoke all on public.reviews from public, anon, authenticated, service_role;
 comment on table public.reviews is
   'Reviews of attended events. Readable by everyone who can see the event; the guest inserts theirs (booking_id, rating, body), the host sets host_reply once.';
 create index reviews_event_idx on public.reviews (event_id, created_at desc);
@@ -134,3 +135,11 @@ create policy "hosts reply to reviews of their events" on public.reviews
 grant select on public.reviews to anon, authenticated;
 grant insert (booking_id, rating, body), update (host_reply) on public.reviews to authenticated;
 grant select, insert, update, delete on public.reviews to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.notify_review(),
+  private.reviews_maintain_rating(),
+  private.validate_review()
+  from public;

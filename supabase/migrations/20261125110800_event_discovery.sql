@@ -182,18 +182,20 @@ begin
   return query
   with followed as (
     select f.followee_id as user_id from public.follows f where f.follower_id = v_uid
+  ), visible_friends as (
+    select fd.user_id from followed fd join public.profiles p on p.id = fd.user_id where not p.hide_attendance
   ), candidates as (
     select e.*,
            (e.host_id in (select user_id from followed) and e.visibility in ('public', 'followers')) as from_host,
            (select count(distinct b.guest_id)::integer from public.bookings b
-             where b.event_id = e.id and b.status = 'confirmed' and b.guest_id in (select user_id from followed)) as going
+             where b.event_id = e.id and b.status = 'confirmed' and b.guest_id in (select user_id from visible_friends)) as going
       from private.events e
      where e.status = 'published' and e.ends_at > now()
        and (p_cursor is null or (e.starts_at, e.id) > (v_after.at, v_after.id))
        and (e.host_id in (select user_id from followed)
             or (e.visibility = 'public' and exists (
                   select 1 from public.bookings b where b.event_id = e.id and b.status = 'confirmed'
-                     and b.guest_id in (select user_id from followed))))
+                     and b.guest_id in (select user_id from visible_friends))))
        and not private.is_blocked_between(e.host_id, v_uid)
        and e.host_id <> v_uid
   )
@@ -233,7 +235,17 @@ grant execute on function private.search_events(text, double precision, double p
 grant execute on function private.event_feed(text, integer) to authenticated;
 grant execute on function private.encode_keyset_cursor(timestamptz, uuid), private.decode_keyset_cursor(text), private.check_page_limit(integer)
   to anon, authenticated, service_role;
-revoke execute on function public.event_feed(text, integer) from public;
+revoke execute on function public.event_feed(text, integer) from public, anon, authenticated, service_role;
 grant execute on function public.event_feed(text, integer) to anon, authenticated;
 grant execute on function public.search_events(text, double precision, double precision, double precision, timestamp, timestamp, text, bigint, text, integer)
   to anon, authenticated, service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.check_page_limit(integer),
+  private.decode_keyset_cursor(text),
+  private.encode_keyset_cursor(timestamp with time zone,uuid),
+  private.event_feed(text,integer),
+  private.search_events(text,double precision,double precision,double precision,timestamp without time zone,timestamp without time zone,text,bigint,text,integer)
+  from public;

@@ -272,3 +272,14 @@ comment on function private.save_connect_account(uuid, jsonb) is
 
 grant execute on function private.my_connect_account() to authenticated;
 grant execute on function private.save_connect_account(uuid, jsonb), private.apply_stripe_account(jsonb, timestamptz) to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.apply_stripe_account(jsonb,timestamp with time zone),
+  private.apply_stripe_capability(jsonb,timestamp with time zone),
+  private.my_connect_account(),
+  private.save_connect_account(uuid,jsonb),
+  private.stripe_account_ready(private.stripe_accounts),
+  private.sync_host_payouts_enabled(uuid)
+  from public;

@@ -83,6 +83,8 @@ create index ledger_transactions_payment_idx on private.ledger_transactions (pay
 create index ledger_transactions_booking_idx on private.ledger_transactions (booking_id) where booking_id is not null;
 create index ledger_transactions_payout_idx on private.ledger_transactions (payout_id) where payout_id is not null;
 create index ledger_transactions_stripe_object_idx on private.ledger_transactions (stripe_object_id) where stripe_object_id is not null;
+-- The release job's sweep looks only at recent pending movements.
+create index ledger_transactions_created_idx on private.ledger_transactions (created_at);
 
 create table private.ledger_entries (
   id bigint generated always as identity primary key,
@@ -621,3 +623,36 @@ begin
 end
 $$;
 comment on function private.lock_host_balance(uuid, text, text) is 'Locks a host account''s cached balance row (created if missing) and returns its balance (debit +).';
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.ledger_balance(text,uuid,text),
+  private.ledger_check_balanced(),
+  private.ledger_check_has_entries(),
+  private.ledger_entries_of(jsonb[]),
+  private.ledger_entry(text,uuid,text,bigint),
+  private.ledger_negate(jsonb),
+  private.ledger_normalize_entries(jsonb),
+  private.ledger_posted(text),
+  private.ledger_refuse_change(),
+  private.lock_host_balance(uuid,text,text),
+  private.payment_ledger_sum(uuid,text),
+  private.platform_fee_for(bigint,integer),
+  private.post_ledger_transaction(text,text,jsonb,uuid,uuid,uuid,text,text,text),
+  private.postings_dispute_fee(uuid,text,bigint,text,text),
+  private.postings_dispute_funds_reinstated(text,bigint),
+  private.postings_dispute_funds_withdrawn(text,bigint),
+  private.postings_dispute_opened(uuid,text,bigint,bigint,text),
+  private.postings_payment(uuid,text,bigint,bigint),
+  private.postings_payout_paid(uuid,text,bigint),
+  private.postings_payout_requested(uuid,text,bigint),
+  private.postings_payout_returned(uuid,text,bigint,text),
+  private.postings_refund_requested(uuid,text,bigint,bigint,text),
+  private.postings_refund_settled(text,bigint),
+  private.postings_release(uuid,text,bigint),
+  private.postings_stripe_fee(text,bigint),
+  private.postings_transfer_reversal(uuid,text,bigint),
+  private.postings_transfer(uuid,text,bigint),
+  private.pro_rata(bigint,bigint,bigint)
+  from public;

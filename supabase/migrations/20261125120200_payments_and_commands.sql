@@ -59,6 +59,28 @@ create index payments_guest_idx on private.payments (guest_id);
 create index payments_currency_idx on private.payments (currency);
 create index payments_release_idx on private.payments (succeeded_at) where status = 'succeeded' and released_at is null;
 
+-- A payment knows its split (platform fee, host share) from checkout on. Stripe does not promise
+-- event order: a dispute (or its funds_withdrawn) can arrive before the payment_intent.succeeded it
+-- belongs to, and then needs the host's share to take the right amount from the host. The split
+-- depends only on the amount and the fee rate fixed at checkout, so it is filled in when the row
+-- is written (and computed again from Stripe's amount_received when the payment succeeds).
+create or replace function private.fill_payment_split() returns trigger
+language plpgsql
+set search_path = ''
+as $$
+begin
+  if new.platform_fee_cents is null then
+    new.platform_fee_cents := private.platform_fee_for(new.amount_cents, new.platform_fee_bps);
+    new.host_share_cents := new.amount_cents - new.platform_fee_cents;
+  end if;
+  return new;
+end
+$$;
+comment on function private.fill_payment_split() is 'Trigger: a new payment gets its platform fee and host share from its amount and the fee rate fixed at checkout.';
+
+create trigger payments_fill_split before insert on private.payments
+  for each row execute function private.fill_payment_split();
+
 alter table private.ledger_transactions
   add constraint ledger_transactions_payment_fk foreign key (payment_id) references private.payments (id);
 
@@ -357,3 +379,16 @@ create trigger bookings_cancel_open_payment after update of status on public.boo
 grant execute on function private.prepare_checkout(uuid) to authenticated;
 grant execute on function private.record_payment_intent(uuid, jsonb), private.claim_payment_commands(integer, integer),
   private.fail_payment_command(uuid, text, text, boolean) to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.claim_payment_commands(integer,integer),
+  private.enqueue_payment_command(text,jsonb,uuid,uuid,uuid,uuid,uuid),
+  private.fail_payment_command(uuid,text,text,boolean),
+  private.fill_payment_split(),
+  private.on_booking_hold_ended(),
+  private.prepare_checkout(uuid),
+  private.record_payment_intent(uuid,jsonb),
+  private.resolve_command_payload(private.payment_commands)
+  from public;

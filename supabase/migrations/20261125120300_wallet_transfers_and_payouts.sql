@@ -265,7 +265,10 @@ comment on function private.apply_transfer_reversal(jsonb, text) is 'Applies a S
 -- Job (every 10 minutes): paid bookings whose event ended at least release_hold_hours ago
 -- (and whose payment has no open dispute, in an event not cancelled) have their pending host
 -- share moved to available, and the transfer to the host is queued. Returns how many payments
--- were released.
+-- were released. Money that comes back to pending after a payment's release (a refund taken from
+-- pending that failed late, a late dispute fee or reinstatement) is swept into available too,
+-- booked as its own release keyed by the pending entry it clears; the sweep looks at pending
+-- movements of the last 7 days, which the 10-minute job covers many times over.
 create or replace function private.release_host_earnings(p_limit integer default 200) returns integer
 language plpgsql
 security definer
@@ -275,6 +278,7 @@ declare
   v_hold integer := (select s.release_hold_hours from private.payment_settings s);
   v_payment private.payments;
   v_pending bigint;
+  v_last_entry bigint;
   v_count integer := 0;
 begin
   for v_payment in
@@ -294,11 +298,38 @@ begin
     perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
     v_count := v_count + 1;
   end loop;
+
+  -- Sweep: pending left on payments released earlier (a refund that failed late, a late dispute fee).
+  for v_payment in
+    select p.* from private.payments p
+     where p.id in (select t.payment_id from private.ledger_transactions t
+                      join private.ledger_entries e on e.transaction_id = t.id
+                      join private.ledger_accounts a on a.id = e.account_id
+                     where t.created_at > now() - interval '7 days' and a.kind = 'host_pending' and t.payment_id is not null)
+       and p.released_at is not null
+       and private.payment_ledger_sum(p.id, 'host_pending') <> 0
+       and not exists (select 1 from private.disputes d where d.payment_id = p.id and d.is_open)
+     order by p.id
+     limit p_limit
+     for update of p skip locked
+  loop
+    v_pending := -private.payment_ledger_sum(v_payment.id, 'host_pending');
+    select max(e.id) into v_last_entry
+      from private.ledger_transactions t
+      join private.ledger_entries e on e.transaction_id = t.id
+      join private.ledger_accounts a on a.id = e.account_id
+     where t.payment_id = v_payment.id and a.kind = 'host_pending';
+    perform private.post_ledger_transaction('release:' || v_payment.id::text || ':after:' || v_last_entry::text, 'release',
+      private.postings_release(v_payment.host_id, v_payment.currency, v_pending),
+      p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id);
+    perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
+    v_count := v_count + 1;
+  end loop;
   return v_count;
 end
 $$;
 comment on function private.release_host_earnings(integer) is
-  'Job (every 10 minutes): moves the pending share of paid bookings to available once the event ended release_hold_hours ago (disputed payments and cancelled events wait), and queues the transfer to the host.';
+  'Job (every 10 minutes): moves the pending share of paid bookings to available once the event ended release_hold_hours ago (disputed payments and cancelled events wait), queues the transfer to the host, and sweeps pending amounts that came back after a payment''s release.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Payouts
@@ -470,6 +501,7 @@ comment on function private.my_wallet_balances() is 'The caller''s wallet balanc
 create view public.wallet_balances with (security_invoker = true) as
   select w.currency, w.pending_cents, w.available_cents, w.in_transit_cents, w.paid_out_cents
     from private.my_wallet_balances() as w;
+revoke all on public.wallet_balances from public, anon, authenticated, service_role;
 comment on view public.wallet_balances is
   'The calling host''s wallet, one row per currency (minor units): pending (events not yet released), available (withdrawable; negative when the host owes Rally after a refund or dispute), in transit (payouts on their way), paid out (total paid to their bank). Nobody sees anyone else''s.';
 comment on column public.wallet_balances.available_cents is 'Withdrawable with request_payout; negative when a refund or dispute took more than the host had (recovered from later earnings).';
@@ -527,9 +559,25 @@ $$;
 comment on function public.wallet_activity(text, integer) is
   'The calling host''s wallet movements, newest first: balance (pending | available | in_transit | paid_out), amount_cents (+ adds to that balance, − takes from it), kind (payment, release, refund_requested, dispute_opened, payout_requested, payout_paid, payout_returned, …), and the booking, event or payout it concerns. Pass the last row''s cursor for the next page; p_limit 1–100 (20). Errors: 22023 invalid_cursor / invalid_limit; 42501 not_authenticated.';
 
-grant execute on function private.my_wallet_balances() to authenticated;
+-- public.wallet_balances is a security-invoker view over the caller's own balances; the service
+-- role reads it too (and sees none, having no wallet of its own).
+grant execute on function private.my_wallet_balances() to authenticated, service_role;
 grant execute on function private.request_payout(bigint, text), private.my_wallet_activity(text, integer) to authenticated;
-revoke execute on function public.request_payout(bigint, text), public.wallet_activity(text, integer) from public;
+revoke execute on function public.request_payout(bigint, text), public.wallet_activity(text, integer) from public, anon, authenticated, service_role;
 grant execute on function public.request_payout(bigint, text), public.wallet_activity(text, integer) to anon, authenticated;
-revoke all on public.wallet_balances from anon, authenticated, service_role;
 grant select on public.wallet_balances to authenticated, service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.apply_payout(jsonb,text,timestamp with time zone,text),
+  private.apply_transfer_reversal(jsonb,text),
+  private.apply_transfer(jsonb,text),
+  private.host_wallet(uuid,text),
+  private.my_wallet_activity(text,integer),
+  private.my_wallet_balances(),
+  private.payment_net_transferred(uuid),
+  private.release_host_earnings(integer),
+  private.request_payout(bigint,text),
+  private.sync_host_transfers(uuid,text,uuid)
+  from public;

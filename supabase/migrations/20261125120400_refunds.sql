@@ -155,7 +155,10 @@ create trigger refund_requests_start after insert on private.refund_requests
   for each row execute function private.on_refund_requested();
 
 -- Undoes a refund's booking when it failed (or we gave up on it): the host's part and the fee
--- part go back, and, if Stripe had said succeeded, the money comes back to platform cash.
+-- part go back, and, if Stripe had said succeeded, the money comes back to platform cash. A
+-- refund taken from pending can fail after the release job already ran for that payment (the
+-- refund was still in flight at Stripe): the host's part then goes to available, not to a
+-- pending balance nobody will ever release (and the transfer is re-synced).
 create or replace function private.fail_refund(p_refund private.refunds, p_status text, p_reason text, p_event_id text) returns void
 language plpgsql
 security definer
@@ -164,10 +167,12 @@ as $$
 declare
   v_payment private.payments;
   v_entries jsonb;
+  v_back_to text;
 begin
   select * into v_payment from private.payments where id = p_refund.payment_id;
+  v_back_to := case when p_refund.bucket = 'host_pending' and v_payment.released_at is not null then 'host_available' else p_refund.bucket end;
   v_entries := private.ledger_negate(private.postings_refund_requested(
-    v_payment.host_id, p_refund.currency, p_refund.host_part_cents, p_refund.fee_part_cents, p_refund.bucket));
+    v_payment.host_id, p_refund.currency, p_refund.host_part_cents, p_refund.fee_part_cents, v_back_to));
   if private.ledger_posted('refund:' || p_refund.id::text || ':settled') then
     v_entries := v_entries || private.ledger_negate(private.postings_refund_settled(p_refund.currency, p_refund.amount_cents));
   end if;
@@ -178,7 +183,7 @@ begin
   if p_refund.refund_request_id is not null then
     update private.refund_requests set status = 'failed', processed_at = now() where id = p_refund.refund_request_id;
   end if;
-  if p_refund.bucket = 'host_available' then
+  if v_back_to = 'host_available' then
     perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
   end if;
   perform private.notify_admins('refund_failed', 'A refund failed',
@@ -186,7 +191,8 @@ begin
     jsonb_build_object('refund_id', p_refund.id, 'booking_id', p_refund.booking_id));
 end
 $$;
-comment on function private.fail_refund(private.refunds, text, text, text) is 'Reverses a refund''s ledger booking (and its settlement, if any) and tells operators.';
+comment on function private.fail_refund(private.refunds, text, text, text) is
+  'Reverses a refund''s ledger booking (and its settlement, if any) — to available when the payment was released meanwhile — and tells operators.';
 
 -- Applies a Stripe Refund object (worker result, refund.created / .updated / .failed,
 -- charge.refund.updated). Refunds Rally did not start (Dashboard) are booked as admin refunds.
@@ -332,3 +338,15 @@ begin
 end
 $$;
 comment on function private.notify_admins(text, text, text, jsonb) is 'Sends an in-app notification to every admin.';
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  admin.refund_booking(uuid,bigint),
+  private.apply_refund(jsonb,text),
+  private.fail_refund(private.refunds,text,text,text),
+  private.notify_admins(text,text,text,jsonb),
+  private.on_refund_requested(),
+  private.payment_refundable(uuid),
+  private.start_refund(uuid,bigint,text,uuid,uuid)
+  from public;

@@ -213,3 +213,10 @@ end
 $$;
 comment on function private.apply_dispute(jsonb, timestamptz, text) is
   'Applies a Stripe Dispute: opened → the disputed amount leaves the host''s balance and the platform fees into disputes (host and admins told, evidence gathered); Stripe''s withdrawals and reinstatements booked per balance transaction (with the dispute fee per policy); won → put back.';
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.apply_dispute(jsonb,timestamp with time zone,text),
+  private.dispute_evidence(uuid)
+  from public;

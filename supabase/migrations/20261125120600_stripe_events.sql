@@ -254,8 +254,44 @@ $$;
 comment on function private.apply_stripe_event(jsonb) is
   'Dispatches a Stripe event to its applier (payment intents, charges, refunds, disputes, transfers, host payouts, accounts, capabilities). Unknown types: ignored.';
 
+-- True when p_event has the envelope of a Stripe event Rally can store.
+create or replace function private.is_stripe_event_envelope(p_event jsonb) returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select case
+    when jsonb_typeof(p_event) is distinct from 'object' then false
+    when p_event ->> 'object' is distinct from 'event' then false
+    when jsonb_typeof(p_event -> 'id') is distinct from 'string' then false
+    when (p_event ->> 'id') !~ '^evt_[A-Za-z0-9]+$' or length(p_event ->> 'id') > 255 then false
+    when jsonb_typeof(p_event -> 'type') is distinct from 'string' or length(p_event ->> 'type') not between 1 and 255 then false
+    when jsonb_typeof(p_event -> 'data' -> 'object') is distinct from 'object' then false
+    when jsonb_typeof(p_event -> 'created') is distinct from 'number' then false
+    when (p_event ->> 'created')::numeric not between 0 and 253402300799 then false
+    when (p_event ->> 'created')::numeric <> trunc((p_event ->> 'created')::numeric) then false
+    when coalesce(jsonb_typeof(p_event -> 'livemode'), 'null') not in ('boolean', 'null') then false
+    when coalesce(jsonb_typeof(p_event -> 'account'), 'null') not in ('string', 'null') then false
+    when coalesce(jsonb_typeof(p_event -> 'api_version'), 'null') not in ('string', 'null') then false
+    when coalesce(jsonb_typeof(p_event -> 'data' -> 'object' -> 'id'), 'null') not in ('string', 'null') then false
+    else true
+  end
+$$;
+comment on function private.is_stripe_event_envelope(jsonb) is
+  'True when a webhook body has the envelope of a Stripe event (evt_ id, type, integer created, object data.object, boolean livemode, string account) that private.stripe_events can store.';
+-- Called only inside ingest_stripe_event (security definer): no role needs it directly.
+revoke execute on function private.is_stripe_event_envelope(jsonb) from public;
+
+
 -- The webhook's one call: store once, apply in the same transaction. Returns 'processed',
 -- 'ignored' (stored, not applied) or 'duplicate' (already stored: nothing changes).
+-- A signed body whose envelope Rally cannot store (an id outside Stripe's `evt_…` alphabet, a
+-- non-numeric `created`, a `data.object` that is not an object, …) and an event whose object
+-- carries a value of the wrong type or out of range are bad input, not an outage: 22023
+-- invalid_stripe_event (HTTP 400), never a 500 that Stripe retries for three days. The event's
+-- own writes roll back either way, and the webhook still notes the failure for operators
+-- (private.stripe_event_failures); anything else an applier raises stays a 500, so Stripe
+-- retries after the fix.
 create or replace function private.ingest_stripe_event(p_event jsonb, p_endpoint text, p_expected_livemode boolean default null)
 returns text
 language plpgsql
@@ -266,8 +302,7 @@ declare
   v_result text;
   v_status text;
 begin
-  if p_event ->> 'object' is distinct from 'event' or p_event ->> 'id' is null or p_event ->> 'type' is null
-     or p_event -> 'data' -> 'object' is null or p_event ->> 'created' is null then
+  if not private.is_stripe_event_envelope(p_event) then
     perform private.raise_error('22023', 'invalid_stripe_event', 'Expected a Stripe event object.');
   end if;
   insert into private.stripe_events (id, endpoint, type, account, livemode, api_version, stripe_created_at, object_id, payload)
@@ -280,7 +315,13 @@ begin
   if p_expected_livemode is not null and coalesce((p_event ->> 'livemode')::boolean, false) <> p_expected_livemode then
     v_result := 'wrong_mode';
   else
-    v_result := private.apply_stripe_event(p_event);
+    begin
+      v_result := private.apply_stripe_event(p_event);
+    exception when data_exception then
+      -- A value of the wrong type or out of range in the event's object: bad input, not an outage.
+      perform private.raise_error('22023', 'invalid_stripe_event',
+        format('The %s event carries a value of the wrong type or out of range.', p_event ->> 'type'));
+    end;
   end if;
   v_status := case when v_result in ('ignored', 'wrong_mode') then 'ignored' else 'processed' end;
   update private.stripe_events set status = v_status, result = v_result, processed_at = now() where id = p_event ->> 'id';
@@ -289,7 +330,7 @@ begin
 end
 $$;
 comment on function private.ingest_stripe_event(jsonb, text, boolean) is
-  'Service role (stripe-webhook): stores a verified Stripe event once and applies it in the same transaction. Returns processed, ignored (stored, not applied) or duplicate.';
+  'Service role (stripe-webhook): stores a verified Stripe event once and applies it in the same transaction. Returns processed, ignored (stored, not applied) or duplicate. Errors: 22023 invalid_stripe_event (not an event envelope Rally can store, or an object value of the wrong type).';
 
 -- Records a failed application (called by the webhook in its own transaction after the rollback).
 create or replace function private.record_stripe_event_failure(p_event_id text, p_type text, p_error text) returns void
@@ -390,3 +431,16 @@ comment on function private.on_payment_command_dead(private.payment_commands) is
 
 grant execute on function private.ingest_stripe_event(jsonb, text, boolean), private.record_stripe_event_failure(text, text, text),
   private.complete_payment_command(uuid, jsonb) to service_role;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.apply_balance_transaction(jsonb),
+  private.apply_charge(jsonb),
+  private.apply_payment_intent(jsonb,text,timestamp with time zone),
+  private.apply_stripe_event(jsonb),
+  private.complete_payment_command(uuid,jsonb),
+  private.ingest_stripe_event(jsonb,text,boolean),
+  private.on_payment_command_dead(private.payment_commands),
+  private.record_stripe_event_failure(text,text,text)
+  from public;

@@ -271,3 +271,11 @@ end
 $$;
 comment on function admin.retry_payment_command(uuid) is
   'Operators: re-queues a dead transfer, reversal, fee look-up or PaymentIntent cancellation with the same idempotency key. Errors: 22023 command_not_found; P0001 command_not_dead / command_compensated.';
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  admin.retry_payment_command(uuid),
+  private.ledger_amount_for_object(text,text),
+  private.reconcile_payments()
+  from public;

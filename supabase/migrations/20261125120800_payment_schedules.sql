@@ -1,33 +1,18 @@
--- Payments, step 9: schedules.
+-- Payments, step 9: schedules (registered in private.scheduled_jobs, watched in admin.scheduled_jobs).
 --
--- SQL jobs run under pg_cron where it exists (Supabase; the local stack preloads it too):
 --   rally-release-host-earnings   every 10 minutes  private.release_host_earnings()
 --   rally-reconcile-payments      hourly            private.reconcile_payments()
+--   rally-payments-worker         every 30 seconds  the payments-worker edge function
 -- The payments worker is an edge function (it calls Stripe, which SQL must not do inside a
--- transaction). On Supabase pg_cron calls it through pg_net every 30 seconds with the service
--- role key; both the project URL and the key are read from Vault at run time, so no secret is
--- written into a migration. Create them once per project:
---   select vault.create_secret('https://<project-ref>.supabase.co', 'project_url');
---   select vault.create_secret('<service_role key>', 'service_role_key');
--- This part only runs where the `net` schema (pg_net) exists. Locally there is no pg_net: the
--- stack runner (scripts/lib/schedules.ts) POSTs to the worker on the same interval instead.
+-- transaction); pg_cron calls it through pg_net with the Vault secrets project_url and
+-- service_role_key (see 20261125100050_scheduled_jobs).
 
-do $schedule$
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
-    perform cron.schedule('rally-release-host-earnings', '*/10 * * * *', 'select private.release_host_earnings()');
-    perform cron.schedule('rally-reconcile-payments', '17 * * * *', 'select private.reconcile_payments()');
-    if exists (select 1 from pg_catalog.pg_namespace where nspname = 'net') then
-      perform cron.schedule('rally-payments-worker', '30 seconds', $job$
-        select net.http_post(
-          url := (select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/payments-worker',
-          headers := jsonb_build_object(
-            'Content-Type', 'application/json',
-            'Authorization', 'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
-          body := '{}'::jsonb,
-          timeout_milliseconds := 55000)
-      $job$);
-    end if;
-  end if;
-end
-$schedule$;
+select private.schedule_job('rally-release-host-earnings', '*/10 * * * *', interval '10 minutes',
+  'select private.release_host_earnings()',
+  'Moves hosts'' pending earnings to available once their events ended and the hold passed, and queues the transfers.');
+select private.schedule_job('rally-reconcile-payments', '17 * * * *', interval '1 hour',
+  'select private.reconcile_payments()',
+  'Compares what Stripe reported (payments, refunds, transfers, reversals, payouts, disputes) with the ledger and checks ledger health; differences go to admin.payment_reconciliation.');
+select private.schedule_edge_function('rally-payments-worker', 'payments-worker', private.cron_seconds_schedule(30),
+  interval '30 seconds', 55000,
+  'Executes queued Stripe commands (transfers, refunds, payouts, cancellations) with retries (the payments-worker edge function).');

@@ -40,6 +40,7 @@ create table public.conversations (
     or (kind = 'event' and event_id is not null and direct_user_low is null and direct_user_high is null)
     or (kind = 'group' and event_id is null and direct_user_low is null and direct_user_high is null and title is not null))
 ) with (fillfactor = 90);
+revoke all on public.conversations from public, anon, authenticated, service_role;
 comment on table public.conversations is
   'Chat conversations: direct (one per pair), event (one per event; access follows bookings), group. Readable by those with access; created and changed through the chat RPCs.';
 comment on column public.conversations.kind is 'direct | event | group';
@@ -68,6 +69,7 @@ create table public.conversation_members (
   primary key (conversation_id, user_id),
   constraint conversation_members_role check (role in ('admin', 'member'))
 ) with (fillfactor = 80);
+revoke all on public.conversation_members from public, anon, authenticated, service_role;
 comment on table public.conversation_members is
   'Per-user state in a conversation: role, read pointer (read receipts), mute. Members see each other''s rows. For event chats the rows mirror booking state; access itself is always checked against live bookings.';
 comment on column public.conversation_members.role is 'admin | member. Event chats: host and co-hosts are admins.';
@@ -100,6 +102,11 @@ begin
   if v_host is null then
     return null;
   end if;
+  -- A deleted account takes part in no event chat, although its past bookings stay confirmed
+  -- (they are money records).
+  if exists (select 1 from public.profiles p where p.id = p_user_id and p.deleted_at is not null) then
+    return null;
+  end if;
   if v_host = p_user_id then
     return 'admin';
   end if;
@@ -117,7 +124,7 @@ begin
 end
 $$;
 comment on function private.event_chat_role(uuid, uuid) is
-  'Event chat access from live rows: admin for the host and co-hosts, member for confirmed guests, null otherwise (and for anyone blocked with the host).';
+  'Event chat access from live rows: admin for the host and co-hosts, member for confirmed guests, null otherwise (and for anyone blocked with the host, and for deleted accounts).';
 
 -- The caller-independent core of every chat check: p_user_id's role in the conversation, or
 -- null when they have no access right now.
@@ -408,3 +415,21 @@ grant select on public.conversations, public.conversation_members to authenticat
 grant select, insert, update, delete on public.conversations, public.conversation_members to service_role;
 
 grant execute on function private.caller_can_access_conversation(uuid) to authenticated;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.blocks_sync_event_chats(),
+  private.bookings_sync_event_chat(),
+  private.broadcast_to_conversation(uuid,text,jsonb),
+  private.broadcast_to_user(uuid,text,jsonb),
+  private.caller_can_access_conversation(uuid),
+  private.can_access_conversation(uuid,uuid),
+  private.cohosts_sync_event_chat(),
+  private.conversation_role(uuid,uuid),
+  private.event_chat_role(uuid,uuid),
+  private.events_create_chat(),
+  private.events_sync_chat_title(),
+  private.require_conversation_role(uuid,uuid),
+  private.sync_event_chat_member(uuid,uuid)
+  from public;

@@ -61,6 +61,7 @@ create table public.messages (
   constraint messages_client_id_length check (client_id is null or char_length(client_id) between 1 and 100),
   constraint messages_data_object check (data is null or jsonb_typeof(data) = 'object')
 );
+revoke all on public.messages from public, anon, authenticated, service_role;
 comment on table public.messages is
   'Chat messages. Readable by those with access to the conversation (minus senders the reader blocked); written only through send_message / edit_message / delete_message.';
 comment on column public.messages.seq is 'Position in the conversation (1, 2, 3, … in commit order); conversation_messages pages on it.';
@@ -94,6 +95,7 @@ create table public.message_reactions (
   primary key (message_id, user_id, emoji),
   constraint message_reactions_emoji_length check (char_length(emoji) between 1 and 16)
 );
+revoke all on public.message_reactions from public, anon, authenticated, service_role;
 comment on table public.message_reactions is
   'Reactions: one per emoji per user per message. Members insert their own (message_id, emoji) and delete their own; everyone with access to the conversation reads them.';
 comment on column public.message_reactions.conversation_id is 'Set from the message by a trigger (clients do not send it).';
@@ -621,6 +623,25 @@ grant execute on function private.can_read_message(uuid, uuid) to authenticated;
 grant execute on function private.send_message(uuid, text, text, text, uuid, timestamptz, uuid, text, integer),
   private.edit_message(uuid, text), private.delete_message(uuid) to authenticated;
 revoke execute on function public.send_message(uuid, text, text, text, uuid, timestamptz, uuid, text, integer),
-  public.edit_message(uuid, text), public.delete_message(uuid) from public;
+  public.edit_message(uuid, text), public.delete_message(uuid) from public, anon, authenticated, service_role;
 grant execute on function public.send_message(uuid, text, text, text, uuid, timestamptz, uuid, text, integer),
   public.edit_message(uuid, text), public.delete_message(uuid) to anon, authenticated;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.can_read_message(uuid,uuid),
+  private.check_chat_attachment(uuid,uuid,text,text),
+  private.check_message_content(uuid,uuid,text,text,text,integer,uuid,timestamp with time zone),
+  private.delete_message(uuid),
+  private.edit_message(uuid,text),
+  private.message_payload(messages),
+  private.message_reactions_before_insert(),
+  private.message_reactions_broadcast(),
+  private.messages_after_insert(),
+  private.messages_after_update(),
+  private.messages_assign_seq(),
+  private.normalize_message_body(text),
+  private.post_system_message(uuid,uuid,text,jsonb),
+  private.send_message(uuid,text,text,text,uuid,timestamp with time zone,uuid,text,integer)
+  from public;

@@ -396,7 +396,22 @@ grant execute on function private.start_direct_conversation(uuid), private.creat
   private.leave_conversation(uuid), private.set_conversation_muted(uuid, boolean) to authenticated;
 revoke execute on function public.start_direct_conversation(uuid), public.create_group_conversation(text, uuid[]),
   public.add_conversation_members(uuid, uuid[]), public.remove_conversation_member(uuid, uuid),
-  public.leave_conversation(uuid), public.set_conversation_muted(uuid, boolean) from public;
+  public.leave_conversation(uuid), public.set_conversation_muted(uuid, boolean) from public, anon, authenticated, service_role;
 grant execute on function public.start_direct_conversation(uuid), public.create_group_conversation(text, uuid[]),
   public.add_conversation_members(uuid, uuid[]), public.remove_conversation_member(uuid, uuid),
   public.leave_conversation(uuid), public.set_conversation_muted(uuid, boolean) to anon, authenticated;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.add_conversation_members(uuid,uuid[]),
+  private.chat_display_name(uuid),
+  private.chat_name_list(uuid[]),
+  private.check_new_group_members(uuid,uuid[]),
+  private.create_group_conversation(text,uuid[]),
+  private.leave_conversation(uuid),
+  private.lock_group_for_admin(uuid,uuid),
+  private.remove_conversation_member(uuid,uuid),
+  private.set_conversation_muted(uuid,boolean),
+  private.start_direct_conversation(uuid)
+  from public;

@@ -260,6 +260,16 @@ comment on function public.conversation_messages(uuid, uuid, integer) is
 grant execute on function private.mark_conversation_read(uuid, uuid), private.my_conversations(text, integer),
   private.conversation_messages(uuid, uuid, integer) to authenticated;
 revoke execute on function public.mark_conversation_read(uuid, uuid), public.my_conversations(text, integer),
-  public.conversation_messages(uuid, uuid, integer) from public;
+  public.conversation_messages(uuid, uuid, integer) from public, anon, authenticated, service_role;
 grant execute on function public.mark_conversation_read(uuid, uuid), public.my_conversations(text, integer),
   public.conversation_messages(uuid, uuid, integer) to anon, authenticated;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.conversation_messages(uuid,uuid,integer),
+  private.mark_conversation_read(uuid,uuid),
+  private.message_preview(messages),
+  private.my_conversations(text,integer),
+  private.unread_count(uuid,uuid,bigint,bigint)
+  from public;

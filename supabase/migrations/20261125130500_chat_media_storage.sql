@@ -75,7 +75,8 @@ end
 $$;
 comment on function private.chat_media_is_own(text) is 'Storage RLS: the uploader''s own chat-media files.';
 
-grant execute on function private.chat_media_path(text), private.chat_media_can_read(text), private.chat_media_can_write(text),
+-- chat_media_path is only called inside these helpers (security definer): no role needs it.
+grant execute on function private.chat_media_can_read(text), private.chat_media_can_write(text),
   private.chat_media_is_own(text) to authenticated;
 
 create policy "chat-media: members read their conversations' files" on storage.objects
@@ -91,3 +92,12 @@ create policy "chat-media: members replace their own files" on storage.objects
 create policy "chat-media: uploaders delete their own files" on storage.objects
   for delete to authenticated
   using (bucket_id = 'chat-media' and private.chat_media_is_own(name));
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.chat_media_can_read(text),
+  private.chat_media_can_write(text),
+  private.chat_media_is_own(text),
+  private.chat_media_path(text)
+  from public;

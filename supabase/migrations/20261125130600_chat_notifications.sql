@@ -154,11 +154,17 @@ $$;
 comment on function private.fire_due_reminders(integer) is
   'Job (every minute): reminder messages whose time has come notify every member with access (message_reminder; muted members only if they set it) and broadcast reminder_due on conversation:<id>. Each fires once.';
 
-do $schedule$
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
-    perform cron.schedule('rally-chat-notify-unread', '* * * * *', 'select private.notify_unread_messages()');
-    perform cron.schedule('rally-chat-reminders', '* * * * *', 'select private.fire_due_reminders()');
-  end if;
-end
-$schedule$;
+select private.schedule_job('rally-chat-notify-unread', '* * * * *', interval '1 minute',
+  'select private.notify_unread_messages()',
+  'Batched message_received notifications for members who are not muted, not online in the conversation and not told in the last 5 minutes.');
+select private.schedule_job('rally-chat-reminders', '* * * * *', interval '1 minute',
+  'select private.fire_due_reminders()',
+  'Fires chat reminder messages whose time has come.');
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.fire_due_reminders(integer),
+  private.message_snippet(messages),
+  private.notify_unread_messages(integer)
+  from public;

@@ -253,6 +253,15 @@ comment on function admin.resolve_content_report(uuid, text, text) is
 revoke all on admin.moderation_queue from anon, authenticated, service_role;
 grant execute on function private.block_user(uuid), private.unblock_user(uuid), private.report_content(text, uuid, text)
   to authenticated;
-revoke execute on function public.block_user(uuid), public.unblock_user(uuid), public.report_content(text, uuid, text) from public;
+revoke execute on function public.block_user(uuid), public.unblock_user(uuid), public.report_content(text, uuid, text) from public, anon, authenticated, service_role;
 grant execute on function public.block_user(uuid), public.unblock_user(uuid), public.report_content(text, uuid, text)
   to anon, authenticated;
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  admin.resolve_content_report(uuid,text,text),
+  private.block_user(uuid),
+  private.report_content(text,uuid,text),
+  private.unblock_user(uuid)
+  from public;

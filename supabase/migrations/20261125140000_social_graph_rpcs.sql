@@ -1,78 +1,20 @@
--- Social graph API: follow_user / unfollow_user, followers_of / following_of, friends_going,
--- and the "hide my attendance" setting.
+-- Social graph API: follow_user / unfollow_user, followers_of / following_of, friends_going.
 --
--- The relations themselves (public.follows, public.blocks, exact counts, self-follow and
--- block refusals) come from 20261125110100_follows_and_blocks.sql. This migration adds the RPCs
--- apps call and closes one race that the table triggers alone leave open:
+-- The relations themselves (public.follows, public.blocks, exact counts, self-follow and block
+-- refusals, and the pair lock that keeps a follow and a block between the same two people from
+-- racing) come from 20261125110100_follows_and_blocks.sql; profiles.hide_attendance from
+-- 20261125100100_identity_profiles.sql. This migration adds the RPCs apps call:
 --   * follow_user is idempotent (a second call returns the existing follow) and tells the
 --     followee once a day at most (new_follower), so follow/unfollow loops cannot spam them.
---   * A follow racing a block between the same two users could commit a follow across the
---     block (each transaction checks before the other commits). Both sides now take the same
---     transaction-scoped advisory lock on the pair, so one waits for the other: a follow that
---     comes second sees the block; a block that comes second deletes the follow.
 --   * followers_of / following_of are keyset-paginated on (created_at, user id) with an opaque
 --     cursor, and hide users who are blocked (either way) from the caller. A caller blocked by
 --     (or blocking) the profile owner gets an empty list.
 --   * friends_going(event) lists people the caller follows who are confirmed for the event,
---     leaving out anyone who set profiles.hide_attendance and anyone across a block; the event
---     feed's "friends going" count honours the same setting.
-
-alter table public.profiles add column hide_attendance boolean not null default false;
-comment on column public.profiles.hide_attendance is
-  'When true, the user never appears in friends_going lists or in feed "friends going" counts. The owner sets it.';
-grant update (hide_attendance) on public.profiles to authenticated;
+--     leaving out anyone who set profiles.hide_attendance and anyone across a block (the event
+--     feed's "friends going" count, 20261125110800_event_discovery.sql, honours the same setting).
 
 -- following_of pages through the follows a user made, newest first.
 create index follows_follower_created_idx on public.follows (follower_id, created_at desc, followee_id);
-
-
--- One lock per unordered pair of users: follows and blocks between the same two people queue.
-create or replace function private.lock_user_pair(p_a uuid, p_b uuid) returns void
-language sql
-volatile
-set search_path = ''
-as $$
-  select pg_catalog.pg_advisory_xact_lock(
-    pg_catalog.hashtextextended(least(p_a, p_b)::text || ':' || greatest(p_a, p_b)::text, 7301))
-$$;
-comment on function private.lock_user_pair(uuid, uuid) is
-  'Transaction-scoped advisory lock on an unordered pair of users; serialises follows and blocks between them.';
-
-create or replace function private.follows_before_insert() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  if new.follower_id = new.followee_id then
-    perform private.raise_error('22023', 'cannot_follow_self', 'You cannot follow yourself.');
-  end if;
-  perform private.lock_user_pair(new.follower_id, new.followee_id);
-  -- Evaluated after the lock, with a fresh snapshot: a block committed meanwhile is seen.
-  if private.is_blocked_between(new.follower_id, new.followee_id) then
-    perform private.raise_error('P0001', 'blocked', 'You cannot follow this user.');
-  end if;
-  return new;
-end
-$$;
-
--- Runs beside blocks_remove_follows (which the chat capability may extend): takes the pair lock
--- first, so a follow committed by a concurrent transaction is seen and removed here.
-create or replace function private.blocks_sever_follows() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  perform private.lock_user_pair(new.blocker_id, new.blocked_id);
-  delete from public.follows
-   where (follower_id = new.blocker_id and followee_id = new.blocked_id)
-      or (follower_id = new.blocked_id and followee_id = new.blocker_id);
-  return null;
-end
-$$;
-create trigger blocks_sever_follows after insert on public.blocks
-  for each row execute function private.blocks_sever_follows();
 
 -- ---------------------------------------------------------------------------------------------
 -- follow_user / unfollow_user
@@ -318,66 +260,15 @@ $$;
 comment on function public.friends_going(uuid, integer) is
   'People the caller follows who are confirmed for the event (by display name; p_limit 1–100, default 20). Leaves out anyone with profiles.hide_attendance and anyone blocked either way with the caller. Errors: 22023 event_not_found, invalid_limit; 42501 not_authenticated.';
 
--- The feed's "friends going" reason and count honour hide_attendance too (body otherwise as in
--- 20261125110800_event_discovery.sql).
-create or replace function private.event_feed(p_cursor text, p_limit integer)
-returns table (
-  id uuid, host_id uuid, title text, category text, starts_at timestamptz, ends_at timestamptz, timezone text,
-  venue_name text, city text, is_online boolean, cover_path text, min_price_cents bigint, currency text,
-  reason text, friends_going integer, cursor text
-)
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_uid uuid := private.require_user();
-  v_limit integer := private.check_page_limit(p_limit);
-  v_after record := private.decode_keyset_cursor(p_cursor);
-begin
-  return query
-  with followed as (
-    select f.followee_id as user_id from public.follows f where f.follower_id = v_uid
-  ), visible_friends as (
-    select fd.user_id from followed fd join public.profiles p on p.id = fd.user_id where not p.hide_attendance
-  ), candidates as (
-    select e.*,
-           (e.host_id in (select user_id from followed) and e.visibility in ('public', 'followers')) as from_host,
-           (select count(distinct b.guest_id)::integer from public.bookings b
-             where b.event_id = e.id and b.status = 'confirmed' and b.guest_id in (select user_id from visible_friends)) as going
-      from private.events e
-     where e.status = 'published' and e.ends_at > now()
-       and (p_cursor is null or (e.starts_at, e.id) > (v_after.at, v_after.id))
-       and (e.host_id in (select user_id from followed)
-            or (e.visibility = 'public' and exists (
-                  select 1 from public.bookings b where b.event_id = e.id and b.status = 'confirmed'
-                     and b.guest_id in (select user_id from visible_friends))))
-       and not private.is_blocked_between(e.host_id, v_uid)
-       and e.host_id <> v_uid
-  )
-  select c.id, c.host_id, c.title, c.category, c.starts_at, c.ends_at, c.timezone, c.venue_name, c.city,
-         c.online_url is not null, c.cover_path, price.min_price_cents, price.currency,
-         case when c.from_host then 'following_host' else 'friends_going' end, c.going,
-         private.encode_keyset_cursor(c.starts_at, c.id)
-    from candidates c
-    cross join lateral (select min(t.price_cents) as min_price_cents, min(t.currency) as currency
-                          from public.ticket_types t where t.event_id = c.id) price
-   where c.from_host or (c.visibility = 'public' and c.going > 0)
-   order by c.starts_at, c.id
-   limit v_limit;
-end
-$$;
-
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.
-revoke execute on function private.lock_user_pair(uuid, uuid), private.blocks_sever_follows(), private.follow_user(uuid), private.unfollow_user(uuid),
+revoke execute on function private.follow_user(uuid), private.unfollow_user(uuid),
   private.follow_list(uuid, text, text, integer), private.followers_of(uuid, text, integer), private.following_of(uuid, text, integer),
   private.friends_going(uuid, integer) from public;
 grant execute on function private.follow_user(uuid), private.unfollow_user(uuid), private.followers_of(uuid, text, integer),
   private.following_of(uuid, text, integer), private.follow_list(uuid, text, text, integer),
   private.friends_going(uuid, integer) to authenticated;
 revoke execute on function public.follow_user(uuid), public.unfollow_user(uuid), public.followers_of(uuid, text, integer),
-  public.following_of(uuid, text, integer), public.friends_going(uuid, integer) from public;
+  public.following_of(uuid, text, integer), public.friends_going(uuid, integer) from public, anon, authenticated, service_role;
 grant execute on function public.follow_user(uuid), public.unfollow_user(uuid), public.followers_of(uuid, text, integer),
   public.following_of(uuid, text, integer), public.friends_going(uuid, integer) to anon, authenticated;

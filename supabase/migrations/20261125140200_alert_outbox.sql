@@ -575,28 +575,11 @@ grant execute on function private.claim_alert_deliveries(integer, integer), priv
   private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb),
   private.alert_channel_allowed(uuid, text, text), private.alert_still_relevant(text, jsonb) to service_role;
 
--- Schedules. The dispatcher is an edge function: on the platform pg_cron calls it through pg_net
--- with the project URL and service-role key kept in Vault (secrets `project_url` and
--- `service_role_key`, see docs/social-and-alerts.md). Where pg_net or Vault is missing (the local
--- stack) `npm start` calls the function itself on the same interval.
-do $schedule$
-declare
-  v_cron_version integer[];
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
-    perform cron.schedule('rally-purge-alert-history', '17 3 * * *', 'select private.purge_alert_history()');
-    if exists (select 1 from pg_catalog.pg_namespace where nspname = 'net')
-       and exists (select 1 from pg_catalog.pg_namespace where nspname = 'vault') then
-      select (regexp_match(extversion, '^(\d+)\.(\d+)'))::integer[] into v_cron_version from pg_catalog.pg_extension where extname = 'pg_cron';
-      perform cron.schedule('rally-dispatch-alerts',
-        case when v_cron_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
-        $cmd$select net.http_post(
-               url := (select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/dispatch-alerts',
-               headers := jsonb_build_object('Content-Type', 'application/json', 'Authorization',
-                            'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
-               body := '{}'::jsonb,
-               timeout_milliseconds := 60000)$cmd$);
-    end if;
-  end if;
-end
-$schedule$;
+-- Schedules. The dispatcher is an edge function, called through pg_net with the Vault secrets
+-- project_url and service_role_key (see 20261125100050_scheduled_jobs and docs/social-and-alerts.md).
+select private.schedule_job('rally-purge-alert-history', '17 3 * * *', interval '1 day',
+  'select private.purge_alert_history()',
+  'Deletes finished alert deliveries, provider callbacks and sink records older than 30 days.');
+select private.schedule_edge_function('rally-dispatch-alerts', 'dispatch-alerts', private.cron_seconds_schedule(10),
+  interval '10 seconds', 60000,
+  'Sends due email, SMS and WhatsApp alerts from the alert outbox (the dispatch-alerts edge function).');

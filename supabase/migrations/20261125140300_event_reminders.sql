@@ -14,7 +14,7 @@
 -- Stops: only confirmed bookings of published events are picked; an alert still waiting (quiet
 -- hours, retries) is dropped at send time when the booking or event was cancelled meanwhile
 -- (private.alert_still_relevant).
--- Scheduled every minute with pg_cron (the local stack preloads it too); the job takes the
+-- Scheduled every minute with pg_cron (rally-send-event-reminders); the job takes the
 -- current time as a parameter so tests can run it at any instant.
 
 create table private.event_reminders_sent (
@@ -101,10 +101,6 @@ comment on function private.send_event_reminders(timestamptz, integer) is
 revoke execute on function private.reminder_due_at(text, timestamptz, text), private.send_event_reminders(timestamptz, integer)
   from public;
 
-do $schedule$
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
-    perform cron.schedule('rally-send-event-reminders', '* * * * *', 'select private.send_event_reminders()');
-  end if;
-end
-$schedule$;
+select private.schedule_job('rally-send-event-reminders', '* * * * *', interval '1 minute',
+  'select private.send_event_reminders()',
+  'Sends the 24-hour and 1-hour reminders of upcoming events to confirmed guests (each once).');

@@ -21,8 +21,9 @@
 -- Share links: create_share_link(event) gives each user one short code per event (10 characters,
 -- 50 random bits). record_event_view(event, code) counts a view (anonymous callers too) and
 -- book_event(…, p_share_code) attributes the booking to the link (not when sharer = booker).
--- book_event has taken that optional argument since 20261125110400; this capability supplies
--- private.attribute_booking, which records the attribution.
+-- book_event (20261125110400) and publish_event (20261125110500) call the two hooks defined
+-- here: private.attribute_booking records the attribution, private.announce_published_event
+-- queues the announcement.
 -- host_event_stats: for the host only.
 
 -- Promotion walks followers in follower-id order.
@@ -516,19 +517,17 @@ grant execute on function private.promote_event(uuid), private.create_share_link
   to authenticated;
 grant execute on function private.record_event_view(uuid, text) to anon, authenticated;
 revoke execute on function public.promote_event(uuid), public.create_share_link(uuid), public.host_event_stats(uuid),
-  public.record_event_view(uuid, text) from public;
+  public.record_event_view(uuid, text) from public, anon, authenticated, service_role;
 grant execute on function public.promote_event(uuid), public.create_share_link(uuid), public.host_event_stats(uuid),
   public.record_event_view(uuid, text) to anon, authenticated;
 
-do $schedule$
-declare
-  v_cron_version integer[];
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron') then
-    select (regexp_match(extversion, '^(\d+)\.(\d+)'))::integer[] into v_cron_version from pg_catalog.pg_extension where extname = 'pg_cron';
-    perform cron.schedule('rally-process-promotion-queue',
-      case when v_cron_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
-      'select private.process_promotion_queue()');
-  end if;
-end
-$schedule$;
+select private.schedule_job('rally-process-promotion-queue', private.cron_seconds_schedule(10), interval '10 seconds',
+  'select private.process_promotion_queue()',
+  'Announces published and promoted events to the host''s followers, in batches.');
+
+-- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
+-- take that away: none of these is for everyone (the grants in this file name who calls what).
+revoke execute on function
+  private.announce_published_event(private.events,uuid),
+  private.attribute_booking(uuid,uuid,text,uuid)
+  from public;

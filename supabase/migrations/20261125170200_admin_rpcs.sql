@@ -221,6 +221,6 @@ grant execute on function private.require_admin(), private.admin_reason(text),
   private.admin_refund_booking(uuid, text, bigint), private.admin_resolve_report(uuid, text, text),
   private.admin_retry_dead_letter(text, uuid, text) to authenticated;
 revoke execute on function public.admin_refund_booking(uuid, text, bigint), public.admin_resolve_report(uuid, text, text),
-  public.admin_retry_dead_letter(text, uuid, text) from public;
+  public.admin_retry_dead_letter(text, uuid, text) from public, anon, authenticated, service_role;
 grant execute on function public.admin_refund_booking(uuid, text, bigint), public.admin_resolve_report(uuid, text, text),
   public.admin_retry_dead_letter(text, uuid, text) to anon, authenticated;

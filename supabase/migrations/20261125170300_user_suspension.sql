@@ -25,56 +25,10 @@
 -- Why it is built this way: one guard in require_user covers every current and future RPC
 -- without touching them; a history table (not a flag on profiles) keeps who suspended whom,
 -- when and why, and what host status to restore; the lookup is one index probe on a tiny table.
-
-create table private.user_suspensions (
-  id uuid primary key default gen_random_uuid(),
-  user_id uuid not null references auth.users (id) on delete cascade,
-  reason text not null,
-  suspended_by uuid,
-  suspended_at timestamptz not null default now(),
-  previous_host_status text,
-  lifted_at timestamptz,
-  lifted_by uuid,
-  lift_reason text,
-  constraint user_suspensions_reason check (char_length(reason) between 1 and 1000),
-  constraint user_suspensions_lift check ((lifted_at is null) = (lift_reason is null))
-);
-comment on table private.user_suspensions is
-  'Account suspensions, current (lifted_at null) and past, with who decided, why, and the host status to restore.';
-create unique index user_suspensions_active_key on private.user_suspensions (user_id) where lifted_at is null;
-create index user_suspensions_user_idx on private.user_suspensions (user_id, suspended_at desc);
-
--- Whether the request's own user is suspended (it answers for nobody else).
-create or replace function private.caller_is_suspended() returns boolean
-language sql
-stable
-security definer
-set search_path = ''
-as $$
-  select exists (select 1 from private.user_suspensions s where s.user_id = auth.uid() and s.lifted_at is null)
-$$;
-comment on function private.caller_is_suspended() is 'True when the signed-in caller''s account is suspended.';
-
--- The guard every public RPC already calls, now also refusing suspended accounts.
-create or replace function private.require_user() returns uuid
-language plpgsql
-stable
-set search_path = ''
-as $$
-declare
-  v_uid uuid := auth.uid();
-begin
-  if v_uid is null then
-    perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
-  end if;
-  if private.caller_is_suspended() then
-    perform private.raise_error('42501', 'account_suspended', 'Your account is suspended. Contact Rally support.');
-  end if;
-  return v_uid;
-end
-$$;
-comment on function private.require_user() is
-  'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests and 42501 account_suspended for suspended accounts.';
+-- The history (private.user_suspensions), private.caller_is_suspended() and that guard are
+-- account status, defined with the profiles in 20261125100100_identity_profiles; Realtime's
+-- refusal is in 20261125130400_realtime_authorization. This migration adds the admin RPCs and
+-- the refusals that sit on other capabilities' tables.
 
 -- Statement trigger: a suspended caller's direct writes (through the Data API or Storage) are refused.
 create or replace function private.refuse_suspended_writer() returns trigger
@@ -117,44 +71,6 @@ create trigger refuse_suspended_writer before insert or update or delete on publ
   for each statement execute function private.refuse_suspended_writer();
 create trigger refuse_suspended_writer before insert or update on storage.objects
   for each statement execute function private.refuse_suspended_writer();
-
--- Realtime: a suspended account sends nothing (typing, presence) with the token it still holds.
--- Same branches as in 20261125130400_chat_realtime_topics.sql, plus that check first.
-create or replace function private.realtime_can_send(p_topic text, p_extension text) returns boolean
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_uid uuid := auth.uid();
-  v_match text[];
-begin
-  if v_uid is null or p_topic is null then
-    return false;
-  end if;
-  if private.caller_is_suspended() then
-    return false;
-  end if;
-  -- Presence on one's own topic lets several devices of the same user see each other online.
-  if p_topic = 'user:' || v_uid::text then
-    return p_extension = 'presence';
-  end if;
-  -- Members track presence on conversation:<id> and broadcast typing on conversation:<id>:typing;
-  -- message events on conversation:<id> come from the database only.
-  v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
-  if v_match is not null then
-    if not ((coalesce(v_match[2], '') = '' and p_extension = 'presence')
-            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
-      return false;
-    end if;
-    return private.can_access_conversation(v_match[1]::uuid, v_uid);
-  end if;
-  return false;
-end
-$$;
-comment on function private.realtime_can_send(text, text) is
-  'Whether the caller may broadcast or track presence on a private Realtime topic: presence on user:<own id> and on conversation:<id>, typing broadcasts on conversation:<id>:typing (members only); nothing else, and nothing at all from a suspended account.';
 
 -- A suspended host's events take no new bookings or waitlist entries from guests (offers the
 -- waitlist makes when a seat frees up still go out, so cancellations keep working).
@@ -301,9 +217,8 @@ comment on view admin.suspended_users is
   'Accounts suspended now, newest first, with the reason and the admin who decided. Lift with public.admin_unsuspend_user (or history in admin.audit_log).';
 revoke all on admin.suspended_users from public, anon, authenticated, service_role;
 
-revoke execute on function private.caller_is_suspended(), private.refuse_suspended_writer(), private.refuse_booking_suspended_host(),
+revoke execute on function private.refuse_suspended_writer(), private.refuse_booking_suspended_host(),
   private.admin_suspend_user(uuid, text), private.admin_unsuspend_user(uuid, text) from public;
-grant execute on function private.caller_is_suspended() to anon, authenticated, service_role;
 grant execute on function private.admin_suspend_user(uuid, text), private.admin_unsuspend_user(uuid, text) to authenticated;
-revoke execute on function public.admin_suspend_user(uuid, text), public.admin_unsuspend_user(uuid, text) from public;
+revoke execute on function public.admin_suspend_user(uuid, text), public.admin_unsuspend_user(uuid, text) from public, anon, authenticated, service_role;
 grant execute on function public.admin_suspend_user(uuid, text), public.admin_unsuspend_user(uuid, text) to anon, authenticated;

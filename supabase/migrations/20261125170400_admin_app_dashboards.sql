@@ -82,5 +82,5 @@ comment on function public.admin_dashboard(text, integer) is
 
 revoke execute on function private.admin_dashboards(), private.admin_dashboard(text, integer) from public;
 grant execute on function private.admin_dashboards(), private.admin_dashboard(text, integer) to authenticated;
-revoke execute on function public.admin_dashboards(), public.admin_dashboard(text, integer) from public;
+revoke execute on function public.admin_dashboards(), public.admin_dashboard(text, integer) from public, anon, authenticated, service_role;
 grant execute on function public.admin_dashboards(), public.admin_dashboard(text, integer) to anon, authenticated;

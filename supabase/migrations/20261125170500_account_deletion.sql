@@ -43,12 +43,11 @@
 --     running when the deletion commits waits for it and is refused too.
 
 -- ---------------------------------------------------------------------------------------------
--- The tombstone marker
+-- The tombstone marker (profiles.deleted_at) and the purge queue
 -- ---------------------------------------------------------------------------------------------
-
-alter table public.profiles add column deleted_at timestamptz;
-comment on column public.profiles.deleted_at is
-  'Set when the account was deleted: the row is a tombstone (username deleted_…, display name "Deleted user", personal fields cleared) kept so bookings, payments, reviews and messages still point somewhere. Apps show such people as "Deleted user".';
+-- profiles.deleted_at is part of account status in 20261125100100_identity_profiles, where
+-- private.require_user() refuses a deleted account; private.notify() (notification preferences)
+-- and private.event_chat_role() (conversations) leave deleted accounts out where they are defined.
 
 -- Files to delete (a deleted account's avatar, the covers of their drafts). Only the Storage API
 -- can delete the bytes, and it deletes only objects it still finds in storage.objects (deleting
@@ -88,40 +87,6 @@ create index storage_purge_queue_dead_idx on private.storage_purge_queue (dead_a
 -- A deleted account can no longer act
 -- ---------------------------------------------------------------------------------------------
 
--- Same contract as in 20261125100000_private_and_admin_schemas.sql, with the suspension check of
--- 20261125170300_user_suspension.sql kept, plus deleted accounts and accounts that no longer
--- exist at all: access tokens outlive their account (an hour by default), and without a profile
--- row the RPCs would write rows referencing it and fail with 23503 (found by the fuzzing gate,
--- actor "ghost"). Security definer so RLS on profiles can never hide the caller's own row.
-create or replace function private.require_user() returns uuid
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_uid uuid := auth.uid();
-  v_deleted_at timestamptz;
-begin
-  if v_uid is null then
-    perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
-  end if;
-  select p.deleted_at into v_deleted_at from public.profiles p where p.id = v_uid;
-  if not found then
-    perform private.raise_error('42501', 'account_not_found', 'Your account no longer exists. Sign in again.');
-  end if;
-  if v_deleted_at is not null then
-    perform private.raise_error('42501', 'account_deleted', 'This account has been deleted.');
-  end if;
-  if private.caller_is_suspended() then
-    perform private.raise_error('42501', 'account_suspended', 'Your account is suspended. Contact Rally support.');
-  end if;
-  return v_uid;
-end
-$$;
-comment on function private.require_user() is
-  'The signed-in caller''s id; raises 42501 not_authenticated for anonymous requests, account_not_found when the token''s account no longer exists, account_deleted for a deleted account and account_suspended for a suspended one (tokens issued before any of these).';
-
 -- The tombstone cannot be edited through the API (an access token issued before the deletion
 -- still passes the owner-update policy).
 create or replace function private.profiles_guard_tombstone() returns trigger
@@ -138,79 +103,6 @@ $$;
 comment on function private.profiles_guard_tombstone() is 'Trigger: API users cannot change a deleted account''s profile.';
 create trigger profiles_guard_tombstone before update on public.profiles
   for each row execute function private.profiles_guard_tombstone();
-
--- Same as in 20261125130000_conversations.sql, plus: a deleted account takes part in no event
--- chat, although its past bookings stay confirmed (they are money records).
-create or replace function private.event_chat_role(p_event_id uuid, p_user_id uuid) returns text
-language plpgsql
-stable
-security definer
-set search_path = ''
-as $$
-declare
-  v_host uuid;
-begin
-  if p_user_id is null then
-    return null;
-  end if;
-  select e.host_id into v_host from private.events e where e.id = p_event_id;
-  if v_host is null then
-    return null;
-  end if;
-  if exists (select 1 from public.profiles p where p.id = p_user_id and p.deleted_at is not null) then
-    return null;
-  end if;
-  if v_host = p_user_id then
-    return 'admin';
-  end if;
-  if private.is_blocked_between(v_host, p_user_id) then
-    return null;
-  end if;
-  if exists (select 1 from public.event_cohosts c where c.event_id = p_event_id and c.user_id = p_user_id) then
-    return 'admin';
-  end if;
-  if exists (select 1 from public.bookings b
-              where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed') then
-    return 'member';
-  end if;
-  return null;
-end
-$$;
-comment on function private.event_chat_role(uuid, uuid) is
-  'Event chat access from live rows: admin for the host and co-hosts, member for confirmed guests, null otherwise (and for anyone blocked with the host, and for deleted accounts).';
-
--- Same signature and behaviour as in 20261125140100_notification_preferences.sql, plus: a
--- deleted account gets nothing (no row, no broadcast, no outbound alert). Returns null then.
-create or replace function private.notify(
-  p_user_id uuid, p_type text, p_title text, p_body text default null, p_data jsonb default '{}'::jsonb
-) returns uuid
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_row public.notifications;
-  v_in_app boolean;
-begin
-  if exists (select 1 from public.profiles p where p.id = p_user_id and p.deleted_at is not null) then
-    return null;
-  end if;
-  select coalesce(p.enabled, t.in_app, true) into v_in_app
-    from (select 1) one
-    left join private.notification_types t on t.type = p_type
-    left join public.notification_preferences p on p.user_id = p_user_id and p.type = p_type and p.channel = 'in_app';
-  insert into public.notifications (user_id, type, title, body, data, read_at)
-  values (p_user_id, p_type, p_title, p_body, coalesce(p_data, '{}'::jsonb), case when not v_in_app then now() end)
-  returning * into v_row;
-  if v_in_app then
-    perform realtime.send(to_jsonb(v_row), 'notification_created', 'user:' || p_user_id::text, true);
-  end if;
-  return v_row.id;
-end
-$$;
-comment on function private.notify(uuid, text, text, text, jsonb) is
-  'Writes an in-app notification and broadcasts it (event notification_created) on the private topic user:<id>, in the caller''s transaction. A type the user muted in-app is stored already read and not broadcast. Outbound alerts fan out from the insert (alert outbox). Deleted accounts get nothing (returns null).';
-revoke execute on function private.notify(uuid, text, text, text, jsonb) from public;
 
 -- New relations that would point at a deleted account are refused as if it did not exist.
 -- Arguments: the columns of the new row that hold user ids.
@@ -630,9 +522,36 @@ revoke execute on function private.profiles_guard_tombstone(), private.refuse_de
   private.erase_account(uuid, text), private.delete_my_account(text),
   private.admin_delete_account(uuid, text) from public;
 revoke execute on function public.my_account_deletion_obstacles(), public.delete_my_account(text),
-  public.admin_delete_account(uuid, text) from public;
+  public.admin_delete_account(uuid, text) from public, anon, authenticated, service_role;
 
 grant execute on function private.my_account_deletion_obstacles(), private.delete_my_account(text),
   private.admin_delete_account(uuid, text) to authenticated;
 grant execute on function public.my_account_deletion_obstacles(), public.delete_my_account(text),
   public.admin_delete_account(uuid, text) to anon, authenticated;
+
+-- ---------------------------------------------------------------------------------------------
+-- The audit log
+-- ---------------------------------------------------------------------------------------------
+
+-- The tombstone being set records `account.deleted`, with the actor taken from the request — the
+-- user themselves (delete_my_account), the admin (admin_delete_account), or `database` when an
+-- operator runs private.erase_account from Studio. The row holds the deleted user's id only (no
+-- name, email or content), like the money records that must keep pointing at them.
+create or replace function private.audit_account_deleted() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  perform private.record_audit('account.deleted', 'user', new.id,
+    jsonb_build_object('self', auth.uid() is not distinct from new.id, 'deleted_at', new.deleted_at));
+  return null;
+end
+$$;
+comment on function private.audit_account_deleted() is 'Trigger on profiles: records an account deletion (the tombstone being set) in the audit log.';
+
+create trigger audit_account_deleted after update on public.profiles
+  for each row when (old.deleted_at is null and new.deleted_at is not null)
+  execute function private.audit_account_deleted();
+
+revoke execute on function private.audit_account_deleted() from public;

@@ -180,28 +180,10 @@ grant execute on function private.caller_is_deleted() to authenticated;
 grant execute on function private.claim_storage_purges(integer, integer), private.complete_storage_purges(jsonb)
   to service_role;
 
--- Schedule. The worker is an edge function: on the platform pg_cron calls it through pg_net
--- every 10 seconds (every minute before pg_cron 1.5) with the project URL and service-role key
--- kept in Vault (secrets `project_url` and `service_role_key`, the ones dispatch-alerts uses; see
--- docs/account-deletion.md). The interval bounds how long a deleted account's public avatar URL
--- keeps answering. Where pg_net or Vault is missing (the local stack) `npm start` calls the
--- function itself on the same interval (scripts/lib/schedules.ts).
-do $schedule$
-declare
-  v_cron_version integer[];
-begin
-  if exists (select 1 from pg_catalog.pg_namespace where nspname = 'cron')
-     and exists (select 1 from pg_catalog.pg_namespace where nspname = 'net')
-     and exists (select 1 from pg_catalog.pg_namespace where nspname = 'vault') then
-    select (regexp_match(extversion, '^(\d+)\.(\d+)'))::integer[] into v_cron_version from pg_catalog.pg_extension where extname = 'pg_cron';
-    perform cron.schedule('rally-storage-purge',
-      case when v_cron_version >= array[1, 5] then '10 seconds' else '* * * * *' end,
-      $cmd$select net.http_post(
-             url := (select decrypted_secret from vault.decrypted_secrets where name = 'project_url') || '/functions/v1/storage-purge',
-             headers := jsonb_build_object('Content-Type', 'application/json', 'Authorization',
-                          'Bearer ' || (select decrypted_secret from vault.decrypted_secrets where name = 'service_role_key')),
-             body := '{}'::jsonb,
-             timeout_milliseconds := 60000)$cmd$);
-  end if;
-end
-$schedule$;
+-- Schedule. The worker is an edge function, called through pg_net every 10 seconds (every minute
+-- before pg_cron 1.5) with the Vault secrets project_url and service_role_key (see
+-- 20261125100050_scheduled_jobs). The interval bounds how long a deleted account's public avatar
+-- URL keeps answering.
+select private.schedule_edge_function('rally-storage-purge', 'storage-purge', private.cron_seconds_schedule(10),
+  interval '10 seconds', 60000,
+  'Deletes the files of deleted accounts (avatars, draft covers) through the Storage API.');

@@ -155,7 +155,8 @@ select is(pg_temp.hint_of($$select public.friends_going(gen_random_uuid())$$), '
 
 -- Follow and block cannot race into a follow across a block: both take the pair lock.
 select tests.as_superuser();
-select ok(exists (select 1 from pg_trigger where tgname = 'blocks_sever_follows' and tgrelid = 'public.blocks'::regclass),
+select ok(exists (select 1 from pg_trigger t where t.tgrelid = 'public.blocks'::regclass and not t.tgisinternal
+                   and pg_get_functiondef(t.tgfoid) like '%private.lock_user_pair(new.blocker_id, new.blocked_id)%'),
           'blocking takes the same pair lock as following');
 select is((select count(*)::int from public.follows f where exists (
              select 1 from public.blocks b where (b.blocker_id, b.blocked_id) in ((f.follower_id, f.followee_id), (f.followee_id, f.follower_id)))),

@@ -16,9 +16,9 @@
 --     when the phone number changes. Hard bounces and spam complaints suppress email.
 --   * Quiet hours (local wall-clock start/end in profiles.timezone, may span midnight) delay
 --     SMS and WhatsApp to the end of the quiet period; in-app and email are never delayed.
---   * In-app muting is applied by private.notify (replaced here, same signature): a muted type is
---     stored already read, so it stays in history but raises no badge and is not broadcast.
--- Outbound delivery (the outbox, the dispatcher) is the next migration.
+--   * In-app muting is applied by private.notify, defined here: a muted type is stored already
+--     read, so it stays in history but raises no badge and is not broadcast.
+-- Outbound delivery (the outbox, the dispatcher) is 20261125140200_alert_outbox.
 
 create table private.notification_types (
   type text primary key,
@@ -100,6 +100,7 @@ create table public.notification_preferences (
   primary key (user_id, type, channel),
   constraint notification_preferences_channel check (channel in ('in_app', 'email', 'sms', 'whatsapp'))
 );
+revoke all on public.notification_preferences from public, anon, authenticated, service_role;
 comment on table public.notification_preferences is
   'A user''s overrides of the per-type channel defaults (only the cells they changed). Read your own; change them with set_notification_preference; see my_notification_preferences for the full grid.';
 comment on column public.notification_preferences.channel is 'in_app | email | sms | whatsapp';
@@ -154,6 +155,7 @@ create table public.notification_settings (
     (quiet_hours_start is null) = (quiet_hours_end is null) and (quiet_hours_start is null or quiet_hours_start <> quiet_hours_end)),
   constraint notification_settings_suppressed_reason check (email_suppressed_reason is null or email_suppressed_reason in ('bounced', 'complained'))
 );
+revoke all on public.notification_settings from public, anon, authenticated, service_role;
 comment on table public.notification_settings is
   'A user''s contact points and quiet hours for outbound alerts. Read your own; change them with set_phone_number (or the contact-points function), set_whatsapp_opt_in and set_quiet_hours. Email is the auth.users email.';
 comment on column public.notification_settings.phone_e164 is 'Phone for SMS and WhatsApp in E.164 (+4477…), validated with libphonenumber-js by the contact-points function.';
@@ -410,7 +412,9 @@ comment on function public.set_notification_preference(text, text, boolean) is
 -- In-app: notify (with muting), inbox listing, unread count, mark read
 -- ---------------------------------------------------------------------------------------------
 
--- Same signature and behaviour as in 20261125100300_notifications.sql, plus in-app muting.
+-- Stores an in-app notification and broadcasts it on user:<id>; returns its id. A type the user
+-- muted in-app is stored already read and not broadcast. A deleted account (its tombstone, see
+-- 20261125170500_account_deletion) gets nothing: no row, no broadcast, no outbound alert; null.
 create or replace function private.notify(
   p_user_id uuid, p_type text, p_title text, p_body text default null, p_data jsonb default '{}'::jsonb
 ) returns uuid
@@ -422,6 +426,9 @@ declare
   v_row public.notifications;
   v_in_app boolean;
 begin
+  if exists (select 1 from public.profiles p where p.id = p_user_id and p.deleted_at is not null) then
+    return null;
+  end if;
   select coalesce(p.enabled, t.in_app, true) into v_in_app
     from (select 1) one
     left join private.notification_types t on t.type = p_type
@@ -436,7 +443,7 @@ begin
 end
 $$;
 comment on function private.notify(uuid, text, text, text, jsonb) is
-  'Writes an in-app notification and broadcasts it (event notification_created) on the private topic user:<id>, in the caller''s transaction. A type the user muted in-app is stored already read and not broadcast. Outbound alerts fan out from the insert (alert outbox).';
+  'Writes an in-app notification and broadcasts it (event notification_created) on the private topic user:<id>, in the caller''s transaction. A type the user muted in-app is stored already read and not broadcast. Outbound alerts fan out from the insert (alert outbox). Deleted accounts get nothing (returns null).';
 revoke execute on function private.notify(uuid, text, text, text, jsonb) from public;
 
 create or replace function private.my_notifications(p_cursor text, p_limit integer, p_unread_only boolean)
@@ -508,6 +515,11 @@ declare
   v_uid uuid := private.require_user();
   v_ids uuid[];
 begin
+  -- PostgREST coerces [["…"], ["…"]] to a two-dimensional array, which array_position refuses
+  -- with an internal error: check the dimensions first, on their own.
+  if p_ids is not null and array_ndims(p_ids) > 1 then
+    perform private.raise_error('22023', 'invalid_ids', 'Give the notification ids as a flat list (or null for all).');
+  end if;
   if p_ids is not null and (cardinality(p_ids) > 1000 or array_position(p_ids, null) is not null) then
     perform private.raise_error('22023', 'invalid_ids', 'Give at most 1,000 notification ids, none of them null (or null for all).');
   end if;
@@ -539,7 +551,7 @@ begin
 end
 $$;
 comment on function public.mark_notifications_read(uuid[]) is
-  'Marks the caller''s notifications read: those in p_ids, or all when p_ids is null. Returns how many changed; other ids are ignored. Broadcasts notifications_read (ids, unread_count) on user:<id>. Errors: 22023 invalid_ids; 42501 not_authenticated.';
+  'Marks the caller''s notifications read: those in p_ids (a flat list), or all when p_ids is null. Returns how many changed; other ids are ignored. Broadcasts notifications_read (ids, unread_count) on user:<id>. Errors: 22023 invalid_ids; 42501 not_authenticated.';
 
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.
@@ -558,7 +570,7 @@ grant execute on function private.quiet_hours_release(text, time, time, timestam
 revoke execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
   public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
   public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
-  from public;
+  from public, anon, authenticated, service_role;
 grant execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
   public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
   public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
