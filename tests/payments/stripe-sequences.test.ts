@@ -180,6 +180,7 @@ describe("dispute appeals", () => {
     const host = await h.readyHost();
     const gig = await h.paidEvent(host, { price: 2000 });
     const before = await walletOf(host);
+    const clearingBefore = (await platformBalances()).disputes ?? 0;
     const paid = await h.bookAndPay(await createUser(), gig, { paymentMethod: "pm_card_createDispute" });
     await h.settle();
     const dispute = [...h.standin.store.disputes.values()].find((d) => d.payment_intent === paid.paymentIntentId);
@@ -197,7 +198,7 @@ describe("dispute appeals", () => {
     const { rows } = await adminQuery<{ status: string }>("select status from private.disputes where id = $1", [id]);
     expect(rows[0]?.status).toBe("won");
     expect(await walletOf(host)).toMatchObject({ pending: before.pending + 1800 - 1500 });
-    expect((await platformBalances()).disputes ?? 0).toBe(0);
+    expect((await platformBalances()).disputes ?? 0).toBe(clearingBefore);
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
 
