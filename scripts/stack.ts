@@ -11,7 +11,7 @@ import { STACK_LOCK_FILE, functionsPort } from './lib/config.ts';
 import { acquireLock, type Lock } from './lib/lock.ts';
 import { applyDevDb, startDevCluster, stopDevDb, type DevDb } from './lib/dev-db.ts';
 import { apiKeys, type ApiKeys } from './lib/keys.ts';
-import { gatewayAvailable, startGateway, type Gateway } from './lib/gateway.ts';
+import { startApiStack, type ApiStack } from './lib/api-stack.ts';
 import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
 import { formatStatus } from './lib/status.ts';
 import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
@@ -23,7 +23,7 @@ const USAGE = 'usage: tsx scripts/stack.ts start [--reset]';
 interface Running {
   lock: Lock;
   db?: DevDb;
-  gateway?: Gateway;
+  api?: ApiStack;
   schedules?: ScheduleRunner;
   stripeStandin?: StripeStandin;
   storageStandin?: StorageStandin;
@@ -46,9 +46,9 @@ async function main(): Promise<number> {
       throw error;
     }
     const stopRequested = stop.promise;
-    const reason = await Promise.race([stopRequested, gatewayExit(running.gateway)]);
+    const reason = await Promise.race([stopRequested, functionsExit(running.api)]);
     logLine(`\nstopping (${reason})…`);
-    return reason.startsWith('gateway') ? 1 : 0;
+    return reason.startsWith('edge functions') ? 1 : 0;
   } finally {
     await tearDown(running);
   }
@@ -62,18 +62,20 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
   const apiUrl = `http://127.0.0.1:${port}`;
   running.stripeStandin = await maybeStartStripeStandin(`${apiUrl}/functions/v1/stripe-webhook`);
   running.storageStandin = await maybeStartStorageStandin(running.db.appUrl, keys.jwtSecret);
-  running.gateway = await maybeStartGateway(running.db, keys, port, apiUrl);
+  running.api = await startApiStack({
+    dbUrl: running.db.appUrl, port, keys, log: logLine,
+    ...(process.env.RALLY_STORAGE_UPSTREAM ? { storageUpstream: process.env.RALLY_STORAGE_UPSTREAM } : {}),
+  });
   running.schedules = startSchedules(running.db.appUrl, logLine, SCHEDULED_JOBS,
-    running.gateway === undefined ? undefined : { url: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
+    { url: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
   process.stdout.write(
     formatStatus({
       apiUrl,
       db: running.db,
       keys,
-      functionsRunning: running.gateway !== undefined,
+      services: running.api.descriptions,
       scheduledJobs: SCHEDULED_JOBS.length,
       stripeStandinUrl: running.stripeStandin?.url ?? null,
-      storageStandinUrl: running.storageStandin?.url ?? null,
     }),
   );
 }
@@ -114,21 +116,6 @@ async function maybeStartStorageStandin(dbUrl: string, jwtSecret: string): Promi
   return standin;
 }
 
-async function maybeStartGateway(db: DevDb, keys: ApiKeys, port: number, apiUrl: string): Promise<Gateway | undefined> {
-  if (!gatewayAvailable()) {
-    logLine('warning: scripts/functions-gateway.ts not found; edge functions are not served');
-    return undefined;
-  }
-  return startGateway({
-    port,
-    supabaseUrl: apiUrl,
-    dbUrl: db.appUrl,
-    anonKey: keys.anonKey,
-    serviceRoleKey: keys.serviceRoleKey,
-    jwtSecret: keys.jwtSecret,
-  });
-}
-
 interface StopSignal {
   promise: Promise<string>;
   received(): boolean;
@@ -149,17 +136,17 @@ function waitForStopSignal(): StopSignal {
   return { promise, received: () => received };
 }
 
-/** A gateway that dies on its own takes the stack down, so the status block never lies. */
-function gatewayExit(gateway: Gateway | undefined): Promise<string> {
-  if (!gateway) return new Promise(() => undefined);
-  return new Promise((resolve) => gateway.child.once('exit', (code) => resolve(`gateway exited with ${code ?? 'a signal'}`)));
+/** Edge functions that die on their own take the stack down, so the status block never lies. */
+function functionsExit(api: ApiStack | undefined): Promise<string> {
+  if (!api) return new Promise(() => undefined);
+  return new Promise((resolve) => api.functions.child.once('exit', (code) => resolve(`edge functions exited with ${code ?? 'a signal'}`)));
 }
 
 /** Stops what this process started; a database that was already running (db:start) stays up. */
 async function tearDown(running: Running): Promise<void> {
   try {
     await running.schedules?.stop();
-    await running.gateway?.stop();
+    await running.api?.close();
     await running.stripeStandin?.close();
     await running.storageStandin?.close();
     if (running.db?.startedHere) await stopDevDb(logLine);

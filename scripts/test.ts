@@ -1,9 +1,9 @@
 /**
  * `npm test`: every suite against one throwaway cluster (temp dir, free port, full apply plus
- * tests/support/db-helpers.sql), in order: pgTAP, vitest, deno check, Deno smoke tests.
+ * tests/support/db-helpers.sql), in order: pgTAP, vitest, deno check, Deno smoke tests, and the e2e suite through supabase-js against the API stack.
  * Prints one line per suite, then exactly `N passed, N failed`; exits non-zero on any failure.
  *
- *   tsx scripts/test.ts [--only pgtap,vitest,deno-check,smoke]
+ *   tsx scripts/test.ts [--only pgtap,vitest,deno-check,smoke,e2e]
  */
 import { logLine, runMain } from './lib/cli.ts';
 import { RallyError, describeError } from './lib/errors.ts';
@@ -13,9 +13,10 @@ import { wasInterrupted, withThrowawayDb } from './lib/throwaway.ts';
 import { runDenoCheck, runDenoSmoke } from './lib/suites/deno.ts';
 import { runPgTap } from './lib/suites/pgtap.ts';
 import { runVitest } from './lib/suites/vitest.ts';
+import { runE2e } from './lib/suites/e2e.ts';
 import type { SuiteResult, TestEnv } from './lib/suites/result.ts';
 
-const SUITES = ['pgtap', 'vitest', 'deno-check', 'smoke'] as const;
+const SUITES = ['pgtap', 'vitest', 'deno-check', 'smoke', 'e2e'] as const;
 type SuiteName = (typeof SUITES)[number];
 
 const RUNNERS: Record<SuiteName, (env: TestEnv) => Promise<SuiteResult>> = {
@@ -23,6 +24,7 @@ const RUNNERS: Record<SuiteName, (env: TestEnv) => Promise<SuiteResult>> = {
   vitest: runVitest,
   'deno-check': () => runDenoCheck(),
   smoke: runDenoSmoke,
+  e2e: runE2e,
 };
 
 async function main(): Promise<number> {

@@ -8,7 +8,8 @@ export default defineConfig({
   test: {
     root: fileURLToPath(new URL('..', import.meta.url)),
     include: ['tests/**/*.test.ts'],
-    exclude: ['tests/smoke/**', '**/node_modules/**'],
+    // tests/e2e runs in its own suite, against the API stack (tests/e2e/vitest.config.ts).
+    exclude: ['tests/smoke/**', 'tests/e2e/**', '**/node_modules/**'],
     environment: 'node',
     fileParallelism: false,
     testTimeout: 60_000,

@@ -1305,6 +1305,54 @@ export type Database = {
           isSetofReturn: true
         }
       }
+      change_event_details: {
+        Args: {
+          p_address?: string
+          p_city?: string
+          p_ends_at?: string
+          p_event_id: string
+          p_lat?: number
+          p_lng?: number
+          p_online_url?: string
+          p_reason?: string
+          p_starts_at?: string
+          p_timezone?: string
+          p_venue_name?: string
+        }
+        Returns: {
+          address: string | null
+          cancel_reason: string | null
+          cancelled_at: string | null
+          category: string | null
+          city: string | null
+          completed_at: string | null
+          cover_path: string | null
+          created_at: string | null
+          description: string | null
+          ends_at: string | null
+          host_id: string | null
+          id: string | null
+          is_online: boolean | null
+          location: unknown
+          online_url: string | null
+          published_at: string | null
+          refund_policy: string | null
+          requires_approval: boolean | null
+          starts_at: string | null
+          status: string | null
+          timezone: string | null
+          title: string | null
+          updated_at: string | null
+          venue_name: string | null
+          visibility: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "events"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
       check_in: {
         Args: { p_code: string }
         Returns: {

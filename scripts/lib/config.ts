@@ -34,6 +34,7 @@ export const PATHS = {
   pgTapTests: join(REPO_ROOT, 'tests', 'db'),
   smokeTests: join(REPO_ROOT, 'tests', 'smoke'),
   vitestConfig: join(REPO_ROOT, 'tests', 'vitest.config.ts'),
+  e2eVitestConfig: join(REPO_ROOT, 'tests', 'e2e', 'vitest.config.ts'),
   functionsDir: join(REPO_ROOT, 'functions'),
   denoConfig: join(REPO_ROOT, 'functions', 'deno.json'),
   gateway: join(REPO_ROOT, 'scripts', 'functions-gateway.ts'),

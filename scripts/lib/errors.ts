@@ -22,6 +22,8 @@ export type RallyErrorCode =
   | 'STACK_RUNNING'
   | 'GEN_TYPES'
   | 'TYPES_DRIFT'
+  | 'FUNCTIONS_EXITED'
+  | 'FUNCTIONS_TIMEOUT'
   | 'USAGE';
 
 export class RallyError extends Error {

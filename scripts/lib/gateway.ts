@@ -16,6 +16,8 @@ export interface GatewayEnv {
   anonKey: string;
   serviceRoleKey: string;
   jwtSecret: string;
+  /** More variables for the functions (the Stripe stand-in's address and webhook secrets). */
+  extraEnv?: Record<string, string>;
 }
 
 export interface Gateway {
@@ -32,6 +34,7 @@ export function gatewayAvailable(): boolean {
 export function functionsEnv(env: GatewayEnv): NodeJS.ProcessEnv {
   return {
     ...process.env,
+    ...env.extraEnv,
     RALLY_FUNCTIONS_PORT: String(env.port),
     SUPABASE_URL: env.supabaseUrl,
     SUPABASE_DB_URL: env.dbUrl,

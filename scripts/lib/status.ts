@@ -9,19 +9,21 @@ export interface StatusInput {
   apiUrl: string;
   db: DevDb;
   keys: ApiKeys;
-  functionsRunning: boolean;
+  /** One line per service mounted on the API URL (prefix, what serves it). */
+  services: readonly string[];
   scheduledJobs: number;
   /** The Stripe stand-in's URL, or null when a real STRIPE_SECRET_KEY is configured. */
   stripeStandinUrl?: string | null;
-  /** The Storage API stand-in's URL, or null when RALLY_STORAGE_UPSTREAM points at a real Storage API. */
-  storageStandinUrl?: string | null;
 }
 
 export function formatStatus(input: StatusInput): string {
-  const functionsUrl = `${input.apiUrl}/functions/v1`;
   const rows: [string, string][] = [
     ['API URL', input.apiUrl],
-    ['Functions URL', input.functionsRunning ? functionsUrl : `${functionsUrl} (not served: scripts/functions-gateway.ts missing)`],
+    ['REST URL', `${input.apiUrl}/rest/v1`],
+    ['Auth URL', `${input.apiUrl}/auth/v1`],
+    ['Realtime URL', `${input.apiUrl.replace(/^http/, 'ws')}/realtime/v1`],
+    ['Storage URL', `${input.apiUrl}/storage/v1`],
+    ['Functions URL', `${input.apiUrl}/functions/v1`],
     ['DB URL', input.db.appUrl],
     ['Admin DB URL', input.db.adminUrl],
     ['JWT secret', input.keys.jwtSecret],
@@ -29,20 +31,21 @@ export function formatStatus(input: StatusInput): string {
     ['service_role key', input.keys.serviceRoleKey],
   ];
   const width = Math.max(...rows.map(([label]) => label.length));
+  const mounted = new Set(input.services.map((line) => line.split(' ')[0]));
+  const missing = ['/auth/v1', '/rest/v1', '/realtime/v1', '/storage/v1', '/functions/v1']
+    .filter((prefix) => !mounted.has(prefix))
+    .map((prefix) => `  ${prefix.padEnd(14)} not served locally (404)`);
   const lines = [
     '',
     'Rally local stack is running (Docker-less; Ctrl-C stops it).',
     '',
     ...rows.map(([label, value]) => `${label.padStart(width)}: ${value}`),
     '',
-    'Stand-ins (what differs from `supabase start`):',
-    '  Data API (PostgREST): none locally; use SQL as PostgREST does (set local role + request.jwt.claims)',
-    '  Auth (GoTrue):        no HTTP API; users come from seed/SQL in auth.users, JWTs signed with the JWT secret',
-    '  Realtime:             no websocket server; broadcasts are rows in realtime.messages',
-    input.storageStandinUrl === undefined || input.storageStandinUrl === null
-      ? `  Storage:              ${input.storageStandinUrl === null ? 'the Storage API at RALLY_STORAGE_UPSTREAM, through the gateway' : 'storage.buckets / storage.objects tables only, no file API'}`
-      : `  Storage:              Storage API STAND-IN at ${input.storageStandinUrl} (tools/storage-standin; not Supabase Storage), behind ${input.apiUrl}/storage/v1: object delete and public download only`,
-    `  Edge functions:       ${input.functionsRunning ? `Deno gateway at ${functionsUrl}/<name>` : 'not served'}`,
+    `Served at ${input.apiUrl} (stand-ins are NOT the Supabase services; docs/local-stack.md says what each covers and refuses):`,
+    ...input.services.map((line) => `  ${line}`),
+    ...missing,
+    '',
+    'Also running:',
     `  Schedules:            ${input.scheduledJobs} job(s) run by this process (stand-in for pg_cron + pg_net)`,
     input.stripeStandinUrl === undefined
       ? '  Stripe:               not started'

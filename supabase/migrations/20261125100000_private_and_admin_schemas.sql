@@ -38,20 +38,38 @@ comment on function private.raise_error(text, text, text) is
   'Raises the Rally error shape: SQLSTATE (22023 | 42501 | P0001), a readable message, and a stable hint code.';
 grant execute on function private.raise_error(text, text, text) to anon, authenticated, service_role;
 
+-- A transaction-scoped lock on a key (one hash space for all of Rally): a check-then-write that
+-- must not race a twin (a duplicate follow, co-host or reaction) takes it first; the second
+-- writer waits, then sees the first one's committed row.
+create or replace function private.lock_key(p_key text) returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  select pg_catalog.pg_advisory_xact_lock(pg_catalog.hashtextextended(p_key, 7301))
+$$;
+comment on function private.lock_key(text) is 'Transaction-scoped advisory lock on a text key; serialises writers of the same key.';
+
 -- Admins are marked in app_metadata, which only the service role (and Supabase Auth) can write.
+-- The token must say so AND the user's current app_metadata in auth.users: revoking admin rights
+-- takes effect at once, not when the admin's last token expires (up to an hour). Never null.
 create or replace function private.is_admin() returns boolean
 language sql
 stable
+security definer
 set search_path = ''
 as $$
   select coalesce(auth.jwt() -> 'app_metadata' ->> 'role', '') = 'admin'
+     and exists (select 1 from auth.users u where u.id = auth.uid() and u.raw_app_meta_data ->> 'role' = 'admin')
 $$;
-comment on function private.is_admin() is 'True when the request''s JWT carries app_metadata.role = admin.';
+comment on function private.is_admin() is
+  'True when the request''s JWT carries app_metadata.role = admin and the user still has it in auth.users (revocation is immediate). Never null.';
 grant execute on function private.is_admin() to anon, authenticated, service_role;
 
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
   private.is_admin(),
+  private.lock_key(text),
   private.raise_error(text,text,text)
   from public;

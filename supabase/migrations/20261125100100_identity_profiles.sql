@@ -149,7 +149,7 @@ begin
   if new.city is not null and char_length(new.city) > 100 then
     perform private.raise_error('22023', 'invalid_city', 'A city name has at most 100 characters.');
   end if;
-  if not private.is_valid_timezone(new.timezone) then
+  if private.is_valid_timezone(new.timezone) is not true then
     perform private.raise_error('22023', 'invalid_timezone', format('"%s" is not a known IANA time zone.', new.timezone));
   end if;
   if new.locale !~ '^[a-z]{2,3}(-[A-Z]{2})?$' then
@@ -191,7 +191,7 @@ begin
   end if;
   v_display := left(btrim(coalesce(nullif(v_meta ->> 'display_name', ''), nullif(v_meta ->> 'full_name', ''),
                                    nullif(v_meta ->> 'name', ''), v_base)), 80);
-  if not private.is_valid_timezone(v_timezone) then
+  if private.is_valid_timezone(v_timezone) is not true then
     v_timezone := 'UTC';
   end if;
   if v_locale !~ '^[a-z]{2,3}(-[A-Z]{2})?$' then

@@ -47,6 +47,7 @@ insert into private.notification_types (type, category, critical, in_app, email,
   ('booking_cancelled', 'bookings',  true,  true, true,  false, false, 'A booking was cancelled'),
   ('waitlist_offer',    'bookings',  false, true, true,  true,  false, 'A spot opened up for you (time-limited)'),
   ('event_cancelled',   'events',    true,  true, true,  true,  false, 'An event you booked was cancelled'),
+  ('event_changed',     'events',    true,  true, true,  false, false, 'An event you booked moved, or its place or link changed'),
   ('event_reminder',    'events',    false, true, true,  false, false, 'Reminders 24 hours and 1 hour before an event'),
   ('event_published',   'promotion', false, true, true,  false, false, 'A host you follow published or promoted an event'),
   ('review_received',   'social',    false, true, false, false, false, 'Hosts: a guest reviewed your event'),
@@ -116,7 +117,7 @@ begin
   if new.channel is null or new.channel not in ('in_app', 'email', 'sms', 'whatsapp') then
     perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms or whatsapp.', new.channel));
   end if;
-  if new.channel = 'email' and not new.enabled and exists (
+  if new.channel = 'email' and new.enabled is false and exists (
        select 1 from private.notification_types t where t.type = new.type and t.critical) then
     perform private.raise_error('P0001', 'critical_notification',
       format('%s emails cannot be turned off: they are about money or cancellations.', new.type));

@@ -69,8 +69,7 @@ language sql
 volatile
 set search_path = ''
 as $$
-  select pg_catalog.pg_advisory_xact_lock(
-    pg_catalog.hashtextextended(least(p_a, p_b)::text || ':' || greatest(p_a, p_b)::text, 7301))
+  select private.lock_key(least(p_a, p_b)::text || ':' || greatest(p_a, p_b)::text)
 $$;
 comment on function private.lock_user_pair(uuid, uuid) is
   'Transaction-scoped advisory lock on an unordered pair of users; serialises follows and blocks between them.';
@@ -88,6 +87,35 @@ begin
   -- Evaluated after the lock, with a fresh snapshot: a block committed meanwhile is seen.
   if private.is_blocked_between(new.follower_id, new.followee_id) then
     perform private.raise_error('P0001', 'blocked', 'You cannot follow this user.');
+  end if;
+  if not exists (select 1 from public.profiles p where p.id = new.followee_id) then
+    perform private.raise_error('22023', 'user_not_found', 'No such user.');
+  end if;
+  -- Following twice is a no-op (follow_user answers with the existing follow).
+  if exists (select 1 from public.follows f where f.follower_id = new.follower_id and f.followee_id = new.followee_id) then
+    return null;
+  end if;
+  return new;
+end
+$$;
+
+-- A block names an existing other user; blocking twice is a no-op (block_user answers with the
+-- existing block).
+create or replace function private.blocks_before_insert() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.blocker_id = new.blocked_id then
+    perform private.raise_error('22023', 'cannot_block_self', 'You cannot block yourself.');
+  end if;
+  perform private.lock_user_pair(new.blocker_id, new.blocked_id);
+  if not exists (select 1 from public.profiles p where p.id = new.blocked_id) then
+    perform private.raise_error('22023', 'user_not_found', 'No such user.');
+  end if;
+  if exists (select 1 from public.blocks b where b.blocker_id = new.blocker_id and b.blocked_id = new.blocked_id) then
+    return null;
   end if;
   return new;
 end
@@ -110,6 +138,8 @@ $$;
 
 create trigger follows_check before insert on public.follows
   for each row execute function private.follows_before_insert();
+create trigger blocks_check before insert on public.blocks
+  for each row execute function private.blocks_before_insert();
 create trigger follows_counts after insert or delete on public.follows
   for each row execute function private.follows_maintain_counts();
 
@@ -157,6 +187,7 @@ grant select, insert, update, delete on public.follows, public.blocks to service
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
   private.adjust_follow_counts(uuid,uuid,integer),
+  private.blocks_before_insert(),
   private.blocks_remove_follows(),
   private.follows_before_insert(),
   private.follows_maintain_counts(),

@@ -73,6 +73,27 @@ comment on table public.event_cohosts is
 create index event_cohosts_user_idx on public.event_cohosts (user_id, event_id);
 create index event_cohosts_added_by_idx on public.event_cohosts (added_by);
 
+-- Changes to a published event's time, place or link (change_event_details in the lifecycle
+-- migration): each is recorded, every booked guest is told, and a material change gives them a
+-- window to cancel with a full refund (refund_quote reads it).
+create table private.event_changes (
+  id uuid primary key default gen_random_uuid(),
+  event_id uuid not null references private.events (id) on delete cascade,
+  changed_by uuid references public.profiles (id) on delete set null,
+  changed_at timestamptz not null default now(),
+  reason text,
+  old_values jsonb not null,
+  new_values jsonb not null,
+  material boolean not null,
+  refund_window_until timestamptz,
+  constraint event_changes_reason_length check (reason is null or char_length(reason) <= 1000),
+  constraint event_changes_window check (material = (refund_window_until is not null))
+);
+comment on table private.event_changes is
+  'History of changes to published events'' time, place and link, with who made them and why. A material change (start time, venue, or in person ↔ online) gives guests booked before it a full-refund window until refund_window_until.';
+create index event_changes_event_idx on private.event_changes (event_id, changed_at desc);
+create index event_changes_changed_by_idx on private.event_changes (changed_by);
+
 -- Refund policies ordered from least to most generous; a published event may only move up.
 create or replace function private.refund_policy_rank(p_policy text) returns integer
 language sql
@@ -114,7 +135,7 @@ begin
   if p_user_id is not null and private.is_event_staff(p_event_id, p_user_id) then
     return true;
   end if;
-  if v_event.status <> 'draft' and (p_user_id is null or not private.is_blocked_between(v_event.host_id, p_user_id)) then
+  if v_event.status <> 'draft' and (p_user_id is null or private.is_blocked_between(v_event.host_id, p_user_id) is not true) then
     if v_event.visibility in ('public', 'unlisted') then
       return true;
     end if;
@@ -170,7 +191,7 @@ begin
   if new.ends_at - new.starts_at > interval '30 days' then
     perform private.raise_error('22023', 'event_too_long', 'An event lasts at most 30 days.');
   end if;
-  if new.timezone is null or not private.is_valid_timezone(new.timezone) then
+  if new.timezone is null or private.is_valid_timezone(new.timezone) is not true then
     perform private.raise_error('22023', 'invalid_timezone', format('"%s" is not a known IANA time zone.', new.timezone));
   end if;
   if new.category is null or new.category not in ('music', 'nightlife', 'food_drink', 'sports_fitness', 'arts_culture',
@@ -190,8 +211,8 @@ begin
   if new.online_url is not null and (new.online_url !~ '^https://[^\s/$.?#][^\s]*$' or char_length(new.online_url) > 2048) then
     perform private.raise_error('22023', 'invalid_online_url', 'The online link must be an https:// URL.');
   end if;
-  if new.location is not null and not (extensions.st_y(new.location::extensions.geometry) between -90 and 90
-                                       and extensions.st_x(new.location::extensions.geometry) between -180 and 180) then
+  if new.location is not null and (extensions.st_y(new.location::extensions.geometry) between -90 and 90
+                                       and extensions.st_x(new.location::extensions.geometry) between -180 and 180) is not true then
     perform private.raise_error('22023', 'invalid_location', 'The location must be a longitude/latitude point.');
   end if;
   if new.cover_path is not null and (storage.foldername(new.cover_path))[1] is distinct from new.id::text then
@@ -215,6 +236,18 @@ begin
     if new.host_id <> old.host_id then
       perform private.raise_error('42501', 'host_not_editable', 'An event''s host cannot be changed.');
     end if;
+    -- Money follows facts: hosts' earnings are released after a published event really ended,
+    -- so on behalf of a user (any API request) its start and end can never be moved into the
+    -- past, nor the start of an event that already began. (Operators and jobs, writing without
+    -- a user, are trusted.)
+    if old.status = 'published' and auth.uid() is not null and new.starts_at is distinct from old.starts_at
+       and (old.starts_at <= now() or new.starts_at <= now()) then
+      perform private.raise_error('P0001', 'event_time_locked',
+        'A published event''s start can only move to the future, and not once it has begun.');
+    end if;
+    if old.status = 'published' and auth.uid() is not null and new.ends_at is distinct from old.ends_at and new.ends_at <= now() then
+      perform private.raise_error('P0001', 'event_time_locked', 'A published event''s end can only move to the future.');
+    end if;
   end if;
   new.updated_at := now();
   return new;
@@ -236,8 +269,8 @@ create view public.events with (security_invoker = true) as
 select e.id, e.host_id, e.title, e.description, e.category, e.starts_at, e.ends_at, e.timezone,
        e.venue_name, e.city,
        case when d.full_details then e.address end as address,
-       case when d.full_details then e.location
-            else extensions.st_snaptogrid(e.location::extensions.geometry, 0.01)::extensions.geography end as location,
+       case when d.full_details then e.location::extensions.geometry
+            else extensions.st_snaptogrid(e.location::extensions.geometry, 0.01) end as location,
        case when d.full_details then e.online_url end as online_url,
        e.online_url is not null as is_online,
        e.visibility, e.status, e.requires_approval, e.refund_policy, e.cover_path,
@@ -251,9 +284,34 @@ comment on column public.events.timezone is 'IANA time zone the event happens in
 comment on column public.events.visibility is 'public (searchable) | unlisted (by link) | followers (followers of the host).';
 comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and the README.';
 comment on column public.events.is_online is 'True when the event has an online link (visible to confirmed guests).';
+comment on column public.events.location is 'Longitude/latitude point (SRID 4326), exact for the host, co-hosts and confirmed guests, rounded to ~1 km for everyone else. Written as a point such as SRID=4326;POINT(-0.1276 51.5072); out-of-range coordinates are refused (invalid_location), never wrapped.';
 
 grant select on public.events to anon, authenticated, service_role;
 grant insert, update, delete on public.events to authenticated, service_role;
+
+-- A location written through public.events: a longitude/latitude point. The view exposes it as
+-- geometry rather than geography because PostGIS silently wraps out-of-range coordinates when
+-- text becomes a geography (POINT(200 100) would be stored as POINT(-160 80)); a geometry keeps
+-- what the app sent, so it can be refused.
+create or replace function private.event_location(p_point extensions.geometry) returns extensions.geography
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  if p_point is null then
+    return null;
+  end if;
+  if extensions.geometrytype(p_point) <> 'POINT' or extensions.st_srid(p_point) not in (0, 4326)
+     or extensions.st_x(p_point) not between -180 and 180 or extensions.st_y(p_point) not between -90 and 90 then
+    perform private.raise_error('22023', 'invalid_location',
+      'The location must be a point with longitude -180…180 and latitude -90…90 (SRID 4326).');
+  end if;
+  return extensions.st_setsrid(p_point, 4326)::extensions.geography;
+end
+$$;
+comment on function private.event_location(extensions.geometry) is
+  'Validates a location written through public.events (a lon/lat point, SRID 4326 or none) and returns it as geography; 22023 invalid_location otherwise.';
 
 -- Writes through public.events. The caller's identity decides what is allowed; status and
 -- lifecycle columns are not writable here.
@@ -267,7 +325,7 @@ declare
   v_is_service boolean := coalesce(auth.role(), '') = 'service_role';
   v_row private.events;
 begin
-  if not v_is_service then
+  if v_is_service is not true then
     if v_uid is null then
       perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
     end if;
@@ -285,7 +343,7 @@ begin
                               address, city, location, online_url, visibility, requires_approval, refund_policy, cover_path)
   values (coalesce(new.id, gen_random_uuid()), coalesce(new.host_id, v_uid), new.title, coalesce(new.description, ''),
           coalesce(new.category, 'other'), new.starts_at, new.ends_at, new.timezone, new.venue_name, new.address, new.city,
-          new.location, new.online_url, coalesce(new.visibility, 'public'), coalesce(new.requires_approval, false),
+          private.event_location(new.location), new.online_url, coalesce(new.visibility, 'public'), coalesce(new.requires_approval, false),
           coalesce(new.refund_policy, 'moderate'), new.cover_path)
   returning * into v_row;
   -- Answer with the row as the caller sees it (RETURNING / supabase-js .select()).
@@ -303,11 +361,11 @@ declare
   v_uid uuid := auth.uid();
   v_is_service boolean := coalesce(auth.role(), '') = 'service_role';
 begin
-  if not v_is_service then
+  if v_is_service is not true then
     if v_uid is null then
       perform private.raise_error('42501', 'not_authenticated', 'You need to sign in to do this.');
     end if;
-    if not private.is_event_staff(old.id, v_uid, array['manager']) then
+    if private.is_event_staff(old.id, v_uid, array['manager']) is not true then
       perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can edit this event.');
     end if;
   end if;
@@ -316,10 +374,19 @@ begin
     perform private.raise_error('22023', 'not_editable',
       'status, host and lifecycle dates change through publish_event() and cancel_event() only.');
   end if;
+  -- Guests bought tickets for a time and a place: once published, those change only through
+  -- change_event_details(), which tells every booked guest and opens their refund window.
+  if old.status <> 'draft'
+     and (new.starts_at, new.ends_at, new.timezone, new.venue_name, new.address, new.city, new.location::text, new.online_url)
+         is distinct from (old.starts_at, old.ends_at, old.timezone, old.venue_name, old.address, old.city, old.location::text,
+                           old.online_url) then
+    perform private.raise_error('22023', 'use_change_event_details',
+      'A published event''s time, place and link change through change_event_details(), which tells every booked guest.');
+  end if;
   update private.events
      set title = new.title, description = coalesce(new.description, ''), category = new.category,
          starts_at = new.starts_at, ends_at = new.ends_at, timezone = new.timezone, venue_name = new.venue_name,
-         address = new.address, city = new.city, location = new.location, online_url = new.online_url,
+         address = new.address, city = new.city, location = private.event_location(new.location), online_url = new.online_url,
          visibility = new.visibility, requires_approval = new.requires_approval, refund_policy = new.refund_policy,
          cover_path = new.cover_path
    where id = old.id;
@@ -378,6 +445,15 @@ begin
   if new.role not in ('manager', 'checkin') then
     perform private.raise_error('22023', 'invalid_cohost_role', 'A co-host role is manager or checkin.');
   end if;
+  if tg_op = 'INSERT' then
+    if not exists (select 1 from public.profiles p where p.id = new.user_id) then
+      perform private.raise_error('22023', 'user_not_found', 'No such user.');
+    end if;
+    perform private.lock_key('event_cohost:' || new.event_id::text || ':' || new.user_id::text);
+    if exists (select 1 from public.event_cohosts c where c.event_id = new.event_id and c.user_id = new.user_id) then
+      perform private.raise_error('P0001', 'already_cohost', 'This person already co-hosts the event; change their role instead.');
+    end if;
+  end if;
   new.added_by := coalesce(new.added_by, auth.uid());
   return new;
 end
@@ -408,6 +484,7 @@ grant select, insert, update, delete on public.event_cohosts to service_role;
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
   private.can_see_event_details(uuid,uuid),
+  private.event_location(extensions.geometry),
   private.can_see_event(uuid,uuid),
   private.events_view_delete(),
   private.events_view_insert(),

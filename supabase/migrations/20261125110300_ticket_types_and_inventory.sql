@@ -94,6 +94,9 @@ begin
   if new.sales_start is not null and new.sales_start >= coalesce(new.sales_end, v_event.ends_at) then
     perform private.raise_error('22023', 'sales_window_outside_event', 'Ticket sales must open before they close and before the event ends.');
   end if;
+  if tg_op = 'INSERT' and exists (select 1 from public.ticket_types t where t.id = new.id) then
+    perform private.raise_error('22023', 'ticket_type_exists', 'A ticket type with this id already exists.');
+  end if;
   if tg_op = 'UPDATE' and new.event_id <> old.event_id then
     perform private.raise_error('22023', 'not_editable', 'A ticket type cannot move to another event.');
   end if;
@@ -103,6 +106,25 @@ end
 $$;
 create trigger ticket_types_validate before insert or update on public.ticket_types
   for each row execute function private.validate_ticket_type();
+
+-- A ticket type guests booked stays: bookings, payments and the ledger point at it. (The row is
+-- locked before this runs, so a booking committing meanwhile is seen.)
+create or replace function private.refuse_booked_ticket_type_delete() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if exists (select 1 from public.bookings b where b.ticket_type_id = old.id) then
+    perform private.raise_error('P0001', 'ticket_type_has_bookings',
+      'Guests booked this ticket type, so it stays: end its sales or lower its capacity to the seats taken instead.');
+  end if;
+  return old;
+end
+$$;
+comment on function private.refuse_booked_ticket_type_delete() is 'Trigger: a ticket type with bookings cannot be deleted (P0001 ticket_type_has_bookings).';
+create trigger ticket_types_refuse_booked_delete before delete on public.ticket_types
+  for each row execute function private.refuse_booked_ticket_type_delete();
 
 -- Sets a ticket type's total capacity across its slots without ever dropping a slot below
 -- what it has taken; refuses a capacity below the seats already taken.
@@ -197,6 +219,7 @@ grant select, insert, update, delete on public.ticket_types to service_role;
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
+  private.refuse_booked_ticket_type_delete(),
   private.resize_inventory(uuid,integer),
   private.seats_left(uuid),
   private.ticket_types_sync_inventory(),

@@ -69,17 +69,19 @@ create index booking_allocations_slot_idx on private.booking_allocations (ticket
 
 create table private.refund_requests (
   id uuid primary key default gen_random_uuid(),
-  booking_id uuid not null unique references public.bookings (id),
+  booking_id uuid not null references public.bookings (id),
   amount_cents bigint not null check (amount_cents > 0),
   currency text not null,
-  reason text not null check (reason in ('guest_cancelled', 'host_cancelled', 'event_cancelled', 'admin')),
+  reason text not null check (reason in ('guest_cancelled', 'host_cancelled', 'event_cancelled', 'admin', 'unfulfillable')),
   requested_by uuid,
   status text not null default 'pending' check (status in ('pending', 'processing', 'succeeded', 'failed', 'cancelled')),
   created_at timestamptz not null default now(),
   processed_at timestamptz
 );
 comment on table private.refund_requests is
-  'Refund intents written when a paid booking is cancelled; the payments capability executes them (one per booking).';
+  'Refund intents: the payments capability executes each. A booking is cancelled once, so it has at most one cancellation refund (guest_cancelled | host_cancelled | event_cancelled | unfulfillable: paid after the hold ended and the seats were gone); admins may add goodwill refunds (admin) before or after it.';
+create unique index refund_requests_one_cancellation on private.refund_requests (booking_id) where reason <> 'admin';
+create index refund_requests_booking_idx on private.refund_requests (booking_id);
 create index refund_requests_pending_idx on private.refund_requests (created_at) where status = 'pending';
 
 create table public.waitlist_entries (
@@ -282,7 +284,7 @@ begin
   if v_booking.status = 'expired' then
     if exists (select 1 from public.bookings b where b.event_id = v_booking.event_id and b.guest_id = v_booking.guest_id
                 and b.status in ('held', 'pending_approval', 'confirmed'))
-       or not private.take_seats(v_booking.id, v_booking.ticket_type_id, v_booking.quantity) then
+       or private.take_seats(v_booking.id, v_booking.ticket_type_id, v_booking.quantity) is not true then
       return false;
     end if;
   elsif v_booking.status <> 'held' then
@@ -349,7 +351,7 @@ begin
   end if;
 
   select * into v_event from private.events where id = p_event_id;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id;
@@ -433,7 +435,7 @@ begin
   end if;
 
   -- Seats last: the slot lock is held only from here to commit.
-  if not private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) then
+  if private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) is not true then
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
   perform private.broadcast_seats_left(p_event_id, p_ticket_type_id);
@@ -474,7 +476,7 @@ begin
   if v_booking.id is null then
     perform private.raise_error('22023', 'booking_not_found', 'No such booking.');
   end if;
-  if not private.is_event_staff(v_booking.event_id, p_user_id, p_roles) then
+  if private.is_event_staff(v_booking.event_id, p_user_id, p_roles) is not true then
     perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can do this.');
   end if;
   return v_booking;
@@ -606,24 +608,37 @@ declare
   v_event private.events;
   v_by_host boolean;
   v_percent integer;
+  v_change_window timestamptz;
+  v_already bigint;
 begin
   select * into v_booking from public.bookings b where b.id = p_booking_id;
   if v_booking.id is null then
     perform private.raise_error('22023', 'booking_not_found', 'No such booking.');
   end if;
   v_by_host := private.is_event_staff(v_booking.event_id, p_user_id, array['manager']);
-  if v_booking.guest_id <> p_user_id and not v_by_host then
+  if v_booking.guest_id is distinct from p_user_id and v_by_host is not true then
     perform private.raise_error('42501', 'not_your_booking', 'This booking is not yours.');
   end if;
   select * into v_event from private.events e where e.id = v_booking.event_id;
+  -- A material change to the event after the guest booked (change_event_details) opens a window
+  -- for a full refund, whatever the policy.
+  select max(c.refund_window_until) into v_change_window
+    from private.event_changes c
+   where c.event_id = v_booking.event_id and c.material and c.changed_at > v_booking.created_at;
   v_percent := case
     when v_booking.status <> 'confirmed' or v_booking.amount_cents = 0 then 0
     when v_by_host and v_booking.guest_id <> p_user_id then 100
+    when p_at <= v_change_window then 100
     else private.refund_percent(v_event.refund_policy, v_event.starts_at, p_at) end;
-  return query select v_booking.id, v_booking.amount_cents, private.refund_amount(v_booking.amount_cents, v_percent),
+  -- What refunds already gave back (an admin's goodwill refund) counts towards it.
+  select coalesce(sum(r.amount_cents), 0) into v_already
+    from private.refund_requests r where r.booking_id = v_booking.id and r.status not in ('failed', 'cancelled');
+  return query select v_booking.id, v_booking.amount_cents,
+    greatest(private.refund_amount(v_booking.amount_cents, v_percent) - v_already, 0),
     v_booking.currency, v_event.refund_policy, v_percent, v_by_host and v_booking.guest_id <> p_user_id,
-    case v_event.refund_policy when 'flexible' then v_event.starts_at - interval '24 hours'
-                               when 'moderate' then v_event.starts_at - interval '168 hours' end,
+    greatest(case v_event.refund_policy when 'flexible' then v_event.starts_at - interval '24 hours'
+                                        when 'moderate' then v_event.starts_at - interval '168 hours' end,
+             case when v_change_window > p_at then v_change_window end),
     case v_event.refund_policy when 'moderate' then v_event.starts_at - interval '24 hours'
                                when 'strict' then v_event.starts_at - interval '168 hours' end;
 end
@@ -658,7 +673,7 @@ begin
 end
 $$;
 comment on function public.refund_quote(uuid) is
-  'What cancelling this booking now would refund: the guest gets the event''s policy, a cancellation by the host or a managing co-host refunds in full. Errors: 22023 booking_not_found, 42501 not_your_booking.';
+  'What cancelling this booking now would refund: the guest gets the event''s policy (in full within the window a material change to the event opened, see change_event_details), a cancellation by the host or a managing co-host refunds in full; refunds already made (an admin''s goodwill refund) are deducted from refundable_cents. Errors: 22023 booking_not_found, 42501 not_your_booking.';
 
 -- Cancels one booking: the guest under the event's policy, or the host / a managing co-host
 -- with a full refund. A paid, confirmed booking gets a refund request for the payments worker.
@@ -677,8 +692,8 @@ begin
   if v_booking.id is null then
     perform private.raise_error('22023', 'booking_not_found', 'No such booking.');
   end if;
-  v_by_host := v_booking.guest_id <> p_user_id and private.is_event_staff(v_booking.event_id, p_user_id, array['manager']);
-  if v_booking.guest_id <> p_user_id and not v_by_host then
+  v_by_host := v_booking.guest_id is distinct from p_user_id and private.is_event_staff(v_booking.event_id, p_user_id, array['manager']);
+  if v_booking.guest_id is distinct from p_user_id and v_by_host is not true then
     perform private.raise_error('42501', 'not_your_booking', 'This booking is not yours.');
   end if;
   if v_booking.status not in ('held', 'pending_approval', 'confirmed') then
@@ -688,7 +703,7 @@ begin
     perform private.raise_error('P0001', 'already_checked_in', 'A checked-in booking cannot be cancelled.');
   end if;
   select * into v_event from private.events where id = v_booking.event_id;
-  if not v_by_host and v_event.starts_at <= now() then
+  if v_by_host is not true and v_event.starts_at <= now() then
     perform private.raise_error('P0001', 'event_started', 'The event has started; bookings can no longer be cancelled.');
   end if;
 
@@ -708,7 +723,8 @@ begin
 
   if v_by_host then
     perform private.notify(v_booking.guest_id, 'booking_cancelled', format('Your booking for %s was cancelled by the host', v_event.title),
-      case when v_quote.refundable_cents > 0 then 'You will get a full refund.' end,
+      case when v_quote.refundable_cents = v_booking.amount_cents and v_quote.refundable_cents > 0 then 'You will get a full refund.'
+           when v_quote.refundable_cents > 0 then 'You will get the rest of your payment back.' end,
       jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id, 'refund_cents', v_quote.refundable_cents));
   else
     perform private.notify(v_event.host_id, 'booking_cancelled', format('A guest cancelled for %s', v_event.title), null,
@@ -766,7 +782,7 @@ begin
   if v_booking.id is null then
     perform private.raise_error('22023', 'invalid_code', 'This is not a valid check-in code.');
   end if;
-  if not private.is_event_staff(v_booking.event_id, v_uid) then
+  if private.is_event_staff(v_booking.event_id, v_uid) is not true then
     perform private.raise_error('42501', 'not_event_staff', 'Only the host and co-hosts can check guests in.');
   end if;
   if v_booking.status <> 'confirmed' then
@@ -840,6 +856,11 @@ begin
      for update skip locked
   loop
     exit when private.seats_left(p_ticket_type_id) = 0;
+    -- A block between host and guest since they joined ends their place in the queue.
+    if private.is_blocked_between(v_event.host_id, v_entry.guest_id) then
+      update public.waitlist_entries set status = 'cancelled', updated_at = now() where id = v_entry.id;
+      continue;
+    end if;
     continue when v_entry.quantity > private.seats_left(p_ticket_type_id);
     insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, amount_cents, currency, hold_expires_at)
     values (v_event.id, p_ticket_type_id, v_entry.guest_id, v_entry.quantity, 'held', v_ticket.price_cents * v_entry.quantity,
@@ -851,7 +872,7 @@ begin
       update public.waitlist_entries set status = 'cancelled', updated_at = now() where id = v_entry.id;
       continue;
     end if;
-    if not private.take_seats(v_booking.id, p_ticket_type_id, v_entry.quantity) then
+    if private.take_seats(v_booking.id, p_ticket_type_id, v_entry.quantity) is not true then
       -- Cannot happen while we hold the slots, but never leave a booking without seats.
       delete from public.bookings where id = v_booking.id;
       exit;
@@ -885,7 +906,7 @@ begin
     perform private.raise_error('22023', 'invalid_quantity', 'A party has 1 to 100 people.');
   end if;
   select * into v_event from private.events where id = p_event_id;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id;

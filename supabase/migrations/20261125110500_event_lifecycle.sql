@@ -16,10 +16,10 @@ declare
   v_event private.events;
 begin
   select * into v_event from private.events where id = p_event_id for update;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
-  if not private.is_event_staff(p_event_id, v_uid, array['manager']) then
+  if private.is_event_staff(p_event_id, v_uid, array['manager']) is not true then
     perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can publish this event.');
   end if;
   if v_event.status = 'published' then
@@ -58,6 +58,149 @@ $$;
 comment on function public.publish_event(uuid) is
   'Publishes a draft (host or managing co-host). Needs at least one ticket type, a start in the future, and payouts enabled when any ticket is paid. Idempotent. Errors: 22023 event_not_found; 42501 not_event_staff; P0001 no_ticket_types, payouts_not_enabled, event_in_past, event_closed.';
 
+-- Changes a published event's time, place or online link: the one way they change once guests
+-- may have booked (public.events refuses them). Every booked guest is told what changed, in their
+-- own time zone; a material change (the start moves, the venue, address or location changes, or
+-- the event goes from in person to online or back) gives each guest booked before it a window
+-- to cancel with a full refund, whatever the policy: until the new start, at most 7 days.
+-- Times only move to the future (the release of the host's earnings follows the real end).
+-- Arguments left null keep their value; an empty string clears a text field.
+create or replace function private.change_event_details(
+  p_event_id uuid, p_starts_at timestamptz, p_ends_at timestamptz, p_timezone text, p_venue_name text,
+  p_address text, p_city text, p_lat double precision, p_lng double precision, p_online_url text, p_reason text
+) returns setof public.events
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_old private.events;
+  v_new private.events;
+  v_material boolean;
+  v_window timestamptz;
+  v_change_id uuid;
+  r record;
+begin
+  if p_reason is not null and char_length(p_reason) > 1000 then
+    perform private.raise_error('22023', 'reason_too_long', 'A reason has at most 1,000 characters.');
+  end if;
+  if (p_lat is null) <> (p_lng is null) then
+    perform private.raise_error('22023', 'invalid_location', 'Give both p_lat and p_lng, or neither.');
+  end if;
+  select * into v_old from private.events where id = p_event_id for update;
+  if v_old.id is null or private.can_see_event(p_event_id, v_uid) is not true then
+    perform private.raise_error('22023', 'event_not_found', 'No such event.');
+  end if;
+  if private.is_event_staff(p_event_id, v_uid, array['manager']) is not true then
+    perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can change this event.');
+  end if;
+  if v_old.status = 'draft' then
+    perform private.raise_error('P0001', 'event_not_published', 'Edit a draft through public.events; this is for published events.');
+  elsif v_old.status <> 'published' then
+    perform private.raise_error('P0001', 'event_closed', format('A %s event can no longer change.', v_old.status));
+  end if;
+
+  v_new := v_old;
+  v_new.starts_at := coalesce(p_starts_at, v_old.starts_at);
+  v_new.ends_at := coalesce(p_ends_at, v_old.ends_at);
+  v_new.timezone := coalesce(p_timezone, v_old.timezone);
+  v_new.venue_name := case when p_venue_name is null then v_old.venue_name else nullif(btrim(p_venue_name), '') end;
+  v_new.address := case when p_address is null then v_old.address else nullif(btrim(p_address), '') end;
+  v_new.city := case when p_city is null then v_old.city else nullif(btrim(p_city), '') end;
+  v_new.online_url := case when p_online_url is null then v_old.online_url else nullif(btrim(p_online_url), '') end;
+  if p_lat is not null then
+    v_new.location := private.event_location(extensions.st_setsrid(extensions.st_makepoint(p_lng, p_lat), 4326));
+  end if;
+  if (v_new.starts_at, v_new.ends_at, v_new.timezone, v_new.venue_name, v_new.address, v_new.city, v_new.location::text,
+      v_new.online_url)
+     is not distinct from (v_old.starts_at, v_old.ends_at, v_old.timezone, v_old.venue_name, v_old.address, v_old.city,
+                           v_old.location::text, v_old.online_url) then
+    return query select * from public.events where id = p_event_id;
+    return;
+  end if;
+  if v_new.starts_at is distinct from v_old.starts_at and v_old.starts_at <= now() then
+    perform private.raise_error('P0001', 'event_started', 'The event has begun: its start can no longer move.');
+  end if;
+  if v_new.starts_at <= now() or v_new.ends_at <= now() then
+    perform private.raise_error('22023', 'event_in_past', 'An event can only move to the future.');
+  end if;
+
+  -- validate_event checks the rest (order of times, length, zone, link format) for every writer.
+  update private.events
+     set starts_at = v_new.starts_at, ends_at = v_new.ends_at, timezone = v_new.timezone, venue_name = v_new.venue_name,
+         address = v_new.address, city = v_new.city, location = v_new.location, online_url = v_new.online_url
+   where id = p_event_id
+  returning * into v_new;
+  -- Ticket sales close by the event's end.
+  update public.ticket_types set sales_end = v_new.ends_at where event_id = p_event_id and sales_end > v_new.ends_at;
+
+  v_material := v_new.starts_at is distinct from v_old.starts_at
+             or (v_new.venue_name, v_new.address, v_new.city, v_new.location::text)
+                  is distinct from (v_old.venue_name, v_old.address, v_old.city, v_old.location::text)
+             or (v_new.online_url is null) <> (v_old.online_url is null);
+  v_window := case when v_material then least(v_new.starts_at, now() + interval '7 days') end;
+  insert into private.event_changes (event_id, changed_by, reason, old_values, new_values, material, refund_window_until)
+  values (p_event_id, v_uid, nullif(btrim(p_reason), ''),
+          jsonb_build_object('starts_at', v_old.starts_at, 'ends_at', v_old.ends_at, 'timezone', v_old.timezone,
+                             'venue_name', v_old.venue_name, 'address', v_old.address, 'city', v_old.city,
+                             'online', v_old.online_url is not null),
+          jsonb_build_object('starts_at', v_new.starts_at, 'ends_at', v_new.ends_at, 'timezone', v_new.timezone,
+                             'venue_name', v_new.venue_name, 'address', v_new.address, 'city', v_new.city,
+                             'online', v_new.online_url is not null),
+          v_material, v_window)
+  returning id into v_change_id;
+
+  for r in
+    select b.id as booking_id, b.guest_id, p.timezone as guest_timezone
+      from public.bookings b join public.profiles p on p.id = b.guest_id
+     where b.event_id = p_event_id and b.status in ('held', 'pending_approval', 'confirmed')
+     order by b.id
+  loop
+    perform private.notify(r.guest_id, 'event_changed',
+      format('%s has changed', v_new.title),
+      concat_ws(' ',
+        case when (v_new.starts_at, v_new.ends_at) is distinct from (v_old.starts_at, v_old.ends_at)
+             then format('New time: %s – %s (%s).',
+                         to_char(v_new.starts_at at time zone r.guest_timezone, 'Dy DD Mon YYYY HH24:MI'),
+                         to_char(v_new.ends_at at time zone r.guest_timezone, 'Dy DD Mon YYYY HH24:MI'),
+                         r.guest_timezone) end,
+        case when (v_new.venue_name, v_new.address, v_new.city, v_new.location::text)
+                    is distinct from (v_old.venue_name, v_old.address, v_old.city, v_old.location::text)
+             then format('New place: %s.', coalesce(concat_ws(', ', v_new.venue_name, v_new.city), 'see the event')) end,
+        case when v_new.online_url is distinct from v_old.online_url then 'The online link changed.' end,
+        case when v_material then format('You can cancel for a full refund until %s (%s).',
+                                        to_char(v_window at time zone r.guest_timezone, 'Dy DD Mon YYYY HH24:MI'),
+                                        r.guest_timezone) end,
+        nullif(btrim(p_reason), '')),
+      jsonb_build_object('event_id', p_event_id, 'booking_id', r.booking_id, 'change_id', v_change_id,
+                         'material', v_material, 'refund_window_until', v_window));
+  end loop;
+  perform realtime.send(jsonb_build_object('event_id', p_event_id, 'starts_at', v_new.starts_at, 'ends_at', v_new.ends_at,
+                                           'material', v_material),
+                        'event_changed', 'event:' || p_event_id::text, true);
+  return query select * from public.events where id = p_event_id;
+end
+$$;
+
+create or replace function public.change_event_details(
+  p_event_id uuid, p_starts_at timestamptz default null, p_ends_at timestamptz default null, p_timezone text default null,
+  p_venue_name text default null, p_address text default null, p_city text default null,
+  p_lat double precision default null, p_lng double precision default null, p_online_url text default null,
+  p_reason text default null
+) returns setof public.events
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.change_event_details(p_event_id, p_starts_at, p_ends_at, p_timezone, p_venue_name,
+                                                          p_address, p_city, p_lat, p_lng, p_online_url, p_reason);
+end
+$$;
+comment on function public.change_event_details(uuid, timestamptz, timestamptz, text, text, text, text, double precision, double precision, text, text) is
+  'Host or managing co-host changes a published event''s time, place or online link (null keeps a value, '''' clears a text field). Every booked guest is told what changed, in their own time zone (event_changed); a material change (start, venue/address/location, in person ↔ online) lets guests booked before it cancel with a full refund until the new start, at most 7 days. Times only move to the future. Errors: 22023 event_not_found / event_in_past / invalid_location / reason_too_long (and the event field checks); 42501 not_event_staff; P0001 event_not_published / event_closed / event_started.';
+
 -- Cancels the event and every booking in it; paid, confirmed bookings get full refund
 -- requests (the payments capability executes them). Guests and waitlisted people are told.
 create or replace function private.cancel_event(p_event_id uuid, p_reason text) returns setof public.events
@@ -70,15 +213,16 @@ declare
   v_event private.events;
   v_booking public.bookings;
   v_entry public.waitlist_entries;
+  v_refund bigint;
 begin
   if p_reason is not null and char_length(p_reason) > 1000 then
     perform private.raise_error('22023', 'reason_too_long', 'A cancellation reason has at most 1,000 characters.');
   end if;
   select * into v_event from private.events where id = p_event_id for update;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
-  if v_event.host_id <> v_uid and not private.is_admin() then
+  if v_event.host_id is distinct from v_uid and private.is_admin() is not true then
     perform private.raise_error('42501', 'not_your_event', 'Only the host can cancel this event.');
   end if;
   if v_event.status = 'cancelled' then
@@ -101,15 +245,21 @@ begin
            hold_expires_at = null, updated_at = now()
      where id = v_booking.id;
     delete from private.booking_allocations where booking_id = v_booking.id;
+    -- Everything paid comes back: what an admin's goodwill refund already returned is deducted.
+    v_refund := 0;
     if v_booking.status = 'confirmed' and v_booking.amount_cents > 0 then
-      insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
-      values (v_booking.id, v_booking.amount_cents, v_booking.currency, 'event_cancelled', v_uid)
-      on conflict (booking_id) do nothing;
+      select v_booking.amount_cents - coalesce(sum(r.amount_cents), 0) into v_refund
+        from private.refund_requests r where r.booking_id = v_booking.id and r.status not in ('failed', 'cancelled');
+      if v_refund > 0 then
+        insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
+        values (v_booking.id, v_refund, v_booking.currency, 'event_cancelled', v_uid);
+      end if;
     end if;
     perform private.notify(v_booking.guest_id, 'event_cancelled', format('%s was cancelled', v_event.title),
       coalesce(nullif(btrim(p_reason), ''), 'The host cancelled this event.')
-        || case when v_booking.status = 'confirmed' and v_booking.amount_cents > 0 then ' You will get a full refund.' else '' end,
-      jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
+        || case when v_refund = v_booking.amount_cents and v_refund > 0 then ' You will get a full refund.'
+                when v_refund > 0 then ' You will get the rest of your payment back.' else '' end,
+      jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id, 'refund_cents', v_refund));
   end loop;
 
   -- Open offers close with their (now cancelled) bookings, whose guests were told above.
@@ -164,9 +314,15 @@ end
 $$;
 comment on function private.complete_ended_events() is 'Job (every 5 minutes): published events past their end become completed.';
 
-grant execute on function private.publish_event(uuid), private.cancel_event(uuid, text) to authenticated;
-revoke execute on function public.publish_event(uuid), public.cancel_event(uuid, text) from public, anon, authenticated, service_role;
-grant execute on function public.publish_event(uuid), public.cancel_event(uuid, text) to anon, authenticated;
+grant execute on function private.publish_event(uuid), private.cancel_event(uuid, text),
+  private.change_event_details(uuid, timestamptz, timestamptz, text, text, text, text, double precision, double precision, text, text)
+  to authenticated;
+revoke execute on function public.publish_event(uuid), public.cancel_event(uuid, text),
+  public.change_event_details(uuid, timestamptz, timestamptz, text, text, text, text, double precision, double precision, text, text)
+  from public, anon, authenticated, service_role;
+grant execute on function public.publish_event(uuid), public.cancel_event(uuid, text),
+  public.change_event_details(uuid, timestamptz, timestamptz, text, text, text, text, double precision, double precision, text, text)
+  to anon, authenticated;
 
 select private.schedule_job('rally-expire-stale-bookings', '* * * * *', interval '1 minute',
   'select private.expire_stale_bookings()',
@@ -179,6 +335,7 @@ select private.schedule_job('rally-complete-ended-events', '*/5 * * * *', interv
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
   private.cancel_event(uuid,text),
+  private.change_event_details(uuid,timestamptz,timestamptz,text,text,text,text,double precision,double precision,text,text),
   private.complete_ended_events(),
   private.publish_event(uuid)
   from public;

@@ -70,7 +70,7 @@ begin
       if old.host_reply is not null then
         perform private.raise_error('P0001', 'already_replied', 'The host has already replied to this review.');
       end if;
-      if not v_is_service and v_uid is distinct from old.host_id then
+      if v_is_service is not true and v_uid is distinct from old.host_id then
         perform private.raise_error('42501', 'not_the_host', 'Only the event''s host can reply.');
       end if;
       if new.host_reply is null or char_length(btrim(new.host_reply)) = 0 or char_length(new.host_reply) > 2000 then
@@ -78,7 +78,7 @@ begin
       end if;
       new.host_replied_at := now();
     end if;
-    if (new.rating, new.body) is distinct from (old.rating, old.body) and not v_is_service then
+    if (new.rating, new.body) is distinct from (old.rating, old.body) and v_is_service is not true then
       perform private.raise_error('42501', 'review_not_editable', 'Reviews cannot be edited after posting.');
     end if;
   end if;

@@ -145,8 +145,8 @@ begin
   -- Stripe stamps events in whole seconds and delivers them in any order: an older snapshot is
   -- ignored, and one from the same second may not undo progress (it is the earlier of the two).
   if v_row.account_synced_at is not null and (p_as_of < v_row.account_synced_at or (p_as_of = v_row.account_synced_at and (
-       (v_row.details_submitted and not coalesce((p_account ->> 'details_submitted')::boolean, false))
-       or (v_row.payouts_enabled and not coalesce((p_account ->> 'payouts_enabled')::boolean, false))))) then
+       (v_row.details_submitted and coalesce((p_account ->> 'details_submitted')::boolean, false) is false)
+       or (v_row.payouts_enabled and coalesce((p_account ->> 'payouts_enabled')::boolean, false) is false)))) then
     return 'stale';
   end if;
   select coalesce(array_agg(r order by r), '{}') into v_due

@@ -2,7 +2,8 @@
 --
 -- Money flow (separate charges and transfers, research §3.3 design A):
 --   paid      → the host's share is pending (the platform holds it);
---   released  → a job moves it to available once the event has ended and
+--   released  → a job moves it to available once the system completed the event (its end,
+--               which a host can never move into the past, has passed) and
 --               payment_settings.release_hold_hours have passed (disputed payments wait), and
 --               queues a transfer of it to the host's connected account (source_transaction =
 --               the charge, transfer_group = the booking);
@@ -156,7 +157,7 @@ begin
   if v_gap > 0 then
     select * into v_account from private.stripe_accounts where host_id = p_host_id;
     v_amount := least(v_gap, coalesce(v_payment.host_share_cents, 0) - private.payment_net_transferred(p_payment_id));
-    if v_amount <= 0 or v_account.host_id is null or not private.stripe_account_ready(v_account) or v_payment.charge_id is null then
+    if v_amount <= 0 or v_account.host_id is null or private.stripe_account_ready(v_account) is not true or v_payment.charge_id is null then
       return 0;
     end if;
     perform private.enqueue_payment_command('create_transfer',
@@ -283,10 +284,12 @@ declare
 begin
   for v_payment in
     select p.* from private.payments p join private.events e on e.id = p.event_id
-     where p.status = 'succeeded' and p.released_at is null and e.status <> 'cancelled'
-       and e.ends_at + make_interval(hours => v_hold) <= now()
+     where p.status = 'succeeded' and p.released_at is null
+       -- Money follows facts: the event really ended (completed by the system, never a time
+       -- the host can move) at least release_hold_hours ago.
+       and e.status = 'completed' and e.completed_at + make_interval(hours => v_hold) <= now()
        and not exists (select 1 from private.disputes d where d.payment_id = p.id and d.is_open)
-     order by e.ends_at, p.id
+     order by e.completed_at, p.id
      limit p_limit
      for update of p skip locked
   loop
@@ -358,7 +361,7 @@ begin
     perform private.raise_error('42501', 'not_a_host', 'Only hosts have a wallet to withdraw from.');
   end if;
   select * into v_account from private.stripe_accounts a where a.host_id = v_uid;
-  if v_account.host_id is null or not private.stripe_account_ready(v_account) then
+  if v_account.host_id is null or private.stripe_account_ready(v_account) is not true then
     perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding before withdrawing.');
   end if;
   -- The lock every request for this host and currency queues on: the check and the move below

@@ -1,7 +1,7 @@
 -- Payments, step 5: refunds.
 --
 -- The events capability decides who gets how much back (refund_quote, cancel_booking,
--- cancel_event) and writes one private.refund_requests row per paid booking. A trigger here
+-- cancel_event) and writes a private.refund_requests row (admins add goodwill ones). A trigger here
 -- turns each request into a refund in the same transaction:
 --   - the ledger takes the refunded amount back at once — the host's part (pro rata to their
 --     share) from pending, or from available once the payment was released, and the platform's
@@ -16,12 +16,6 @@
 -- command dead-lettered) → the ledger movement is reversed and operators are told. A refund
 -- made in the Stripe Dashboard is booked the same way when its webhook arrives.
 -- Admins refund with admin.refund_booking(booking, amount) (Studio).
-
-alter table private.refund_requests drop constraint refund_requests_reason_check;
-alter table private.refund_requests add constraint refund_requests_reason_check
-  check (reason in ('guest_cancelled', 'host_cancelled', 'event_cancelled', 'admin', 'unfulfillable'));
-comment on column private.refund_requests.reason is
-  'guest_cancelled | host_cancelled | event_cancelled | admin | unfulfillable (paid after the hold ended and the seats were gone).';
 
 create table private.refunds (
   id uuid primary key default gen_random_uuid(),
@@ -298,19 +292,22 @@ declare
   v_payment private.payments;
   v_refund private.refunds;
   v_amount bigint;
+  v_request_id uuid;
 begin
   select * into v_payment from private.payments where booking_id = p_booking_id;
   if v_payment.id is null then
     perform private.raise_error('22023', 'booking_not_found', 'No paid booking with this id.');
   end if;
   v_amount := coalesce(p_amount_cents, private.payment_refundable(v_payment.id));
-  if not exists (select 1 from private.refund_requests r where r.booking_id = p_booking_id) then
-    insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
-    values (p_booking_id, v_amount, v_payment.currency, 'admin', null);
-    select * into v_refund from private.refunds where booking_id = p_booking_id order by created_at desc limit 1;
-  else
-    v_refund := private.start_refund(v_payment.id, v_amount, 'admin', null, null);
+  if v_amount is null or v_amount <= 0 or v_amount > private.payment_refundable(v_payment.id) then
+    perform private.raise_error('P0001', 'refund_exceeds_payment', 'The refund is more than what is left of the payment.');
   end if;
+  -- A request like any other (the trigger starts the refund), so a later cancellation of the
+  -- booking deducts it from what it refunds.
+  insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
+  values (p_booking_id, v_amount, v_payment.currency, 'admin', auth.uid())
+  returning id into v_request_id;
+  select * into v_refund from private.refunds where refund_request_id = v_request_id;
   return v_refund.id;
 end
 $$;

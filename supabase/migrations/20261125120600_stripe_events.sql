@@ -122,12 +122,12 @@ begin
       p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => p_intent ->> 'id',
       p_stripe_event_id => p_event_id);
     v_confirmed := private.confirm_booking_payment(v_payment.booking_id);
-    if not v_confirmed then
+    if v_confirmed is not true then
       -- Paid after the hold ended and the seats were taken (or the booking was cancelled): refund in full.
       select title into v_title from private.events where id = v_payment.event_id;
       insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
       values (v_payment.booking_id, v_amount, v_payment.currency, 'unfulfillable', null)
-      on conflict (booking_id) do nothing;
+      on conflict (booking_id) where reason <> 'admin' do nothing;
       perform private.notify(v_payment.guest_id, 'payment_refunded_unfulfillable', format('Your payment for %s will be refunded', v_title),
         'Your hold had ended and the seats were gone by the time the payment arrived, so you get all of it back.',
         jsonb_build_object('booking_id', v_payment.booking_id, 'event_id', v_payment.event_id));
@@ -302,7 +302,7 @@ declare
   v_result text;
   v_status text;
 begin
-  if not private.is_stripe_event_envelope(p_event) then
+  if private.is_stripe_event_envelope(p_event) is not true then
     perform private.raise_error('22023', 'invalid_stripe_event', 'Expected a Stripe event object.');
   end if;
   insert into private.stripe_events (id, endpoint, type, account, livemode, api_version, stripe_created_at, object_id, payload)

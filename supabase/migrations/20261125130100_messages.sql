@@ -220,6 +220,12 @@ begin
   if new.emoji is null or char_length(new.emoji) not between 1 and 16 or new.emoji ~ '[[:space:][:cntrl:]]' then
     perform private.raise_error('22023', 'invalid_emoji', 'A reaction is one emoji (at most 16 characters, no spaces).');
   end if;
+  -- The same reaction twice is a no-op.
+  perform private.lock_key('reaction:' || new.message_id::text || ':' || new.user_id::text);
+  if exists (select 1 from public.message_reactions r
+              where r.message_id = new.message_id and r.user_id = new.user_id and r.emoji = new.emoji) then
+    return null;
+  end if;
   if (select count(*) from public.message_reactions r where r.message_id = new.message_id and r.user_id = new.user_id) >= 20 then
     perform private.raise_error('P0001', 'too_many_reactions', 'At most 20 different reactions per message.');
   end if;
@@ -301,7 +307,7 @@ begin
     perform private.raise_error('22023', 'attachment_too_large',
       format('Attachments are at most %s MiB.', coalesce(v_bucket.file_size_limit, 0) / 1048576));
   end if;
-  if (v_bucket.allowed_mime_types is not null and not (v_type = any (v_bucket.allowed_mime_types)))
+  if (v_bucket.allowed_mime_types is not null and (v_type = any (v_bucket.allowed_mime_types)) is not true)
      or (p_kind = 'image' and v_type not like 'image/%')
      or (p_kind = 'voice' and v_type not like 'audio/%') then
     perform private.raise_error('22023', 'attachment_type_not_allowed',
@@ -355,7 +361,7 @@ begin
   if p_kind <> 'event' and p_shared_event_id is not null then
     perform private.raise_error('22023', 'field_not_allowed', 'Only event messages share an event.');
   end if;
-  if p_kind = 'event' and not private.can_see_event(p_shared_event_id, p_sender_id) then
+  if p_kind = 'event' and private.can_see_event(p_shared_event_id, p_sender_id) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   if p_kind = 'reminder' and (p_remind_at is null or p_remind_at <= now() or p_remind_at > now() + interval '366 days') then
@@ -545,7 +551,7 @@ begin
   v_role := private.conversation_role(v_message.conversation_id, v_uid);
   -- Authors may always take back what they wrote (even after losing access); conversation
   -- admins and platform admins moderate.
-  if not (v_message.sender_id = v_uid or v_role = 'admin' or private.is_admin()) then
+  if (v_message.sender_id = v_uid or v_role = 'admin' or private.is_admin()) is not true then
     if v_role is null then
       perform private.raise_error('42501', 'not_a_member', 'You are not a member of this conversation.');
     end if;

@@ -53,8 +53,8 @@ begin
   end if;
   v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
   if v_match is not null then
-    if not ((coalesce(v_match[2], '') = '' and p_extension in ('broadcast', 'presence'))
-            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
+    if ((coalesce(v_match[2], '') = '' and p_extension in ('broadcast', 'presence'))
+            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) is not true then
       return false;
     end if;
     return private.can_access_conversation(v_match[1]::uuid, v_uid);
@@ -86,8 +86,8 @@ begin
   end if;
   v_match := regexp_match(p_topic, '^conversation:([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(:typing)?$');
   if v_match is not null then
-    if not ((coalesce(v_match[2], '') = '' and p_extension = 'presence')
-            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) then
+    if ((coalesce(v_match[2], '') = '' and p_extension = 'presence')
+            or (coalesce(v_match[2], '') = ':typing' and p_extension = 'broadcast')) is not true then
       return false;
     end if;
     return private.can_access_conversation(v_match[1]::uuid, v_uid);

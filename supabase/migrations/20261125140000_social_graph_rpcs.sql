@@ -230,7 +230,7 @@ declare
   v_uid uuid := private.require_user();
   v_limit integer := private.check_page_limit(p_limit);
 begin
-  if p_event_id is null or not private.can_see_event(p_event_id, v_uid) then
+  if p_event_id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   return query

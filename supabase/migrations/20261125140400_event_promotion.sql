@@ -298,10 +298,10 @@ declare
 begin
   -- The row lock makes two concurrent promotions of the same event queue: the second sees the first.
   select * into v_event from private.events e where e.id = p_event_id for update;
-  if v_event.id is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
-  if not private.is_event_staff(p_event_id, v_uid, array['manager']) then
+  if private.is_event_staff(p_event_id, v_uid, array['manager']) is not true then
     perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can promote this event.');
   end if;
   if v_event.status <> 'published' or v_event.starts_at <= now() then
@@ -366,7 +366,7 @@ declare
   v_status text;
 begin
   select e.status into v_status from private.events e where e.id = p_event_id;
-  if v_status is null or not private.can_see_event(p_event_id, v_uid) then
+  if v_status is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   if v_status <> 'published' then
@@ -414,7 +414,7 @@ begin
   if p_share_code is not null and p_share_code !~ '^[0-9a-hjkmnp-tv-z]{10}$' then
     perform private.raise_error('22023', 'invalid_share_code', 'A share code has 10 characters from create_share_link.');
   end if;
-  if p_event_id is null or not private.can_see_event(p_event_id, v_uid) then
+  if p_event_id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
   -- The host's and co-hosts' own visits are not audience.
@@ -457,7 +457,7 @@ declare
 begin
   if p_event_id is not null then
     select e.host_id into v_host from private.events e where e.id = p_event_id;
-    if v_host is null or not private.can_see_event(p_event_id, v_uid) then
+    if v_host is null or private.can_see_event(p_event_id, v_uid) is not true then
       perform private.raise_error('22023', 'event_not_found', 'No such event.');
     end if;
     if v_host <> v_uid then
@@ -482,10 +482,11 @@ begin
       select count(*) filter (where b.status = 'confirmed') as bookings,
              count(*) filter (where b.status = 'confirmed' and a.booking_id is not null) as share_bookings,
              coalesce(sum(b.quantity) filter (where b.status = 'confirmed'), 0) as tickets,
-             coalesce(sum(b.amount_cents - coalesce(r.amount_cents, 0)), 0)::bigint as revenue_cents
+             coalesce(sum(b.amount_cents - r.amount_cents), 0)::bigint as revenue_cents
         from public.bookings b
         left join private.booking_attributions a on a.booking_id = b.id
-        left join private.refund_requests r on r.booking_id = b.id and r.status <> 'cancelled'
+        cross join lateral (select coalesce(sum(q.amount_cents), 0) as amount_cents from private.refund_requests q
+                             where q.booking_id = b.id and q.status <> 'cancelled') r
        where b.event_id = e.id and b.confirmed_at is not null) bk
    where e.host_id = v_uid and (p_event_id is null or e.id = p_event_id)
    order by e.starts_at desc, e.id;

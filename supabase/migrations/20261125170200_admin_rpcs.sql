@@ -5,9 +5,9 @@
 -- same powers — refund a booking, resolve a report, retry a dead letter (suspension follows in
 -- the next migration) — with the house pattern: a security-invoker public wrapper that requires a
 -- signed-in caller, then a security-definer private function that
---   1. requires an admin: the JWT's app_metadata.role = 'admin' (private.is_admin) AND the
+--   1. requires an admin (private.is_admin: the JWT's app_metadata.role = 'admin' AND the
 --      user's current app_metadata in auth.users, so revoking admin rights takes effect at once
---      rather than when the admin's last token expires; anyone else gets 42501 `admin_only`
+--      rather than when the admin's last token expires); anyone else gets 42501 `admin_only`
 --      before any argument is looked at;
 --   2. requires a reason (1–1,000 characters, 22023 `invalid_reason`) — operators explain
 --      every intervention;
@@ -25,8 +25,7 @@ as $$
 declare
   v_uid uuid := private.require_user();
 begin
-  if not private.is_admin()
-     or not exists (select 1 from auth.users u where u.id = v_uid and u.raw_app_meta_data ->> 'role' = 'admin') then
+  if private.is_admin() is not true then
     perform private.raise_error('42501', 'admin_only', 'Only Rally admins can do this.');
   end if;
   return v_uid;

@@ -481,7 +481,7 @@ declare
   v_username text;
 begin
   perform private.require_user();
-  if not private.is_admin() then
+  if private.is_admin() is not true then
     perform private.raise_error('42501', 'admin_only', 'Only an admin can delete someone else''s account.');
   end if;
   if p_user_id is null then

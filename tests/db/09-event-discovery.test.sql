@@ -48,7 +48,7 @@ begin
   insert into public.events (title, description, category, starts_at, ends_at, timezone, venue_name, address, city, location,
                              online_url, visibility)
   values (p_title, p_description, p_category, p_starts_at, p_starts_at + interval '3 hours', p_timezone, 'The venue', p_address, 'Town',
-          case when p_lat is not null then extensions.st_setsrid(extensions.st_makepoint(p_lng, p_lat), 4326)::extensions.geography end,
+          case when p_lat is not null then extensions.st_setsrid(extensions.st_makepoint(p_lng, p_lat), 4326) end,
           p_online_url, p_visibility)
   returning id into v_id;
   foreach v_price in array p_prices loop

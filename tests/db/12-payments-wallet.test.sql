@@ -128,7 +128,9 @@ select pg_temp.ingest(pg_temp.evt('evt_pi2', 'payment_intent.succeeded',
 select is((select status from public.bookings where id = pg_temp.fx('B2')), 'confirmed', 'a paid booking is confirmed by the webhook');
 select is((select pending from private.host_wallet(tests.get_supabase_uid('hana'), 'EUR')), 2700::bigint, 'and the host''s share is pending');
 
-update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
+-- The system completed it when it ended (complete_ended_events), ten days ago.
+update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours',
+                          status = 'completed', completed_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
 update private.payment_settings set release_hold_hours = 48;
 -- An inquiry holds the release while it is open.
 select pg_temp.ingest(pg_temp.evt('evt_du1', 'charge.dispute.created',

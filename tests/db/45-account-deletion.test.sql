@@ -115,7 +115,9 @@ select ok(exists (select 1 from public.notifications where user_id = pg_temp.fx(
           'before deleting, Ivy was notified of Gus''s message under his name');
 
 -- The jazz night happens; Gus checks in and reviews it; Hana's share is released.
-update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
+-- The system completed it when it ended (complete_ended_events), ten days ago.
+update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours',
+                          status = 'completed', completed_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
 update public.bookings set checked_in_at = now() - interval '10 days' where id = pg_temp.fx('B');
 select tests.authenticate_as('gus');
 insert into public.reviews (booking_id, rating, body) values (pg_temp.fx('B'), 5, 'Wonderful night, thanks Hana');
@@ -157,15 +159,12 @@ select is(pg_temp.hint_of($$select public.delete_my_account('gus_guest')$$), 'no
 select is(pg_temp.hint_of($$select * from public.my_account_deletion_obstacles()$$), 'not_authenticated',
           'and cannot ask for the obstacles either');
 
--- Supabase Auth's session tables exist on the platform, not in the local contract: a minimal
--- copy for this story, with a session each for Gus and Ivy and an old session-less token of Gus.
+-- Supabase Auth's session tables (GoTrue's, in the local contract): a session each for Gus and
+-- Ivy, as a sign-in leaves them, and an old session-less token of Gus.
 select tests.as_superuser();
-create table auth.sessions (id uuid primary key default gen_random_uuid(), user_id uuid not null, ip inet, user_agent text);
-create table auth.refresh_tokens (id bigserial primary key, token varchar(255), user_id varchar(255),
-                                  session_id uuid references auth.sessions (id) on delete cascade);
-grant all on auth.sessions, auth.refresh_tokens to postgres;
-with s as (insert into auth.sessions (user_id, ip, user_agent)
-           values (pg_temp.fx('gus'), '203.0.113.7', 'GusPhone'), (pg_temp.fx('ivy'), '198.51.100.2', 'IvyPhone') returning id, user_id)
+with s as (insert into auth.sessions (id, user_id, ip, user_agent, created_at, updated_at)
+           values (gen_random_uuid(), pg_temp.fx('gus'), '203.0.113.7', 'GusPhone', now(), now()),
+                  (gen_random_uuid(), pg_temp.fx('ivy'), '198.51.100.2', 'IvyPhone', now(), now()) returning id, user_id)
 insert into auth.refresh_tokens (token, user_id, session_id) select 'rt-' || user_id, user_id::text, id from s;
 insert into auth.refresh_tokens (token, user_id) values ('rt-legacy-gus', pg_temp.fx('gus')::text);
 

@@ -134,7 +134,7 @@ async function play(w: World, step: Step): Promise<void> {
       return;
     }
     case "release":
-      await adminQuery("update private.events set starts_at = now() - interval '9 days', ends_at = now() - interval '9 days' + interval '2 hours' where id = $1", [w.eventId]);
+      await adminQuery("update private.events set starts_at = now() - interval '9 days', ends_at = now() - interval '9 days' + interval '2 hours', status = 'completed', completed_at = now() - interval '9 days' + interval '2 hours' where id = $1 and status = 'published'", [w.eventId]);
       await adminQuery("select private.release_host_earnings()");
       return;
     case "commands":

@@ -186,7 +186,7 @@ export async function startPayments(options: StandinOptions = {}): Promise<Payme
     async endEvent(eventId) {
       await adminQuery(
         `update private.events set starts_at = now() - interval '30 days', ends_at = now() - interval '30 days' + interval '3 hours',
-                status = 'completed', completed_at = now() where id = $1`, [eventId]);
+                status = 'completed', completed_at = now() - interval '30 days' + interval '3 hours' where id = $1`, [eventId]);
     },
 
     async release() {

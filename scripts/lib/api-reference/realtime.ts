@@ -112,6 +112,11 @@ export const REALTIME_EVENTS: readonly EventSpec[] = [
     payload: { event_id: 'uuid', status: '"cancelled"' },
   },
   {
+    event: 'event_changed', topic: 'event:<id>', source: 'database',
+    when: 'the host changes the time, place or link of the published event (change_event_details)',
+    payload: { event_id: 'uuid', starts_at: 'timestamptz', ends_at: 'timestamptz', material: 'boolean: guests booked before it may cancel with a full refund for a while' },
+  },
+  {
     event: 'check_in', topic: 'event:<id>:staff', source: 'database',
     when: 'a guest checks in (names the guest, so staff only)',
     payload: { booking_id: 'uuid', guest_id: 'uuid', display_name: 'text', quantity: 'integer', checked_in_at: 'timestamptz' },

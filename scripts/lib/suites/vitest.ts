@@ -17,21 +17,27 @@ interface VitestJsonReport {
   testResults: { status: string; name: string; assertionResults: { status: string }[] }[];
 }
 
-export async function runVitest(env: TestEnv): Promise<SuiteResult> {
+export function runVitest(env: TestEnv): Promise<SuiteResult> {
+  return runVitestFiles(NAME, PATHS.vitestConfig, env.fileFilter, testProcessEnv(env));
+}
+
+/** vitest with one config, counted from its JSON report. */
+export async function runVitestFiles(name: string, config: string, fileFilter: string | undefined, processEnv: NodeJS.ProcessEnv): Promise<SuiteResult> {
+  const NAME = name;
   const start = Date.now();
   const reportDir = mkdtempSync(join(tmpdir(), 'rally-vitest-'));
   const reportFile = join(reportDir, 'report.json');
   try {
     const args = [
       'run',
-      '--config', PATHS.vitestConfig,
+      '--config', config,
       '--passWithNoTests',
       '--reporter=default',
       '--reporter=json',
       `--outputFile.json=${reportFile}`,
-      ...(env.fileFilter ? [env.fileFilter] : []),
+      ...(fileFilter ? [fileFilter] : []),
     ];
-    const result = await run(PATHS.vitestBin, args, { cwd: REPO_ROOT, env: testProcessEnv(env), output: 'inherit' });
+    const result = await run(PATHS.vitestBin, args, { cwd: REPO_ROOT, env: processEnv, output: 'inherit' });
     if (!existsSync(reportFile)) {
       return { name: NAME, passed: 0, failed: 1, note: `vitest exited with ${result.code} and wrote no report`, durationMs: timed(start) };
     }
