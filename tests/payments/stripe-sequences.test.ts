@@ -2,21 +2,20 @@
  * Sequences real Stripe produces, driven end to end through Rally's functions over HTTP, the
  * database and the stand-in behaving as Stripe does: asynchronous capture (the fee arrives with
  * charge.updated), a payout refused for insufficient balance (the same idempotency key can only
- * replay that refusal), a payout reported paid and then failed, refunds that stay pending and
- * then succeed or fail, a refund failure delivered before the refund's creation, a dispute lost,
- * appealed and won, a charge in another currency than the platform settles in, and every
- * dispute status of the pinned API version.
- *
- * Tests marked `it.fails` describe what Rally must do once the SQL changes listed in
- * docs/stripe-sql-changes.md land (phase 2 of issue 18); today they fail for the reason named
- * in each, which `it.fails` asserts. Phase 2 removes the marks.
+ * replay that refusal, so a later attempt sends a new one), a payout reported paid and then
+ * failed, refunds that stay pending and then succeed or fail, a refund failure delivered before
+ * the refund's creation, a dispute lost, appealed and won, every dispute status of the pinned
+ * API version and statuses Rally does not know, transfers after a negative share, and a charge
+ * in another currency than the platform settles in (docs/stripe-sql-changes.md says which
+ * change each proves).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
 import { cardFee } from "../../tools/stripe-standin/store.ts";
 import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
 import {
-  ledgerInvariantViolations, type PaymentsHarness, platformBalances, resetPaymentSettings, setPaymentSettings, startPayments, walletOf,
+  ledgerInvariantViolations, makeCommandsDue, type PaymentsHarness, platformBalances, resetPaymentSettings, setPaymentSettings, startPayments,
+  walletOf,
 } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -75,23 +74,33 @@ describe("asynchronous capture", () => {
 });
 
 describe("payouts", () => {
-  it("a payout Stripe refuses with balance_insufficient is given up after one call (the same key would replay the refusal): the money is back, the host is told", async () => {
+  it("a payout refused for insufficient balance is paid once the balance holds it, with one payout at Stripe (a new idempotency key for the later attempt)", async () => {
     const { host, account } = await hostWithReleasedEarnings(3000);
-    const before = await walletOf(host);
-    expect(before.available).toBe(2700);
+    expect((await walletOf(host)).available).toBe(2700);
     // The host's Stripe balance does not hold the money yet (e.g. the charge's funds are still pending).
-    h.standin.store.adjust(account, "eur", -h.standin.store.balance(account, "eur"));
+    const held = h.standin.store.balance(account, "eur");
+    h.standin.store.adjust(account, "eur", -held);
     const payoutId = await requestPayout(host, 2000);
     await h.work();
-    const { rows } = await adminQuery<{ status: string; attempts: number; last_error_code: string }>(
-      "select status, attempts, last_error_code from private.payment_commands where payout_id = $1", [payoutId]);
-    expect(rows).toEqual([{ status: "dead", attempts: 1, last_error_code: "balance_insufficient" }]);
+    const command = async () => (await adminQuery<{ id: string; status: string; attempts: number; last_error_code: string; idempotency_key: string }>(
+      "select id, status, attempts, last_error_code, idempotency_key from private.payment_commands where payout_id = $1", [payoutId])).rows;
+    const [refused] = await command();
+    expect(refused).toMatchObject({ status: "pending", attempts: 1, last_error_code: "balance_insufficient" });
+    expect(refused?.idempotency_key).toBe(`${refused?.id}:2`);
+    expect(await walletOf(host)).toEqual({ pending: 0, available: 700, in_transit: 2000, paid_out: 0 });
+    // The new key runs the request again: refused again while the balance is short (and saved under that key).
+    await makeCommandsDue();
+    await h.work();
+    expect((await command())[0]).toMatchObject({ status: "pending", attempts: 2, idempotency_key: `${refused?.id}:3` });
+    h.standin.store.adjust(account, "eur", held);
+    await makeCommandsDue();
+    await h.work();
+    await h.settle();
+    expect((await command())[0]).toMatchObject({ status: "succeeded", attempts: 3, idempotency_key: `${refused?.id}:3` });
     const { rows: payout } = await adminQuery<{ status: string }>("select status from private.payouts where id = $1", [payoutId]);
-    expect(payout[0]?.status).toBe("failed");
-    expect(await walletOf(host)).toEqual(before);
-    const { rows: notes } = await adminQuery("select 1 from public.notifications where user_id = $1 and type = 'payout_failed'", [host.id]);
-    expect(notes).toHaveLength(1);
-    expect([...h.standin.store.payouts.values()].filter((p) => p.account === account)).toEqual([]);
+    expect(payout[0]?.status).toBe("paid");
+    expect(await walletOf(host)).toEqual({ pending: 0, available: 700, in_transit: 0, paid_out: 2000 });
+    expect([...h.standin.store.payouts.values()].filter((p) => p.account === account).map((p) => p.payout.amount)).toEqual([2000]);
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
 
@@ -145,10 +154,9 @@ describe("refunds that wait at Stripe", () => {
     }
   });
 
-  // Phase 2 (docs/stripe-sql-changes.md, "refund failure before refund.created"): today the early
-  // refund.failed is stored as ignored and the refund.created that follows books the refund as
-  // succeeded, so the host loses the money although Stripe gave it back.
-  it.fails("a Dashboard refund whose refund.failed is delivered before its refund.created moves no money", async () => {
+  // docs/stripe-sql-changes.md item 5: the early refund.failed is recorded, so the refund.created that
+  // follows (older, status succeeded) is known to be stale.
+  it("a Dashboard refund whose refund.failed is delivered before its refund.created moves no money", async () => {
     const host = await h.readyHost();
     const gig = await h.paidEvent(host, { price: 2000 });
     const paid = await h.bookAndPay(await createUser(), gig, { paymentMethod: "pm_card_refundFail" });
@@ -174,9 +182,8 @@ describe("refunds that wait at Stripe", () => {
 });
 
 describe("dispute appeals", () => {
-  // Phase 2 ("dispute statuses" and "appeals"): today appeal_needs_response violates the
-  // disputes_status check, the webhook answers 500, and a later win is ignored after `lost`.
-  it.fails("a dispute that is lost, appealed and won ends with the host credited, and no webhook answered 500", async () => {
+  // Item 1: appeal statuses are accepted, and a win after `lost` credits the host back.
+  it("a dispute that is lost, appealed and won ends with the host credited, and no webhook answered 500", async () => {
     const host = await h.readyHost();
     const gig = await h.paidEvent(host, { price: 2000 });
     const before = await walletOf(host);
@@ -202,8 +209,8 @@ describe("dispute appeals", () => {
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
 
-  // Phase 2 ("unknown statuses"): a status Rally does not know is stored and shown in admin, never a 500.
-  it.fails("accepts every dispute status of the pinned version, and an unknown one, without a 500, and shows it in admin.disputes", async () => {
+  // Item 2: a status Rally does not know is stored and shown in admin, never a 500.
+  it("accepts every dispute status of the pinned version, and an unknown one, without a 500, and shows it in admin.disputes", async () => {
     const host = await h.readyHost();
     const gig = await h.paidEvent(host, { price: 2000 });
     const paid = await h.bookAndPay(await createUser(), gig, { paymentMethod: "pm_card_createDisputeInquiry" });
@@ -220,17 +227,88 @@ describe("dispute appeals", () => {
       const event = { ...template, id: `evt_statuses${status.replaceAll("_", "")}${created}`, created, type: "charge.dispute.updated", data: { object } } as StripeEvent;
       expect(await h.standin.deliver(event), status).toBe(200);
     }
-    const { rows } = await adminQuery<{ status: string }>("select status from admin.disputes where id = $1", [dispute?.id]);
-    expect(rows[0]?.status).toBe("won");
+    const { rows } = await adminQuery<{ status: string; stripe_status: string }>("select status, stripe_status from admin.disputes where id = $1", [dispute?.id]);
+    expect(rows[0]).toEqual({ status: "won", stripe_status: "some_status_from_a_later_api_version" });
+    const { rows: events } = await adminQuery<{ result: string }>(
+      "select result from private.stripe_events where id = $1", [`evt_statusessomestatusfromalaterapiversion${created}`]);
+    expect(events[0]?.result).toBe("unknown_status");
+    await adminQuery("select private.reconcile_payments()");
+    const { rows: listed } = await adminQuery("select 1 from admin.payment_reconciliation where check_name = 'unknown_status' and object_id = $1", [dispute?.id]);
+    expect(listed).toHaveLength(1);
+  });
+
+  it("a PaymentIntent, a refund and a payout with a status Rally does not know: 200, kept raw, nothing moves, reconciliation lists each", async () => {
+    h.standin.store.options.refunds = "manual";
+    try {
+      const host = await h.readyHost();
+      const gig = await h.paidEvent(host, { price: 2000 });
+      const [g1, g2] = [await createUser(), await createUser()];
+      await h.bookAndPay(await createUser(), gig);
+      const unpaidBooking = await h.book(g1, gig);
+      const checkout = await h.checkout(g1, unpaidBooking);
+      const unpaidIntent = String(checkout.body.payment_intent_id);
+      const refunded = await h.bookAndPay(g2, gig);
+      await asUser(g2.claims, (db) => db.query("select public.cancel_booking($1)", [refunded.bookingId]));
+      await h.work();
+      const wallet = await walletOf(host);
+      const ledgerBefore = (await adminQuery<{ n: string }>("select count(*) as n from private.ledger_transactions")).rows[0]?.n;
+      const later = (type: string, objectId: string, status: string): StripeEvent => {
+        const template = [...h.standin.store.events].reverse().find((e) => e.type === type && (e.data as { object: { id: string } }).object.id === objectId);
+        expect(template, type).toBeDefined();
+        const object = { ...(template?.data as { object: Record<string, unknown> }).object, status };
+        return { ...template, id: `evt_unknown${status.replaceAll("_", "")}${Date.now()}${Math.floor(Math.random() * 1e6)}`, created: Number(template?.created) + 1, data: { object } } as StripeEvent;
+      };
+      const refundId = [...h.standin.store.refunds.values()].find((r) => r.payment_intent === refunded.paymentIntentId)?.id ?? "";
+      expect(await h.standin.deliver(later("payment_intent.created", unpaidIntent, "requires_reauthorization"))).toBe(200);
+      expect(await h.standin.deliver(later("refund.created", refundId, "awaiting_partner"))).toBe(200);
+      const { rows: after } = await adminQuery<{ n: string }>("select count(*) as n from private.ledger_transactions");
+      expect(after[0]?.n).toBe(ledgerBefore);
+      expect(await walletOf(host)).toEqual(wallet);
+      const { rows: payment } = await adminQuery<{ status: string; stripe_status: string }>(
+        "select status, stripe_status from private.payments where payment_intent_id = $1", [unpaidIntent]);
+      expect(payment[0]).toEqual({ status: "requires_payment_method", stripe_status: "requires_reauthorization" });
+      const { rows: refund } = await adminQuery<{ status: string; stripe_status: string }>("select status, stripe_status from private.refunds where stripe_refund_id = $1", [refundId]);
+      expect(refund[0]).toEqual({ status: "pending", stripe_status: "awaiting_partner" });
+
+      // A payout in flight (the bank has not answered) told an unknown status.
+      await h.endEvent(gig.eventId);
+      await h.release();
+      await h.work();
+      h.standin.store.options.payouts = "manual";
+      let payoutId = "";
+      try {
+        payoutId = await requestPayout(host, 1000);
+        await h.work();
+      } finally {
+        h.standin.store.options.payouts = "auto";
+      }
+      const stripePayout = [...h.standin.store.payouts.values()].find((p) => p.payout.metadata.payout_id === payoutId)?.payout;
+      const payoutEvent = later("payout.created", stripePayout?.id ?? "", "held_for_review");
+      expect(await h.standin.deliver(payoutEvent)).toBe(200);
+      const { rows: payout } = await adminQuery<{ status: string; stripe_status: string }>("select status, stripe_status from admin.payout_queue where id = $1", [payoutId]);
+      expect(payout[0]).toEqual({ status: "pending", stripe_status: "held_for_review" });
+      expect(await walletOf(host)).toMatchObject({ in_transit: 1000 });
+
+      await adminQuery("select private.reconcile_payments()");
+      const { rows: listed } = await adminQuery<{ object_type: string; object_id: string }>(
+        "select object_type, object_id from admin.payment_reconciliation where check_name = 'unknown_status' and object_id = any($1) order by 1",
+        [[refundId, stripePayout?.id, unpaidIntent]]);
+      expect(listed).toEqual([{ object_type: "payment_intent", object_id: unpaidIntent }, { object_type: "payout", object_id: stripePayout?.id },
+        { object_type: "refund", object_id: refundId }]);
+      h.standin.store.settlePayout(stripePayout?.id ?? "", "paid");
+      h.standin.store.settleRefund(refundId, "succeeded");
+      await h.settle();
+      expect(await ledgerInvariantViolations()).toEqual([]);
+    } finally {
+      h.standin.store.options.refunds = "auto";
+    }
   });
 });
 
 describe("transfers follow the wallet when several payments are released together", () => {
-  // Phase 2 (docs/stripe-sql-changes.md item 8), found by the money-stories property test: when a
-  // payment whose host share went negative (a lost dispute, the host paying the fee) is released
-  // after a positive one, sync_host_transfers only looks at the payment being released (no
-  // transfer of its own to reverse), so the host keeps at Stripe more than the wallet says.
-  it.fails("a lost dispute's negative share released after a kept payment: the host holds at Stripe no more than the wallet says", async () => {
+  // Item 8, found by the money-stories property test: a payment whose host share went negative (a
+  // lost dispute, the host paying the fee) released after a positive one.
+  it("a lost dispute's negative share released after a kept payment: the host holds at Stripe no more than the wallet says", async () => {
     const host = await h.readyHost();
     const kept = await h.paidEvent(host, { price: 3100 });
     const disputed = await h.paidEvent(host, { price: 1500 });
@@ -255,9 +333,8 @@ describe("transfers follow the wallet when several payments are released togethe
 });
 
 describe("a charge in another currency than the platform settles in", () => {
-  // Phase 2 ("settlement currency"): today the payment is booked in USD while Stripe holds EUR,
-  // the fee lands in EUR, and the transfer in USD with source_transaction is refused by Stripe.
-  it.fails("balances: Stripe's EUR balance transaction is what the ledger books, the guest keeps the USD amount, the host is paid in EUR", async () => {
+  // Item 3: the payment is booked in EUR from Stripe's balance transaction; the transfer is in EUR.
+  it("balances: Stripe's EUR balance transaction is what the ledger books, the guest keeps the USD amount, the host is paid in EUR", async () => {
     const host = await h.readyHost();
     const gig = await h.paidEvent(host, { price: 5000, currency: "USD" });
     const paid = await h.bookAndPay(await createUser(), gig);
