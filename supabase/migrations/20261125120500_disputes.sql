@@ -208,7 +208,7 @@ begin
   select title into v_title from private.events where id = v_payment.event_id;
 
   -- Status: the newest snapshot Rally understands; an unknown one is only kept raw.
-  if not v_known then
+  if v_known is not true then
     if v_row.synced_at is null or p_as_of >= v_row.synced_at then
       update private.disputes set stripe_status = v_status, synced_at = p_as_of, updated_at = now() where id = v_row.id
       returning * into v_row;

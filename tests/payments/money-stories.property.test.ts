@@ -4,7 +4,8 @@
  * the host withdraws and the bank may fail the payout (also after first saying paid) — each run
  * twice: once with Stripe's webhooks delivered orderly, once disorderly under a random seed
  * (shuffled, duplicated, concurrent, delayed, retried after a 5xx; delivery.ts), with Stripe's
- * dispute fee paid by the host or by the platform. The ledger stays balanced, and the host's
+ * dispute fee paid by the host or by the platform, guests paying in the platform's settlement
+ * currency (EUR) or in USD (booked in EUR from Stripe's balance transactions). The ledger stays balanced, and the host's
  * wallet, every booking's and dispute's status, the final balance of every ledger account the
  * host's money touched, and what the host holds at Stripe (= max(available, 0) + in transit +
  * paid out) come out the same as in the orderly run. (The movements themselves may differ: a
@@ -19,6 +20,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DisorderSpec } from "../../tools/stripe-standin/server.ts";
+import { EUR_RATES } from "../../tools/stripe-standin/store.ts";
 import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
 import { ledgerInvariantViolations, type PaymentsHarness, resetPaymentSettings, setPaymentSettings, startPayments, walletOf } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -42,12 +44,14 @@ afterAll(async () => {
 type Outcome = "kept" | "refunded" | "dispute_won" | "dispute_lost" | "dispute_appeal_won";
 
 interface Story {
+  currency: "EUR" | "USD";
   disputeFeePayer: "host" | "platform";
   payments: { price: number; outcome: Outcome }[];
   payout: null | { share: number; bank: "paid" | "fails" | "paid_then_fails" };
 }
 
 const storyArb = (outcomes: Outcome[]): fc.Arbitrary<Story> => fc.record({
+  currency: fc.constantFrom<"EUR" | "USD">("EUR", "USD"),
   disputeFeePayer: fc.constantFrom<"host" | "platform">("host", "platform"),
   payments: fc.array(fc.record({ price: fc.constantFrom(1500, 2000, 3100), outcome: fc.constantFrom(...outcomes) }), { minLength: 1, maxLength: 3 }),
   payout: fc.option(fc.record({ share: fc.constantFrom(0.5, 1), bank: fc.constantFrom<"paid" | "fails" | "paid_then_fails">("paid", "fails", "paid_then_fails") }), { nil: null }),
@@ -80,7 +84,7 @@ async function runStory(story: Story, disorder: DisorderSpec | null): Promise<Re
   try {
     const host = await h.readyHost();
     const account = (await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id])).rows[0]?.account_id ?? "";
-    const gig = await h.paidEvent(host, { price: 1000, policy: "flexible", capacity: 20 });
+    const gig = await h.paidEvent(host, { price: 1000, currency: story.currency, policy: "flexible", capacity: 20 });
     const paid: { guest: TestUser; bookingId: string; paymentIntentId: string; outcome: Outcome }[] = [];
     for (const payment of story.payments) {
       const guest = await createUser();
@@ -160,7 +164,9 @@ describe("random money stories, delivered orderly and disorderly", () => {
       const result = await orderlyEqualsDisorderly(story, seed);
       // Every appeal was won: the host is credited back (all but the dispute fee, when the host pays it).
       expect(result.disputes).toEqual(story.payments.map(() => "won"));
-      const shares = story.payments.reduce((sum, p) => sum + p.price - Math.round(p.price / 10), 0);
+      // The host's share of what each payment settled for in EUR (Stripe's rate for USD), less the 10 % fee.
+      const rate = story.currency === "EUR" ? 1 : EUR_RATES.usd ?? NaN;
+      const shares = story.payments.reduce((sum, p) => sum + Math.round(p.price * rate) - Math.round(Math.round(p.price * rate) / 10), 0);
       const fees = story.disputeFeePayer === "host" ? story.payments.length * 1500 : 0;
       expect(result.wallet.available + result.wallet.in_transit + result.wallet.paid_out).toBe(shares - fees);
     }), { numRuns: RUNS || 2, endOnFailure: true });

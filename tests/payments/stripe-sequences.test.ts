@@ -11,7 +11,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
-import { cardFee } from "../../tools/stripe-standin/store.ts";
+import { cardFee, EUR_RATES } from "../../tools/stripe-standin/store.ts";
 import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
 import {
   ledgerInvariantViolations, makeCommandsDue, type PaymentsHarness, platformBalances, resetPaymentSettings, setPaymentSettings, startPayments,
@@ -360,5 +360,82 @@ describe("a charge in another currency than the platform settles in", () => {
     expect(await cash("EUR")).toBe((bt?.net ?? NaN) - (transfer?.amount ?? NaN));
     expect(await cash("USD")).toBe(0);
     expect(await ledgerInvariantViolations()).toEqual([]);
+  });
+
+  /** What the ledger booked on one account kind for a payment, in one currency. */
+  const booked = async (paymentId: string, kind: string, currency = "EUR") => Number((await adminQuery<{ total: string | null }>(
+    `select sum(e.amount) as total from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
+       join private.ledger_accounts a on a.id = e.account_id where t.payment_id = $1 and a.kind = $2 and e.currency = $3`,
+    [paymentId, kind, currency])).rows[0]?.total ?? 0);
+
+  /** What Stripe moved on the platform's balance for a charge: its balance transaction and those of its refunds and disputes. */
+  const stripeNet = (paymentIntentId: string): number => {
+    const charge = [...h.standin.store.charges.values()].find((c) => c.payment_intent === paymentIntentId);
+    const sources = new Set([charge?.id, ...[...h.standin.store.refunds.values()].filter((r) => r.charge === charge?.id).map((r) => r.id),
+      ...[...h.standin.store.disputes.values()].filter((d) => d.charge === charge?.id).map((d) => d.id)]);
+    return [...h.standin.store.balanceTransactions.values()].filter((bt) => sources.has(bt.source ?? "")).reduce((sum, bt) => sum + bt.net, 0);
+  };
+
+  it("a refund asked before Stripe's balance transaction was read waits for it, then refunds at the payment's rate; Stripe's conversion at the rate of the day goes to fx_difference", async () => {
+    const usd = EUR_RATES.usd ?? 0;
+    try {
+      const host = await h.readyHost();
+      const gig = await h.paidEvent(host, { price: 5000, currency: "USD", policy: "flexible" });
+      const guest = await createUser();
+      const paid = await h.bookAndPay(guest, gig);
+      // Not booked yet: the payment's EUR amount comes from the balance transaction the worker reads.
+      expect(await booked(paid.paymentId, "platform_cash")).toBe(0);
+      await asUser(guest.claims, (db) => db.query("select public.cancel_booking($1)", [paid.bookingId]));
+      const { rows: waiting } = await adminQuery<{ status: string }>("select status from private.refund_requests where booking_id = $1", [paid.bookingId]);
+      expect(waiting).toEqual([{ status: "pending" }]);
+      expect([...h.standin.store.refunds.values()].filter((r) => r.payment_intent === paid.paymentIntentId)).toEqual([]);
+      EUR_RATES.usd = 0.95; // the dollar rose by the time Stripe refunds
+      await h.work();
+      await h.work();
+      const { rows: refund } = await adminQuery<{ amount_cents: string; currency: string; settlement_amount_cents: string; status: string }>(
+        "select amount_cents, currency, settlement_amount_cents, status from private.refunds where booking_id = $1", [paid.bookingId]);
+      expect(refund).toEqual([{ amount_cents: "5000", currency: "USD", settlement_amount_cents: String(Math.round(5000 * usd)), status: "succeeded" }]);
+      const { rows: booking } = await adminQuery<{ status: string }>("select status from public.bookings where id = $1", [paid.bookingId]);
+      expect(booking[0]?.status).toBe("refunded");
+      expect(await walletOf(host, "EUR")).toEqual({ pending: 0, available: 0, in_transit: 0, paid_out: 0 });
+      expect(await booked(paid.paymentId, "fx_difference")).toBe(Math.round(5000 * 0.95) - Math.round(5000 * usd));
+      expect(await booked(paid.paymentId, "platform_cash")).toBe(stripeNet(paid.paymentIntentId));
+      expect(await booked(paid.paymentId, "platform_cash", "USD")).toBe(0);
+      expect(await booked(paid.paymentId, "refunds")).toBe(0);
+      expect(await ledgerInvariantViolations()).toEqual([]);
+    } finally {
+      EUR_RATES.usd = usd;
+    }
+  });
+
+  it("a dispute that arrives before the payment is booked waits for it; withdrawn and reinstated in EUR, the disputes account ends where it was, the conversion difference in fx_difference", async () => {
+    const usd = EUR_RATES.usd ?? 0;
+    try {
+      const host = await h.readyHost();
+      const gig = await h.paidEvent(host, { price: 2000, currency: "USD" });
+      const clearingBefore = (await platformBalances()).disputes ?? 0;
+      const paid = await h.bookAndPay(await createUser(), gig, { paymentMethod: "pm_card_createDispute" });
+      const dispute = [...h.standin.store.disputes.values()].find((d) => d.payment_intent === paid.paymentIntentId);
+      const { rows: deferred } = await adminQuery<{ type: string; result: string }>(
+        "select type, result from private.stripe_events where object_id = $1 order by type", [dispute?.id]);
+      expect(deferred).toEqual([{ type: "charge.dispute.created", result: "deferred" }, { type: "charge.dispute.funds_withdrawn", result: "deferred" }]);
+      await h.work();
+      const settled = Math.round(2000 * usd);
+      const share = settled - Math.round(settled / 10);
+      expect(await walletOf(host, "EUR")).toMatchObject({ pending: share - share - 1500 });
+      const { rows: replayed } = await adminQuery<{ result: string }>("select distinct result from private.stripe_events where object_id = $1", [dispute?.id]);
+      expect(replayed).toEqual([{ result: "applied" }]);
+      EUR_RATES.usd = 0.95; // the dollar rose by the time the bank decides
+      await h.stripe.disputes.update(dispute?.id ?? "", { evidence: { uncategorized_text: "winning_evidence" }, submit: true });
+      await h.settle();
+      expect(h.standin.store.disputes.get(dispute?.id ?? "")?.status).toBe("won");
+      expect(await walletOf(host, "EUR")).toMatchObject({ pending: share - 1500 });
+      expect((await platformBalances()).disputes ?? 0).toBe(clearingBefore);
+      expect(await booked(paid.paymentId, "fx_difference")).toBe(settled - Math.round(2000 * 0.95));
+      expect(await booked(paid.paymentId, "platform_cash")).toBe(stripeNet(paid.paymentIntentId));
+      expect(await ledgerInvariantViolations()).toEqual([]);
+    } finally {
+      EUR_RATES.usd = usd;
+    }
   });
 });
