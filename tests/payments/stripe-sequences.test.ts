@@ -9,7 +9,10 @@
  * in another currency than the platform settles in (docs/stripe-sql-changes.md says which
  * change each proves).
  */
+import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SHAPES_FILE } from "../../tools/stripe-standin/shapes/generate.ts";
+import type { StripeApiShapes } from "../../tools/stripe-standin/shapes/read-stripe-types.ts";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
 import { cardFee, EUR_RATES } from "../../tools/stripe-standin/store.ts";
 import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
@@ -437,5 +440,38 @@ describe("a charge in another currency than the platform settles in", () => {
     } finally {
       EUR_RATES.usd = usd;
     }
+  });
+});
+
+describe("every event type Rally subscribes to", () => {
+  // docs/payments.md, stripe-webhook: the platform endpoint takes the payment, charge, refund,
+  // dispute and transfer events, the Connect endpoint account.updated, capability.updated, payout.*.
+  const subscribed = (type: string) => /^(payment_intent|charge|refund|transfer|payout)\./.test(type) || type === "account.updated" || type === "capability.updated";
+  const objectName = (type: string) => type.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
+
+  it("is accepted without a 500, carrying an object of its kind from a real money story", async () => {
+    const shapes = JSON.parse(readFileSync(SHAPES_FILE, "utf8")) as StripeApiShapes;
+    const types = Object.keys(shapes.events).filter(subscribed).sort();
+    expect(types.length).toBeGreaterThanOrEqual(35);
+    const { host } = await hostWithReleasedEarnings(3000);
+    const gig = await h.paidEvent(host, { price: 2000 });
+    const refunded = await h.bookAndPay(await createUser(), gig);
+    await adminQuery("select admin.refund_booking($1, 500)", [refunded.bookingId]);
+    await h.bookAndPay(await createUser(), gig, { paymentMethod: "pm_card_createDispute" });
+    await requestPayout(host, 1000);
+    await h.work();
+    await h.settle();
+    const first = h.standin.deliveries.length;
+    let n = 0;
+    for (const type of types) {
+      const object = objectName(shapes.events[type] ?? "");
+      const template = [...h.standin.store.events].reverse().find((e) => (e.data as { object: { object: string } }).object.object === object);
+      expect(template, `an event carrying a ${object} to stand in for ${type}`).toBeDefined();
+      n += 1;
+      const event = { ...template, id: `evt_subscribed${n}${Date.now()}`, type, created: Number(template?.created) + 1 } as StripeEvent;
+      expect(await h.standin.deliver(event), type).toBe(200);
+    }
+    expect(h.standin.deliveries.slice(first).filter((d) => d.status !== 200)).toEqual([]);
+    expect(await ledgerInvariantViolations()).toEqual([]);
   });
 });
