@@ -129,8 +129,9 @@ comment on function private.payment_net_transferred(uuid) is 'What a payment''s 
 
 -- Queues the transfers or reversals that make "transferred to the host" match the wallet:
 -- target = max(available, 0) + in transit + paid out, in one currency. A positive gap is
--- transferred from released charges, this payment's first, then the host's other ones oldest
--- first, each at most its host share not yet transferred; a negative gap is reversed from
+-- transferred from released charges, this payment's first, then the host's other ones newest
+-- first, each at most what it still earns the host (its share released to available, less what
+-- refunds and disputes took back) not yet transferred; a negative gap is reversed from
 -- transfers, this payment's first, then the host's others newest first, each as far as it still
 -- holds money (and, last, from transfers still queued, once they are made). Serialized per host
 -- and currency by the host_available row lock. Returns the amount queued (+ transfers, − reversals).
@@ -167,10 +168,10 @@ begin
       select p.* from private.payments p
        where p.host_id = p_host_id and p.settlement_currency = upper(p_currency) and p.status = 'succeeded'
          and p.released_at is not null and p.charge_id is not null
-       order by p.id = p_payment_id desc, p.released_at, p.id
+       order by p.id = p_payment_id desc, p.released_at desc, p.id
     loop
       exit when v_gap <= 0;
-      v_amount := least(v_gap, r.host_share_cents - private.payment_net_transferred(r.id));
+      v_amount := least(v_gap, -private.payment_ledger_sum(r.id, 'host_available') - private.payment_net_transferred(r.id));
       continue when v_amount <= 0;
       perform private.enqueue_payment_command('create_transfer',
         jsonb_build_object('amount', v_amount, 'currency', lower(p_currency), 'destination', v_account.account_id,
