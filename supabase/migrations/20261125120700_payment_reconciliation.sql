@@ -302,8 +302,10 @@ create view admin.host_wallets with (security_invoker = true) as
    group by a.host_id, pr.username, a.currency;
 comment on view admin.host_wallets is 'Every host''s wallet per currency, and what was transferred to their connected account.';
 
--- Studio: queue a dead transfer, reversal, fee look-up or cancellation again (same idempotency
--- key). Refunds and payouts were compensated when they died: start a new one instead.
+-- Studio: queue a dead transfer, reversal, balance transaction look-up or cancellation again
+-- (with the idempotency key it holds: fail_payment_command gave it a fresh one if Stripe saved
+-- the refusal it died of). Refunds and payouts were compensated when they died: start a new
+-- one instead.
 create or replace function admin.retry_payment_command(p_id uuid) returns text
 language plpgsql
 security definer
@@ -330,7 +332,7 @@ begin
 end
 $$;
 comment on function admin.retry_payment_command(uuid) is
-  'Operators: re-queues a dead transfer, reversal, fee look-up or PaymentIntent cancellation with the same idempotency key. Errors: 22023 command_not_found; P0001 command_not_dead / command_compensated.';
+  'Operators: re-queues a dead transfer, reversal, balance transaction look-up or PaymentIntent cancellation with the idempotency key it holds (fresh after a saved refusal). Errors: 22023 command_not_found; P0001 command_not_dead / command_compensated.';
 
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
