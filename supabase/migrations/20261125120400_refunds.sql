@@ -118,12 +118,9 @@ declare
   v_split record;
 begin
   select * into v_payment from private.payments where id = p_payment_id for update;
-  if v_payment.id is null or v_payment.status <> 'succeeded' then
+  -- Booked too (its settlement amount known): callers make refunds of payments not booked yet wait.
+  if v_payment.id is null or v_payment.status <> 'succeeded' or v_payment.settlement_amount_cents is null then
     perform private.raise_error('P0001', 'payment_not_refundable', 'There is no completed payment to refund.');
-  end if;
-  if v_payment.settlement_amount_cents is null then
-    perform private.raise_error('P0001', 'payment_not_settled',
-      'Stripe has not yet said what this payment settled for (it was in another currency); try again in a few minutes.');
   end if;
   if p_amount is null or p_amount <= 0 or p_amount > private.payment_refundable(p_payment_id) then
     perform private.raise_error('P0001', 'refund_exceeds_payment', 'The refund is more than what is left of the payment.');
@@ -150,7 +147,7 @@ begin
 end
 $$;
 comment on function private.start_refund(uuid, bigint, text, uuid, uuid) is
-  'Starts a refund: books the host''s pro-rata part (pending before release, available after) and the fee part into refunds, in the settlement currency at the payment''s rate, queues the Stripe refund (idempotency key = the refund id) and, after release, the transfer reversal. Errors: P0001 payment_not_refundable / payment_not_settled / refund_exceeds_payment.';
+  'Starts a refund: books the host''s pro-rata part (pending before release, available after) and the fee part into refunds, in the settlement currency at the payment''s rate, queues the Stripe refund (idempotency key = the refund id) and, after release, the transfer reversal. Errors: P0001 payment_not_refundable / refund_exceeds_payment.';
 
 -- Turns a pending refund request into a refund, once its booking's payment is booked. Returns
 -- the request's status afterwards (pending while the payment is not booked yet).

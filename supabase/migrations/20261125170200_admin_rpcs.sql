@@ -110,7 +110,7 @@ begin
 end
 $$;
 comment on function public.admin_refund_booking(uuid, text, bigint) is
-  'Admins only: refunds p_amount_cents (minor units; null = everything still refundable) of a paid booking to the guest, through Stripe, with the host''s share taken back pro rata. The booking itself stays as it is (cancel it separately if needed). Returns the refund (status requested until Stripe settles it). Recorded in the audit log with p_reason. Errors: 42501 not_authenticated / admin_only; 22023 invalid_reason / invalid_amount / booking_not_found; P0001 payment_not_refundable / nothing_to_refund / refund_exceeds_payment.';
+  'Admins only: refunds p_amount_cents (minor units; null = everything still refundable) of a paid booking to the guest, through Stripe, with the host''s share taken back pro rata. The booking itself stays as it is (cancel it separately if needed). Returns the refund (status requested until Stripe settles it). Recorded in the audit log with p_reason. Errors: 42501 not_authenticated / admin_only; 22023 invalid_reason / invalid_amount / booking_not_found; P0001 payment_not_refundable / payment_not_settled (paid in another currency than the settlement currency, and Stripe''s balance transaction not read yet: try again in a few minutes) / nothing_to_refund / refund_exceeds_payment.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Resolve a report
