@@ -339,9 +339,9 @@ declare
   v_pending bigint;
   v_last_entry bigint;
   v_count integer := 0;
-  v_hosts uuid[] := '{}';
-  v_currencies text[] := '{}';
-  v_payments uuid[] := '{}';
+  v_hosts uuid[] := array[]::uuid[];
+  v_currencies text[] := array[]::text[];
+  v_payments uuid[] := array[]::uuid[];
   r record;
 begin
   for v_payment in
