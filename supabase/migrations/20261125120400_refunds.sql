@@ -160,7 +160,8 @@ declare
   v_payment private.payments;
   v_amount bigint;
 begin
-  select * into v_payment from private.payments where booking_id = p_request.booking_id;
+  -- Locked: a request either sees its payment booked or is started by the booking (book_payment).
+  select * into v_payment from private.payments where booking_id = p_request.booking_id for update;
   if v_payment.id is null or v_payment.status <> 'succeeded' then
     -- Nothing Rally collected to give back (e.g. a booking confirmed by hand): the request stays
     -- pending for an operator; reconciliation lists it.
@@ -343,9 +344,11 @@ begin
     select * into v_row from private.refunds where id = (p_refund -> 'metadata' ->> 'refund_id')::uuid for update;
   end if;
   if v_row.id is null then
-    -- Not started by Rally: a refund made in the Stripe Dashboard.
+    -- Not started by Rally: a refund made in the Stripe Dashboard. (The payment is locked, so that
+    -- deferring it and booking the payment, which replays what was deferred, are serialized.)
     select * into v_payment from private.payments
-     where payment_intent_id = p_refund ->> 'payment_intent' or charge_id = p_refund ->> 'charge' limit 1;
+     where payment_intent_id = p_refund ->> 'payment_intent' or charge_id = p_refund ->> 'charge' limit 1
+     for update;
     if v_payment.id is null then
       return 'unknown_payment';
     end if;

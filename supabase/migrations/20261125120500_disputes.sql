@@ -188,9 +188,11 @@ begin
   if p_dispute ->> 'object' is distinct from 'dispute' then
     perform private.raise_error('22023', 'invalid_stripe_object', 'Expected a Stripe dispute object.');
   end if;
+  -- Locked: booking the payment (which replays what was deferred) and deferring are serialized.
   select * into v_payment from private.payments
    where payment_intent_id = p_dispute ->> 'payment_intent' or charge_id = p_dispute ->> 'charge'
-   limit 1;
+   limit 1
+   for update;
   if v_payment.id is null then
     return 'unknown_payment';
   end if;

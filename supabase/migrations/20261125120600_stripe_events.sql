@@ -94,6 +94,7 @@ set search_path = ''
 as $$
 declare
   v_event private.stripe_events;
+  v_result text;
   v_count integer := 0;
 begin
   for v_event in
@@ -104,14 +105,21 @@ begin
      order by e.stripe_created_at, e.received_at, e.id
      for update
   loop
-    update private.stripe_events set result = private.apply_stripe_event(v_event.payload), processed_at = now() where id = v_event.id;
+    begin
+      v_result := private.apply_stripe_event(v_event.payload);
+    exception when data_exception then
+      -- A value of the wrong type in that event's object: its own fault, not the payment's booking.
+      v_result := 'invalid_stripe_event';
+      perform private.record_stripe_event_failure(v_event.id, v_event.type, 'deferred event: ' || sqlerrm);
+    end;
+    update private.stripe_events set result = v_result, processed_at = now() where id = v_event.id;
     v_count := v_count + 1;
   end loop;
   return v_count;
 end
 $$;
 comment on function private.replay_deferred_stripe_events(private.payments) is
-  'Applies again the stored Stripe events (Dashboard refunds, disputes) that were deferred until the payment was booked, oldest first. Returns how many.';
+  'Applies again the stored Stripe events (Dashboard refunds, disputes) that were deferred until the payment was booked, oldest first (one carrying a value of the wrong type is marked invalid_stripe_event and noted in stripe_event_failures). Returns how many.';
 
 -- Applies a PaymentIntent (webhooks, the checkout answer, a cancellation). Succeeded: the
 -- booking is confirmed — or, when its hold ended and the seats are gone, refunded in full — and
