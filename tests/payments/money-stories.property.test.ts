@@ -28,6 +28,10 @@ import { createUser, type TestUser } from "../support/users.ts";
 let h: PaymentsHarness;
 
 const RUNS = Number(process.env.MONEY_STORIES_RUNS ?? 0);
+const STORIES = RUNS || 6;
+const APPEAL_STORIES = RUNS || 2;
+/** Each story runs twice (about 1.5 s, 3 s with appeals, on this machine): a budget well above that. */
+const timeoutFor = (stories: number, secondsEach: number) => Math.max(60_000, stories * secondsEach * 1000);
 
 beforeAll(async () => {
   h = await startPayments({ retryDelaysMs: [50, 100, 200, 400, 800, 1600] });
@@ -156,8 +160,8 @@ describe("random money stories, delivered orderly and disorderly", () => {
     await fc.assert(fc.asyncProperty(storyArb(["kept", "refunded", "dispute_won", "dispute_lost"]), fc.integer({ min: 1, max: 2 ** 31 - 1 }),
       async (story, seed) => {
         await orderlyEqualsDisorderly(story, seed);
-      }), { numRuns: RUNS || 6, endOnFailure: true });
-  });
+      }), { numRuns: STORIES, endOnFailure: true });
+  }, timeoutFor(STORIES, 10));
 
   it("with disputes lost, appealed and won, too", async () => {
     await fc.assert(fc.asyncProperty(storyArb(["dispute_appeal_won"]), fc.integer({ min: 1, max: 2 ** 31 - 1 }), async (story, seed) => {
@@ -169,6 +173,6 @@ describe("random money stories, delivered orderly and disorderly", () => {
       const shares = story.payments.reduce((sum, p) => sum + Math.round(p.price * rate) - Math.round(Math.round(p.price * rate) / 10), 0);
       const fees = story.disputeFeePayer === "host" ? story.payments.length * 1500 : 0;
       expect(result.wallet.available + result.wallet.in_transit + result.wallet.paid_out).toBe(shares - fees);
-    }), { numRuns: RUNS || 2, endOnFailure: true });
-  });
+    }), { numRuns: APPEAL_STORIES, endOnFailure: true });
+  }, timeoutFor(APPEAL_STORIES, 20));
 });
