@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole local stack without Docker — database (.rally/db), platform contract,
- * migrations, seed, edge functions (Deno gateway), schedules — then a status block like
+ * migrations, seed, edge functions (Deno gateway), the pg_net stand-in's worker that pg_cron's
+ * jobs call the functions through — then a status block like
  * `supabase status`. Ctrl-C (SIGINT/SIGTERM) stops everything this process started.
  *
  *   tsx scripts/stack.ts start [--reset]
@@ -12,10 +13,10 @@ import { acquireLock, type Lock } from './lib/lock.ts';
 import { applyDevDb, startDevCluster, stopDevDb, type DevDb } from './lib/dev-db.ts';
 import { apiKeys, type ApiKeys } from './lib/keys.ts';
 import { startApiStack, type ApiStack } from './lib/api-stack.ts';
-import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
+import { startSchedules, storeScheduleSecrets, type ScheduleRunner } from './lib/schedules.ts';
+import { startNetWorker, type NetWorker } from './lib/net-worker.ts';
 import { formatStatus } from './lib/status.ts';
 import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
-import { startStorageStandin, type StorageStandin } from '../tools/storage-standin/server.ts';
 import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET, standinEnvOptions } from '../tools/stripe-standin/config.ts';
 
 const USAGE = 'usage: tsx scripts/stack.ts start [--reset]';
@@ -25,8 +26,8 @@ interface Running {
   db?: DevDb;
   api?: ApiStack;
   schedules?: ScheduleRunner;
+  netWorker?: NetWorker;
   stripeStandin?: StripeStandin;
-  storageStandin?: StorageStandin;
 }
 
 async function main(): Promise<number> {
@@ -61,20 +62,20 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
   const port = functionsPort();
   const apiUrl = `http://127.0.0.1:${port}`;
   running.stripeStandin = await maybeStartStripeStandin(`${apiUrl}/functions/v1/stripe-webhook`);
-  running.storageStandin = await maybeStartStorageStandin(running.db.appUrl, keys.jwtSecret);
   running.api = await startApiStack({
     dbUrl: running.db.appUrl, port, keys, log: logLine,
     ...(process.env.RALLY_STORAGE_UPSTREAM ? { storageUpstream: process.env.RALLY_STORAGE_UPSTREAM } : {}),
   });
-  running.schedules = startSchedules(running.db.appUrl, logLine, SCHEDULED_JOBS,
-    { url: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
+  running.netWorker = await startNetWorker(running.db.adminUrl, logLine);
+  await storeScheduleSecrets(running.db.appUrl, apiUrl, keys.serviceRoleKey);
+  running.schedules = await startSchedules(running.db.appUrl, logLine);
   process.stdout.write(
     formatStatus({
       apiUrl,
       db: running.db,
       keys,
       services: running.api.descriptions,
-      scheduledJobs: SCHEDULED_JOBS.length,
+      scheduledJobs: running.schedules.activeJobs,
       stripeStandinUrl: running.stripeStandin?.url ?? null,
     }),
   );
@@ -98,21 +99,6 @@ async function maybeStartStripeStandin(webhookUrl: string): Promise<StripeStandi
   });
   process.env.STRIPE_API_BASE = standin.url;
   logLine(`stripe: stand-in (not Stripe) on ${standin.url}`);
-  return standin;
-}
-
-/**
- * Without RALLY_STORAGE_UPSTREAM the gateway passes SUPABASE_URL/storage/v1 to the local Storage
- * API stand-in (STORAGE_STANDIN_PORT, default a free port), which the storage-purge worker calls
- * through supabase-js exactly as it calls the platform's Storage API.
- */
-async function maybeStartStorageStandin(dbUrl: string, jwtSecret: string): Promise<StorageStandin | undefined> {
-  if (process.env.RALLY_STORAGE_UPSTREAM) return undefined;
-  const standin = await startStorageStandin({
-    dbUrl, jwtSecret, port: Number(process.env.STORAGE_STANDIN_PORT ?? 0), log: logLine,
-  });
-  process.env.RALLY_STORAGE_UPSTREAM = standin.url;
-  logLine(`storage: Storage API stand-in (not Supabase Storage) on ${standin.url}`);
   return standin;
 }
 
@@ -146,9 +132,9 @@ function functionsExit(api: ApiStack | undefined): Promise<string> {
 async function tearDown(running: Running): Promise<void> {
   try {
     await running.schedules?.stop();
+    await running.netWorker?.stop();
     await running.api?.close();
     await running.stripeStandin?.close();
-    await running.storageStandin?.close();
     if (running.db?.startedHere) await stopDevDb(logLine);
     else if (running.db) logLine('database: left running (it was started by npm run db:start; npm run db:stop stops it)');
   } finally {

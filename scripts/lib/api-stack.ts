@@ -9,6 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parse as parseToml } from 'smol-toml';
 import { createAuthService } from '../../tools/auth-standin/service.ts';
 import { createRestService } from '../../tools/rest-standin/service.ts';
+import { createRealtimeService } from '../../tools/realtime-standin/service.ts';
+import { createStorageService } from '../../tools/storage-standin/service.ts';
 import { proxyService, startApiGateway, type ApiGateway } from '../../tools/api-gateway/server.ts';
 import type { ApiService, ServiceContext, ServiceFactory } from '../../tools/api-gateway/service.ts';
 import { REPO_ROOT } from './config.ts';
@@ -23,7 +25,7 @@ export interface ApiStackOptions {
   /** The public API port (54321 by default); 0 picks a free one. */
   port: number;
   keys: ApiKeys;
-  /** A Storage API to mount under /storage/v1 (a server on its own port), if any. */
+  /** A Storage API on its own port to mount under /storage/v1 instead of the in-process stand-in. */
   storageUpstream?: string;
   /** More environment for the edge functions. */
   functionsEnv?: Record<string, string>;
@@ -38,8 +40,8 @@ export interface ApiStack {
   close(): Promise<void>;
 }
 
-/** The in-process stand-ins, mounted in this order. Realtime and Storage join here (C-B). */
-const STANDINS: readonly ServiceFactory[] = [createAuthService, createRestService];
+/** The in-process stand-ins, mounted in this order. */
+const STANDINS: readonly ServiceFactory[] = [createAuthService, createRestService, createRealtimeService];
 
 const FUNCTIONS_READY_TIMEOUT_MS = 60_000;
 
@@ -83,9 +85,9 @@ export async function startApiStack(options: ApiStackOptions): Promise<ApiStack>
     for (const factory of STANDINS) services.push(await factory(context));
     const functionsUrl = `http://127.0.0.1:${functionsPort}`;
     services.push(proxyService('/functions/v1', functionsUrl, `Edge functions under Deno (scripts/functions-gateway.ts, ${functionsUrl})`));
-    if (options.storageUpstream !== undefined) {
-      services.push(proxyService('/storage/v1', options.storageUpstream, `Storage API STAND-IN at ${options.storageUpstream} (tools/storage-standin; not Supabase Storage): object delete and public download only`));
-    }
+    services.push(options.storageUpstream === undefined
+      ? await createStorageService(context)
+      : proxyService('/storage/v1', options.storageUpstream, `the Storage API at ${options.storageUpstream} (RALLY_STORAGE_UPSTREAM)`));
     await waitForFunctions(functionsUrl, functions);
     const gateway: ApiGateway = await startApiGateway({
       port, keys: options.keys, services, log: options.log,

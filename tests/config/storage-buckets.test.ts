@@ -3,24 +3,13 @@
 import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "smol-toml";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { parseSize } from "../../tools/storage-standin/service.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 
 interface BucketConfig {
   public: boolean;
   fileSizeLimit: number;
   allowedMimeTypes: string[];
-}
-
-const sizeUnits: Record<string, number> = { B: 1, KB: 1000, KIB: 1024, MB: 1000 ** 2, MIB: 1024 ** 2, GB: 1000 ** 3, GIB: 1024 ** 3 };
-
-/** "2MiB" → 2097152, the way the CLI reads config.toml sizes. */
-function parseSize(text: string): number {
-  const match = /^(\d+)\s*([a-z]+)$/i.exec(text.trim());
-  const unit = match?.[2]?.toUpperCase();
-  if (match === null || unit === undefined || sizeUnits[unit] === undefined) {
-    throw new Error(`unreadable size in config.toml: ${text}`);
-  }
-  return Number(match[1]) * sizeUnits[unit];
 }
 
 async function bucketsInConfig(): Promise<Map<string, BucketConfig>> {
@@ -42,7 +31,7 @@ afterAll(closeTestPools);
 describe("storage buckets", () => {
   it("match supabase/config.toml exactly (ids, visibility, size and MIME limits)", async () => {
     const configured = await bucketsInConfig();
-    const { rows } = await adminQuery<{ id: string; public: boolean; file_size_limit: string; allowed_mime_types: string[] }>(
+    const { rows } = await ownerQuery<{ id: string; public: boolean; file_size_limit: string; allowed_mime_types: string[] }>(
       "select id, public, file_size_limit, allowed_mime_types from storage.buckets order by id",
     );
     const inDatabase = new Map(

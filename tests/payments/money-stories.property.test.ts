@@ -21,7 +21,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DisorderSpec } from "../../tools/stripe-standin/server.ts";
 import { EUR_RATES } from "../../tools/stripe-standin/store.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { ledgerInvariantViolations, type PaymentsHarness, resetPaymentSettings, setPaymentSettings, startPayments, walletOf } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -72,7 +72,7 @@ interface Result {
 
 /** What the host's money left in each ledger account (account kind, currency, sum), non-zero ones, sorted. */
 async function hostBalances(hostId: string): Promise<string[]> {
-  const { rows } = await adminQuery<{ line: string }>(
+  const { rows } = await ownerQuery<{ line: string }>(
     `select a.kind || ' ' || e.currency || ' ' || sum(e.amount) as line
        from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
        join private.ledger_accounts a on a.id = e.account_id
@@ -87,12 +87,12 @@ async function runStory(story: Story, disorder: DisorderSpec | null): Promise<Re
   h.standin.setDisorder(disorder);
   try {
     const host = await h.readyHost();
-    const account = (await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id])).rows[0]?.account_id ?? "";
+    const account = (await ownerQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id])).rows[0]?.account_id ?? "";
     const gig = await h.paidEvent(host, { price: 1000, currency: story.currency, policy: "flexible", capacity: 20 });
     const paid: { guest: TestUser; bookingId: string; paymentIntentId: string; outcome: Outcome }[] = [];
     for (const payment of story.payments) {
       const guest = await createUser();
-      await adminQuery("update public.ticket_types set price_cents = $2 where id = $1", [gig.ticketTypeId, payment.price]);
+      await ownerQuery("update public.ticket_types set price_cents = $2 where id = $1", [gig.ticketTypeId, payment.price]);
       const disputed = payment.outcome.startsWith("dispute");
       const booking = await h.bookAndPay(guest, { ...gig, price: payment.price }, { paymentMethod: disputed ? "pm_card_createDispute" : "pm_card_visa" });
       paid.push({ guest, bookingId: booking.bookingId, paymentIntentId: booking.paymentIntentId, outcome: payment.outcome });
@@ -134,8 +134,8 @@ async function runStory(story: Story, disorder: DisorderSpec | null): Promise<Re
     await h.work();
     h.standin.store.failingPayoutAccounts.delete(account);
     h.standin.store.paidThenFailingPayoutAccounts.delete(account);
-    const { rows } = await adminQuery<{ status: string }>("select status from public.bookings where id = any($1) order by status", [paid.map((p) => p.bookingId)]);
-    const { rows: disputes } = await adminQuery<{ status: string }>("select status from private.disputes where host_id = $1 order by status", [host.id]);
+    const { rows } = await ownerQuery<{ status: string }>("select status from public.bookings where id = any($1) order by status", [paid.map((p) => p.bookingId)]);
+    const { rows: disputes } = await ownerQuery<{ status: string }>("select status from private.disputes where host_id = $1 order by status", [host.id]);
     const wallet = await walletOf(host);
     const atStripe = [...h.standin.store.transfers.values()].filter((t) => t.destination === account)
       .reduce((sum, t) => sum + t.amount - t.amount_reversed, 0);

@@ -15,7 +15,7 @@ import { SHAPES_FILE } from "../../tools/stripe-standin/shapes/generate.ts";
 import type { StripeApiShapes } from "../../tools/stripe-standin/shapes/read-stripe-types.ts";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
 import { cardFee, EUR_RATES } from "../../tools/stripe-standin/store.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import {
   ledgerInvariantViolations, makeCommandsDue, type PaymentsHarness, platformBalances, resetPaymentSettings, setPaymentSettings, startPayments,
   walletOf,
@@ -37,7 +37,7 @@ afterAll(async () => {
 });
 
 async function accountOf(host: TestUser): Promise<string> {
-  const { rows } = await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
+  const { rows } = await ownerQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
   return rows[0]?.account_id ?? "";
 }
 
@@ -68,7 +68,7 @@ describe("asynchronous capture", () => {
     expect((succeeded?.data as { object: { balance_transaction: unknown } }).object.balance_transaction).toBeNull();
     expect(h.standin.store.events.some((e) => e.type === "charge.updated" && (e.data as { object: { payment_intent: string } }).object.payment_intent === paid.paymentIntentId)).toBe(true);
     await h.work();
-    const { rows } = await adminQuery<{ stripe_fee_cents: string; balance_transaction_id: string }>(
+    const { rows } = await ownerQuery<{ stripe_fee_cents: string; balance_transaction_id: string }>(
       "select stripe_fee_cents, balance_transaction_id from private.payments where id = $1", [paid.paymentId]);
     expect(rows[0]?.balance_transaction_id).toMatch(/^txn_/);
     expect(Number(rows[0]?.stripe_fee_cents)).toBe(cardFee(4200));
@@ -85,7 +85,7 @@ describe("payouts", () => {
     h.standin.store.adjust(account, "eur", -held);
     const payoutId = await requestPayout(host, 2000);
     await h.work();
-    const command = async () => (await adminQuery<{ id: string; status: string; attempts: number; last_error_code: string; idempotency_key: string }>(
+    const command = async () => (await ownerQuery<{ id: string; status: string; attempts: number; last_error_code: string; idempotency_key: string }>(
       "select id, status, attempts, last_error_code, idempotency_key from private.payment_commands where payout_id = $1", [payoutId])).rows;
     const [refused] = await command();
     expect(refused).toMatchObject({ status: "pending", attempts: 1, last_error_code: "balance_insufficient" });
@@ -100,7 +100,7 @@ describe("payouts", () => {
     await h.work();
     await h.settle();
     expect((await command())[0]).toMatchObject({ status: "succeeded", attempts: 3, idempotency_key: `${refused?.id}:3` });
-    const { rows: payout } = await adminQuery<{ status: string }>("select status from private.payouts where id = $1", [payoutId]);
+    const { rows: payout } = await ownerQuery<{ status: string }>("select status from private.payouts where id = $1", [payoutId]);
     expect(payout[0]?.status).toBe("paid");
     expect(await walletOf(host)).toEqual({ pending: 0, available: 700, in_transit: 0, paid_out: 2000 });
     expect([...h.standin.store.payouts.values()].filter((p) => p.account === account).map((p) => p.payout.amount)).toEqual([2000]);
@@ -120,7 +120,7 @@ describe("payouts", () => {
     const sent = [...h.standin.store.payouts.values()].filter((p) => p.account === account).map((p) => p.payout.status);
     expect(sent).toEqual(["failed"]);
     expect(await walletOf(host)).toEqual({ pending: 0, available: 2700, in_transit: 0, paid_out: 0 });
-    const { rows } = await adminQuery<{ type: string }>("select type from public.notifications where user_id = $1 and type in ('payout_paid', 'payout_failed') order by created_at", [host.id]);
+    const { rows } = await ownerQuery<{ type: string }>("select type from public.notifications where user_id = $1 and type in ('payout_paid', 'payout_failed') order by created_at", [host.id]);
     expect(rows.map((r) => r.type)).toEqual(["payout_paid", "payout_failed"]);
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
@@ -138,7 +138,7 @@ describe("refunds that wait at Stripe", () => {
       await asUser(g1.claims, (db) => db.query("select public.cancel_booking($1)", [ok.bookingId]));
       await asUser(g2.claims, (db) => db.query("select public.cancel_booking($1)", [bad.bookingId]));
       await h.work();
-      const status = async (bookingId: string) => (await adminQuery<{ status: string }>("select status from private.refunds where booking_id = $1", [bookingId])).rows[0]?.status;
+      const status = async (bookingId: string) => (await ownerQuery<{ status: string }>("select status from private.refunds where booking_id = $1", [bookingId])).rows[0]?.status;
       expect(await status(ok.bookingId)).toBe("pending");
       expect(await status(bad.bookingId)).toBe("pending");
       expect(await walletOf(host)).toMatchObject({ pending: 0 });
@@ -149,7 +149,7 @@ describe("refunds that wait at Stripe", () => {
       expect(await status(ok.bookingId)).toBe("succeeded");
       expect(await status(bad.bookingId)).toBe("failed");
       expect(await walletOf(host)).toMatchObject({ pending: 1800 });
-      const { rows } = await adminQuery<{ status: string }>("select status from public.bookings where id = $1", [ok.bookingId]);
+      const { rows } = await ownerQuery<{ status: string }>("select status from public.bookings where id = $1", [ok.bookingId]);
       expect(rows[0]?.status).toBe("refunded");
       expect(await ledgerInvariantViolations()).toEqual([]);
     } finally {
@@ -178,7 +178,7 @@ describe("refunds that wait at Stripe", () => {
       await h.standin.deliverQueued();
     }
     expect(await walletOf(host)).toEqual(walletBefore);
-    const { rows } = await adminQuery<{ status: string }>("select status from private.refunds where payment_id = $1", [paid.paymentId]);
+    const { rows } = await ownerQuery<{ status: string }>("select status from private.refunds where payment_id = $1", [paid.paymentId]);
     expect(rows.every((r) => r.status === "failed")).toBe(true);
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
@@ -205,7 +205,7 @@ describe("dispute appeals", () => {
     await h.settle();
     expect(h.standin.store.disputes.get(id)?.status).toBe("won");
     expect(h.standin.deliveries.slice(firstDelivery).filter((d) => d.status !== 200)).toEqual([]);
-    const { rows } = await adminQuery<{ status: string }>("select status from private.disputes where id = $1", [id]);
+    const { rows } = await ownerQuery<{ status: string }>("select status from private.disputes where id = $1", [id]);
     expect(rows[0]?.status).toBe("won");
     expect(await walletOf(host)).toMatchObject({ pending: before.pending + 1800 - 1500 });
     expect((await platformBalances()).disputes ?? 0).toBe(clearingBefore);
@@ -230,13 +230,13 @@ describe("dispute appeals", () => {
       const event = { ...template, id: `evt_statuses${status.replaceAll("_", "")}${created}`, created, type: "charge.dispute.updated", data: { object } } as StripeEvent;
       expect(await h.standin.deliver(event), status).toBe(200);
     }
-    const { rows } = await adminQuery<{ status: string; stripe_status: string }>("select status, stripe_status from admin.disputes where id = $1", [dispute?.id]);
+    const { rows } = await ownerQuery<{ status: string; stripe_status: string }>("select status, stripe_status from admin.disputes where id = $1", [dispute?.id]);
     expect(rows[0]).toEqual({ status: "won", stripe_status: "some_status_from_a_later_api_version" });
-    const { rows: events } = await adminQuery<{ result: string }>(
+    const { rows: events } = await ownerQuery<{ result: string }>(
       "select result from private.stripe_events where id = $1", [`evt_statusessomestatusfromalaterapiversion${created}`]);
     expect(events[0]?.result).toBe("unknown_status");
-    await adminQuery("select private.reconcile_payments()");
-    const { rows: listed } = await adminQuery("select 1 from admin.payment_reconciliation where check_name = 'unknown_status' and object_id = $1", [dispute?.id]);
+    await ownerQuery("select private.reconcile_payments()");
+    const { rows: listed } = await ownerQuery("select 1 from admin.payment_reconciliation where check_name = 'unknown_status' and object_id = $1", [dispute?.id]);
     expect(listed).toHaveLength(1);
   });
 
@@ -254,7 +254,7 @@ describe("dispute appeals", () => {
       await asUser(g2.claims, (db) => db.query("select public.cancel_booking($1)", [refunded.bookingId]));
       await h.work();
       const wallet = await walletOf(host);
-      const ledgerBefore = (await adminQuery<{ n: string }>("select count(*) as n from private.ledger_transactions")).rows[0]?.n;
+      const ledgerBefore = (await ownerQuery<{ n: string }>("select count(*) as n from private.ledger_transactions")).rows[0]?.n;
       const later = (type: string, objectId: string, status: string): StripeEvent => {
         const template = [...h.standin.store.events].reverse().find((e) => e.type === type && (e.data as { object: { id: string } }).object.id === objectId);
         expect(template, type).toBeDefined();
@@ -264,13 +264,13 @@ describe("dispute appeals", () => {
       const refundId = [...h.standin.store.refunds.values()].find((r) => r.payment_intent === refunded.paymentIntentId)?.id ?? "";
       expect(await h.standin.deliver(later("payment_intent.created", unpaidIntent, "requires_reauthorization"))).toBe(200);
       expect(await h.standin.deliver(later("refund.created", refundId, "awaiting_partner"))).toBe(200);
-      const { rows: after } = await adminQuery<{ n: string }>("select count(*) as n from private.ledger_transactions");
+      const { rows: after } = await ownerQuery<{ n: string }>("select count(*) as n from private.ledger_transactions");
       expect(after[0]?.n).toBe(ledgerBefore);
       expect(await walletOf(host)).toEqual(wallet);
-      const { rows: payment } = await adminQuery<{ status: string; stripe_status: string }>(
+      const { rows: payment } = await ownerQuery<{ status: string; stripe_status: string }>(
         "select status, stripe_status from private.payments where payment_intent_id = $1", [unpaidIntent]);
       expect(payment[0]).toEqual({ status: "requires_payment_method", stripe_status: "requires_reauthorization" });
-      const { rows: refund } = await adminQuery<{ status: string; stripe_status: string }>("select status, stripe_status from private.refunds where stripe_refund_id = $1", [refundId]);
+      const { rows: refund } = await ownerQuery<{ status: string; stripe_status: string }>("select status, stripe_status from private.refunds where stripe_refund_id = $1", [refundId]);
       expect(refund[0]).toEqual({ status: "pending", stripe_status: "awaiting_partner" });
 
       // A payout in flight (the bank has not answered) told an unknown status.
@@ -288,12 +288,12 @@ describe("dispute appeals", () => {
       const stripePayout = [...h.standin.store.payouts.values()].find((p) => p.payout.metadata.payout_id === payoutId)?.payout;
       const payoutEvent = later("payout.created", stripePayout?.id ?? "", "held_for_review");
       expect(await h.standin.deliver(payoutEvent)).toBe(200);
-      const { rows: payout } = await adminQuery<{ status: string; stripe_status: string }>("select status, stripe_status from admin.payout_queue where id = $1", [payoutId]);
+      const { rows: payout } = await ownerQuery<{ status: string; stripe_status: string }>("select status, stripe_status from admin.payout_queue where id = $1", [payoutId]);
       expect(payout[0]).toEqual({ status: "pending", stripe_status: "held_for_review" });
       expect(await walletOf(host)).toMatchObject({ in_transit: 1000 });
 
-      await adminQuery("select private.reconcile_payments()");
-      const { rows: listed } = await adminQuery<{ object_type: string; object_id: string }>(
+      await ownerQuery("select private.reconcile_payments()");
+      const { rows: listed } = await ownerQuery<{ object_type: string; object_id: string }>(
         "select object_type, object_id from admin.payment_reconciliation where check_name = 'unknown_status' and object_id = any($1) order by 1",
         [[refundId, stripePayout?.id, unpaidIntent]]);
       expect(listed).toEqual([{ object_type: "payment_intent", object_id: unpaidIntent }, { object_type: "payout", object_id: stripePayout?.id },
@@ -348,15 +348,15 @@ describe("a charge in another currency than the platform settles in", () => {
     await h.endEvent(gig.eventId);
     await h.release();
     await h.work();
-    const { rows: dead } = await adminQuery("select 1 from private.payment_commands where payment_id = $1 and status = 'dead'", [paid.paymentId]);
+    const { rows: dead } = await ownerQuery("select 1 from private.payment_commands where payment_id = $1 and status = 'dead'", [paid.paymentId]);
     expect(dead).toEqual([]);
     const transfer = [...h.standin.store.transfers.values()].find((t) => t.transfer_group === paid.bookingId);
     expect(transfer?.currency).toBe("eur");
-    const { rows } = await adminQuery<{ currency: string; amount_cents: string }>("select currency, amount_cents from public.bookings where id = $1", [paid.bookingId]);
+    const { rows } = await ownerQuery<{ currency: string; amount_cents: string }>("select currency, amount_cents from public.bookings where id = $1", [paid.bookingId]);
     expect(rows[0]).toEqual({ currency: "USD", amount_cents: "5000" });
     expect((await walletOf(host, "EUR")).available).toBe(transfer?.amount);
     // The ledger's cash for this payment is what Stripe's balance got: the EUR net, less the EUR transfer.
-    const cash = async (currency: string) => Number((await adminQuery<{ total: string | null }>(
+    const cash = async (currency: string) => Number((await ownerQuery<{ total: string | null }>(
       `select sum(e.amount) as total from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
          join private.ledger_accounts a on a.id = e.account_id where t.payment_id = $1 and a.kind = 'platform_cash' and e.currency = $2`,
       [paid.paymentId, currency])).rows[0]?.total ?? 0);
@@ -366,7 +366,7 @@ describe("a charge in another currency than the platform settles in", () => {
   });
 
   /** What the ledger booked on one account kind for a payment, in one currency. */
-  const booked = async (paymentId: string, kind: string, currency = "EUR") => Number((await adminQuery<{ total: string | null }>(
+  const booked = async (paymentId: string, kind: string, currency = "EUR") => Number((await ownerQuery<{ total: string | null }>(
     `select sum(e.amount) as total from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
        join private.ledger_accounts a on a.id = e.account_id where t.payment_id = $1 and a.kind = $2 and e.currency = $3`,
     [paymentId, kind, currency])).rows[0]?.total ?? 0);
@@ -389,16 +389,16 @@ describe("a charge in another currency than the platform settles in", () => {
       // Not booked yet: the payment's EUR amount comes from the balance transaction the worker reads.
       expect(await booked(paid.paymentId, "platform_cash")).toBe(0);
       await asUser(guest.claims, (db) => db.query("select public.cancel_booking($1)", [paid.bookingId]));
-      const { rows: waiting } = await adminQuery<{ status: string }>("select status from private.refund_requests where booking_id = $1", [paid.bookingId]);
+      const { rows: waiting } = await ownerQuery<{ status: string }>("select status from private.refund_requests where booking_id = $1", [paid.bookingId]);
       expect(waiting).toEqual([{ status: "pending" }]);
       expect([...h.standin.store.refunds.values()].filter((r) => r.payment_intent === paid.paymentIntentId)).toEqual([]);
       EUR_RATES.usd = 0.95; // the dollar rose by the time Stripe refunds
       await h.work();
       await h.work();
-      const { rows: refund } = await adminQuery<{ amount_cents: string; currency: string; settlement_amount_cents: string; status: string }>(
+      const { rows: refund } = await ownerQuery<{ amount_cents: string; currency: string; settlement_amount_cents: string; status: string }>(
         "select amount_cents, currency, settlement_amount_cents, status from private.refunds where booking_id = $1", [paid.bookingId]);
       expect(refund).toEqual([{ amount_cents: "5000", currency: "USD", settlement_amount_cents: String(Math.round(5000 * usd)), status: "succeeded" }]);
-      const { rows: booking } = await adminQuery<{ status: string }>("select status from public.bookings where id = $1", [paid.bookingId]);
+      const { rows: booking } = await ownerQuery<{ status: string }>("select status from public.bookings where id = $1", [paid.bookingId]);
       expect(booking[0]?.status).toBe("refunded");
       expect(await walletOf(host, "EUR")).toEqual({ pending: 0, available: 0, in_transit: 0, paid_out: 0 });
       expect(await booked(paid.paymentId, "fx_difference")).toBe(Math.round(5000 * 0.95) - Math.round(5000 * usd));
@@ -419,14 +419,14 @@ describe("a charge in another currency than the platform settles in", () => {
       const clearingBefore = (await platformBalances()).disputes ?? 0;
       const paid = await h.bookAndPay(await createUser(), gig, { paymentMethod: "pm_card_createDispute" });
       const dispute = [...h.standin.store.disputes.values()].find((d) => d.payment_intent === paid.paymentIntentId);
-      const { rows: deferred } = await adminQuery<{ type: string; result: string }>(
+      const { rows: deferred } = await ownerQuery<{ type: string; result: string }>(
         "select type, result from private.stripe_events where object_id = $1 order by type", [dispute?.id]);
       expect(deferred).toEqual([{ type: "charge.dispute.created", result: "deferred" }, { type: "charge.dispute.funds_withdrawn", result: "deferred" }]);
       await h.work();
       const settled = Math.round(2000 * usd);
       const share = settled - Math.round(settled / 10);
       expect(await walletOf(host, "EUR")).toMatchObject({ pending: share - share - 1500 });
-      const { rows: replayed } = await adminQuery<{ result: string }>("select distinct result from private.stripe_events where object_id = $1", [dispute?.id]);
+      const { rows: replayed } = await ownerQuery<{ result: string }>("select distinct result from private.stripe_events where object_id = $1", [dispute?.id]);
       expect(replayed).toEqual([{ result: "applied" }]);
       EUR_RATES.usd = 0.95; // the dollar rose by the time the bank decides
       await h.stripe.disputes.update(dispute?.id ?? "", { evidence: { uncategorized_text: "winning_evidence" }, submit: true });
@@ -456,7 +456,7 @@ describe("every event type Rally subscribes to", () => {
     const { host } = await hostWithReleasedEarnings(3000);
     const gig = await h.paidEvent(host, { price: 2000 });
     const refunded = await h.bookAndPay(await createUser(), gig);
-    await adminQuery("select admin.refund_booking($1, 500)", [refunded.bookingId]);
+    await ownerQuery("select admin.refund_booking($1, 500)", [refunded.bookingId]);
     await h.bookAndPay(await createUser(), gig, { paymentMethod: "pm_card_createDispute" });
     await requestPayout(host, 1000);
     await h.work();

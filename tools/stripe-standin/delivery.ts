@@ -90,6 +90,11 @@ export class WebhookDelivery {
     this.webhooks = { platform, connect };
   }
 
+  /** Where events go (the URLs, never the secrets). */
+  webhookUrls(): Record<Endpoint, string | null> {
+    return { platform: this.webhooks.platform?.url ?? null, connect: this.webhooks.connect?.url ?? null };
+  }
+
   setMode(mode: "auto" | "manual"): void {
     this.mode = mode;
     if (mode === "auto") void this.flush();

@@ -343,7 +343,8 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
       }
       return;
     }
-    if (method === "GET" && what === "health") return ok({ status: "ok" });
+    // The webhook URLs (never the secrets) say which stack this stand-in belongs to (npm run demo checks it).
+    if (method === "GET" && what === "health") return ok({ status: "ok", webhooks: delivery.webhookUrls() });
     if (method === "POST" && what === "faults") {
       api.injectFault(body as unknown as FaultSpec);
       return ok({ faults: faults.length });

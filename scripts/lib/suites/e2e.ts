@@ -25,6 +25,9 @@ export async function runE2e(env: TestEnv): Promise<SuiteResult> {
     connectWebhook: { url: `${apiUrl}/functions/v1/stripe-webhook/connect`, secret: STANDIN_CONNECT_WEBHOOK_SECRET },
   });
   const lines: string[] = [];
+  // Realtime answers a refused join after a back-off (5 s on the platform); the suite asserts
+  // several refusals, so the local stand-in waits 100 ms unless told otherwise.
+  process.env.RALLY_REALTIME_ERROR_BACKOFF_MS ??= '100';
   try {
     const api = await startApiStack({
       dbUrl: env.appUrl, port, keys: env, log: (line) => lines.push(line),
