@@ -1,9 +1,9 @@
 /**
  * POST /functions/v1/payments-worker (verify_jwt = true, service_role key only) — drains the
  * payment command outbox: transfers, transfer reversals, refunds, payouts, PaymentIntent
- * cancellations and Stripe fee look-ups. Scheduled (pg_cron + pg_net every 30 s in production;
- * the local stack runner locally); safe to run concurrently (FOR UPDATE SKIP LOCKED) and to
- * call by hand.
+ * cancellations and Stripe balance transaction look-ups (fees, settlement amounts). Scheduled
+ * (pg_cron + pg_net every 30 s in production; the local stack runner locally); safe to run
+ * concurrently (FOR UPDATE SKIP LOCKED) and to call by hand.
  *
  *   request   {} or { "max_commands": 1–1000, "batch_size": 1–100, "time_budget_ms": 100–55000 }
  *   200       { "claimed", "succeeded", "retried", "dead", "failures": [{ id, kind, code, outcome }] }

@@ -14,6 +14,9 @@
 --   refunds              clearing  refunds asked of Stripe and not yet settled
 --   disputes             clearing  disputed amounts taken from balances until Stripe withdraws or reinstates them
 --   suspense             clearing  money Stripe reported that matches no booking (for operators)
+--   fx_difference        expense   what Stripe's conversion at the rate of the day gave or took beyond
+--                                  the payment's own rate (refunds and disputes of payments in a currency
+--                                  other than the settlement currency); debit = a loss
 --   host_pending         liability the host's earnings from events not yet released
 --   host_available       liability released earnings the host may withdraw (negative: the host owes Rally)
 --   host_in_transit      liability payouts requested and not yet paid
@@ -44,7 +47,7 @@ create table private.ledger_accounts (
   currency text not null references public.currencies (code),
   created_at timestamptz not null default now(),
   constraint ledger_accounts_kind check (kind in (
-    'platform_cash', 'platform_fees', 'stripe_fees', 'dispute_fees', 'refunds', 'disputes', 'suspense',
+    'platform_cash', 'platform_fees', 'stripe_fees', 'dispute_fees', 'refunds', 'disputes', 'suspense', 'fx_difference',
     'host_pending', 'host_available', 'host_in_transit', 'host_paid_out', 'host_transferred')),
   constraint ledger_accounts_owner check ((kind like 'host\_%') = (host_id is not null)),
   constraint ledger_accounts_id_currency unique (id, currency),
@@ -71,7 +74,7 @@ create table private.ledger_transactions (
   constraint ledger_transactions_kind check (kind in (
     'payment', 'stripe_fee', 'release', 'transfer', 'transfer_reversal', 'payout_requested', 'payout_paid',
     'payout_returned', 'refund_requested', 'refund_settled', 'refund_failed', 'dispute_opened',
-    'dispute_funds_withdrawn', 'dispute_fee', 'dispute_funds_reinstated', 'dispute_won', 'suspense', 'adjustment'))
+    'dispute_funds_withdrawn', 'dispute_fee', 'dispute_funds_reinstated', 'dispute_won', 'fx_difference', 'suspense', 'adjustment'))
 );
 comment on table private.ledger_transactions is
   'Ledger transactions: one per money movement, named by a unique idempotency key (e.g. payment:pi_123:succeeded). Append-only.';
@@ -405,6 +408,17 @@ as $$
     private.ledger_entry('disputes', null, p_currency, -p_amount))
 $$;
 
+-- Stripe moved p_amount more cash than Rally expected at the payment's own rate (negative: less).
+create or replace function private.postings_fx_difference(p_currency text, p_amount bigint) returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select private.ledger_entries_of(
+    private.ledger_entry('fx_difference', null, p_currency, p_amount),
+    private.ledger_entry('platform_cash', null, p_currency, -p_amount))
+$$;
+
 comment on function private.postings_payment(uuid, text, bigint, bigint) is 'Entries: Dr platform_cash gross / Cr host_pending (gross − fee), Cr platform_fees fee.';
 comment on function private.postings_stripe_fee(text, bigint) is 'Entries: Dr stripe_fees / Cr platform_cash.';
 comment on function private.postings_release(uuid, text, bigint) is 'Entries: Dr host_pending / Cr host_available.';
@@ -419,6 +433,7 @@ comment on function private.postings_dispute_opened(uuid, text, bigint, bigint, 
 comment on function private.postings_dispute_funds_withdrawn(text, bigint) is 'Entries: Dr disputes / Cr platform_cash.';
 comment on function private.postings_dispute_fee(uuid, text, bigint, text, text) is 'Entries: Dr p_bucket (host pays) or dispute_fees (platform pays) / Cr platform_cash.';
 comment on function private.postings_dispute_funds_reinstated(text, bigint) is 'Entries: Dr platform_cash / Cr disputes.';
+comment on function private.postings_fx_difference(text, bigint) is 'Entries: Dr fx_difference / Cr platform_cash (a conversion loss; negative amounts book a gain).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Posting
@@ -445,7 +460,7 @@ begin
   for v_entry in select e from jsonb_array_elements(p_entries) as e loop
     v_kind := v_entry ->> 'account';
     if v_kind is null or v_kind not in ('platform_cash', 'platform_fees', 'stripe_fees', 'dispute_fees', 'refunds',
-        'disputes', 'suspense', 'host_pending', 'host_available', 'host_in_transit', 'host_paid_out', 'host_transferred') then
+        'disputes', 'suspense', 'fx_difference', 'host_pending', 'host_available', 'host_in_transit', 'host_paid_out', 'host_transferred') then
       perform private.raise_error('22023', 'invalid_ledger_account', format('Unknown ledger account %L.', v_kind));
     end if;
     if (v_kind like 'host\_%') <> (v_entry ->> 'host_id' is not null) then
@@ -644,6 +659,7 @@ revoke execute on function
   private.postings_dispute_funds_reinstated(text,bigint),
   private.postings_dispute_funds_withdrawn(text,bigint),
   private.postings_dispute_opened(uuid,text,bigint,bigint,text),
+  private.postings_fx_difference(text,bigint),
   private.postings_payment(uuid,text,bigint,bigint),
   private.postings_payout_paid(uuid,text,bigint),
   private.postings_payout_requested(uuid,text,bigint),

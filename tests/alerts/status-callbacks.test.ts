@@ -156,6 +156,22 @@ describe("Resend webhooks", () => {
     expect(after).toHaveLength(0);
   });
 
+  it("email.suppressed (Resend did not send: the address is on its suppression list) fails the delivery and suppresses the address", async () => {
+    const kim = await createUser();
+    await ownerQuery("select private.notify($1, 'booking_confirmed', 'Suppressed one', null, '{}')", [kim.id]);
+    await dispatch();
+    const sent = resend.emails.find((email) => email.to[0] === kim.email);
+    expect(sent).toBeDefined();
+    const event = await resend.webhookRequest(WEBHOOK_URL, WEBHOOK_SECRET, "email.suppressed", sent!);
+    const body = JSON.parse(await event.clone().text()) as { data: { tags: unknown; suppressed: { type: string } } };
+    expect(body.data.tags).toEqual(Object.fromEntries(sent!.tags.map((t) => [t.name, t.value])));
+    expect(await outcome(await resendWebhook(event))).toBe("applied");
+    const { rows } = await ownerQuery<{ status: string; last_error: string }>("select status, last_error from private.alert_deliveries where user_id = $1", [kim.id]);
+    expect(rows).toEqual([{ status: "failed", last_error: expect.stringContaining("suppression list") }]);
+    const settings = await asUser(kim.claims, (db) => db.query("select email_suppressed_reason from public.notification_settings"));
+    expect(settings.rows).toEqual([{ email_suppressed_reason: "bounced" }]);
+  });
+
   it("refuse bad signatures and stale timestamps", async () => {
     const email = resend.emails.at(-1) ?? { id: "x", from: "a", to: ["b@c.d"], subject: "s", html: null, text: "t", tags: [], idempotencyKey: null };
     const wrongSecret = await resend.webhookRequest(WEBHOOK_URL, `whsec_${Buffer.from("another-secret-another-secret!!!").toString("base64")}`, "email.delivered", email);

@@ -2,7 +2,7 @@
 -- (balanced, idempotent per money movement), and the database's own guarantees (append-only,
 -- zero-sum per transaction and currency at commit, accounts pinned to their currency).
 begin;
-select plan(40);
+select plan(44);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -52,6 +52,22 @@ select results_eq($$select pg_temp.amount_on(private.postings_refund_requested(t
                   'a refund takes the host''s part and the fee part into the refunds clearing account');
 select is(pg_temp.sum_of(private.postings_refund_settled('EUR', 1500) || private.postings_refund_requested(tests.get_supabase_uid('lena'), 'EUR', 1350, 150, 'host_pending')), 0::bigint,
           'a requested and settled refund together balance');
+select results_eq($$select pg_temp.amount_on(private.postings_fx_difference('EUR', 143), a) from unnest(array['fx_difference', 'platform_cash']) a$$,
+                  $$values (143::bigint), (-143::bigint)$$,
+                  'Stripe converting a refund at a dearer rate of the day: the extra cash out is an exchange loss');
+select is(pg_temp.amount_on(private.postings_fx_difference('EUR', -57), 'fx_difference'), -57::bigint,
+          'and a cheaper rate books a gain');
+
+-- A refund of a payment in another currency is split in the settlement currency, at the payment's rate.
+create function pg_temp.usd_payment() returns private.payments language sql as $$
+  select jsonb_populate_record(null::private.payments, '{"amount_cents": 5000, "currency": "USD", "settlement_currency": "EUR",
+    "settlement_amount_cents": 4607, "exchange_rate": 0.9213, "platform_fee_cents": 461, "host_share_cents": 4146, "status": "succeeded"}') $$;
+select results_eq($$select settlement_amount, host_part, fee_part, bucket from private.refund_split(pg_temp.usd_payment(), 5000)$$,
+                  $$values (4607::bigint, 4146::bigint, 461::bigint, 'host_pending'::text)$$,
+                  'a full refund of a USD payment gives back everything it settled for in EUR, the host''s share from pending');
+select results_eq($$select settlement_amount, host_part, fee_part from private.refund_split(pg_temp.usd_payment(), 2500)$$,
+                  $$values (2303::bigint, 2072::bigint, 231::bigint)$$,
+                  'half of it: the EUR amount at the payment''s rate, floored, the host''s part pro rata (floored)');
 select is(pg_temp.amount_on(private.postings_dispute_fee(tests.get_supabase_uid('lena'), 'EUR', 1500, 'host', 'host_pending'), 'host_pending'), 1500::bigint,
           'the dispute fee comes from the host when the host pays it');
 select is(pg_temp.amount_on(private.postings_dispute_fee(tests.get_supabase_uid('lena'), 'EUR', 1500, 'platform', 'host_pending'), 'dispute_fees'), 1500::bigint,

@@ -2,7 +2,7 @@
 -- monotonically, payouts status from Connect, a payment that arrives after the hold ended,
 -- the release job, request_payout's refusals, what hosts read, and reconciliation.
 begin;
-select plan(49);
+select plan(56);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -29,6 +29,23 @@ select tests.create_supabase_user('ivy', 'ivy@example.test', '{"username":"ivy_g
 select tests.create_supabase_user('otto', 'otto@example.test', '{"username":"otto_host"}');
 update public.profiles set is_host = true, host_status = 'active' where id in (tests.get_supabase_uid('hana'), tests.get_supabase_uid('otto'));
 insert into private.stripe_accounts (host_id, account_id) values (tests.get_supabase_uid('hana'), 'acct_hana'), (tests.get_supabase_uid('otto'), 'acct_otto');
+
+-- Stripe's statuses: those of the pinned API version are known, anything else is kept raw.
+select is(private.stripe_status_known('dispute', 'appeal_under_review'), true, 'an appeal status is one Rally knows');
+select is(private.stripe_status_known('refund', 'awaiting_partner'), false, 'a status from a later API version is not');
+select is(private.stripe_status_known('payout', null), false, 'and neither is a missing one (never null)');
+-- Dispute snapshots: the newer wins; on a tie the later stage; final statuses stay.
+create function pg_temp.dispute_at(p_status text, p_appealed boolean) returns private.disputes language sql as $$
+  select jsonb_populate_record(null::private.disputes, jsonb_build_object('status', p_status, 'synced_at', '2026-11-30T10:00:00Z',
+    'appealed_at', case when p_appealed then '2026-11-30T09:00:00Z' end)) $$;
+select is(private.dispute_snapshot_applies(pg_temp.dispute_at('lost', false), 'appeal_needs_response', '2026-11-30T10:00:00Z'), true,
+          'an appeal stamped in the same second as the loss moves the dispute on');
+select is(private.dispute_snapshot_applies(pg_temp.dispute_at('appeal_under_review', true), 'lost', '2026-11-30T10:00:00Z'), true,
+          'a loss in the same second as the appeal''s review is the appeal''s decision');
+select is(private.dispute_snapshot_applies(pg_temp.dispute_at('lost', true), 'appeal_under_review', '2026-11-30T10:00:00Z'), false,
+          'and the review does not undo that decision');
+select is(private.dispute_snapshot_applies(pg_temp.dispute_at('won', true), 'lost', '2026-11-30T11:00:00Z'), false,
+          'a won dispute stays won, even against a newer snapshot');
 
 -- Connect account status
 select is(pg_temp.ingest(pg_temp.evt('evt_acct2', 'account.updated',

@@ -105,11 +105,11 @@ insert into fx select 'PO', payout_id from public.request_payout(600, 'EUR');
 select tests.as_superuser();
 update private.payment_commands set status = 'dead', attempts = 8, last_error_code = 'rate_limited', last_error = 'Too many requests', completed_at = now()
  where payout_id = pg_temp.fx('PO');
-insert into fx select 'CMD', private.enqueue_payment_command('sync_stripe_fee', '{"charge":"ch_dash1"}', p_host_id => pg_temp.uid('hana'));
+insert into fx select 'CMD', private.enqueue_payment_command('sync_balance_transaction', '{"charge":"ch_dash1"}', p_host_id => pg_temp.uid('hana'));
 update private.payment_commands set status = 'dead', attempts = 8, last_error = 'timeout', completed_at = now() - interval '1 hour' where id = pg_temp.fx('CMD');
 set local role postgres;
 select results_eq($$select kind, retryable from admin.payment_dead_letters order by died_at desc$$,
-                  $$values ('create_payout'::text, false), ('sync_stripe_fee', true)$$,
+                  $$values ('create_payout'::text, false), ('sync_balance_transaction', true)$$,
                   'dead payment commands are listed newest first, with whether a retry is safe');
 select results_eq($$select payout_id, host_username, amount_cents, failure_code, returned_to_available from admin.payout_dead_letters$$,
                   $$values (pg_temp.fx('PO'), 'hana_h'::text, 600::bigint, 'rate_limited'::text, false)$$,

@@ -64,7 +64,7 @@ select tests.authenticate_as('rex');
 insert into fx select 'HELD', id from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 1, 'rex-held');
 insert into fx select 'REP', public.report_content('user', tests.get_supabase_uid('hal'), 'Scam events');
 select tests.as_superuser();
-insert into fx select 'CMD', private.enqueue_payment_command('sync_stripe_fee', '{"charge":"ch_gil"}', p_host_id => pg_temp.uid('hal'));
+insert into fx select 'CMD', private.enqueue_payment_command('sync_balance_transaction', '{"charge":"ch_gil"}', p_host_id => pg_temp.uid('hal'));
 update private.payment_commands set status = 'dead', attempts = 8, last_error = 'timeout', completed_at = now() where id = pg_temp.fx('CMD');
 with d as (insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, status, attempts, finished_at, last_error)
            values (gen_random_uuid(), pg_temp.uid('gil'), 'booking_confirmed', 'email', 'test-dead', 'dead', 8, now(), 'mailbox full') returning id)

@@ -93,7 +93,7 @@ async function runCommands(outcome: "succeed" | "die"): Promise<void> {
       case "create_payout":
         result = { object: "payout", id: rid("po"), amount: p.amount, currency: p.currency, status: "pending", metadata: meta };
         break;
-      case "sync_stripe_fee":
+      case "sync_balance_transaction":
         result = { object: "balance_transaction", id: p.balance_transaction, fee: 88, currency: "eur", source: null };
         break;
       default:

@@ -25,9 +25,8 @@ describe("classifyStripeError", () => {
     expect(classifyStripeError({ type: "StripeConnectionError", message: "socket hang up" })).toMatchObject({ retryable: true });
     expect(classifyStripeError({ type: "StripeAPIError", statusCode: 500, message: "boom" })).toMatchObject({ retryable: true, statusCode: 500 });
     expect(classifyStripeError({ type: "StripeRateLimitError", statusCode: 429 })).toMatchObject({ retryable: true });
-    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient" }))
-      .toMatchObject({ retryable: true, code: "balance_insufficient" });
     expect(classifyStripeError({ type: "StripeAuthenticationError", statusCode: 401 })).toMatchObject({ retryable: true });
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 409, code: "idempotency_key_in_use" })).toMatchObject({ retryable: true });
   });
 
   it("gives up on what will never succeed", () => {
@@ -35,6 +34,13 @@ describe("classifyStripeError", () => {
       .toMatchObject({ retryable: false, code: "amount_too_large", statusCode: 400 });
     expect(classifyStripeError({ type: "StripeIdempotencyError", statusCode: 400 })).toMatchObject({ retryable: false, code: "StripeIdempotencyError" });
     expect(classifyStripeError({ type: "StripePermissionError", statusCode: 403 })).toMatchObject({ retryable: false });
+  });
+
+  it("retries balance_insufficient later with a fresh idempotency key: Stripe replays that saved 400 for the old one (docs.stripe.com/error-low-level)", () => {
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient" }))
+      .toMatchObject({ retryable: true, freshKey: true, code: "balance_insufficient", statusCode: 400 });
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "amount_too_large" })).toMatchObject({ freshKey: false });
+    expect(classifyStripeError({ type: "StripeAPIError", statusCode: 500 })).toMatchObject({ retryable: true, freshKey: false });
   });
 
   it("follows Stripe-Should-Retry: true", () => {
@@ -51,7 +57,7 @@ describe("stripeRequestFor", () => {
       .toEqual({ kind: "create_payout", stripeAccount: "acct_9", params: { amount: 100, currency: "eur", metadata: {} } });
     expect(stripeRequestFor({ kind: "create_refund", payload: { payment_intent: "pi_1", amount: 5, reason: "requested_by_customer", metadata: {} } }))
       .toMatchObject({ kind: "create_refund", params: { payment_intent: "pi_1", amount: 5 } });
-    expect(stripeRequestFor({ kind: "sync_stripe_fee", payload: { balance_transaction: "txn_1" } })).toEqual({ kind: "sync_stripe_fee", balanceTransactionId: "txn_1" });
+    expect(stripeRequestFor({ kind: "sync_balance_transaction", payload: { balance_transaction: "txn_1" } })).toEqual({ kind: "sync_balance_transaction", balanceTransactionId: "txn_1" });
   });
 
   it("waits for the transfer before reversing it", () => {

@@ -212,7 +212,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'payments-worker',
     endpoints: [{
       method: 'POST', path: '/payments-worker',
-      summary: 'Drains the payment command outbox (transfers, reversals, refunds, payouts, cancellations, fee look-ups) against Stripe. Scheduled; safe to run concurrently.',
+      summary: 'Drains the payment command outbox (transfers, reversals, refunds, payouts, cancellations, balance transaction look-ups) against Stripe. Scheduled; safe to run concurrently.',
       caller: 'the service role key only',
       request: { kind: 'json', schema: paymentsWorkerBody, note: 'an empty body uses the defaults' },
       response: z.strictObject({
