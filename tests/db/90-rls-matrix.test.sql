@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(510);
+select plan(538);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -62,7 +62,7 @@ select is_empty($$
                       'event_cohosts', 'bookings', 'waitlist_entries', 'reviews',
                       'notification_preferences', 'notification_settings',
                       'conversations', 'conversation_members', 'messages', 'message_reactions',
-                      'wallet_balances'])
+                      'wallet_balances', 'payout_schedules'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -363,6 +363,23 @@ cross join (values
    array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000']),
   ('delete', $$delete from public.wallet_balances$$,
    array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000'])
+) as x(action, stmt, expected);
+
+-- payout_schedules: a host reads their own schedule; it changes only through set_payout_schedule.
+insert into public.payout_schedules (host_id, "interval", weekly_anchor, next_run_at)
+values (tests.get_supabase_uid('host'), 'weekly', 'monday', now() + interval '3 days');
+insert into matrix
+select 'payout_schedules', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.payout_schedules where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.payout_schedules (host_id, "interval") values (coalesce(auth.uid(), tests.get_supabase_uid('owner')), 'manual')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.payout_schedules set next_run_at = now() where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.payout_schedules where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
 select is(tests.rls_outcome(actor, stmt), expected, format('%s: %s may %s → %s', tbl, actor, action, expected))
