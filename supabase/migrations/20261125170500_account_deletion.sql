@@ -330,6 +330,9 @@ begin
   v_removed := v_removed || jsonb_build_object('notifications', v_count);
   delete from public.notification_preferences where user_id = p_user_id;
   delete from public.notification_settings where user_id = p_user_id;
+  -- Their calendar subscription stops answering, and no payout is scheduled for them any more.
+  delete from private.calendar_feeds where user_id = p_user_id;
+  delete from public.payout_schedules where host_id = p_user_id;
   delete from private.alert_sink s
    using private.alert_deliveries d where d.id = s.delivery_id and d.user_id = p_user_id;
   update private.provider_events pe set payload = '{}'::jsonb, error = null
