@@ -1,6 +1,7 @@
 /**
  * `npm start`: the whole local stack without Docker — database (.rally/db), platform contract,
- * migrations, seed, edge functions (Deno gateway), schedules — then a status block like
+ * migrations, seed, edge functions (Deno gateway), the pg_net stand-in's worker that pg_cron's
+ * jobs call the functions through — then a status block like
  * `supabase status`. Ctrl-C (SIGINT/SIGTERM) stops everything this process started.
  *
  *   tsx scripts/stack.ts start [--reset]
@@ -12,7 +13,8 @@ import { acquireLock, type Lock } from './lib/lock.ts';
 import { applyDevDb, startDevCluster, stopDevDb, type DevDb } from './lib/dev-db.ts';
 import { apiKeys, type ApiKeys } from './lib/keys.ts';
 import { startApiStack, type ApiStack } from './lib/api-stack.ts';
-import { SCHEDULED_JOBS, startSchedules, type ScheduleRunner } from './lib/schedules.ts';
+import { startSchedules, storeScheduleSecrets, type ScheduleRunner } from './lib/schedules.ts';
+import { startNetWorker, type NetWorker } from './lib/net-worker.ts';
 import { formatStatus } from './lib/status.ts';
 import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
 import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET } from '../tools/stripe-standin/config.ts';
@@ -24,6 +26,7 @@ interface Running {
   db?: DevDb;
   api?: ApiStack;
   schedules?: ScheduleRunner;
+  netWorker?: NetWorker;
   stripeStandin?: StripeStandin;
 }
 
@@ -63,15 +66,16 @@ async function bringUp(running: Running, reset: boolean): Promise<void> {
     dbUrl: running.db.appUrl, port, keys, log: logLine,
     ...(process.env.RALLY_STORAGE_UPSTREAM ? { storageUpstream: process.env.RALLY_STORAGE_UPSTREAM } : {}),
   });
-  running.schedules = startSchedules(running.db.appUrl, logLine, SCHEDULED_JOBS,
-    { url: `${apiUrl}/functions/v1`, serviceRoleKey: keys.serviceRoleKey });
+  running.netWorker = await startNetWorker(running.db.adminUrl, logLine);
+  await storeScheduleSecrets(running.db.appUrl, apiUrl, keys.serviceRoleKey);
+  running.schedules = await startSchedules(running.db.appUrl, logLine);
   process.stdout.write(
     formatStatus({
       apiUrl,
       db: running.db,
       keys,
       services: running.api.descriptions,
-      scheduledJobs: SCHEDULED_JOBS.length,
+      scheduledJobs: running.schedules.activeJobs,
       stripeStandinUrl: running.stripeStandin?.url ?? null,
     }),
   );
@@ -127,6 +131,7 @@ function functionsExit(api: ApiStack | undefined): Promise<string> {
 async function tearDown(running: Running): Promise<void> {
   try {
     await running.schedules?.stop();
+    await running.netWorker?.stop();
     await running.api?.close();
     await running.stripeStandin?.close();
     if (running.db?.startedHere) await stopDevDb(logLine);

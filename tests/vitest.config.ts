@@ -1,5 +1,5 @@
 // vitest for Rally: every tests/**/*.test.ts except the Deno smoke tests, run by `npm test`
-// against a throwaway database (SUPABASE_DB_URL, RALLY_ADMIN_DB_URL and the keys come from
+// against a throwaway database (SUPABASE_DB_URL, RALLY_DB_URL, RALLY_ADMIN_DB_URL and the keys come from
 // scripts/test.ts). Files run one at a time because they share that database.
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
@@ -12,6 +12,9 @@ export default defineConfig({
     exclude: ['tests/smoke/**', 'tests/e2e/**', '**/node_modules/**'],
     environment: 'node',
     fileParallelism: false,
+    // A passing test's console output (the errors the fault and fuzz gates provoke) is held back
+    // and counted by tests/support/console-summary-reporter.ts; a failing test shows its own.
+    silent: 'passed-only',
     testTimeout: 60_000,
     hookTimeout: 120_000,
   },

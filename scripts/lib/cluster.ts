@@ -1,7 +1,8 @@
 /**
  * A plain PostgreSQL 15 cluster shaped like the platform's: bootstrap superuser `supabase_admin`,
- * scram passwords, pg_cron preloaded, loopback only. Used for the dev stack (`.rally/db`, kept)
- * and for throwaway test clusters (temp dir, free port, durability off for speed).
+ * scram passwords, loopback only, and the platform's preloaded libraries — rally_platform_hooks
+ * (what supautils does), pg_stat_statements and pg_cron. Used for the dev stack (`.rally/db`,
+ * kept) and for throwaway test clusters (temp dir, free port, durability off for speed).
  */
 import { appendFileSync, chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ADMIN_ROLE, LOCAL_PASSWORD, assertAllowedDbPort } from './config.ts';
 import { RallyError } from './errors.ts';
 import { findPgBinaries, type PgBinaries } from './pg-binaries.ts';
+import { EXTENSION_SCRIPTS_DIR, HOOKS_SETTINGS_FILE, platformHooksLibrary } from './platform-hooks.ts';
 import { isPortFree } from './ports.ts';
 import { run, type RunResult } from './process.ts';
 import { asServerUser, assertServerUserCanWrite, giveToServerUser, serverUser, type ServerUser } from './os-user.ts';
@@ -30,6 +32,8 @@ export interface StartOutcome {
 }
 
 const LOG_FILE = 'postgres.log';
+/** Rewritten on every start, so a moved checkout or a rebuilt library is picked up. */
+const PLATFORM_SETTINGS_FILE = 'rally-platform.conf';
 const READY_TIMEOUT_MS = 60_000;
 /** Unix socket paths are limited to ~107 bytes; beyond that we listen on TCP only. */
 const MAX_SOCKET_DIR_LENGTH = 90;
@@ -44,6 +48,7 @@ export async function startCluster(spec: ClusterSpec): Promise<StartOutcome> {
     await waitUntilReady(bins, running);
     return { port: running, fresh, startedHere: false };
   }
+  await writePlatformSettings(spec.dataDir);
   await launch(bins, user, spec);
   await waitUntilReady(bins, spec.port);
   return { port: spec.port, fresh, startedHere: true };
@@ -105,9 +110,6 @@ function writeRallySettings(spec: ClusterSpec): void {
     '# --- Rally local stack (scripts/lib/cluster.ts) ---',
     "listen_addresses = '127.0.0.1'",
     `unix_socket_directories = '${socketDir}'`,
-    // The platform preloads pg_cron; migrations that schedule jobs need it loaded.
-    "shared_preload_libraries = 'pg_cron'",
-    "cron.database_name = 'postgres'",
     'max_connections = 200',
     "timezone = 'UTC'",
     "log_timezone = 'UTC'",
@@ -116,6 +118,31 @@ function writeRallySettings(spec: ClusterSpec): void {
     '',
   ];
   appendFileSync(join(spec.dataDir, 'postgresql.conf'), lines.join('\n'));
+}
+
+/**
+ * The platform's preloads and supautils settings, written beside postgresql.conf (which includes
+ * it) before every start. pg_cron runs jobs in background workers: on the platform it connects
+ * over 127.0.0.1, which Supabase's pg_hba trusts; these clusters ask every connection for a password.
+ */
+async function writePlatformSettings(dataDir: string): Promise<void> {
+  const conf = join(dataDir, 'postgresql.conf');
+  const include = `include_if_exists = '${PLATFORM_SETTINGS_FILE}'`;
+  if (!readFileSync(conf, 'utf8').includes(include)) appendFileSync(conf, `\n${include}\n`);
+  const lines = [
+    '# Written by scripts/lib/cluster.ts before every start; edits are lost.',
+    `shared_preload_libraries = '${await platformHooksLibrary()}, pg_stat_statements, pg_cron'`,
+    "cron.database_name = 'postgres'",
+    'cron.use_background_workers = on',
+    'max_worker_processes = 16',
+    // As on every Supabase project: the Realtime stand-in reads Broadcast from Database through
+    // logical decoding. This file is rewritten before every start, so existing data dirs get it.
+    'wal_level = logical',
+    `include = '${HOOKS_SETTINGS_FILE}'`,
+    `supautils.privileged_extensions_custom_scripts_path = '${EXTENSION_SCRIPTS_DIR}'`,
+    '',
+  ];
+  writeFileSync(join(dataDir, PLATFORM_SETTINGS_FILE), lines.join('\n'), { mode: 0o644 });
 }
 
 /** The port of the server running on `dataDir`, or undefined when none is. */
@@ -136,9 +163,7 @@ async function launch(bins: PgBinaries, user: ServerUser, spec: ClusterSpec): Pr
     throw new RallyError('PORT_IN_USE', `port ${spec.port} on 127.0.0.1 is taken by another program; set RALLY_DB_PORT`);
   }
   const logFile = join(spec.dataDir, LOG_FILE);
-  // wal_level=logical as on every Supabase project: the Realtime stand-in reads Broadcast from
-  // Database through logical decoding. Passed at start so an existing data dir gets it too.
-  const args = ['start', '-D', spec.dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${spec.port} -c wal_level=logical`];
+  const args = ['start', '-D', spec.dataDir, '-l', logFile, '-w', '-t', '60', '-o', `-p ${spec.port}`];
   const [command, argv] = asServerUser(user, bins.path('pg_ctl'), args);
   const result = await run(command, argv, { output: 'capture' });
   if (result.code !== 0) {

@@ -19,6 +19,8 @@ export const APP_ROLE = 'postgres';
 /** `supabase start` uses "postgres" as the local password for both roles; so do we. */
 export const LOCAL_PASSWORD = 'postgres';
 export const DATABASE = 'postgres';
+/** The schemas Rally's migrations create objects in (lint, the API-exposure comparison). */
+export const RALLY_SCHEMAS: readonly string[] = ['public', 'private', 'admin'];
 
 /** The CLI claims these for its Docker DB, shadow DB and pooler; using them confuses `--db-url`. */
 export const FORBIDDEN_DB_PORTS: readonly number[] = [54322, 54320, 54329];
@@ -30,10 +32,12 @@ export const DEFAULT_JWT_SECRET = 'super-secret-jwt-token-with-at-least-32-chara
 export const PATHS = {
   platformDir: () => envPath('RALLY_PLATFORM_DIR') ?? join(REPO_ROOT, 'sql', 'platform'),
   seed: join(REPO_ROOT, 'supabase', 'seed.sql'),
-  testHelpers: join(REPO_ROOT, 'tests', 'support', 'db-helpers.sql'),
+  /** the first pgTAP file: creates pgTAP and the `tests` helpers, as `supabase test db` would run it */
+  testHelpers: join(REPO_ROOT, 'tests', 'db', '000-setup-tests-helpers.test.sql'),
   pgTapTests: join(REPO_ROOT, 'tests', 'db'),
   smokeTests: join(REPO_ROOT, 'tests', 'smoke'),
   vitestConfig: join(REPO_ROOT, 'tests', 'vitest.config.ts'),
+  vitestConsoleSummary: join(REPO_ROOT, 'tests', 'support', 'console-summary-reporter.ts'),
   e2eVitestConfig: join(REPO_ROOT, 'tests', 'e2e', 'vitest.config.ts'),
   functionsDir: join(REPO_ROOT, 'functions'),
   denoConfig: join(REPO_ROOT, 'functions', 'deno.json'),
@@ -61,6 +65,19 @@ export function devDbPort(): number {
 
 export function functionsPort(): number {
   return parsePort('RALLY_FUNCTIONS_PORT', DEFAULT_FUNCTIONS_PORT);
+}
+
+/**
+ * The platform's per-project "default privileges for new entities" setting
+ * (RALLY_API_AUTO_EXPOSE=on|off, default off, as every project since 2026-10-30).
+ */
+export type ApiExposure = 'on' | 'off';
+
+export function apiAutoExpose(): ApiExposure {
+  const raw = process.env.RALLY_API_AUTO_EXPOSE;
+  if (raw === undefined || raw === '' || raw === 'off') return 'off';
+  if (raw === 'on') return 'on';
+  throw new RallyError('USAGE', `RALLY_API_AUTO_EXPOSE=${raw} must be on or off`);
 }
 
 export function jwtSecret(): string {

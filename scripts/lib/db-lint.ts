@@ -2,7 +2,7 @@
  * The database quality gates of ARCHITECTURE §7, run with the Supabase CLI itself (both work
  * with --db-url and no Docker): `db lint` (plpgsql_check) and `db advisors` (splinter).
  */
-import { PATHS, REPO_ROOT } from './config.ts';
+import { PATHS, RALLY_SCHEMAS, REPO_ROOT } from './config.ts';
 import { cliEnv } from './apply.ts';
 import { run } from './process.ts';
 
@@ -11,9 +11,14 @@ export interface CheckResult {
   ok: boolean;
 }
 
-/** Fails on any plpgsql_check finding at level warning or above. */
+/**
+ * Fails on any plpgsql_check finding at level warning or above, in Rally's schemas. Without
+ * `--schema` the CLI lints every schema the connecting role owns; on the platform (and in the
+ * contract) `postgres` owns `extensions`, so it would lint PostGIS's own PL/pgSQL, which is not
+ * Rally's to fix.
+ */
 export async function dbLint(dbUrl: string): Promise<CheckResult> {
-  const args = ['db', 'lint', '--db-url', dbUrl, '--level', 'warning', '--fail-on', 'warning'];
+  const args = ['db', 'lint', '--db-url', dbUrl, '--schema', RALLY_SCHEMAS.join(','), '--level', 'warning', '--fail-on', 'warning'];
   return cliCheck('supabase db lint (level warning)', args);
 }
 

@@ -22,8 +22,8 @@ export interface PgBinaries {
 export const INSTALL_HINT = [
   'PostgreSQL 15 server binaries (initdb, pg_ctl, postgres) were not found.',
   'Install them, then run the command again:',
-  '  Debian/Ubuntu: sudo apt-get install -y postgresql-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl \\',
-  '                 postgresql-15-plpgsql-check postgresql-15-cron postgresql-15-postgis-3',
+  '  Debian/Ubuntu: sudo apt-get install -y postgresql-15 postgresql-server-dev-15 make gcc postgresql-15-pgtap \\',
+  '                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check postgresql-15-cron postgresql-15-postgis-3',
   '  macOS:         brew install postgresql@15 pgtap   (then: cpan TAP::Parser::SourceHandler::pgTAP for pg_prove)',
   'Or point RALLY_PG_BINDIR at the directory that holds initdb and pg_ctl.',
 ].join('\n');

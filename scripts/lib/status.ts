@@ -46,7 +46,7 @@ export function formatStatus(input: StatusInput): string {
     ...missing,
     '',
     'Also running:',
-    `  Schedules:            ${input.scheduledJobs} job(s) run by this process (stand-in for pg_cron + pg_net)`,
+    `  Schedules:            pg_cron (${input.scheduledJobs} active jobs); pg_net is a STAND-IN (SQL + scripts/lib/net-worker.ts, run by this process)`,
     input.stripeStandinUrl === undefined
       ? '  Stripe:               not started'
       : input.stripeStandinUrl === null

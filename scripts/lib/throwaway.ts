@@ -2,7 +2,7 @@
  * A cluster that lives for one command (npm test, gen:types, CI checks): temp dir, free port,
  * durability off, full apply. It is stopped and deleted on every way out, Ctrl-C included.
  */
-import { ADMIN_ROLE, APP_ROLE, dbUrl } from './config.ts';
+import { ADMIN_ROLE, APP_ROLE, dbUrl, type ApiExposure } from './config.ts';
 import { applyAll } from './apply.ts';
 import { makeThrowawayDir, removeDataDir, startCluster, stopCluster } from './cluster.ts';
 import { freePort } from './ports.ts';
@@ -16,8 +16,10 @@ export interface ThrowawayDb {
 }
 
 export interface ThrowawayOptions {
-  /** tests/support/db-helpers.sql (schema `tests`): test clusters only, never linted */
+  /** tests/db/000-setup-tests-helpers.test.sql (pgTAP, schema `tests`): test clusters only, never linted */
   testHelpers: boolean;
+  /** the platform's new-entity default privileges; RALLY_API_AUTO_EXPOSE when absent */
+  apiExposure?: ApiExposure;
   log: (line: string) => void;
 }
 
@@ -59,7 +61,10 @@ export async function withThrowawayDb<T>(options: ThrowawayOptions, body: (db: T
     const port = await freePort();
     await startCluster({ dataDir: dir.dataDir, port, throwaway: true });
     options.log(`database: throwaway cluster on port ${port} in ${dir.root}`);
-    await applyAll({ port, seed: true, testHelpers: options.testHelpers, log: options.log });
+    await applyAll({
+      port, seed: true, testHelpers: options.testHelpers, log: options.log,
+      ...(options.apiExposure ? { apiExposure: options.apiExposure } : {}),
+    });
     return await body({ port, appUrl: dbUrl(APP_ROLE, port), adminUrl: dbUrl(ADMIN_ROLE, port), dataDir: dir.dataDir });
   } finally {
     // Handlers stay on until the cluster is gone, so a late Ctrl-C cannot cut the cleanup short.

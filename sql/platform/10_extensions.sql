@@ -1,37 +1,40 @@
--- Supabase platform contract, part 2: the `extensions` schema and the allow-listed extensions.
+-- Supabase platform contract, part 2: the `extensions` schema and the default extensions.
 --
--- On the platform `postgres` may `create extension … with schema extensions` for allow-listed
--- extensions through supautils. Plain PostgreSQL would refuse a non-superuser, so the contract
--- pre-creates exactly the extensions Rally's migrations ask for; their
--- `create extension if not exists … with schema extensions` is then a no-op, and any other
--- extension fails here as it would be refused there.
+-- A new hosted project has pgcrypto, uuid-ossp and pgjwt in `extensions`, pg_stat_statements,
+-- pg_net (schema `net`) and supabase_vault (schema `vault`); nothing else. Every other extension
+-- Rally uses is created by its own migrations, as `postgres`, which rally_platform_hooks allows
+-- for the platform's privileged extensions (they are then created as `supabase_admin`).
+--
+-- On the platform the init scripts ran as `postgres` while it was still a superuser, so
+-- `postgres` owns `extensions` and the extensions created there; the contract does the same, in
+-- one transaction, and demotes `postgres` again before it commits.
+-- pgjwt, pg_net and supabase_vault have no Debian packages: 11_pgjwt_standin.sql,
+-- 12_pg_net_standin.sql and 13_vault_standin.sql create SQL stand-ins with the same objects.
 
-create schema if not exists extensions authorization supabase_admin;
-grant usage on schema extensions to postgres, anon, authenticated, service_role;
-alter default privileges in schema extensions grant all on tables to postgres, anon, authenticated, service_role;
-alter default privileges in schema extensions grant all on functions to postgres, anon, authenticated, service_role;
-alter default privileges in schema extensions grant all on sequences to postgres, anon, authenticated, service_role;
-
+begin;
+alter role postgres superuser;
+set local role postgres;
+create schema if not exists extensions;
 create extension if not exists "uuid-ossp" with schema extensions;
 create extension if not exists pgcrypto with schema extensions;
-create extension if not exists citext with schema extensions;
-create extension if not exists postgis with schema extensions;
--- `supabase db lint` creates plpgsql_check itself inside a rolled-back transaction as the
--- connecting role; pre-creating it lets that statement succeed as `postgres`.
-create extension if not exists plpgsql_check with schema extensions;
--- pgTAP for the database tests (`supabase test db` also installs it into `extensions`).
-create extension if not exists pgtap with schema extensions;
+reset role;
+alter role postgres nosuperuser;
+commit;
 
--- pg_cron lives in `pg_catalog` with its own `cron` schema; it needs shared_preload_libraries,
--- which the local stack sets. Without it (a hand-made cluster) the schedules are skipped, not fatal.
-do $cron$
-begin
-  if current_setting('shared_preload_libraries') like '%pg_cron%' then
-    create extension if not exists pg_cron with schema pg_catalog;
-    grant usage on schema cron to postgres;
-    grant all on all tables in schema cron to postgres;
-  else
-    raise notice 'pg_cron is not preloaded: schedules are run by the local stack runner only';
-  end if;
-end
-$cron$;
+-- pg_stat_statements is preloaded (scripts/lib/cluster.ts) and created by the platform's superuser.
+create extension if not exists pg_stat_statements with schema extensions;
+
+grant usage on schema extensions to postgres, anon, authenticated, service_role;
+grant all on schema extensions to dashboard_user;
+-- What the image's migrations give `postgres` on everything the platform's superuser adds to
+-- `extensions` (`20230224042246_grant_extensions_perms_for_postgres`); the API roles get nothing
+-- by default there.
+grant all on all tables in schema extensions to postgres with grant option;
+grant all on all routines in schema extensions to postgres with grant option;
+grant all on all sequences in schema extensions to postgres with grant option;
+alter default privileges for role supabase_admin in schema extensions
+  grant all on tables to postgres with grant option;
+alter default privileges for role supabase_admin in schema extensions
+  grant all on routines to postgres with grant option;
+alter default privileges for role supabase_admin in schema extensions
+  grant all on sequences to postgres with grant option;

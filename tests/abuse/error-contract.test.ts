@@ -10,7 +10,7 @@
  * follow_user / block_user answer), so those repeats must succeed and write nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { addTicketType, bookEvent, createEvent, createHost, failure, publishEvent, rpc } from "../support/events.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -108,7 +108,7 @@ const repeats: Attempt[] = [
 ];
 
 const count = async (table: string): Promise<number> =>
-  Number((await adminQuery<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]?.n);
+  Number((await ownerQuery<{ n: string }>(`select count(*) as n from ${table}`)).rows[0]?.n);
 
 describe("direct writes that break a constraint get Rally's error contract, and write nothing", () => {
   it.each(attempts.map((a) => [a.name, a] as const))("%s", async (_name, attempt) => {

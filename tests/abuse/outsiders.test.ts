@@ -6,14 +6,14 @@
  * the token expired. Each attempt here must be refused with 42501 and leave the data as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, asServiceRole, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asServiceRole, closeTestPools } from "../support/db.ts";
 import { addTicketType, bookEvent, createEvent, createHost, failure, publishEvent, publishedEvent, rpc } from "../support/events.ts";
 import { createUser, issueAccessToken, type TestUser } from "../support/users.ts";
 
 afterAll(closeTestPools);
 
 async function messageState(id: string): Promise<{ body: string | null; deleted_at: Date | null }> {
-  const { rows } = await adminQuery<{ body: string | null; deleted_at: Date | null }>(
+  const { rows } = await ownerQuery<{ body: string | null; deleted_at: Date | null }>(
     "select body, deleted_at from public.messages where id = $1", [id]);
   const row = rows[0];
   if (row === undefined) throw new Error("message vanished");
@@ -71,7 +71,7 @@ describe("deleting someone else's message", () => {
     const guest = await createUser();
     const { event, ticketTypeId } = await publishedEvent(host);
     const booking = await bookEvent(guest, event.id, ticketTypeId, 1);
-    const { rows } = await adminQuery<{ id: string }>("select id from public.conversations where event_id = $1", [event.id]);
+    const { rows } = await ownerQuery<{ id: string }>("select id from public.conversations where event_id = $1", [event.id]);
     const chat = rows[0]?.id ?? "";
     const welcome = await send(host, chat, "Doors at 8");
     await rpc(guest, "select * from public.cancel_booking($1)", [booking.id]);
@@ -115,7 +115,7 @@ describe("a revoked admin, with the token issued while they were one", () => {
   it("cannot cancel someone else's event", async () => {
     const err = await failure(rpc(admin, "select * from public.cancel_event($1, 'abuse')", [eventId]));
     expect([err.code, err.hint]).toEqual(["42501", "not_your_event"]);
-    const { rows } = await adminQuery<{ status: string }>("select status from private.events where id = $1", [eventId]);
+    const { rows } = await ownerQuery<{ status: string }>("select status from private.events where id = $1", [eventId]);
     expect(rows[0]?.status).toBe("published");
   });
 
@@ -126,10 +126,10 @@ describe("a revoked admin, with the token issued while they were one", () => {
   });
 
   it("cannot delete an account", async () => {
-    const { rows } = await adminQuery<{ username: string }>("select username from public.profiles where id = $1", [victim.id]);
+    const { rows } = await ownerQuery<{ username: string }>("select username from public.profiles where id = $1", [victim.id]);
     const err = await failure(rpc(admin, "select public.admin_delete_account($1, $2)", [victim.id, rows[0]?.username]));
     expect([err.code, err.hint]).toEqual(["42501", "admin_only"]);
-    const after = await adminQuery<{ deleted_at: Date | null }>("select deleted_at from public.profiles where id = $1", [victim.id]);
+    const after = await ownerQuery<{ deleted_at: Date | null }>("select deleted_at from public.profiles where id = $1", [victim.id]);
     expect(after.rows[0]?.deleted_at).toBeNull();
   });
 
@@ -149,11 +149,11 @@ describe("a guest the host blocked, waiting for a seat", () => {
     await rpc(patient, "select * from public.join_waitlist($1, $2, 1)", [event.id, ticketTypeId]);
     await rpc(host, "select * from public.block_user($1)", [blocked.id]);
     await rpc(holder, "select * from public.cancel_booking($1)", [seat.id]);
-    const { rows } = await adminQuery<{ guest_id: string; status: string }>(
+    const { rows } = await ownerQuery<{ guest_id: string; status: string }>(
       "select guest_id, status from public.bookings where event_id = $1 and status = 'confirmed' or (event_id = $1 and status = 'held')",
       [event.id]);
     expect(rows.map((r) => r.guest_id)).toEqual([patient.id]);
-    const offers = await adminQuery<{ n: string }>(
+    const offers = await ownerQuery<{ n: string }>(
       "select count(*) as n from public.notifications where user_id = $1 and type = 'waitlist_offer'", [blocked.id]);
     expect(offers.rows[0]?.n).toBe("0");
   });

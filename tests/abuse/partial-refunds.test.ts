@@ -6,7 +6,7 @@
  * minus what was already refunded.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, asServiceRole, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asServiceRole, closeTestPools } from "../support/db.ts";
 import { rpc } from "../support/events.ts";
 import {
   ledgerInvariantViolations, type PaymentsHarness, resetPaymentSettings, setPaymentSettings, startPayments, walletOf,
@@ -31,7 +31,7 @@ afterAll(async () => {
 });
 
 async function refundedAtStripe(bookingId: string): Promise<number> {
-  const { rows } = await adminQuery<{ total: string | null }>(
+  const { rows } = await ownerQuery<{ total: string | null }>(
     "select sum(amount_cents) as total from private.refunds where booking_id = $1 and status = 'succeeded'", [bookingId]);
   return Number(rows[0]?.total ?? 0);
 }
@@ -49,7 +49,7 @@ describe("an admin's goodwill refund, then a cancellation", () => {
     await rpc(host, "select * from public.cancel_event($1, 'Storm warning')", [gig.eventId]);
     await h.work();
     expect(await refundedAtStripe(paid.bookingId)).toBe(5000);
-    const { rows } = await adminQuery<{ body: string; refund: number }>(
+    const { rows } = await ownerQuery<{ body: string; refund: number }>(
       "select body, (data ->> 'refund_cents')::int as refund from public.notifications where user_id = $1 and type = 'event_cancelled'",
       [guest.id]);
     expect(rows[0]?.refund).toBe(3500);
@@ -81,7 +81,7 @@ describe("an admin's goodwill refund, then a cancellation", () => {
     await rpc(admin, "select * from public.admin_refund_booking($1, 'Half back', 1000)", [paid.bookingId]);
     await expect(rpc(admin, "select * from public.admin_refund_booking($1, 'Too much', 1500)", [paid.bookingId]))
       .rejects.toMatchObject({ code: "P0001", hint: "refund_exceeds_payment" });
-    const { rows } = await adminQuery<{ n: string }>("select count(*) as n from private.refund_requests where booking_id = $1", [paid.bookingId]);
+    const { rows } = await ownerQuery<{ n: string }>("select count(*) as n from private.refund_requests where booking_id = $1", [paid.bookingId]);
     expect(rows[0]?.n).toBe("1");
   });
 });

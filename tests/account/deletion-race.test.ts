@@ -7,7 +7,7 @@
  */
 import type pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { createHost, publishedEvent } from "../support/events.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -18,7 +18,7 @@ afterAll(async () => {
 /** Resolves once another backend is waiting for a lock held by `blockerPid`. */
 async function someoneWaitsOn(blockerPid: number): Promise<void> {
   for (let attempt = 0; attempt < 200; attempt += 1) {
-    const { rows } = await adminQuery<{ waiting: boolean }>(
+    const { rows } = await ownerQuery<{ waiting: boolean }>(
       "select exists (select 1 from pg_stat_activity where $1 = any (pg_blocking_pids(pid))) as waiting",
       [blockerPid],
     );
@@ -68,7 +68,7 @@ describe("a request racing its own account deletion", () => {
     const outcome = await writeDuringDeletion(guest, username, (db) =>
       db.query("select * from public.book_event($1, $2, 1, null)", [event.id, ticketTypeId]));
     expect(outcome).toMatchObject({ code: "42501", hint: "account_deleted" });
-    const { rows } = await adminQuery<{ n: string }>("select count(*) as n from public.bookings where guest_id = $1", [guest.id]);
+    const { rows } = await ownerQuery<{ n: string }>("select count(*) as n from public.bookings where guest_id = $1", [guest.id]);
     expect(rows[0]?.n).toBe("0");
   });
 
@@ -78,7 +78,7 @@ describe("a request racing its own account deletion", () => {
     const outcome = await writeDuringDeletion(person, person.username ?? "", (db) =>
       db.query("select public.follow_user($1)", [other.id]));
     expect(outcome).toMatchObject({ code: "42501", hint: "account_deleted" });
-    const { rows } = await adminQuery<{ follows: string; followers: number }>(
+    const { rows } = await ownerQuery<{ follows: string; followers: number }>(
       `select (select count(*) from public.follows where follower_id = $1) as follows,
               (select followers_count from public.profiles where id = $2) as followers`,
       [person.id, other.id],

@@ -12,7 +12,7 @@ import { handler as purgeHandler } from "../../functions/storage-purge/handler.t
 import { startStorageStandin, type StorageStandin } from "../../tools/storage-standin/server.ts";
 import { createGateway } from "../../scripts/functions-gateway.ts";
 import { FUNCTIONS } from "../../scripts/lib/api-reference/edge-functions.ts";
-import { adminQuery, appPool, asServiceRole, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, appPool, asServiceRole, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { anonKey, signJwt } from "../support/jwt.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -57,13 +57,13 @@ async function deletedWithAvatar(): Promise<{ user: TestUser; name: string }> {
   const user = await createUser();
   const name = `${user.id}/avatar.png`;
   await storage.putObject("avatars", name, PNG, "image/png", user.id);
-  await adminQuery("update public.profiles set avatar_path = $2 where id = $1", [user.id, name]);
+  await ownerQuery("update public.profiles set avatar_path = $2 where id = $1", [user.id, name]);
   await asUser(user.claims, (db) => db.query("select public.delete_my_account($1)", [user.username]));
   return { user, name };
 }
 
 async function queueRow(name: string) {
-  const { rows } = await adminQuery<{ status: string; attempts: number; last_error: string | null; purged_at: Date | null;
+  const { rows } = await ownerQuery<{ status: string; attempts: number; last_error: string | null; purged_at: Date | null;
                                       next_attempt_at: Date; dead_at: Date | null }>(
     "select status, attempts, last_error, purged_at, next_attempt_at, dead_at from private.storage_purge_queue where bucket_id = 'avatars' and name = $1",
     [name]);
@@ -71,13 +71,13 @@ async function queueRow(name: string) {
 }
 
 const rowExists = async (name: string): Promise<boolean> =>
-  (await adminQuery("select 1 from storage.objects where bucket_id = 'avatars' and name = $1", [name])).rowCount === 1;
+  (await ownerQuery("select 1 from storage.objects where bucket_id = 'avatars' and name = $1", [name])).rowCount === 1;
 
 const publicUrl = (name: string): Promise<Response> =>
   fetch(`${storage.url}/storage/v1/object/public/avatars/${name}`, { headers: { apikey: "anon" } });
 
 const makeDue = (name: string) =>
-  adminQuery("update private.storage_purge_queue set next_attempt_at = now() where bucket_id = 'avatars' and name = $1 and status = 'pending'", [name]);
+  ownerQuery("update private.storage_purge_queue set next_attempt_at = now() where bucket_id = 'avatars' and name = $1 and status = 'pending'", [name]);
 
 const successfulDeletes = (name: string): number =>
   storage.deleteCalls.filter((call) => call.status === 200 && call.deleted.includes(name)).length;
@@ -161,7 +161,7 @@ describe("a deleted account's avatar", () => {
 
   it("becomes a dead letter operators see after its last attempt, and can be queued again", async () => {
     const { name } = await deletedWithAvatar();
-    await adminQuery("update private.storage_purge_queue set max_attempts = 3 where bucket_id = 'avatars' and name = $1", [name]);
+    await ownerQuery("update private.storage_purge_queue set max_attempts = 3 where bucket_id = 'avatars' and name = $1", [name]);
     storage.failAlways({ mode: "error", status: 500 });
     for (let attempt = 0; attempt < 3; attempt += 1) {
       await makeDue(name);

@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { closePool } from "../../functions/_shared/db.ts";
 import { handler as contactPoints } from "../../functions/contact-points/handler.ts";
-import { adminQuery, appPool, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, appPool, asUser, closeTestPools } from "../support/db.ts";
 import { createUser } from "../support/users.ts";
 
 afterAll(async () => {
@@ -66,7 +66,7 @@ describe("admin app: suspension", () => {
     const failure = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
     expect(failure?.reason).toMatchObject({ code: "P0001", hint: "already_suspended" });
 
-    const { rows } = await adminQuery<{ suspensions: string; audits: string }>(
+    const { rows } = await ownerQuery<{ suspensions: string; audits: string }>(
       `select (select count(*) from private.user_suspensions where user_id = $1) as suspensions,
               (select count(*) from private.audit_log where subject_id = $1 and action = 'admin.suspend_user') as audits`,
       [tom.id]);
@@ -79,7 +79,7 @@ describe("admin app: suspension", () => {
     const err = await errorOf(asUser(mallory.claims, (db) =>
       db.query("select * from public.admin_suspend_user($1, $2)", [victim.id, "Because I can"])));
     expect(err).toMatchObject({ code: "42501", hint: "admin_only" });
-    const { rows } = await adminQuery<{ n: string }>(
+    const { rows } = await ownerQuery<{ n: string }>(
       "select count(*) as n from private.user_suspensions where user_id = $1", [victim.id]);
     expect(rows[0]?.n).toBe("0");
   });
@@ -97,7 +97,7 @@ describe("audit log", () => {
       expect(await errorOf(appPool().query(sql, [eve.id]))).toMatchObject({ code: "42501" });
     }
     expect(await errorOf(appPool().query("truncate private.audit_log"))).toMatchObject({ code: "42501" });
-    const { rows } = await adminQuery<{ reason: string }>(
+    const { rows } = await ownerQuery<{ reason: string }>(
       "select details ->> 'reason' as reason from private.audit_log where subject_id = $1 and action = 'admin.suspend_user'", [eve.id]);
     expect(rows).toEqual([{ reason: "Fraud" }]);
   });

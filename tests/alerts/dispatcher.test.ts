@@ -14,7 +14,7 @@ import { createTwilioProvider } from "../../functions/_shared/alerts/providers/t
 import type { ProviderSet } from "../../functions/_shared/alerts/types.ts";
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
 import { handler as dispatchHandler } from "../../functions/dispatch-alerts/handler.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { anonKey, signJwt } from "../support/jwt.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
@@ -40,7 +40,7 @@ afterAll(async () => {
 beforeEach(async () => {
   resend.failures.recover();
   twilio.failures.recover();
-  await adminQuery("update private.alert_deliveries set status = 'skipped', finished_at = now() where status in ('pending', 'sending')");
+  await ownerQuery("update private.alert_deliveries set status = 'skipped', finished_at = now() where status in ('pending', 'sending')");
 });
 
 /** A dispatcher process of its own: its own connection pool, real adapters pointed at the stand-ins. */
@@ -62,18 +62,18 @@ function dispatcher(options: Partial<DispatchOptions> = {}) {
 }
 
 async function notify(user: TestUser, type: string, title: string, count = 1): Promise<void> {
-  await adminQuery("select private.notify($1, $2, $3 || ' ' || g, null, '{}') from generate_series(1, $4) g", [user.id, type, title, count]);
+  await ownerQuery("select private.notify($1, $2, $3 || ' ' || g, null, '{}') from generate_series(1, $4) g", [user.id, type, title, count]);
 }
 
 async function deliveries(user: TestUser, channel?: string) {
-  const { rows } = await adminQuery<{ id: string; status: string; attempts: number; channel: string; next_attempt_at: Date; last_error: string | null; provider_message_id: string | null }>(
+  const { rows } = await ownerQuery<{ id: string; status: string; attempts: number; channel: string; next_attempt_at: Date; last_error: string | null; provider_message_id: string | null }>(
     `select id, status, attempts, channel, next_attempt_at, last_error, provider_message_id from private.alert_deliveries
       where user_id = $1 and ($2::text is null or channel = $2) order by created_at, id`, [user.id, channel ?? null]);
   return rows;
 }
 
 const makeDue = (user: TestUser) =>
-  adminQuery("update private.alert_deliveries set next_attempt_at = now() where user_id = $1 and status = 'pending'", [user.id]);
+  ownerQuery("update private.alert_deliveries set next_attempt_at = now() where user_id = $1 and status = 'pending'", [user.id]);
 
 describe("concurrent dispatchers", () => {
   it("send each of 300 emails exactly once between them", async () => {
@@ -119,7 +119,7 @@ describe("failing providers", () => {
       expect(wait).toBeGreaterThan(ceiling / 2 - 5_000);
       expect(wait).toBeLessThanOrEqual(ceiling + 1_000);
     });
-    const { rows } = await adminQuery("select 1 from admin.alert_dead_letters where user_id = $1", [ben.id]);
+    const { rows } = await ownerQuery("select 1 from admin.alert_dead_letters where user_id = $1", [ben.id]);
     expect(rows).toHaveLength(1);
   });
 
@@ -213,7 +213,7 @@ describe("POST /functions/v1/dispatch-alerts", () => {
     const body = await res.json() as { sent: number; providers: Record<string, string> };
     expect(body.providers).toEqual({ email: "sink", sms: "sink", whatsapp: "sink" });
     expect(body.sent).toBeGreaterThanOrEqual(1);
-    const { rows } = await adminQuery<{ subject: string; destination: string }>(
+    const { rows } = await ownerQuery<{ subject: string; destination: string }>(
       "select s.subject, s.destination from private.alert_sink s join private.alert_deliveries d on d.id = s.delivery_id where d.user_id = $1", [gil.id]);
     expect(rows).toEqual([{ subject: "Bienvenido a Rally", destination: gil.email }]);
     expect((await deliveries(gil))[0]?.provider_message_id).toMatch(/^sink_/);

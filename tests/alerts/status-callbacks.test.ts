@@ -12,7 +12,7 @@ import { createTwilioProvider } from "../../functions/_shared/alerts/providers/t
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
@@ -52,7 +52,7 @@ afterAll(async () => {
   await closeTestPools();
 });
 beforeEach(async () => {
-  await adminQuery("update private.alert_deliveries set status = 'skipped', finished_at = now() where status in ('pending', 'sending')");
+  await ownerQuery("update private.alert_deliveries set status = 'skipped', finished_at = now() where status in ('pending', 'sending')");
 });
 afterEach(() => {
   resend.failures.recover();
@@ -74,7 +74,7 @@ async function dispatch(): Promise<void> {
 }
 
 async function delivery(user: TestUser, channel: string) {
-  const { rows } = await adminQuery<{ id: string; status: string; provider_status: string | null; last_error: string | null }>(
+  const { rows } = await ownerQuery<{ id: string; status: string; provider_status: string | null; last_error: string | null }>(
     "select id, status, provider_status, last_error from private.alert_deliveries where user_id = $1 and channel = $2", [user.id, channel]);
   return rows[0];
 }
@@ -89,7 +89,7 @@ describe("Twilio status callbacks", () => {
       await db.query("select public.set_whatsapp_opt_in(true)");
       await db.query("select public.set_notification_preference('event_cancelled', 'whatsapp', true)");
     });
-    await adminQuery("select private.notify($1, 'event_cancelled', 'Gig cancelled', 'Sorry', '{}')", [ivy.id]);
+    await ownerQuery("select private.notify($1, 'event_cancelled', 'Gig cancelled', 'Sorry', '{}')", [ivy.id]);
     await dispatch();
     const sms = twilio.messages.find((message) => message.to === "+447400123456")!;
     const whatsapp = twilio.messages.find((message) => message.to === "whatsapp:+447400123456")!;
@@ -127,7 +127,7 @@ describe("Twilio status callbacks", () => {
 describe("Resend webhooks", () => {
   it("mark emails delivered, and a bounce stops further emails to that address", async () => {
     const jon = await createUser();
-    await adminQuery("select private.notify($1, 'booking_confirmed', 'Going ' || g, null, '{}') from generate_series(1, 2) g", [jon.id]);
+    await ownerQuery("select private.notify($1, 'booking_confirmed', 'Going ' || g, null, '{}') from generate_series(1, 2) g", [jon.id]);
     await dispatch();
     const [first, second] = resend.emails.filter((email) => email.to[0] === jon.email);
     expect(first).toBeDefined();
@@ -142,7 +142,7 @@ describe("Resend webhooks", () => {
     const bounced = await resend.webhookRequest(WEBHOOK_URL, WEBHOOK_SECRET, "email.bounced", second!,
       { bounce: { type: "Permanent", subType: "General", message: "The recipient's mailbox does not exist." } });
     expect(await outcome(await resendWebhook(bounced))).toBe("applied");
-    const { rows } = await adminQuery<{ status: string; last_error: string }>(
+    const { rows } = await ownerQuery<{ status: string; last_error: string }>(
       "select status, last_error from private.alert_deliveries where user_id = $1 order by status", [jon.id]);
     expect(rows).toEqual([
       { status: "delivered", last_error: null },
@@ -150,8 +150,8 @@ describe("Resend webhooks", () => {
     ]);
     const settings = await asUser(jon.claims, (db) => db.query("select email_suppressed_reason from public.notification_settings"));
     expect(settings.rows).toEqual([{ email_suppressed_reason: "bounced" }]);
-    await adminQuery("select private.notify($1, 'booking_confirmed', 'After the bounce', null, '{}')", [jon.id]);
-    const { rows: after } = await adminQuery("select 1 from private.alert_deliveries d join public.notifications n on n.id = d.notification_id where n.title = 'After the bounce' and n.user_id = $1", [jon.id]);
+    await ownerQuery("select private.notify($1, 'booking_confirmed', 'After the bounce', null, '{}')", [jon.id]);
+    const { rows: after } = await ownerQuery("select 1 from private.alert_deliveries d join public.notifications n on n.id = d.notification_id where n.title = 'After the bounce' and n.user_id = $1", [jon.id]);
     expect(after).toHaveLength(0);
   });
 

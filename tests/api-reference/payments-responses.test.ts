@@ -6,7 +6,7 @@ import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { FUNCTIONS, type HttpMethod } from "../../scripts/lib/api-reference/edge-functions.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { serviceRoleKey } from "../support/jwt.ts";
 import { type PaymentsHarness, startPayments, WEBHOOK_SECRET } from "../support/payments.ts";
 import { createUser, issueAccessToken } from "../support/users.ts";
@@ -36,7 +36,7 @@ function issues(schema: z.ZodType, body: unknown): string[] {
 describe("payments functions answer exactly what the API reference declares", () => {
   it("connect-onboarding POST and GET, for a host starting and checking onboarding", async () => {
     const user = await createUser();
-    await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
+    await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
     const host = { ...user, ...(await issueAccessToken(user.id)) };
     const started = await h.call("connect-onboarding", { token: host.token, body: {} });
     expect(started.status).toBe(200);

@@ -3,7 +3,7 @@
  * the booking its first call made, never a second one; a key is bound to what it booked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import {
   BOOK_SQL,
   type BookingRow,
@@ -33,7 +33,7 @@ afterAll(async () => {
 });
 
 async function bookingsOf(guestId: string, eventId: string): Promise<{ id: string; quantity: number; status: string }[]> {
-  const { rows } = await adminQuery<{ id: string; quantity: number; status: string }>(
+  const { rows } = await ownerQuery<{ id: string; quantity: number; status: string }>(
     "select id, quantity, status from public.bookings where guest_id = $1 and event_id = $2 order by created_at",
     [guestId, eventId],
   );

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import pg from "pg";
 import { applyRequestContext } from "../../functions/_shared/db.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import {
   BOOK_SQL,
@@ -61,7 +61,7 @@ async function rush(eventId: string, ticketTypeId: string, parties: { guest: Tes
 
 /** Seats in the event's bookings with one of `statuses`. */
 async function bookedSeats(eventId: string, statuses: string[]): Promise<{ bookings: number; seats: number }> {
-  const { rows } = await adminQuery<{ bookings: number; seats: number }>(
+  const { rows } = await ownerQuery<{ bookings: number; seats: number }>(
     `select count(*)::int as bookings, coalesce(sum(quantity), 0)::int as seats
        from public.bookings where event_id = $1 and status = any ($2)`,
     [eventId, statuses],
@@ -223,7 +223,7 @@ describe("the hold-expiry job and guests at the same moment", () => {
   /** Resolves once backend `pid` is blocked waiting for a lock. */
   async function blocked(pid: number): Promise<void> {
     for (let i = 0; i < 300; i++) {
-      const { rows } = await adminQuery<{ waiting: boolean }>(
+      const { rows } = await ownerQuery<{ waiting: boolean }>(
         "select wait_event_type = 'Lock' as waiting from pg_stat_activity where pid = $1", [pid]);
       if (rows[0]?.waiting === true) return;
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -241,7 +241,7 @@ describe("the hold-expiry job and guests at the same moment", () => {
     const { event, ticketTypeId } = await publishedEvent(host, {}, { capacity: 16, max_per_booking: 2, price_cents: 1000 });
     const holders = guests.slice(0, 8);
     for (const guest of holders) await rpc(guest, BOOK_SQL, [event.id, ticketTypeId, 2, null]);
-    const { rows: bySlot } = await adminQuery<{ booking_id: string; slot: number }>(
+    const { rows: bySlot } = await ownerQuery<{ booking_id: string; slot: number }>(
       "select booking_id, slot from private.booking_allocations where ticket_type_id = $1 order by slot", [ticketTypeId]);
     expect(bySlot.map((r) => r.slot)).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     const lowest = bySlot[0]!.booking_id;
@@ -251,15 +251,15 @@ describe("the hold-expiry job and guests at the same moment", () => {
     // once, before locking anything, when the committed inventory has none) and must wait for
     // slot 3, which another request holds.
     const slot3 = bySlot[3]!.booking_id;
-    const { rows: [slot3Holder] } = await adminQuery<{ guest_id: string }>("select guest_id from public.bookings where id = $1", [slot3]);
+    const { rows: [slot3Holder] } = await ownerQuery<{ guest_id: string }>("select guest_id from public.bookings where id = $1", [slot3]);
     const slot3Guest = holders.find((g) => g.id === slot3Holder!.guest_id)!;
     await rpc(slot3Guest, "select * from public.cancel_booking($1)", [slot3]);
 
     // Another request holds slot 3 for a moment (stood in for by a plain row lock), so the
     // guest's call is still gathering slots when the job starts.
-    const other = await connection(testEnv("RALLY_ADMIN_DB_URL"));
+    const other = await connection(testEnv("RALLY_DB_URL"));
     const guestConn = await connection(testEnv("SUPABASE_DB_URL"));
-    const jobConn = await connection(testEnv("RALLY_ADMIN_DB_URL"));
+    const jobConn = await connection(testEnv("RALLY_DB_URL"));
     try {
       await other.client.query("begin");
       await other.client.query("select 1 from private.ticket_inventory where ticket_type_id = $1 and slot = 3 for update", [ticketTypeId]);
@@ -271,7 +271,7 @@ describe("the hold-expiry job and guests at the same moment", () => {
       })());
       await blocked(guestConn.pid);
 
-      await adminQuery(
+      await ownerQuery(
         `update public.bookings set hold_expires_at = now() - case when id = $1 then interval '2 minutes' else interval '1 minute' end
           where id in ($1, $2)`, [highest, lowest]);
       const job = outcome(jobConn.client.query("select private.expire_stale_bookings()"));

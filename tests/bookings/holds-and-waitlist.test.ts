@@ -6,7 +6,7 @@
  * everyone is told and every paid guest gets a full refund request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import {
   type BookingRow,
   bookEvent,
@@ -54,7 +54,7 @@ async function entryOf(guest: TestUser, eventId: string): Promise<EntryRow | und
 }
 
 async function bookingById(id: string): Promise<BookingRow & { cancel_reason: string | null }> {
-  const { rows } = await adminQuery<BookingRow & { cancel_reason: string | null }>("select * from public.bookings where id = $1", [id]);
+  const { rows } = await ownerQuery<BookingRow & { cancel_reason: string | null }>("select * from public.bookings where id = $1", [id]);
   return rows[0]!;
 }
 
@@ -337,7 +337,7 @@ describe("the host cancels the event", () => {
     for (const id of [s.paidBooking.id, s.unpaidHold.id, s.freeBooking.id, s.w1Offer.id]) {
       expect(await bookingById(id)).toMatchObject({ status: "cancelled", cancel_reason: "event_cancelled" });
     }
-    const { rows: refunds } = await adminQuery(
+    const { rows: refunds } = await ownerQuery(
       `select r.booking_id, r.amount_cents::int as amount_cents, r.currency, r.reason, r.status
          from private.refund_requests r join public.bookings b on b.id = r.booking_id where b.event_id = $1`,
       [s.event.id],
@@ -361,7 +361,7 @@ describe("the host cancels the event", () => {
     expect(await failure(bookEvent(again!, s.event.id, s.types[0]!, 1))).toMatchObject({ code: "P0001", hint: "event_cancelled" });
     // Cancelling twice changes nothing.
     await rpc(host, "select * from public.cancel_event($1, null)", [s.event.id]);
-    const { rows: [count] } = await adminQuery<{ n: number }>(
+    const { rows: [count] } = await ownerQuery<{ n: number }>(
       "select count(*)::int as n from private.refund_requests r join public.bookings b on b.id = r.booking_id where b.event_id = $1",
       [s.event.id],
     );

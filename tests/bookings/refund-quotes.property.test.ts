@@ -11,7 +11,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminPool, adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerPool, ownerQuery, closeTestPools } from "../support/db.ts";
 import {
   bookEvent,
   confirmPayment,
@@ -90,7 +90,7 @@ interface Evaluated {
 
 /** Evaluates a batch of samples through the SQL functions in one query (as the superuser). */
 async function evaluate(samples: Sample[], timezone = "UTC"): Promise<Evaluated[]> {
-  const client = await adminPool().connect();
+  const client = await ownerPool().connect();
   try {
     await client.query("begin");
     await client.query("select set_config('timezone', $1, true)", [timezone]);
@@ -238,7 +238,7 @@ describe("refund quotes and cancellations, end to end", () => {
 
   /** What the pure functions say for this booking now. */
   async function policyNow(bookingId: string): Promise<{ percent: number; refundable: string }> {
-    const { rows } = await adminQuery<{ percent: number; refundable: string }>(
+    const { rows } = await ownerQuery<{ percent: number; refundable: string }>(
       `select private.refund_percent(e.refund_policy, e.starts_at, now()) as percent,
               private.refund_amount(b.amount_cents, private.refund_percent(e.refund_policy, e.starts_at, now())) as refundable
          from public.bookings b join private.events e on e.id = b.event_id where b.id = $1`,
@@ -248,7 +248,7 @@ describe("refund quotes and cancellations, end to end", () => {
   }
 
   async function refundRequests(bookingId: string) {
-    return (await adminQuery<{ amount_cents: string; currency: string; reason: string; requested_by: string; status: string }>(
+    return (await ownerQuery<{ amount_cents: string; currency: string; reason: string; requested_by: string; status: string }>(
       "select amount_cents, currency, reason, requested_by, status from private.refund_requests where booking_id = $1",
       [bookingId],
     )).rows;

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { DatabaseError } from "pg";
-import { adminQuery, asServiceRole, asUser, closeTestPools, type TestClient } from "../support/db.ts";
+import { ownerQuery, asServiceRole, asUser, closeTestPools, type TestClient } from "../support/db.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 interface MessageRow {
@@ -81,12 +81,12 @@ describe("sending concurrently", () => {
     );
     expect(await unreadCount(reader, groupId)).toBe(40);
     // Each sender's own messages are read by sending; they see the others' messages after their last one.
-    const { rows } = await adminQuery<{ seq: string }>(
+    const { rows } = await ownerQuery<{ seq: string }>(
       "select seq from public.messages where conversation_id = $1 order by seq",
       [groupId],
     );
     expect(rows.map((r) => Number(r.seq))).toEqual(Array.from({ length: 41 }, (_, i) => i + 1));
-    const last = await adminQuery<{ last_seq: string }>("select last_seq from public.conversations where id = $1", [groupId]);
+    const last = await ownerQuery<{ last_seq: string }>("select last_seq from public.conversations where id = $1", [groupId]);
     expect(Number(last.rows[0]?.last_seq)).toBe(41);
   });
 
@@ -95,12 +95,12 @@ describe("sending concurrently", () => {
     if (first === undefined) throw new Error("no sender");
     const answers = await Promise.all(Array.from({ length: 6 }, () => send(first, groupId, "exactly once", "retry-key-1")));
     expect(new Set(answers.map((a) => a.id)).size).toBe(1);
-    const { rows } = await adminQuery<{ n: string }>(
+    const { rows } = await ownerQuery<{ n: string }>(
       "select count(*) as n from public.messages where sender_id = $1 and client_id = 'retry-key-1'",
       [first.id],
     );
     expect(Number(rows[0]?.n)).toBe(1);
-    const seqs = await adminQuery<{ gaps: string }>(
+    const seqs = await ownerQuery<{ gaps: string }>(
       "select max(seq) - count(*) as gaps from public.messages where conversation_id = $1",
       [groupId],
     );
@@ -121,7 +121,7 @@ describe("event chat follows the booking", () => {
   it("lets a refunded guest read nothing on their next request", async () => {
     const host = await createUser();
     const guest = await createUser();
-    await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
+    await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
     const { eventId, ticketTypeId } = await asUser(host.claims, async (db) => {
       const event = await one<{ id: string }>(
         db,
@@ -140,7 +140,7 @@ describe("event chat follows the booking", () => {
       one<{ id: string; status: string }>(db, "select id, status from public.book_event($1, $2, 1)", [eventId, ticketTypeId]),
     );
     expect(booking.status).toBe("confirmed");
-    const chat = await adminQuery<{ id: string }>("select id from public.conversations where event_id = $1", [eventId]);
+    const chat = await ownerQuery<{ id: string }>("select id from public.conversations where event_id = $1", [eventId]);
     const chatId = chat.rows[0]?.id ?? "";
     await send(host, chatId, "Welcome, everyone!");
 
@@ -169,7 +169,7 @@ describe("broadcasts", () => {
       one<{ id: string }>(db, "select id from public.start_direct_conversation($1)", [ben.id]),
     );
     const message = await send(ana, dm.id, "Broadcast me", "ana-b-1");
-    const { rows } = await adminQuery<{ topic: string; event: string; private: boolean; body: string | null; message_id: string | null }>(
+    const { rows } = await ownerQuery<{ topic: string; event: string; private: boolean; body: string | null; message_id: string | null }>(
       `select topic, event, private, payload ->> 'body' as body, coalesce(payload ->> 'message_id', payload ->> 'id') as message_id
          from realtime.messages
         where (payload ->> 'id' = $1 or payload ->> 'message_id' = $1) order by topic`,

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { afterAll, describe, expect, it } from "vitest";
 import { parse } from "smol-toml";
 import { parseSize } from "../../tools/storage-standin/service.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 
 interface BucketConfig {
   public: boolean;
@@ -31,7 +31,7 @@ afterAll(closeTestPools);
 describe("storage buckets", () => {
   it("match supabase/config.toml exactly (ids, visibility, size and MIME limits)", async () => {
     const configured = await bucketsInConfig();
-    const { rows } = await adminQuery<{ id: string; public: boolean; file_size_limit: string; allowed_mime_types: string[] }>(
+    const { rows } = await ownerQuery<{ id: string; public: boolean; file_size_limit: string; allowed_mime_types: string[] }>(
       "select id, public, file_size_limit, allowed_mime_types from storage.buckets order by id",
     );
     const inDatabase = new Map(

@@ -4,7 +4,7 @@
 -- keep their conversations. Refusals say what to do and write nothing; a second call, a call for
 -- someone else, and anything his old access token tries afterwards are refused.
 begin;
-select plan(88);
+select plan(89);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -159,14 +159,20 @@ select is(pg_temp.hint_of($$select public.delete_my_account('gus_guest')$$), 'no
 select is(pg_temp.hint_of($$select * from public.my_account_deletion_obstacles()$$), 'not_authenticated',
           'and cannot ask for the obstacles either');
 
--- Supabase Auth's session tables (GoTrue's, in the local contract): a session each for Gus and
--- Ivy, as a sign-in leaves them, and an old session-less token of Gus.
+-- Supabase Auth's session tables, written as GoTrue writes them: a session each for Gus and Ivy
+-- with a refresh token, and an old session-less token of Gus.
 select tests.as_superuser();
-with s as (insert into auth.sessions (id, user_id, ip, user_agent, created_at, updated_at)
-           values (gen_random_uuid(), pg_temp.fx('gus'), '203.0.113.7', 'GusPhone', now(), now()),
-                  (gen_random_uuid(), pg_temp.fx('ivy'), '198.51.100.2', 'IvyPhone', now(), now()) returning id, user_id)
-insert into auth.refresh_tokens (token, user_id, session_id) select 'rt-' || user_id, user_id::text, id from s;
-insert into auth.refresh_tokens (token, user_id) values ('rt-legacy-gus', pg_temp.fx('gus')::text);
+with s as (insert into auth.sessions (id, user_id, created_at, updated_at, aal, ip, user_agent)
+           values (gen_random_uuid(), pg_temp.fx('gus'), now(), now(), 'aal1', '203.0.113.7', 'GusPhone'),
+                  (gen_random_uuid(), pg_temp.fx('ivy'), now(), now(), 'aal1', '198.51.100.2', 'IvyPhone')
+           returning id, user_id)
+insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, session_id)
+select '00000000-0000-0000-0000-000000000000', 'rt-' || user_id, user_id::text, false, now(), now(), id from s;
+insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at)
+values ('00000000-0000-0000-0000-000000000000', 'rt-legacy-gus', pg_temp.fx('gus')::text, false, now(), now());
+-- And a passkey of Gus's, as GoTrue's WebAuthn stores it.
+insert into auth.webauthn_credentials (user_id, credential_id, public_key, friendly_name)
+values (pg_temp.fx('gus'), '\x0102'::bytea, '\x0304'::bytea, 'Gus''s phone');
 
 -- Gus cancels his picnic booking and deletes his account. His access token (kept here) stays
 -- valid until it expires.
@@ -199,13 +205,14 @@ select is(pg_temp.tables_containing(pg_temp.fx('gus')::text),
 select is((select row(email, phone, encrypted_password)::text from auth.users where id = pg_temp.fx('gus')), '(,,)',
           'his sign-in email, phone and password are gone');
 select is((select raw_user_meta_data from auth.users where id = pg_temp.fx('gus')), '{}'::jsonb, 'and his sign-up metadata');
-select is((select banned_until from auth.users where id = pg_temp.fx('gus')), 'infinity'::timestamptz,
-          'no refresh token can start a session for him again');
+select ok((select banned_until > now() + interval '99 years' from auth.users where id = pg_temp.fx('gus')),
+          'no refresh token can start a session for him again (banned for a hundred years, a timestamp GoTrue can read)');
 select isnt((select deleted_at from auth.users where id = pg_temp.fx('gus')), null, 'the auth user is soft-deleted as Supabase Auth does');
 select is((select count(*) from auth.identities where user_id = pg_temp.fx('gus')), 0::bigint, 'and his identities are removed');
 select is((select count(*) from auth.sessions where user_id = pg_temp.fx('gus'))
         + (select count(*) from auth.refresh_tokens where user_id = pg_temp.fx('gus')::text), 0::bigint,
           'his sessions (with their IP addresses and devices) and refresh tokens are gone');
+select is((select count(*) from auth.webauthn_credentials where user_id = pg_temp.fx('gus')), 0::bigint, 'and so are his passkeys');
 select is((select count(*) from auth.sessions where user_id = pg_temp.fx('ivy'))
         + (select count(*) from auth.refresh_tokens where user_id = pg_temp.fx('ivy')::text), 2::bigint,
           'Ivy stays signed in');

@@ -28,7 +28,7 @@ import { closePool } from "../../functions/_shared/db.ts";
 import { handler as dispatchHandler } from "../../functions/dispatch-alerts/handler.ts";
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { serviceRoleKey } from "../support/jwt.ts";
 import { type PgFault, startPgFaultProxy, type PgFaultProxy } from "../support/pg-fault-proxy.ts";
@@ -88,7 +88,7 @@ beforeEach(async () => {
   resend.failures.recover();
   twilio.failures.recover();
   // Deliveries left by other test files are not this file's business.
-  await adminQuery("update private.alert_deliveries set status = 'skipped', finished_at = now() where status in ('pending', 'sending')");
+  await ownerQuery("update private.alert_deliveries set status = 'skipped', finished_at = now() where status in ('pending', 'sending')");
 });
 
 async function dispatch(): Promise<{ status: number; body: Record<string, unknown> }> {
@@ -112,7 +112,7 @@ async function subscriber(): Promise<{ user: TestUser; phone: string }> {
 }
 
 async function notify(user: TestUser): Promise<void> {
-  await adminQuery("select private.notify($1, 'booking_approved', $2, null, '{}')", [user.id, `Approved ${uniqueSuffix()}`]);
+  await ownerQuery("select private.notify($1, 'booking_approved', $2, null, '{}')", [user.id, `Approved ${uniqueSuffix()}`]);
 }
 
 interface Row {
@@ -123,7 +123,7 @@ interface Row {
 }
 
 async function deliveries(user: TestUser): Promise<Row[]> {
-  const { rows } = await adminQuery<Row>(
+  const { rows } = await ownerQuery<Row>(
     `select channel, status, attempts, (extract(epoch from next_attempt_at - now()) * 1000)::int as wait_ms
        from private.alert_deliveries where user_id = $1 order by channel`, [user.id]);
   return rows;
@@ -131,9 +131,9 @@ async function deliveries(user: TestUser): Promise<Row[]> {
 
 /** Moves the clock past every lease and backoff of this user's deliveries. */
 async function timePasses(user: TestUser): Promise<void> {
-  await adminQuery(
+  await ownerQuery(
     `update private.alert_deliveries set lease_expires_at = now() - interval '1 second' where user_id = $1 and status = 'sending'`, [user.id]);
-  await adminQuery("update private.alert_deliveries set next_attempt_at = now() where user_id = $1 and status = 'pending'", [user.id]);
+  await ownerQuery("update private.alert_deliveries set next_attempt_at = now() where user_id = $1 and status = 'pending'", [user.id]);
 }
 
 /** Runs the dispatcher (letting time pass in between) until this user has nothing left to send. */
@@ -239,7 +239,7 @@ describe("providers that time out, fail or rate-limit", () => {
     const email = (await deliveries(user)).find((d) => d.channel === "email");
     expect(email).toMatchObject({ status: "dead", attempts: 8 });
     expect(resend.requests - before).toBe(8);
-    const { rows } = await adminQuery("select 1 from admin.alert_dead_letters where user_id = $1 and channel = 'email'", [user.id]);
+    const { rows } = await ownerQuery("select 1 from admin.alert_dead_letters where user_id = $1 and channel = 'email'", [user.id]);
     expect(rows).toHaveLength(1);
     resend.failures.recover();
     await timePasses(user);
@@ -279,7 +279,7 @@ describe("provider status callbacks losing their database connection", () => {
       expect(outcomes).toEqual(committedAnyway ? ["duplicate", "duplicate"] : ["applied", "duplicate"]);
       const channel = provider === "resend" ? "email" : "sms";
       expect((await deliveries(user)).find((d) => d.channel === channel)?.status).toBe("delivered");
-      const { rows } = await adminQuery(
+      const { rows } = await ownerQuery(
         "select 1 from private.provider_events e join private.alert_deliveries d on d.id = e.delivery_id where d.user_id = $1", [user.id]);
       expect(rows).toHaveLength(1);
     }), { numRuns: 10 });

@@ -11,7 +11,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { resetPaymentSettings } from "../support/payments.ts";
 import type { PgFault } from "../support/pg-fault-proxy.ts";
 import { createUser, issueAccessToken } from "../support/users.ts";
@@ -55,9 +55,9 @@ describe("checkout losing its database connection", () => {
       h.standin.setDelivery("auto");
       await h.stripe.paymentIntents.confirm(String(retry.body.payment_intent_id), { payment_method: "pm_card_visa" });
       await h.settle();
-      const { rows } = await adminQuery<{ status: string }>("select status from public.bookings where id = $1", [bookingId]);
+      const { rows } = await ownerQuery<{ status: string }>("select status from public.bookings where id = $1", [bookingId]);
       expect(rows).toEqual([{ status: "confirmed" }]);
-      const { rows: notes } = await adminQuery("select 1 from public.notifications where user_id = $1 and type = 'booking_confirmed'", [guest.id]);
+      const { rows: notes } = await ownerQuery("select 1 from public.notifications where user_id = $1 and type = 'booking_confirmed'", [guest.id]);
       expect(notes).toHaveLength(1);
     }), { numRuns: 10, examples: [[{ atQuery: 8, when: "after_query" }], [{ atQuery: 7, when: "before_query" }]] });
   });
@@ -70,7 +70,7 @@ describe("Connect onboarding losing its database connection", () => {
     const cut = fc.record({ atQuery: fc.integer({ min: 1, max: 12 }), when: fc.constantFrom<PgFault["when"]>("before_query", "after_query") });
     await fc.assert(fc.asyncProperty(cut, async (fault) => {
       const user = await createUser();
-      await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
+      await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
       const host = { ...user, ...(await issueAccessToken(user.id)) };
       h.standin.setDelivery("manual");
       proxy.arm(fault);

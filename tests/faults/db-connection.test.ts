@@ -16,7 +16,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
 import { pgErrorToHttp } from "../../functions/_shared/pg-errors.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { startPgFaultProxy, type PgFaultProxy } from "../support/pg-fault-proxy.ts";
 
@@ -28,11 +28,13 @@ beforeAll(async () => {
   proxy = await startPgFaultProxy(testEnv("SUPABASE_DB_URL"));
   pool = new pg.Pool({ connectionString: proxy.url, max: 2 });
   pool.on("error", () => undefined);
-  await adminQuery(`create table public.${table} (id int primary key)`);
+  await ownerQuery(`create table public.${table} (id int primary key)`);
+  await ownerQuery(`revoke all on public.${table} from anon, authenticated, service_role`);
+  await ownerQuery(`grant select, insert on public.${table} to service_role`);
 });
 
 afterAll(async () => {
-  await adminQuery(`drop table if exists public.${table}`);
+  await ownerQuery(`drop table if exists public.${table}`);
   await pool.end();
   await closePool();
   await proxy.close();
@@ -60,7 +62,7 @@ async function insertInTransaction(id: number): Promise<void> {
 }
 
 const stored = async (id: number): Promise<boolean> =>
-  (await adminQuery(`select 1 from public.${table} where id = $1`, [id])).rowCount === 1;
+  (await ownerQuery(`select 1 from public.${table} where id = $1`, [id])).rowCount === 1;
 
 describe("the PostgreSQL fault proxy", () => {
   it("passes queries through and counts simple and parameterised ones alike", async () => {
@@ -79,7 +81,7 @@ describe("the PostgreSQL fault proxy", () => {
     proxy.disarm();
     expect(proxy.cuts.at(-1)).toMatchObject({ query: 4, when: "before_query", sql: "commit" });
     // The server notices the vanished client and rolls back; give it a moment.
-    for (let i = 0; i < 50 && (await adminQuery("select 1 from pg_stat_activity where state = 'idle in transaction' and application_name = ''")).rowCount !== 0; i += 1) {
+    for (let i = 0; i < 50 && (await ownerQuery("select 1 from pg_stat_activity where state = 'idle in transaction' and application_name = ''")).rowCount !== 0; i += 1) {
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     expect(await stored(2)).toBe(false);

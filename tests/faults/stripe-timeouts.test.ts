@@ -14,7 +14,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FaultSpec } from "../../tools/stripe-standin/server.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { type Http, type PaymentsHarness, startPayments } from "../support/payments.ts";
 import { createUser, issueAccessToken } from "../support/users.ts";
 
@@ -77,9 +77,9 @@ describe("checkout while Stripe times out", () => {
       // …and paying it confirms the booking once.
       await h.stripe.paymentIntents.confirm(String(ok.body.payment_intent_id), { payment_method: "pm_card_visa" });
       await h.settle();
-      const { rows } = await adminQuery<{ status: string }>("select status from public.bookings where id = $1", [bookingId]);
+      const { rows } = await ownerQuery<{ status: string }>("select status from public.bookings where id = $1", [bookingId]);
       expect(rows).toEqual([{ status: "confirmed" }]);
-      const { rows: notes } = await adminQuery("select 1 from public.notifications where user_id = $1 and type = 'booking_confirmed'", [guest.id]);
+      const { rows: notes } = await ownerQuery("select 1 from public.notifications where user_id = $1 and type = 'booking_confirmed'", [guest.id]);
       expect(notes).toHaveLength(1);
     }), { numRuns: 6, examples: [[[allTriesTimeOut("/v1/payment_intents")]]] });
     expect(unavailable).toBeGreaterThan(0);
@@ -117,7 +117,7 @@ describe("Connect onboarding while Stripe times out", () => {
     const arb = fc.constantFrom("/v1/accounts", "/v1/account_links").chain((path) => fc.array(faultArb(path), { minLength: 1, maxLength: 2 }));
     await fc.assert(fc.asyncProperty(arb, async (faults) => {
       const user = await createUser();
-      await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
+      await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
       const host = { ...user, ...(await issueAccessToken(user.id)) };
       for (const fault of faults) h.standin.injectFault(fault);
       const first = await h.call("connect-onboarding", { token: host.token, body: {} });
@@ -128,7 +128,7 @@ describe("Connect onboarding while Stripe times out", () => {
       const accounts = [...h.standin.store.accounts.values()].filter((a) => a.metadata.host_id === host.id);
       expect(accounts).toHaveLength(1);
       expect(ok.body.account_id).toBe(accounts[0]?.id);
-      const { rows } = await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
+      const { rows } = await ownerQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
       expect(rows).toEqual([{ account_id: accounts[0]?.id }]);
     }), { numRuns: 6, examples: [[[allTriesTimeOut("/v1/accounts")]], [[allTriesTimeOut("/v1/account_links")]]] });
     expect(unavailable).toBeGreaterThan(0);

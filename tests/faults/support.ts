@@ -3,12 +3,12 @@
  * functions talking to PostgreSQL through the fault proxy, and small helpers.
  *
  * Only the functions' pool (SUPABASE_DB_URL, read by functions/_shared/db.ts) goes through the
- * proxy; test fixtures written with `adminQuery` use RALLY_ADMIN_DB_URL directly. `asUser` also
+ * proxy; test fixtures written with `ownerQuery` use RALLY_DB_URL, which is never redirected. `asUser` also
  * reads SUPABASE_DB_URL, so it goes through the proxy too: tests arm a fault only around the one
  * call they aim at, when nothing else talks to the database.
  */
 import { closePool } from "../../functions/_shared/db.ts";
-import { adminQuery } from "../support/db.ts";
+import { ownerQuery } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { startPayments, type PaymentsHarness } from "../support/payments.ts";
 import { startPgFaultProxy, type PgFaultProxy } from "../support/pg-fault-proxy.ts";
@@ -58,6 +58,6 @@ export function tally(items: readonly string[]): Record<string, number> {
 
 /** Moves the payment commands' clock: leases run out and backoffs end (what waiting would do). */
 export async function expireLeases(): Promise<void> {
-  await adminQuery("update private.payment_commands set locked_until = now() - interval '1 second' where status = 'processing'");
-  await adminQuery("update private.payment_commands set next_attempt_at = now() where status = 'pending'");
+  await ownerQuery("update private.payment_commands set locked_until = now() - interval '1 second' where status = 'processing'");
+  await ownerQuery("update private.payment_commands set next_attempt_at = now() where status = 'pending'");
 }

@@ -18,7 +18,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { ledgerInvariantViolations, resetPaymentSettings } from "../support/payments.ts";
 import type { PgFault } from "../support/pg-fault-proxy.ts";
 import { createUser } from "../support/users.ts";
@@ -84,7 +84,7 @@ async function story(faults: readonly PlannedFault[], seed: number, copies: numb
       if (fault !== undefined) proxy.arm({ atQuery: fault.atQuery, when: fault.when });
       const status = await h.standin.deliver(event);
       proxy.disarm();
-      const { rowCount } = await adminQuery("select 1 from private.stripe_events where id = $1", [event.id]);
+      const { rowCount } = await ownerQuery("select 1 from private.stripe_events where id = $1", [event.id]);
       if (status !== null && status >= 200 && status < 300) {
         // 2xx only for what is committed.
         expect(rowCount, `${event.type} answered ${status}`).toBe(1);
@@ -117,13 +117,13 @@ async function story(faults: readonly PlannedFault[], seed: number, copies: numb
   await h.settle();
 
   const emitted = (h.standin.store.events.slice(firstEvent) as StripeEvent[]).map((e) => e.id);
-  const { rows: [stored] } = await adminQuery<{ n: number }>(
+  const { rows: [stored] } = await ownerQuery<{ n: number }>(
     "select count(*)::int as n from private.stripe_events where id = any($1) and status in ('processed', 'ignored')", [emitted]);
 
   const roles = [host.id, g1.id, g2.id];
   const role = (id: string): string => ["host", "guest1", "guest2"][roles.indexOf(id)] ?? "other";
   const bookings = [p1.bookingId, p2.bookingId];
-  const { rows: state } = await adminQuery<{ line: string }>(
+  const { rows: state } = await ownerQuery<{ line: string }>(
     `select 'booking ' || (case b.id when $1 then 1 else 2 end) || ' ' || b.status as line from public.bookings b where b.id = any(array[$1, $2]::uuid[])
      union all select 'payment ' || (case p.booking_id when $1 then 1 else 2 end) || ' ' || p.status || ' refunded ' || p.amount_refunded_cents
        from private.payments p where p.booking_id = any(array[$1, $2]::uuid[])
@@ -131,15 +131,15 @@ async function story(faults: readonly PlannedFault[], seed: number, copies: numb
      union all select 'dispute ' || d.status || ' ' || d.amount_cents from private.disputes d
        join private.payments p on p.id = d.payment_id where p.booking_id = any(array[$1, $2]::uuid[])
      order by 1`, bookings);
-  const { rows: ledger } = await adminQuery<{ line: string }>(
+  const { rows: ledger } = await ownerQuery<{ line: string }>(
     `select t.kind || ' ' || a.kind || ' ' || e.currency || ' ' || e.amount as line
        from private.ledger_transactions t join private.ledger_entries e on e.transaction_id = t.id
        join private.ledger_accounts a on a.id = e.account_id
       where t.payment_id in (select id from private.payments where booking_id = any(array[$1, $2]::uuid[]))
          or t.booking_id = any(array[$1, $2]::uuid[])`, bookings);
-  const { rows: notifications } = await adminQuery<{ user_id: string; type: string }>(
+  const { rows: notifications } = await ownerQuery<{ user_id: string; type: string }>(
     "select user_id, type from public.notifications where user_id = any($1)", [roles]);
-  const { rows: alerts } = await adminQuery<{ user_id: string; type: string; channel: string }>(
+  const { rows: alerts } = await ownerQuery<{ user_id: string; type: string; channel: string }>(
     "select user_id, type, channel from private.alert_deliveries where user_id = any($1)", [roles]);
   return {
     state: state.map((r) => r.line),

@@ -15,7 +15,7 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { serviceRoleKey } from "../support/jwt.ts";
 import { ledgerInvariantViolations, resetPaymentSettings, walletOf } from "../support/payments.ts";
 import type { PgFault } from "../support/pg-fault-proxy.ts";
@@ -57,7 +57,7 @@ async function story(faults: readonly (PgFault | null)[]): Promise<{ outcome: Ou
   await h.work();
 
   const openCommands = async (): Promise<number> => {
-    const { rows: [row] } = await adminQuery<{ n: number }>(
+    const { rows: [row] } = await ownerQuery<{ n: number }>(
       "select count(*)::int as n from private.payment_commands where host_id = $1 and status in ('pending', 'processing')", [host.id]);
     return row?.n ?? 0;
   };
@@ -89,16 +89,16 @@ async function story(faults: readonly (PgFault | null)[]): Promise<{ outcome: Ou
   await faultedStep(faults[2] ?? null);
   await h.settle();
 
-  const { rows: [account] } = await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
+  const { rows: [account] } = await ownerQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
   const store = h.standin.store;
-  const { rows: state } = await adminQuery<{ line: string }>(
+  const { rows: state } = await ownerQuery<{ line: string }>(
     `select 'command ' || kind || ' ' || status as line from private.payment_commands where host_id = $1
      union all select 'refund ' || r.status || ' ' || r.amount_cents from private.refunds r join private.payments p on p.id = r.payment_id where p.host_id = $1
      union all select 'payout ' || status || ' ' || amount_cents from private.payouts where host_id = $1
      union all select 'transfer ' || t.amount_cents || ' reversed ' || t.amount_reversed_cents from private.stripe_transfers t
        join private.payments p on p.id = t.payment_id where p.host_id = $1
      order by 1`, [host.id]);
-  const { rows: ledger } = await adminQuery<{ line: string }>(
+  const { rows: ledger } = await ownerQuery<{ line: string }>(
     `select t.kind || ' ' || a.kind || ' ' || e.amount as line
        from private.ledger_transactions t join private.ledger_entries e on e.transaction_id = t.id
        join private.ledger_accounts a on a.id = e.account_id

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { closePool } from "../../functions/_shared/db.ts";
 import { handler } from "../../functions/me/handler.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { anonKey, signJwt, userClaims } from "../support/jwt.ts";
 import { createUser, issueAccessToken, uniqueSuffix } from "../support/users.ts";
 
@@ -64,7 +64,7 @@ describe("GET /functions/v1/me", () => {
 
   it("answers 404 profile_not_found when the user has no profile row", async () => {
     const ghost = await createUser();
-    await adminQuery("delete from public.profiles where id = $1", [ghost.id]);
+    await ownerQuery("delete from public.profiles where id = $1", [ghost.id]);
     const res = await me(ghost.token);
     expect(res.status).toBe(404);
     expect(await res.json()).toEqual({ error: { code: "profile_not_found", message: "There is no profile for this user." } });

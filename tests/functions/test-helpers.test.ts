@@ -5,7 +5,7 @@
  */
 import { afterAll, describe, expect, it } from "vitest";
 import { verifyJwt } from "../../functions/_shared/auth.ts";
-import { adminQuery, asAnon, asServiceRole, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asAnon, asServiceRole, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { createUser, issueAccessToken, uniqueSuffix } from "../support/users.ts";
 
@@ -21,7 +21,7 @@ describe("createUser", () => {
   it("creates an auth user with an email identity, and the sign-up trigger creates the profile", async () => {
     const username = `helper_${uniqueSuffix()}`;
     const user = await createUser({ username });
-    const { rows } = await adminQuery<{ aud: string; role: string; provider: string; username: string }>(
+    const { rows } = await ownerQuery<{ aud: string; role: string; provider: string; username: string }>(
       `select u.aud, u.role, i.provider, p.username
          from auth.users u join auth.identities i on i.user_id = u.id join public.profiles p on p.id = u.id
         where u.id = $1`,
@@ -38,7 +38,7 @@ describe("createUser", () => {
 
   it("re-issues tokens from the current auth.users row (e.g. after admin marking)", async () => {
     const user = await createUser();
-    await adminQuery(
+    await ownerQuery(
       `update auth.users set raw_app_meta_data = raw_app_meta_data || '{"role":"admin"}' where id = $1`,
       [user.id],
     );
@@ -64,7 +64,7 @@ describe("asUser / asAnon / asServiceRole", () => {
       asUser(user.claims, (db) => db.query("update public.profiles set bio = $1 where id = $2", [bio, user.id]), { rollback });
     await setBio("kept", false);
     await setBio("discarded", true);
-    const { rows } = await adminQuery<{ bio: string }>("select bio from public.profiles where id = $1", [user.id]);
+    const { rows } = await ownerQuery<{ bio: string }>("select bio from public.profiles where id = $1", [user.id]);
     expect(rows[0]?.bio).toBe("kept");
   });
 

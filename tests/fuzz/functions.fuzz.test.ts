@@ -20,7 +20,7 @@ import { svixSignature, twilioSignature } from "../../functions/_shared/alerts/s
 import { closePool } from "../../functions/_shared/db.ts";
 import { createGateway, type Handler, loadFunctions, parseFunctionsConfig } from "../../scripts/functions-gateway.ts";
 import { startStripeStandin, type StripeStandin } from "../../tools/stripe-standin/server.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { bookEvent } from "../support/events.ts";
 import { judgeResponse } from "../support/fuzz/http.ts";
 import { loadVocabulary } from "../support/fuzz/rpc-catalog.ts";
@@ -105,7 +105,7 @@ beforeAll(async () => {
   gateway = createGateway(await loadFunctions(specs.filter((s) => names.includes(s.name))));
   world = await buildWorld();
   // The guest holds seats on the paid event, so checkout can get as far as Stripe.
-  const { rows: [paid] } = await adminQuery<{ event_id: string; id: string }>(
+  const { rows: [paid] } = await ownerQuery<{ event_id: string; id: string }>(
     `select t.event_id, t.id from public.ticket_types t join public.events e on e.id = t.event_id
       where e.host_id = $1 and t.price_cents > 0 and e.status = 'published' limit 1`, [world.host.id]);
   if (paid !== undefined) world.learn([{ id: (await bookEvent(world.guest, paid.event_id, paid.id, 1)).id }]);

@@ -11,7 +11,7 @@ import { nestingDepth, storableInPostgres } from "../../functions/_shared/json.t
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as stripeWebhook } from "../../functions/stripe-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { databaseSnapshot, diffSnapshots } from "../support/fuzz/snapshot.ts";
 import { failure } from "../support/events.ts";
 import { createUser } from "../support/users.ts";
@@ -49,7 +49,7 @@ describe("fuzzing findings stay fixed", () => {
     const reader = await createUser();
     const fan = await createUser();
     await asUser(fan.claims, (db) => db.query("select public.follow_user($1)", [reader.id]));
-    const { rows: [note] } = await adminQuery<{ id: string }>(
+    const { rows: [note] } = await ownerQuery<{ id: string }>(
       "select id from public.notifications where user_id = $1 and read_at is null limit 1", [reader.id]);
     expect(note).toBeDefined();
     const body = JSON.stringify({ p_ids: [[note?.id], [note?.id]] });
@@ -57,7 +57,7 @@ describe("fuzzing findings stay fixed", () => {
       db.query(`select r.* from json_to_record($1::json) as _ ("p_ids" uuid[])
                  cross join lateral public.mark_notifications_read(p_ids := _.p_ids) as r`, [body])));
     expect(err).toMatchObject({ code: "22023", hint: "invalid_ids" });
-    const { rows } = await adminQuery("select 1 from public.notifications where user_id = $1 and read_at is null", [reader.id]);
+    const { rows } = await ownerQuery("select 1 from public.notifications where user_id = $1 and read_at is null", [reader.id]);
     expect(rows.length).toBeGreaterThan(0);
   });
 
@@ -135,7 +135,7 @@ describe("fuzzing findings stay fixed", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: "invalid_stripe_event" } });
     const id = (JSON.parse(payload) as { id: string }).id;
-    expect((await adminQuery("select 1 from private.stripe_events where id = $1", [id])).rows).toEqual([]);
+    expect((await ownerQuery("select 1 from private.stripe_events where id = $1", [id])).rows).toEqual([]);
   });
 
   it.each([
@@ -146,7 +146,7 @@ describe("fuzzing findings stay fixed", () => {
   ])("a user whose account was deleted while their token is still valid gets account_not_found from %s, and nothing is written", async (_rpc, sql) => {
     const gone = await createUser();
     const other = await createUser();
-    await adminQuery("delete from auth.users where id = $1", [gone.id]);
+    await ownerQuery("delete from auth.users where id = $1", [gone.id]);
     const before = await databaseSnapshot();
     const err = await failure(asUser(gone.claims, (db) => db.query(sql, sql.includes("$1") ? [other.id] : [])));
     expect(err).toMatchObject({ code: "42501", hint: "account_not_found" });
@@ -183,6 +183,6 @@ describe("fuzzing findings stay fixed", () => {
     expect(res.status).toBe(400);
     expect(await res.json()).toMatchObject({ error: { code: "invalid_json" } });
     const id = (JSON.parse(payload) as { id: string }).id;
-    expect((await adminQuery("select 1 from private.stripe_events where id = $1", [id])).rows).toEqual([]);
+    expect((await ownerQuery("select 1 from private.stripe_events where id = $1", [id])).rows).toEqual([]);
   });
 });

@@ -9,20 +9,18 @@
  */
 import pg from "pg";
 import { afterAll, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
+import { testEnv } from "../support/env.ts";
 import { createUser } from "../support/users.ts";
 
 afterAll(closeTestPools);
 
-const url = (): string => {
-  const value = process.env.RALLY_ADMIN_DB_URL;
-  if (!value) throw new Error("RALLY_ADMIN_DB_URL is not set (run through npm test)");
-  return value;
-};
+/** Two connections as `postgres`: the webhook (acting as service_role) and onboarding. */
+const url = (): string => testEnv("RALLY_DB_URL");
 
 it("onboarding records the account when Stripe's webhook inserted the same account a moment earlier", async () => {
   const host = await createUser();
-  await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
+  await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
   const accountId = `acct_race${host.id.replaceAll("-", "").slice(0, 16)}`;
   const account = { id: accountId, object: "account", livemode: false, metadata: { host_id: host.id } };
 
@@ -45,6 +43,6 @@ it("onboarding records the account when Stripe's webhook inserted the same accou
     await webhook.end();
     await onboarding.end();
   }
-  const { rows } = await adminQuery<{ n: number }>("select count(*)::int as n from private.stripe_accounts where host_id = $1", [host.id]);
+  const { rows } = await ownerQuery<{ n: number }>("select count(*)::int as n from private.stripe_accounts where host_id = $1", [host.id]);
   expect(rows[0]?.n).toBe(1);
 });

@@ -8,7 +8,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FaultSpec } from "../../tools/stripe-standin/server.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import {
   ledgerInvariantViolations, makeCommandsDue, type PaymentsHarness, resetPaymentSettings, setPaymentSettings, startPayments, walletOf,
 } from "../support/payments.ts";
@@ -39,7 +39,7 @@ async function drain(hostId: string): Promise<void> {
   for (let round = 0; round < 15; round += 1) {
     await h.work();
     await makeCommandsDue();
-    const { rows } = await adminQuery<{ n: string }>(
+    const { rows } = await ownerQuery<{ n: string }>(
       "select count(*) as n from private.payment_commands where host_id = $1 and status in ('pending', 'processing')", [hostId]);
     if (Number(rows[0]?.n) === 0) {
       await h.settle();
@@ -65,7 +65,7 @@ describe("Stripe faults during refunds and payouts", () => {
         await drain(host.id);
         await asUser(host.claims, (db) => db.query("select public.request_payout(2000, 'EUR')"));
         await drain(host.id);
-        await adminQuery("select admin.refund_booking($1, 1000)", [kept.bookingId]);
+        await ownerQuery("select admin.refund_booking($1, 1000)", [kept.bookingId]);
         await drain(host.id);
       } finally {
         h.standin.clearFaults();
@@ -77,7 +77,7 @@ describe("Stripe faults during refunds and payouts", () => {
       const perRefund = new Map<string, number>();
       for (const r of stripeRefunds) perRefund.set(r.metadata.refund_id ?? "?", (perRefund.get(r.metadata.refund_id ?? "?") ?? 0) + 1);
       expect([...perRefund.values()].every((n) => n === 1)).toBe(true);
-      const account = await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
+      const account = await ownerQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
       const stripePayouts = [...h.standin.store.payouts.values()].filter((p) => p.account === account.rows[0]?.account_id);
       expect(stripePayouts.length).toBeLessThanOrEqual(1);
       const transfers = [...h.standin.store.transfers.values()].filter((t) => t.destination === account.rows[0]?.account_id);
@@ -85,13 +85,13 @@ describe("Stripe faults during refunds and payouts", () => {
       expect(netTransferred).toBeLessThanOrEqual(3600);
 
       // The ledger follows Stripe: refunds Stripe made are settled, the others were put back.
-      const { rows: refunds } = await adminQuery<{ id: string; status: string; amount_cents: string }>(
+      const { rows: refunds } = await ownerQuery<{ id: string; status: string; amount_cents: string }>(
         "select id, status, amount_cents from private.refunds where booking_id = any($1)", [[cancelled.bookingId, kept.bookingId]]);
       for (const refund of refunds) {
         const atStripe = stripeRefunds.some((r) => r.metadata.refund_id === refund.id && r.status === "succeeded");
         expect(refund.status, `refund ${refund.id}`).toBe(atStripe ? "succeeded" : "failed");
       }
-      const { rows: payouts } = await adminQuery<{ status: string; amount_cents: string }>("select status, amount_cents from private.payouts where host_id = $1", [host.id]);
+      const { rows: payouts } = await ownerQuery<{ status: string; amount_cents: string }>("select status, amount_cents from private.payouts where host_id = $1", [host.id]);
       expect(payouts).toHaveLength(1);
       expect(payouts[0]?.status).toBe(stripePayouts.some((p) => p.payout.status === "paid") ? "paid" : "failed");
 
@@ -101,7 +101,7 @@ describe("Stripe faults during refunds and payouts", () => {
       expect(wallet.pending + wallet.available + wallet.in_transit + wallet.paid_out).toBe(7200 - refundedHostPart);
       expect(wallet.paid_out).toBe(payouts[0]?.status === "paid" ? 2000 : 0);
       // What the ledger says was transferred is what Stripe holds for the host.
-      const { rows: transferred } = await adminQuery<{ transferred: string }>(
+      const { rows: transferred } = await ownerQuery<{ transferred: string }>(
         "select transferred from private.host_wallet($1, 'EUR')", [host.id]);
       expect(Number(transferred[0]?.transferred)).toBe(netTransferred);
       expect(await ledgerInvariantViolations()).toEqual([]);

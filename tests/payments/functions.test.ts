@@ -4,7 +4,7 @@
  */
 import Stripe from "stripe";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { anonKey, serviceRoleKey } from "../support/jwt.ts";
 import { CONNECT_WEBHOOK_SECRET, type PaymentsHarness, startPayments, WEBHOOK_SECRET } from "../support/payments.ts";
 import { createUser, issueAccessToken, type TestUser } from "../support/users.ts";
@@ -45,7 +45,7 @@ describe("stripe-webhook", () => {
     expect(await postWebhook(payload, await signed(payload, "whsec_wrong"))).toMatchObject({ status: 400, body: { error: { code: "invalid_signature" } } });
     expect(await postWebhook(payload, await signed(payload, CONNECT_WEBHOOK_SECRET))).toMatchObject({ status: 400 });
     expect(await postWebhook(payload, await signed(payload, WEBHOOK_SECRET), "/connect")).toMatchObject({ status: 400 });
-    const { rows } = await adminQuery("select 1 from private.stripe_events where id = 'evt_Sig1'");
+    const { rows } = await ownerQuery("select 1 from private.stripe_events where id = 'evt_Sig1'");
     expect(rows).toEqual([]);
   });
 
@@ -65,14 +65,14 @@ describe("stripe-webhook", () => {
     const payload = event("evt_UnknownHttp", "invoice.paid", { object: "invoice", id: "in_1" });
     expect(await postWebhook(payload, await signed(payload, WEBHOOK_SECRET))).toEqual({ status: 200, body: { received: true, result: "ignored" } });
     expect(await postWebhook(payload, await signed(payload, WEBHOOK_SECRET))).toEqual({ status: 200, body: { received: true, result: "duplicate" } });
-    const { rows } = await adminQuery<{ status: string; payload: { type: string } }>("select status, payload from private.stripe_events where id = 'evt_UnknownHttp'");
+    const { rows } = await ownerQuery<{ status: string; payload: { type: string } }>("select status, payload from private.stripe_events where id = 'evt_UnknownHttp'");
     expect(rows).toEqual([{ status: "ignored", payload: expect.objectContaining({ type: "invoice.paid" }) }]);
   });
 
   it("accepts Connect events on /connect with the Connect secret", async () => {
     const payload = event("evt_ConnectHttp", "account.updated", { object: "account", id: "acct_nobody" }, { account: "acct_nobody" });
     expect(await postWebhook(payload, await signed(payload, CONNECT_WEBHOOK_SECRET), "/connect")).toEqual({ status: 200, body: { received: true, result: "processed" } });
-    const { rows } = await adminQuery<{ endpoint: string; result: string }>("select endpoint, result from private.stripe_events where id = 'evt_ConnectHttp'");
+    const { rows } = await ownerQuery<{ endpoint: string; result: string }>("select endpoint, result from private.stripe_events where id = 'evt_ConnectHttp'");
     expect(rows).toEqual([{ endpoint: "connect", result: "unknown_account" }]);
   });
 
@@ -104,18 +104,18 @@ describe("connect-onboarding", () => {
 
   it("refuses redirects to other sites and creates nothing", async () => {
     const user = await createUser();
-    await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
+    await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
     const host = { ...user, ...(await issueAccessToken(user.id)) };
     const res = await h.call("connect-onboarding", { token: host.token, body: { return_url: "https://evil.example/steal" } });
     expect(res).toMatchObject({ status: 400, body: { error: { code: "redirect_not_allowed" } } });
     expect(await h.call("connect-onboarding", { token: host.token, body: { country: "gb" } })).toMatchObject({ status: 400, body: { error: { code: "validation_failed" } } });
-    const { rows } = await adminQuery("select 1 from private.stripe_accounts where host_id = $1", [host.id]);
+    const { rows } = await ownerQuery("select 1 from private.stripe_accounts where host_id = $1", [host.id]);
     expect(rows).toEqual([]);
   });
 
   it("creates one Express account per host however often it is called, with an onboarding link each time", async () => {
     const user = await createUser();
-    await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
+    await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
     const host = { ...user, ...(await issueAccessToken(user.id)) };
     const first = await h.call("connect-onboarding", { token: host.token, body: { return_url: "http://127.0.0.1:3000/done" } });
     const second = await h.call("connect-onboarding", { token: host.token, body: {} });
@@ -168,9 +168,9 @@ describe("checkout", () => {
   it("answers 409 hold_expired once the hold is over, and 409 already_paid after payment", async () => {
     const gig = await h.paidEvent(host, { price: 1000 });
     const expired = await h.book(guest, gig);
-    await adminQuery("update public.bookings set hold_expires_at = now() - interval '1 second' where id = $1", [expired]);
+    await ownerQuery("update public.bookings set hold_expires_at = now() - interval '1 second' where id = $1", [expired]);
     expect(await h.checkout(guest, expired)).toMatchObject({ status: 409, body: { error: { code: "hold_expired" } } });
-    await adminQuery("select private.expire_stale_bookings()");
+    await ownerQuery("select private.expire_stale_bookings()");
     const paid = await h.bookAndPay(other, gig);
     expect(await h.checkout(other, paid.bookingId)).toMatchObject({ status: 409, body: { error: { code: "already_paid" } } });
   });
@@ -182,10 +182,10 @@ describe("checkout", () => {
     await expect(h.stripe.paymentIntents.confirm(String(checkout.body.payment_intent_id), { payment_method: "pm_card_chargeDeclined" }))
       .rejects.toMatchObject({ type: "StripeCardError", code: "card_declined" });
     await h.settle();
-    const { rows } = await adminQuery<{ status: string; last_payment_error: string }>(
+    const { rows } = await ownerQuery<{ status: string; last_payment_error: string }>(
       "select b.status, p.last_payment_error from public.bookings b join private.payments p on p.booking_id = b.id where b.id = $1", [bookingId]);
     expect(rows[0]).toEqual({ status: "held", last_payment_error: "Your card was declined." });
-    const ledger = await adminQuery("select 1 from private.ledger_transactions where booking_id = $1", [bookingId]);
+    const ledger = await ownerQuery("select 1 from private.ledger_transactions where booking_id = $1", [bookingId]);
     expect(ledger.rows).toEqual([]);
   });
 

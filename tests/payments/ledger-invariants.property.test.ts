@@ -10,7 +10,7 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { ledgerInvariantViolations } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -30,16 +30,16 @@ interface World {
 
 async function ingest(type: string, object: Record<string, unknown>, account?: string): Promise<void> {
   const event = { id: rid("evt"), object: "event", type, created: now(), livemode: false, data: { object }, ...(account === undefined ? {} : { account }) };
-  await adminQuery("select private.ingest_stripe_event($1::jsonb, $2, false)", [JSON.stringify(event), account === undefined ? "platform" : "connect"]);
+  await ownerQuery("select private.ingest_stripe_event($1::jsonb, $2, false)", [JSON.stringify(event), account === undefined ? "platform" : "connect"]);
 }
 
 async function world(): Promise<World> {
   const host = await createUser();
   const account = rid("acct");
-  await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
-  await adminQuery(`insert into private.stripe_accounts (host_id, account_id, details_submitted, charges_enabled, payouts_enabled, transfers_capability)
+  await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
+  await ownerQuery(`insert into private.stripe_accounts (host_id, account_id, details_submitted, charges_enabled, payouts_enabled, transfers_capability)
                     values ($1, $2, true, true, true, 'active')`, [host.id, account]);
-  await adminQuery("select private.sync_host_payouts_enabled($1)", [host.id]);
+  await ownerQuery("select private.sync_host_payouts_enabled($1)", [host.id]);
   const { eventId, ticketId } = await asUser(host.claims, async (db) => {
     const e = await db.query<{ id: string }>(`insert into public.events (title, starts_at, ends_at, timezone, refund_policy)
       values ('Property night', now() + interval '20 days', now() + interval '20 days 2 hours', 'UTC', 'flexible') returning id`);
@@ -57,7 +57,7 @@ async function world(): Promise<World> {
       return { bookingId: b.rows[0]?.id ?? "", paymentId: p.rows[0]?.payment_id ?? "", amount: Number(p.rows[0]?.amount_cents) };
     });
     const intent = rid("pi");
-    await adminQuery("select private.record_payment_intent($1, $2::jsonb)",
+    await ownerQuery("select private.record_payment_intent($1, $2::jsonb)",
       [prepared.paymentId, JSON.stringify({ object: "payment_intent", id: intent, status: "requires_payment_method", amount: prepared.amount, currency: "eur", created: now() })]);
     bookings.push({ ...prepared, intent, charge: rid("ch") });
   }
@@ -66,13 +66,13 @@ async function world(): Promise<World> {
 
 /** Plays Stripe for every due command (any host's): succeed (with the object Stripe would return) or give up. */
 async function runCommands(outcome: "succeed" | "die"): Promise<void> {
-  const { rows } = await adminQuery<{ id: string; kind: string; payload: Record<string, unknown> }>(
+  const { rows } = await ownerQuery<{ id: string; kind: string; payload: Record<string, unknown> }>(
     "select id, kind, payload from private.claim_payment_commands(100, 60)");
   for (const c of rows) {
     const p = c.payload;
     const meta = (p.metadata ?? {}) as Record<string, string>;
     if (outcome === "die" && (c.kind === "create_refund" || c.kind === "create_payout")) {
-      await adminQuery("select private.fail_payment_command($1, 'test_refused', 'refused by the property test', false)", [c.id]);
+      await ownerQuery("select private.fail_payment_command($1, 'test_refused', 'refused by the property test', false)", [c.id]);
       continue;
     }
     let result: Record<string, unknown>;
@@ -82,7 +82,7 @@ async function runCommands(outcome: "succeed" | "die"): Promise<void> {
         break;
       case "reverse_transfer":
         if (p.transfer_id === undefined) {
-          await adminQuery("select private.fail_payment_command($1, 'not_ready', 'no transfer yet', true)", [c.id]);
+          await ownerQuery("select private.fail_payment_command($1, 'not_ready', 'no transfer yet', true)", [c.id]);
           continue;
         }
         result = { object: "transfer_reversal", id: rid("trr"), amount: p.amount, currency: p.currency, transfer: p.transfer_id, metadata: meta, created: now() };
@@ -99,7 +99,7 @@ async function runCommands(outcome: "succeed" | "die"): Promise<void> {
       default:
         result = { object: "payment_intent", id: p.payment_intent_id, status: "canceled" };
     }
-    await adminQuery("select private.complete_payment_command($1, $2::jsonb)", [c.id, JSON.stringify(result)]);
+    await ownerQuery("select private.complete_payment_command($1, $2::jsonb)", [c.id, JSON.stringify(result)]);
   }
 }
 
@@ -134,8 +134,8 @@ async function play(w: World, step: Step): Promise<void> {
       return;
     }
     case "release":
-      await adminQuery("update private.events set starts_at = now() - interval '9 days', ends_at = now() - interval '9 days' + interval '2 hours', status = 'completed', completed_at = now() - interval '9 days' + interval '2 hours' where id = $1 and status = 'published'", [w.eventId]);
-      await adminQuery("select private.release_host_earnings()");
+      await ownerQuery("update private.events set starts_at = now() - interval '9 days', ends_at = now() - interval '9 days' + interval '2 hours', status = 'completed', completed_at = now() - interval '9 days' + interval '2 hours' where id = $1 and status = 'published'", [w.eventId]);
+      await ownerQuery("select private.release_host_earnings()");
       return;
     case "commands":
       await runCommands(step.outcome);
@@ -144,7 +144,7 @@ async function play(w: World, step: Step): Promise<void> {
       await asUser(w.host.claims, (db) => db.query("select public.request_payout($1, 'EUR')", [step.amount])).catch(() => undefined);
       return;
     case "payout_result": {
-      const { rows } = await adminQuery<{ stripe_payout_id: string; id: string; amount_cents: string }>(
+      const { rows } = await ownerQuery<{ stripe_payout_id: string; id: string; amount_cents: string }>(
         "select stripe_payout_id, id, amount_cents from private.payouts where host_id = $1 and stripe_payout_id is not null order by random() limit 1", [w.host.id]);
       const p = rows[0];
       if (p === undefined) return;
@@ -154,11 +154,11 @@ async function play(w: World, step: Step): Promise<void> {
     case "refund": {
       const b = w.bookings[step.i];
       if (b === undefined) return;
-      await adminQuery("select admin.refund_booking($1, $2)", [b.bookingId, step.amount]).catch(() => undefined);
+      await ownerQuery("select admin.refund_booking($1, $2)", [b.bookingId, step.amount]).catch(() => undefined);
       return;
     }
     case "refund_fails": {
-      const { rows } = await adminQuery<{ stripe_refund_id: string; amount_cents: string; id: string }>(
+      const { rows } = await ownerQuery<{ stripe_refund_id: string; amount_cents: string; id: string }>(
         `select r.stripe_refund_id, r.amount_cents, r.id from private.refunds r join private.payments p on p.id = r.payment_id
           where p.host_id = $1 and r.status = 'succeeded' order by random() limit 1`, [w.host.id]);
       const r = rows[0];
@@ -183,10 +183,10 @@ async function play(w: World, step: Step): Promise<void> {
 
 async function hostViolations(w: World): Promise<string[]> {
   const problems = await ledgerInvariantViolations();
-  const { rows: wallet } = await adminQuery<{ in_transit: string; paid_out: string }>("select in_transit, paid_out from private.host_wallet($1, 'EUR')", [w.host.id]);
+  const { rows: wallet } = await ownerQuery<{ in_transit: string; paid_out: string }>("select in_transit, paid_out from private.host_wallet($1, 'EUR')", [w.host.id]);
   if (Number(wallet[0]?.in_transit) < 0) problems.push(`negative in transit ${wallet[0]?.in_transit}`);
   if (Number(wallet[0]?.paid_out) < 0) problems.push(`negative paid out ${wallet[0]?.paid_out}`);
-  const { rows: clearing } = await adminQuery<{ ledger: string; in_flight: string }>(
+  const { rows: clearing } = await ownerQuery<{ ledger: string; in_flight: string }>(
     `select coalesce((select -sum(e.amount) from private.ledger_entries e join private.ledger_accounts a on a.id = e.account_id
                         where a.kind = 'refunds' and a.currency = 'EUR'), 0) as ledger,
             coalesce((select sum(amount_cents) from private.refunds where status in ('requested', 'pending') and currency = 'EUR'), 0) as in_flight`);

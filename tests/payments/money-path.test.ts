@@ -5,7 +5,7 @@
  * after release; disputes lost and won. Every step also checks the ledger stays balanced.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 import {
   ledgerInvariantViolations, type PaymentsHarness, platformBalances, resetPaymentSettings, setPaymentSettings, startPayments, walletOf,
@@ -26,13 +26,13 @@ afterAll(async () => {
 });
 
 async function bookingStatus(id: string): Promise<string> {
-  const { rows } = await adminQuery<{ status: string }>("select status from public.bookings where id = $1", [id]);
+  const { rows } = await ownerQuery<{ status: string }>("select status from public.bookings where id = $1", [id]);
   return rows[0]?.status ?? "missing";
 }
 
 async function released(paymentId: string): Promise<boolean> {
   await h.release();
-  const { rows } = await adminQuery<{ released: boolean }>("select released_at is not null as released from private.payments where id = $1", [paymentId]);
+  const { rows } = await ownerQuery<{ released: boolean }>("select released_at is not null as released from private.payments where id = $1", [paymentId]);
   return rows[0]?.released ?? false;
 }
 
@@ -53,7 +53,7 @@ describe("a paid booking, from checkout to the host's bank", () => {
   });
 
   it("onboarding through Stripe's hosted page turns the host's payouts on (account.updated / capability.updated)", async () => {
-    const { rows } = await adminQuery<{ payouts_enabled: boolean }>("select payouts_enabled from public.profiles where id = $1", [host.id]);
+    const { rows } = await ownerQuery<{ payouts_enabled: boolean }>("select payouts_enabled from public.profiles where id = $1", [host.id]);
     expect(rows[0]?.payouts_enabled).toBe(true);
     const status = await h.call("connect-onboarding", { method: "GET", token: host.token });
     expect(status.body).toMatchObject({ payouts_enabled: true, transfers: "active", details_submitted: true });
@@ -84,7 +84,7 @@ describe("a paid booking, from checkout to the host's bank", () => {
     await h.work();
     await h.settle();
     expect(await walletOf(host)).toEqual({ pending: 0, available: 1500, in_transit: 0, paid_out: 3000 });
-    const { rows } = await adminQuery<{ status: string; stripe_payout_id: string }>("select status, stripe_payout_id from private.payouts where id = $1", [payoutId]);
+    const { rows } = await ownerQuery<{ status: string; stripe_payout_id: string }>("select status, stripe_payout_id from private.payouts where id = $1", [payoutId]);
     expect(rows[0]?.status).toBe("paid");
     expect(h.standin.store.payouts.get(rows[0]?.stripe_payout_id ?? "")?.payout.amount).toBe(3000);
     expect(await ledgerInvariantViolations()).toEqual([]);
@@ -92,14 +92,14 @@ describe("a paid booking, from checkout to the host's bank", () => {
 
   it("a payout the bank rejects comes back to available (payout.failed)", async () => {
     const before = await walletOf(host);
-    const account = await adminQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
+    const account = await ownerQuery<{ account_id: string }>("select account_id from private.stripe_accounts where host_id = $1", [host.id]);
     h.standin.store.failingPayoutAccounts.add(account.rows[0]?.account_id ?? "");
     await requestPayout(host, 1000);
     await h.work();
     await h.settle();
     h.standin.store.failingPayoutAccounts.clear();
     expect(await walletOf(host)).toEqual(before);
-    const { rows } = await adminQuery<{ type: string }>("select type from public.notifications where user_id = $1 and type = 'payout_failed'", [host.id]);
+    const { rows } = await ownerQuery<{ type: string }>("select type from public.notifications where user_id = $1 and type = 'payout_failed'", [host.id]);
     expect(rows.length).toBe(1);
   });
 
@@ -130,7 +130,7 @@ describe("refunds", () => {
     const refunds = [...h.standin.store.refunds.values()].filter((r) => r.payment_intent === paid.paymentIntentId);
     expect(refunds.map((r) => [r.amount, r.status])).toEqual([[4000, "succeeded"]]);
     expect([...h.standin.store.transfers.values()].filter((t) => t.transfer_group === paid.bookingId)).toEqual([]);
-    const { rows } = await adminQuery<{ status: string }>("select status from private.refund_requests where booking_id = $1", [paid.bookingId]);
+    const { rows } = await ownerQuery<{ status: string }>("select status from private.refund_requests where booking_id = $1", [paid.bookingId]);
     expect(rows[0]?.status).toBe("succeeded");
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
@@ -143,7 +143,7 @@ describe("refunds", () => {
     await h.work();
     expect(await walletOf(host)).toMatchObject({ available: 2700 });
     // An operator refunds half after the event (admin refund).
-    await adminQuery("select admin.refund_booking($1, 1500)", [paid.bookingId]);
+    await ownerQuery("select admin.refund_booking($1, 1500)", [paid.bookingId]);
     await h.work();
     expect(await walletOf(host)).toMatchObject({ available: 1350 });
     const transfer = [...h.standin.store.transfers.values()].find((t) => t.transfer_group === paid.bookingId);
@@ -171,11 +171,11 @@ describe("disputes", () => {
     expect(await walletOf(host)).toMatchObject({ pending: -1500 });
     const dispute = [...h.standin.store.disputes.values()].find((d) => d.payment_intent === paid.paymentIntentId);
     expect(dispute?.status).toBe("needs_response");
-    const { rows: notes } = await adminQuery<{ user_id: string }>(
+    const { rows: notes } = await ownerQuery<{ user_id: string }>(
       "select user_id from public.notifications where type = 'dispute_opened' and data ->> 'dispute_id' = $1", [dispute?.id]);
     expect(notes.map((n) => n.user_id)).toEqual(expect.arrayContaining([host.id, admin.id]));
     expect(notes.length).toBeGreaterThanOrEqual(2);
-    const { rows: evidence } = await adminQuery<{ evidence: Record<string, Record<string, unknown>> }>(
+    const { rows: evidence } = await ownerQuery<{ evidence: Record<string, Record<string, unknown>> }>(
       "select evidence from admin.disputes where id = $1", [dispute?.id]);
     expect(evidence[0]?.evidence.payment?.refund_policy_accepted).toBe("flexible");
     expect(evidence[0]?.evidence.booking?.id).toBe(paid.bookingId);
@@ -202,7 +202,7 @@ describe("disputes", () => {
     await h.stripe.disputes.update(dispute?.id ?? "", { evidence: { uncategorized_text: "winning_evidence" }, submit: true });
     await h.settle();
     expect(await walletOf(host)).toMatchObject({ pending: before.pending + 1800 - 1500 });
-    const { rows } = await adminQuery<{ status: string }>("select status from private.disputes where id = $1", [dispute?.id]);
+    const { rows } = await ownerQuery<{ status: string }>("select status from private.disputes where id = $1", [dispute?.id]);
     expect(rows[0]?.status).toBe("won");
     expect(await ledgerInvariantViolations()).toEqual([]);
     const platform = await platformBalances();

@@ -7,7 +7,7 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { ledgerInvariantViolations, ledgerSnapshot, type PaymentsHarness, resetPaymentSettings, startPayments } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -36,7 +36,7 @@ function shuffled<T>(items: T[], seed: number): T[] {
 }
 
 async function stateSnapshot(): Promise<unknown[]> {
-  const { rows } = await adminQuery(
+  const { rows } = await ownerQuery(
     `select 'booking' as what, id::text, status from public.bookings
      union all select 'payment', id::text, status || coalesce(':' || released_at::text, '') from private.payments
      union all select 'refund', id::text, status from private.refunds
@@ -70,7 +70,7 @@ describe("replaying every event five times, shuffled", () => {
     await h.endEvent(gig.eventId);
     await h.release();
     await h.work();
-    await adminQuery("select admin.refund_booking($1, 500)", [late.bookingId]);
+    await ownerQuery("select admin.refund_booking($1, 500)", [late.bookingId]);
     await h.work();
     await requestPayout(host, 1000);
     await h.work();
@@ -92,7 +92,7 @@ describe("replaying every event five times, shuffled", () => {
     const statuses: (number | null)[] = [];
     for (const event of replay) statuses.push(await h.standin.deliver(event));
     expect(new Set(statuses)).toEqual(new Set([200]));
-    const { rows } = await adminQuery<{ n: string }>("select count(*) as n from private.stripe_events where id = any($1)", [events.map((e) => e.id)]);
+    const { rows } = await ownerQuery<{ n: string }>("select count(*) as n from private.stripe_events where id = any($1)", [events.map((e) => e.id)]);
     expect(Number(rows[0]?.n)).toBe(events.length);
 
     expect(await ledgerSnapshot()).toEqual(ledgerBefore);
@@ -103,7 +103,7 @@ describe("replaying every event five times, shuffled", () => {
 describe("events arriving out of order and repeated on first delivery", () => {
   /** The host's ledger movements, without ids: (transaction kind, account kind, amount), sorted. */
   async function hostMovements(hostId: string): Promise<string[]> {
-    const { rows } = await adminQuery<{ line: string }>(
+    const { rows } = await ownerQuery<{ line: string }>(
       `select t.kind || ' ' || a.kind || ' ' || e.amount as line
          from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
          join private.ledger_accounts a on a.id = e.account_id
@@ -149,7 +149,7 @@ describe("events arriving out of order and repeated on first delivery", () => {
         h.standin.setDelivery("auto");
       }
       expect(await hostMovements(host.id)).toEqual(expected);
-      const { rows } = await adminQuery<{ status: string }>("select status from public.bookings where id = any($1)", [bookings]);
+      const { rows } = await ownerQuery<{ status: string }>("select status from public.bookings where id = any($1)", [bookings]);
       expect(rows.map((r) => r.status)).toEqual(["confirmed", "confirmed", "confirmed"]);
       expect(await ledgerInvariantViolations()).toEqual([]);
     }), { numRuns: 4 });

@@ -7,7 +7,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRequestContext } from "../../functions/_shared/db.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { ledgerInvariantViolations, walletOf } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -27,10 +27,10 @@ afterAll(async () => {
 export async function fundedHost(available: number, currency = "EUR"): Promise<TestUser> {
   const host = await createUser();
   const account = `acct_${host.id.replaceAll("-", "").slice(0, 16)}`;
-  await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
-  await adminQuery(`insert into private.stripe_accounts (host_id, account_id, details_submitted, charges_enabled, payouts_enabled, transfers_capability)
+  await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
+  await ownerQuery(`insert into private.stripe_accounts (host_id, account_id, details_submitted, charges_enabled, payouts_enabled, transfers_capability)
                     values ($1, $2, true, true, true, 'active')`, [host.id, account]);
-  await adminQuery(`select private.post_ledger_transaction('test:fund:' || $1::text, 'adjustment',
+  await ownerQuery(`select private.post_ledger_transaction('test:fund:' || $1::text, 'adjustment',
                       private.ledger_entries_of(private.ledger_entry('platform_cash', null, $3, $2::bigint),
                                                 private.ledger_entry('host_available', $1::uuid, $3, -$2::bigint)))`, [host.id, available, currency]);
   return host;
@@ -59,7 +59,7 @@ describe("20 parallel request_payout calls", () => {
     expect(outcomes.filter((o) => o === "ok")).toHaveLength(10);
     expect(outcomes.filter((o) => o === "insufficient_funds")).toHaveLength(10);
     expect(await walletOf(host)).toEqual({ pending: 0, available: 0, in_transit: 1000, paid_out: 0 });
-    const { rows } = await adminQuery<{ payouts: string; commands: string }>(
+    const { rows } = await ownerQuery<{ payouts: string; commands: string }>(
       `select (select count(*) from private.payouts where host_id = $1) as payouts,
               (select count(*) from private.payment_commands where host_id = $1 and kind = 'create_payout') as commands`, [host.id]);
     expect(rows[0]).toEqual({ payouts: "10", commands: "10" });

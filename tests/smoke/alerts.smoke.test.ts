@@ -6,12 +6,12 @@
  *
  *   deno test --allow-all --config functions/deno.json tests/smoke/
  *
- * The gateway harness is tests/smoke/gateway.ts. Needs SUPABASE_DB_URL and RALLY_ADMIN_DB_URL (npm test provides them); without them the
+ * The gateway harness is tests/smoke/gateway.ts. Needs SUPABASE_DB_URL and RALLY_DB_URL (npm test provides them); without them the
  * steps that need users are skipped.
  */
 import { assert, canCreateUsers, deno, jwtSecret, startGateway } from "./gateway.ts";
 import { svixSignature } from "../../functions/_shared/alerts/signatures.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { signJwt } from "../support/jwt.ts";
 import { createUser } from "../support/users.ts";
 
@@ -59,14 +59,14 @@ deno.test({
         ignore: !canCreateUsers,
         fn: async () => {
           const user = await createUser();
-          await adminQuery("update private.alert_deliveries set status = 'skipped' where status in ('pending', 'sending')");
-          await adminQuery("select private.notify($1, 'welcome', 'Welcome to Rally', null, '{}')", [user.id]);
+          await ownerQuery("update private.alert_deliveries set status = 'skipped' where status in ('pending', 'sending')");
+          await ownerQuery("select private.notify($1, 'welcome', 'Welcome to Rally', null, '{}')", [user.id]);
           const serviceKey = await signJwt({ role: "service_role", iss: "supabase-demo" }, { secret: jwtSecret });
           const { status, body } = await postJson(`${gateway.baseUrl}/dispatch-alerts`, {}, { Authorization: `Bearer ${serviceKey}` });
           assert(status === 200, `dispatch-alerts answered ${status}: ${JSON.stringify(body)}`);
           const result = body as { sent?: number; providers?: { email?: string } };
           assert(result.sent === 1 && result.providers?.email === "sink", `unexpected body ${JSON.stringify(body)}`);
-          const { rows } = await adminQuery<{ destination: string }>(
+          const { rows } = await ownerQuery<{ destination: string }>(
             "select s.destination from private.alert_sink s join private.alert_deliveries d on d.id = s.delivery_id where d.user_id = $1", [user.id]);
           assert(rows.length === 1 && rows[0]?.destination === user.email, `sink holds ${JSON.stringify(rows)}`);
         },

@@ -6,7 +6,7 @@
  * Starts scripts/functions-gateway.ts as its own process (port 0: the gateway picks a free port
  * and says which in its ready line), then calls it like an app would. Environment from the test
  * runner: SUPABASE_JWT_SECRET (default: the `supabase start` secret), SUPABASE_DB_URL and
- * RALLY_ADMIN_DB_URL (without them, the signed-in `/me` case is skipped).
+ * RALLY_DB_URL (without them, the signed-in `/me` case is skipped).
  */
 import { readEnv } from "../../functions/_shared/env.ts";
 import { assert, canCreateUsers, deno, jwtSecret, startGateway } from "./gateway.ts";

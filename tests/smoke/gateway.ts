@@ -2,7 +2,7 @@
  * The harness every Deno smoke test shares: starts scripts/functions-gateway.ts as its own
  * process (port 0: the gateway picks a free port and says which in its ready line) and stops it.
  * Environment from the test runner: SUPABASE_JWT_SECRET (default: the `supabase start` secret),
- * SUPABASE_DB_URL and RALLY_ADMIN_DB_URL (without them, steps that create users are skipped).
+ * SUPABASE_DB_URL and RALLY_DB_URL (without them, steps that create users are skipped).
  *
  * Deno APIs are reached through a small typed view of `globalThis.Deno` because `tsc` also
  * checks tests/ and has no Deno types; `node:` modules are avoided because `deno check` with the
@@ -57,7 +57,7 @@ const STOP_TIMEOUT_MS = 10_000;
 
 const repoRoot = new URL("../../", import.meta.url);
 export const jwtSecret = readEnv("SUPABASE_JWT_SECRET") ?? DEFAULT_JWT_SECRET;
-export const canCreateUsers = readEnv("SUPABASE_DB_URL") !== undefined && readEnv("RALLY_ADMIN_DB_URL") !== undefined;
+export const canCreateUsers = readEnv("SUPABASE_DB_URL") !== undefined && readEnv("RALLY_DB_URL") !== undefined;
 
 export function assert(condition: boolean, message: string): asserts condition {
   if (!condition) throw new Error(message);

@@ -6,7 +6,7 @@
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyRequestContext, type RequestClaims } from "../../functions/_shared/db.ts";
-import { adminQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -38,7 +38,7 @@ const follow = (user: TestUser, other: TestUser) => request(user.claims, "select
 const unfollow = (user: TestUser, other: TestUser) => request(user.claims, "select public.unfollow_user($1)", [other.id]);
 
 async function countsMatchFollows(ids: string[]): Promise<{ mismatched: number }> {
-  const { rows } = await adminQuery<{ mismatched: number }>(`
+  const { rows } = await ownerQuery<{ mismatched: number }>(`
     select count(*)::int as mismatched from public.profiles p
      where p.id = any($1::uuid[])
        and (p.followers_count <> (select count(*) from public.follows f where f.followee_id = p.id)
@@ -58,7 +58,7 @@ describe("follower counts under concurrency", () => {
       ...people.map((p, i) => follow(people[(i + 1) % people.length]!, p)),
     ]);
     expect(round1.filter((err) => err !== null)).toEqual([]);
-    const { rows: afterFollow } = await adminQuery<{ followers_count: number }>("select followers_count from public.profiles where id = $1", [host.id]);
+    const { rows: afterFollow } = await ownerQuery<{ followers_count: number }>("select followers_count from public.profiles where id = $1", [host.id]);
     expect(afterFollow[0]?.followers_count).toBe(30);
 
     // Half unfollow the host while the other half follow and unfollow it again, all concurrently.
@@ -79,7 +79,7 @@ describe("follower counts under concurrency", () => {
       ]);
     }));
     const ids = pairs.flatMap(([a, b]) => [a.id, b.id]);
-    const { rows } = await adminQuery<{ across: number }>(`
+    const { rows } = await ownerQuery<{ across: number }>(`
       select count(*)::int as across from public.follows f
        where f.follower_id = any($1::uuid[])
          and exists (select 1 from public.blocks b where (b.blocker_id, b.blocked_id) in ((f.follower_id, f.followee_id), (f.followee_id, f.follower_id)))`, [ids]);
@@ -91,7 +91,7 @@ describe("follower counts under concurrency", () => {
     const solo = await createUser();
     const err = await follow(solo, solo) as (Error & { code?: string; hint?: string }) | null;
     expect(err).toMatchObject({ code: "22023", hint: "cannot_follow_self" });
-    const { rows } = await adminQuery("select following_count from public.profiles where id = $1", [solo.id]);
+    const { rows } = await ownerQuery("select following_count from public.profiles where id = $1", [solo.id]);
     expect(rows).toEqual([{ following_count: 0 }]);
   });
 });

@@ -6,7 +6,7 @@ import { createClient, type RealtimeChannel, type SupabaseClient } from "@supaba
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startRealtimeStandin, type RealtimeStandin } from "../../tools/realtime-standin/server.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { adminQuery, asUser, closeTestPools, ownerQuery } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { anonKey, signJwt, userClaims } from "../support/jwt.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -18,6 +18,7 @@ const clients: SupabaseClient[] = [];
 beforeAll(async () => {
   standin = await startRealtimeStandin({
     dbUrl: testEnv("SUPABASE_DB_URL"),
+    // The janitor plays Realtime's own partition upkeep, which connects as supabase_admin.
     adminDbUrl: testEnv("RALLY_ADMIN_DB_URL"),
     jwtSecret: testEnv("SUPABASE_JWT_SECRET"),
     channelErrorBackoffMs: 10,
@@ -100,7 +101,7 @@ function handshake(url: string): Promise<{ status: number; body: unknown }> {
 }
 
 const send = (topic: string, event: string, payload: Record<string, unknown>): Promise<unknown> =>
-  adminQuery("select realtime.send($1::jsonb, $2, $3, true)", [JSON.stringify(payload), event, topic]);
+  ownerQuery("select realtime.send($1::jsonb, $2, $3, true)", [JSON.stringify(payload), event, topic]);
 
 async function groupOf(owner: TestUser, members: TestUser[]): Promise<string> {
   return asUser(owner.claims, async (db) => {
@@ -127,8 +128,8 @@ describe("Realtime stand-in: private channels", () => {
     expect((await subscribe(channel)).status).toBe("SUBSCRIBED");
     const topic = `user:${sam.id}`;
     await send(topic, "notification_created", { n: 1 });
-    await adminQuery("begin; select realtime.send('{\"n\": 99}'::jsonb, 'notification_created', $1, true); rollback;".replace("$1", `'${topic}'`));
-    await adminQuery(`select realtime.send('{"n": 2}'::jsonb, 'notification_created', '${topic}', true),
+    await ownerQuery("begin; select realtime.send('{\"n\": 99}'::jsonb, 'notification_created', $1, true); rollback;".replace("$1", `'${topic}'`));
+    await ownerQuery(`select realtime.send('{"n": 2}'::jsonb, 'notification_created', '${topic}', true),
                              realtime.send('{"n": 3}'::jsonb, 'notification_created', '${topic}', true)`);
     await send(topic, "notification_created", { n: 4 });
     await send(topic, "other_event", { n: 5 });
@@ -145,7 +146,7 @@ describe("Realtime stand-in: private channels", () => {
     const priv = (await clientWith(sam.token)).channel(`user:${sam.id}`, { config: { private: true } });
     const got = collect(priv, "ping");
     expect((await subscribe(priv)).status).toBe("SUBSCRIBED");
-    await adminQuery("select realtime.send('{\"where\": \"public\"}'::jsonb, 'ping', $1, false)", [`user:${sam.id}`]);
+    await ownerQuery("select realtime.send('{\"where\": \"public\"}'::jsonb, 'ping', $1, false)", [`user:${sam.id}`]);
     await send(`user:${sam.id}`, "ping", { where: "private" });
     await got.next(1);
     await standin.flush();
@@ -256,8 +257,8 @@ describe("Realtime stand-in: private channels", () => {
   });
 });
 
-// Rows must reach subscribers whatever the partition layout: daily partitions as the server
-// creates them, or the contract's default partition.
+// Rows reach subscribers from the daily partitions the server creates (the contract has no
+// default partition). Creating today's plays the Realtime server, so it runs as supabase_admin.
 describe("Realtime stand-in: partitions", () => {
   it("delivers rows stored in a daily partition", async () => {
     const sam = await createUser();
@@ -267,19 +268,10 @@ describe("Realtime stand-in: partitions", () => {
     const day = new Date().toISOString().slice(0, 10);
     const name = `messages_${day.replaceAll("-", "_")}`;
     const next = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    await adminQuery(`create table if not exists realtime.${name} partition of realtime.messages for values from ('${day}') to ('${next}')`).catch(async (error: { code?: string }) => {
-      // rows already in the default partition for today block the attach; move them out first
-      if (error.code !== "23514") throw error;
-      await adminQuery(`begin;
-        create temp table moved as select * from realtime.messages_default where inserted_at >= '${day}' and inserted_at < '${next}';
-        delete from realtime.messages_default where inserted_at >= '${day}' and inserted_at < '${next}';
-        create table realtime.${name} partition of realtime.messages for values from ('${day}') to ('${next}');
-        insert into realtime.messages select * from moved;
-        commit;`);
-    });
+    await adminQuery(`create table if not exists realtime.${name} partition of realtime.messages for values from ('${day}') to ('${next}')`);
     await send(`user:${sam.id}`, "daily", { ok: true });
     await got.next(1);
-    const { rows } = await adminQuery<{ partition: string }>(
+    const { rows } = await ownerQuery<{ partition: string }>(
       "select tableoid::regclass::text as partition from realtime.messages where topic = $1 and event = 'daily'", [`user:${sam.id}`]);
     expect(rows[0]?.partition).toBe(`realtime.${name}`);
   });

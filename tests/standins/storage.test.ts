@@ -5,7 +5,7 @@
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStorageStandin, type StorageStandin } from "../../tools/storage-standin/server.ts";
-import { adminQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { anonKey } from "../support/jwt.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -46,7 +46,7 @@ describe("Storage stand-in: avatars (public bucket, owners write their folder)",
     const { data, error } = await avatars.upload(path, png());
     expect(error).toBeNull();
     expect(data).toMatchObject({ path, fullPath: `avatars/${path}` });
-    const { rows } = await adminQuery<{ owner: string; metadata: { size: number; mimetype: string } }>(
+    const { rows } = await ownerQuery<{ owner: string; metadata: { size: number; mimetype: string } }>(
       "select owner, metadata from storage.objects where bucket_id = 'avatars' and name = $1", [path]);
     expect(rows[0]).toMatchObject({ owner: sam.id, metadata: { size: PNG.byteLength, mimetype: "image/png" } });
 
@@ -75,7 +75,7 @@ describe("Storage stand-in: avatars (public bucket, owners write their folder)",
       .toMatchObject({ message: "The object exceeded the maximum allowed size", statusCode: "413" } satisfies StorageFailure);
     expect((await clientFor(null).storage.from("avatars").upload("anon/avatar.png", png())).error?.message)
       .toBe("new row violates row-level security policy");
-    const { rowCount } = await adminQuery("select 1 from storage.objects where bucket_id = 'avatars' and name like any ($1)",
+    const { rowCount } = await ownerQuery("select 1 from storage.objects where bucket_id = 'avatars' and name like any ($1)",
       [[`${priya.id}/%`, `${sam.id}/notes.txt`, `${sam.id}/big.png`, "anon/%"]]);
     expect(rowCount).toBe(0);
   });

@@ -1,13 +1,18 @@
 /**
  * Database access for tests, mirroring who does what on the platform:
  *
- * - `adminQuery(sql, params)` — as the superuser `supabase_admin` (RALLY_ADMIN_DB_URL): what
- *   Supabase Auth and the platform do behind the API (create users, fix up fixtures).
+ * - `ownerQuery(sql, params)` / `ownerPool()` — role `postgres`, not a superuser, on a direct
+ *   connection (RALLY_DB_URL): fixtures and set-up.
+ * - `appPool()` — role `postgres` through SUPABASE_DB_URL, what edge functions use (the fault
+ *   tests point it at their proxy).
+ * - `adminQuery(sql, params)` / `adminPool()` — the superuser `supabase_admin`
+ *   (RALLY_ADMIN_DB_URL), only where a test plays the platform itself (pg_net's worker, the
+ *   Realtime server); such a test says so.
  * - `asUser(claims, fn)` — one request through the Data API: a transaction as role
  *   `claims.role` with `request.jwt.claims` set, exactly what PostgREST does (it reuses
  *   `applyRequestContext` from functions/_shared/db.ts, the single definition of that).
  *   `asAnon(fn)` and `asServiceRole(fn)` are the anon-key and service-key variants.
- * - `appPool()` — role `postgres` (SUPABASE_DB_URL), what migrations and edge functions use.
+ * - `authAdminPool()` — role `supabase_auth_admin`, as Supabase Auth (GoTrue) connects.
  *
  *   const alice = await createUser();
  *   const rows = await asUser(alice.claims, (db) => db.query("select * from public.profiles"));
@@ -37,7 +42,36 @@ export const appPool = (): pg.Pool => poolFor(testEnv("SUPABASE_DB_URL"));
 /** The superuser `supabase_admin`. */
 export const adminPool = (): pg.Pool => poolFor(testEnv("RALLY_ADMIN_DB_URL"));
 
-/** One statement as `supabase_admin`. */
+/**
+ * Supabase Auth's own login, `supabase_auth_admin`: GoTrue writes `auth.users` and calls the
+ * access-token hook as this role. Locally every platform role has the password RALLY_DB_URL
+ * carries for `postgres`.
+ */
+export const authAdminPool = (): pg.Pool => {
+  const url = new URL(testEnv("RALLY_DB_URL"));
+  url.username = "supabase_auth_admin";
+  return poolFor(url.toString());
+};
+
+/**
+ * Role `postgres` on a direct connection (RALLY_DB_URL): fixtures and set-up, what the project's
+ * owner may do in Studio. Unlike SUPABASE_DB_URL, which the fault tests point at their proxy,
+ * RALLY_DB_URL is never redirected.
+ */
+export const ownerPool = (): pg.Pool => poolFor(testEnv("RALLY_DB_URL"));
+
+/** One statement as `postgres` on a direct connection. */
+export async function ownerQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
+  sql: string,
+  params: unknown[] = [],
+): Promise<pg.QueryResult<R>> {
+  return ownerPool().query<R>(sql, params);
+}
+
+/**
+ * One statement as `supabase_admin`, only for tests that play the platform itself (a platform
+ * service or its superuser); each such use says which in a comment.
+ */
 export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow>(
   sql: string,
   params: unknown[] = [],

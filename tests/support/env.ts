@@ -1,7 +1,9 @@
 /**
  * The environment the test runner (`npm test`, scripts/test.ts) gives every suite:
  *
- *   SUPABASE_DB_URL      the throwaway cluster as role `postgres` (what edge functions get)
+ *   SUPABASE_DB_URL      the throwaway cluster as role `postgres` (what edge functions get; the
+ *                        fault tests point it at their proxy)
+ *   RALLY_DB_URL         the same, never redirected: test fixtures
  *   RALLY_ADMIN_DB_URL   the same cluster as the superuser `supabase_admin` (what GoTrue and
  *                        the platform do: insert auth users, run the access-token hook)
  *   SUPABASE_JWT_SECRET  the secret JWTs are signed with (as `supabase start` uses)
@@ -13,7 +15,7 @@
  */
 import { readEnv } from "../../functions/_shared/env.ts";
 
-export type TestEnvName = "SUPABASE_DB_URL" | "RALLY_ADMIN_DB_URL" | "SUPABASE_JWT_SECRET";
+export type TestEnvName = "SUPABASE_DB_URL" | "RALLY_DB_URL" | "RALLY_ADMIN_DB_URL" | "SUPABASE_JWT_SECRET";
 
 export function testEnv(name: TestEnvName): string {
   const value = readEnv(name);

@@ -15,7 +15,7 @@
  */
 import pg from "pg";
 import { applyRequestContext, type RequestClaims } from "../../functions/_shared/db.ts";
-import { adminPool, adminQuery, asUser } from "./db.ts";
+import { asUser, authAdminPool, ownerPool, ownerQuery } from "./db.ts";
 import { type GoTrueClaims, signJwt, userClaims } from "./jwt.ts";
 import { testEnv } from "./env.ts";
 import { createUser, type TestUser, uniqueSuffix } from "./users.ts";
@@ -23,7 +23,7 @@ import { createUser, type TestUser, uniqueSuffix } from "./users.ts";
 /** A host whose Stripe account can receive payouts (so paid events can be published). */
 export async function createHost(prefix = "host"): Promise<TestUser> {
   const host = await createUser({ username: `${prefix}_${uniqueSuffix()}` });
-  await adminQuery(
+  await ownerQuery(
     "update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = $1",
     [host.id],
   );
@@ -43,7 +43,7 @@ export async function createGuests(n: number, prefix = "guest"): Promise<TestUse
     return { id, username, email: `${username}@example.test` };
   });
   // Sign-up costs tens of milliseconds of CPU per user (the profile trigger checks the time
-  // zone against pg_timezone_names), so spread the work over the admin pool's connections.
+  // zone against pg_timezone_names), so spread the work over the pool's connections.
   const chunk = Math.ceil(n / 4);
   const chunks = Array.from({ length: Math.ceil(n / chunk) }, (_, k) => people.slice(k * chunk, (k + 1) * chunk));
   return (await Promise.all(chunks.map(signUp))).flat();
@@ -51,7 +51,8 @@ export async function createGuests(n: number, prefix = "guest"): Promise<TestUse
 
 async function signUp(people: { id: string; username: string; email: string }[]): Promise<TestUser[]> {
   const appMetadata = { provider: "email", providers: ["email"] };
-  const client = await adminPool().connect();
+  // As GoTrue: connected as supabase_auth_admin, it inserts the users and runs the hook.
+  const client = await authAdminPool().connect();
   try {
     await client.query("begin");
     await client.query(
@@ -69,8 +70,6 @@ async function signUp(people: { id: string; username: string; email: string }[])
          from unnest($1::uuid[], $2::text[]) as p (id, email)`,
       [people.map((p) => p.id), people.map((p) => p.email)],
     );
-    // GoTrue runs the access-token hook as supabase_auth_admin for every token it issues.
-    await client.query("set local role supabase_auth_admin");
     const base = people.map((p) =>
       userClaims({ id: p.id, email: p.email, app_metadata: appMetadata, user_metadata: { username: p.username } }));
     const { rows } = await client.query<{ out: { claims?: GoTrueClaims } }>(
@@ -235,7 +234,7 @@ export async function failure(promise: Promise<unknown>): Promise<{ code: string
 
 /** Seats left of a ticket type, as the Data API computes it. */
 export async function seatsLeft(ticketTypeId: string): Promise<number> {
-  const { rows } = await adminQuery<{ n: number }>("select private.seats_left($1) as n", [ticketTypeId]);
+  const { rows } = await ownerQuery<{ n: number }>("select private.seats_left($1) as n", [ticketTypeId]);
   return rows[0]?.n ?? Number.NaN;
 }
 
@@ -248,11 +247,11 @@ export interface InventoryState {
 
 /** The inventory slots of a ticket type and the seats recorded against its bookings. */
 export async function inventory(ticketTypeId: string): Promise<InventoryState> {
-  const slots = (await adminQuery<{ slot: number; capacity: number; taken: number }>(
+  const slots = (await ownerQuery<{ slot: number; capacity: number; taken: number }>(
     "select slot, capacity, taken from private.ticket_inventory where ticket_type_id = $1 order by slot",
     [ticketTypeId],
   )).rows;
-  const { rows } = await adminQuery<{ allocated: number }>(
+  const { rows } = await ownerQuery<{ allocated: number }>(
     "select coalesce(sum(quantity), 0)::int as allocated from private.booking_allocations where ticket_type_id = $1",
     [ticketTypeId],
   );
@@ -266,18 +265,18 @@ export async function inventory(ticketTypeId: string): Promise<InventoryState> {
 
 /** Makes a held or pending booking's deadline pass (the expiry job then picks it up). */
 export async function expireHold(bookingId: string): Promise<void> {
-  await adminQuery("update public.bookings set hold_expires_at = now() - interval '1 minute' where id = $1", [bookingId]);
+  await ownerQuery("update public.bookings set hold_expires_at = now() - interval '1 minute' where id = $1", [bookingId]);
 }
 
 /** Runs the hold-expiry job once; returns how many bookings it expired (pg_cron also runs it every minute). */
 export async function runExpiryJob(): Promise<number> {
-  const { rows } = await adminQuery<{ n: number }>("select private.expire_stale_bookings() as n");
+  const { rows } = await ownerQuery<{ n: number }>("select private.expire_stale_bookings() as n");
   return rows[0]?.n ?? 0;
 }
 
 /** What the payments capability calls when a held booking's payment succeeded. */
 export async function confirmPayment(bookingId: string): Promise<boolean> {
-  const { rows } = await adminQuery<{ ok: boolean }>("select private.confirm_booking_payment($1) as ok", [bookingId]);
+  const { rows } = await ownerQuery<{ ok: boolean }>("select private.confirm_booking_payment($1) as ok", [bookingId]);
   return rows[0]?.ok ?? false;
 }
 

@@ -18,7 +18,7 @@ import { readFileSync } from "node:fs";
 import Stripe from "stripe";
 import { createGateway, loadFunctions, parseFunctionsConfig } from "../../scripts/functions-gateway.ts";
 import { startStripeStandin, type StripeStandin, type StandinOptions } from "../../tools/stripe-standin/server.ts";
-import { adminQuery, asUser } from "./db.ts";
+import { ownerQuery, asUser } from "./db.ts";
 import { serviceRoleKey } from "./jwt.ts";
 import { createUser, issueAccessToken, type TestUser } from "./users.ts";
 
@@ -97,7 +97,7 @@ export interface PaymentsHarness {
 
 export async function startPayments(options: StandinOptions = {}): Promise<PaymentsHarness> {
   const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
-  const standin = await startStripeStandin({ retryDelaysMs: [50, 200], log: (line) => process.stderr.write(`${line}\n`), ...options });
+  const standin = await startStripeStandin({ retryDelaysMs: [50, 200], log: (line) => console.error(line), ...options });
   delete process.env.STRIPE_SECRET_KEY;
   process.env.STRIPE_API_BASE = standin.url;
   process.env.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET;
@@ -136,7 +136,7 @@ export async function startPayments(options: StandinOptions = {}): Promise<Payme
 
     async readyHost(opts = {}) {
       const user = await createUser(opts.username === undefined ? {} : { username: opts.username });
-      await adminQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
+      await ownerQuery("update public.profiles set is_host = true, host_status = 'active' where id = $1", [user.id]);
       const host = { ...user, ...(await issueAccessToken(user.id)) };
       const started = await call("connect-onboarding", { token: host.token, body: {} });
       if (started.status !== 200) throw new Error(`onboarding failed: ${JSON.stringify(started.body)}`);
@@ -184,13 +184,13 @@ export async function startPayments(options: StandinOptions = {}): Promise<Payme
     },
 
     async endEvent(eventId) {
-      await adminQuery(
+      await ownerQuery(
         `update private.events set starts_at = now() - interval '30 days', ends_at = now() - interval '30 days' + interval '3 hours',
                 status = 'completed', completed_at = now() - interval '30 days' + interval '3 hours' where id = $1`, [eventId]);
     },
 
     async release() {
-      const { rows } = await adminQuery<{ n: number }>("select private.release_host_earnings() as n");
+      const { rows } = await ownerQuery<{ n: number }>("select private.release_host_earnings() as n");
       return rows[0]?.n ?? 0;
     },
 
@@ -244,14 +244,14 @@ export async function walletOf(user: TestUser, currency = "EUR"): Promise<Wallet
 
 /** Platform ledger balances (debit +) per account kind in one currency. */
 export async function platformBalances(currency = "EUR"): Promise<Record<string, number>> {
-  const { rows } = await adminQuery<{ kind: string; balance: string }>(
+  const { rows } = await ownerQuery<{ kind: string; balance: string }>(
     "select kind, balance from admin.platform_balances where currency = $1", [currency]);
   return Object.fromEntries(rows.map((r) => [r.kind, Number(r.balance)]));
 }
 
 /** Every ledger movement (transaction key, account, host, currency, amount), sorted: comparable across replays. */
 export async function ledgerSnapshot(): Promise<string[]> {
-  const { rows } = await adminQuery<{ line: string }>(
+  const { rows } = await ownerQuery<{ line: string }>(
     `select t.idempotency_key || ' ' || a.kind || ' ' || coalesce(a.host_id::text, '-') || ' ' || e.currency || ' ' || e.amount as line
        from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
        join private.ledger_accounts a on a.id = e.account_id
@@ -261,7 +261,7 @@ export async function ledgerSnapshot(): Promise<string[]> {
 
 /** The ledger invariants: zero-sum per transaction and currency; cached balances equal entry sums. */
 export async function ledgerInvariantViolations(): Promise<string[]> {
-  const { rows } = await adminQuery<{ problem: string }>(
+  const { rows } = await ownerQuery<{ problem: string }>(
     `select format('transaction %s unbalanced in %s', transaction_id, currency) as problem
        from private.ledger_entries group by transaction_id, currency having sum(amount) <> 0
      union all
@@ -279,7 +279,7 @@ export async function ledgerInvariantViolations(): Promise<string[]> {
 export async function setPaymentSettings(settings: Record<string, number | string>): Promise<void> {
   const names = Object.keys(settings);
   const sets = names.map((name, i) => `${name} = $${i + 1}`).join(", ");
-  await adminQuery(`update private.payment_settings set ${sets}, updated_at = now()`, names.map((n) => settings[n]));
+  await ownerQuery(`update private.payment_settings set ${sets}, updated_at = now()`, names.map((n) => settings[n]));
 }
 
 export async function resetPaymentSettings(): Promise<void> {
@@ -289,5 +289,5 @@ export async function resetPaymentSettings(): Promise<void> {
 
 /** Makes every waiting command due now (tests do not wait out the backoff). */
 export async function makeCommandsDue(): Promise<void> {
-  await adminQuery("update private.payment_commands set next_attempt_at = now() where status = 'pending'");
+  await ownerQuery("update private.payment_commands set next_attempt_at = now() where status = 'pending'");
 }

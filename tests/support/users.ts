@@ -7,10 +7,11 @@
  *   alice.token                           // a signed JWT for `Authorization: Bearer …`
  *   const fresh = await issueAccessToken(alice.id);  // after become_host(), admin marking, …
  *
- * Like GoTrue, token issuing runs `public.custom_access_token_hook` (as `supabase_auth_admin`)
- * when the migration defining it is applied, so `user_role` is what production would put there.
+ * Like GoTrue, everything here connects as `supabase_auth_admin` — users are inserted and token
+ * issuing runs `public.custom_access_token_hook` as that role, under RLS, when the migration
+ * defining it is applied — so `user_role` is what production would put there.
  */
-import { adminPool, adminQuery } from "./db.ts";
+import { authAdminPool } from "./db.ts";
 import { type GoTrueClaims, signJwt, userClaims } from "./jwt.ts";
 
 export interface CreateUserOptions {
@@ -46,7 +47,7 @@ export async function createUser(options: CreateUserOptions = {}): Promise<TestU
   const email = options.email ?? `${username ?? id}@example.test`;
   const userMetadata = { ...(username === null ? {} : { username }), ...options.userMetadata };
   const appMetadata = { provider: "email", providers: ["email"], ...options.appMetadata };
-  const client = await adminPool().connect();
+  const client = await authAdminPool().connect();
   try {
     await client.query("begin");
     await client.query(
@@ -86,7 +87,7 @@ export async function issueAccessToken(
   userId: string,
   options: { expiresIn?: number } = {},
 ): Promise<{ claims: GoTrueClaims; token: string }> {
-  const { rows } = await adminQuery<AuthUserRow>(
+  const { rows } = await authAdminPool().query<AuthUserRow>(
     "select email, raw_app_meta_data, raw_user_meta_data from auth.users where id = $1",
     [userId],
   );
@@ -104,7 +105,7 @@ export async function issueAccessToken(
 
 /** GoTrue's call of the pg-functions hook: as supabase_auth_admin, with a 2 s statement timeout. */
 async function runAccessTokenHook(userId: string, claims: GoTrueClaims): Promise<GoTrueClaims> {
-  const client = await adminPool().connect();
+  const client = await authAdminPool().connect();
   try {
     await client.query("begin");
     const { rows } = await client.query<{ hook: string | null }>(
@@ -114,7 +115,6 @@ async function runAccessTokenHook(userId: string, claims: GoTrueClaims): Promise
       await client.query("rollback");
       return claims;
     }
-    await client.query("set local role supabase_auth_admin");
     await client.query("set local statement_timeout = '2000'");
     const event = { user_id: userId, claims, authentication_method: "password" };
     const result = await client.query<{ out: { claims?: GoTrueClaims; error?: unknown } }>(

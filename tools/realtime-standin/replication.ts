@@ -139,7 +139,13 @@ export async function startMessageStream(options: MessageStreamOptions): Promise
       );
     }
     const { rowCount } = await client.query("select 1 from pg_publication where pubname = $1", [MESSAGES_PUBLICATION]);
-    if (rowCount === 0) throw new ReplicationSetupError(`Realtime stand-in: publication ${MESSAGES_PUBLICATION} is missing (sql/platform/40_realtime.sql creates it)`);
+    // Realtime's replication connection creates its publication when it connects (the platform's
+    // migrations only drop old ones); so does the stand-in, tolerating a concurrent creator.
+    if (rowCount === 0) {
+      await client.query(`create publication ${MESSAGES_PUBLICATION} for table realtime.messages`).catch((error: { code?: string }) => {
+        if (error.code !== "42710") throw error;
+      });
+    }
     await client.query("select pg_create_logical_replication_slot($1, 'pgoutput', true)", [slot]);
   } catch (error) {
     await client.end().catch(() => undefined);

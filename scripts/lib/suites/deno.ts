@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { PATHS, REPO_ROOT } from '../config.ts';
 import { run } from '../process.ts';
-import { testProcessEnv, timed, type SuiteResult, type TestEnv } from './result.ts';
+import { testProcessEnv, timed, withoutColourOffTerminal, type SuiteResult, type TestEnv } from './result.ts';
 
 const CHECK_NAME = 'deno check (functions/*/index.ts)';
 const SMOKE_NAME = 'deno test (tests/smoke)';
@@ -44,6 +44,7 @@ export async function runDenoCheck(): Promise<SuiteResult> {
 async function denoCheck(files: string[]): Promise<boolean> {
   const result = await run(PATHS.denoBin, ['check', '--quiet', '--config', PATHS.denoConfig, ...files], {
     cwd: REPO_ROOT,
+    env: withoutColourOffTerminal(process.env),
     output: 'tee',
   });
   return result.code === 0;
@@ -62,7 +63,7 @@ export async function runDenoSmoke(env: TestEnv): Promise<SuiteResult> {
   const start = Date.now();
   if (!existsSync(PATHS.smokeTests)) return { name: SMOKE_NAME, passed: 0, failed: 0, note: 'no tests/smoke', durationMs: timed(start) };
   const args = ['test', '--allow-all', '--config', smokeConfig(), relative(REPO_ROOT, PATHS.smokeTests)];
-  const result = await run(PATHS.denoBin, args, { cwd: REPO_ROOT, env: testProcessEnv(env), output: 'tee' });
+  const result = await run(PATHS.denoBin, args, { cwd: REPO_ROOT, env: withoutColourOffTerminal(testProcessEnv(env)), output: 'tee' });
   const counts = parseDenoTestSummary(result.stdout + result.stderr);
   const failed = counts.failed + (result.code !== 0 && counts.failed === 0 ? 1 : 0);
   return {

@@ -1,10 +1,11 @@
 /**
  * pgTAP suite: Debian's pg_prove (the same 3.36 the CLI's Docker image uses) over tests/db/*.test.sql,
- * connected as supabase_admin; each test file switches roles itself.
+ * connected as `postgres` — not a superuser — exactly as `supabase test db` connects. The first
+ * file (000-setup-tests-helpers) installs pgTAP and the helpers; each file switches roles itself.
  */
 import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ADMIN_ROLE, PATHS, REPO_ROOT, libpqEnv } from '../config.ts';
+import { APP_ROLE, PATHS, REPO_ROOT, libpqEnv } from '../config.ts';
 import { findPgProve } from '../pg-binaries.ts';
 import { run } from '../process.ts';
 import { timed, type SuiteResult } from './result.ts';
@@ -19,20 +20,20 @@ export function pgTapFiles(): string[] {
     .map((name) => relative(REPO_ROOT, join(PATHS.pgTapTests, name)));
 }
 
-export async function runPgTap(port: number, fileFilter?: string): Promise<SuiteResult> {
+export async function runPgTap(port: number, fileFilter?: string, name: string = NAME): Promise<SuiteResult> {
   const start = Date.now();
   const files = pgTapFiles().filter((file) => !fileFilter || file.includes(fileFilter));
-  if (files.length === 0) return { name: NAME, passed: 0, failed: 0, note: 'no tests/db/*.test.sql', durationMs: timed(start) };
+  if (files.length === 0) return { name, passed: 0, failed: 0, note: 'no tests/db/*.test.sql', durationMs: timed(start) };
   const pgProve = await findPgProve();
   const result = await run(pgProve, ['--ext', '.sql', '--failures', ...files], {
     cwd: REPO_ROOT,
-    env: libpqEnv(ADMIN_ROLE, port),
+    env: libpqEnv(APP_ROLE, port),
     output: 'tee',
   });
   const counts = parseProveSummary(result.stdout + result.stderr);
   const failed = counts.failed + (result.code !== 0 && counts.failed === 0 ? 1 : 0);
   return {
-    name: NAME,
+    name,
     passed: counts.passed,
     failed,
     ...(failed > counts.failed ? { note: `pg_prove exited with ${result.code}` } : {}),

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PATHS, REPO_ROOT } from '../config.ts';
 import { run } from '../process.ts';
-import { testProcessEnv, timed, type SuiteResult, type TestEnv } from './result.ts';
+import { testProcessEnv, timed, withoutColourOffTerminal, type SuiteResult, type TestEnv } from './result.ts';
 
 const NAME = 'vitest (tests/**/*.test.ts)';
 
@@ -33,11 +33,12 @@ export async function runVitestFiles(name: string, config: string, fileFilter: s
       '--config', config,
       '--passWithNoTests',
       '--reporter=default',
+      `--reporter=${PATHS.vitestConsoleSummary}`,
       '--reporter=json',
       `--outputFile.json=${reportFile}`,
       ...(fileFilter ? [fileFilter] : []),
     ];
-    const result = await run(PATHS.vitestBin, args, { cwd: REPO_ROOT, env: processEnv, output: 'inherit' });
+    const result = await run(PATHS.vitestBin, args, { cwd: REPO_ROOT, env: withoutColourOffTerminal(processEnv), output: 'inherit' });
     if (!existsSync(reportFile)) {
       return { name: NAME, passed: 0, failed: 1, note: `vitest exited with ${result.code} and wrote no report`, durationMs: timed(start) };
     }

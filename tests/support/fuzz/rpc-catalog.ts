@@ -4,7 +4,7 @@
  * execute, with its input parameters, their types resolved through domains and arrays, and
  * which of them have defaults (PostgREST lets a caller leave those out).
  */
-import { adminQuery } from "../db.ts";
+import { ownerQuery } from "../db.ts";
 
 export type TypeKind =
   | "uuid" | "text" | "int2" | "int4" | "int8" | "numeric" | "float" | "bool" | "timestamptz" | "timestamp"
@@ -78,7 +78,7 @@ function kindOf(base: string, typtype: string): TypeKind {
 }
 
 async function describeTypes(oids: string[]): Promise<Map<string, ParamType>> {
-  const { rows } = await adminQuery<TypeRow>(
+  const { rows } = await ownerQuery<TypeRow>(
     `select t.oid::text as oid, pg_catalog.format_type(t.oid, null) as sql,
             pg_catalog.format_type(coalesce(nullif(b.typbasetype, 0), b.oid), null) as base,
             pg_catalog.format_type(coalesce(nullif(eb.typbasetype, 0), eb.oid), null) as elem_base,
@@ -103,7 +103,7 @@ async function describeTypes(oids: string[]): Promise<Map<string, ParamType>> {
 
 /** Every RPC of the API, in name order. */
 export async function loadRpcs(): Promise<Rpc[]> {
-  const { rows } = await adminQuery<ProcRow>(
+  const { rows } = await ownerQuery<ProcRow>(
     `select p.proname as name, p.oid::regprocedure::text as signature,
             case when p.proargmodes is null then p.proargnames
                  else array(select n from unnest(p.proargnames, p.proargmodes) as a (n, m) where m in ('i', 'b', 'v')) end as arg_names,
@@ -138,7 +138,7 @@ export async function loadRpcs(): Promise<Rpc[]> {
  * categories, policies, currencies, notification types…).
  */
 export async function loadVocabulary(): Promise<string[]> {
-  const { rows } = await adminQuery<{ src: string }>(
+  const { rows } = await ownerQuery<{ src: string }>(
     `select pg_catalog.pg_get_constraintdef(c.oid) as src from pg_catalog.pg_constraint c
        join pg_catalog.pg_namespace n on n.oid = c.connamespace
       where c.contype = 'c' and n.nspname in ('public', 'private')

@@ -19,7 +19,7 @@
  * included without a change here. Sequences are left out on purpose: `nextval` is not
  * transactional in PostgreSQL, so a rolled-back insert still advances them, on the platform too.
  */
-import { adminQuery } from "../db.ts";
+import { ownerQuery } from "../db.ts";
 
 /** Schemas whose contents are not application state. */
 export const SNAPSHOT_EXCLUDED_SCHEMAS = ["cron", "extensions", "supabase_migrations", "tests", "information_schema"] as const;
@@ -31,7 +31,7 @@ let statement: string | null = null;
 /** The union-all query over the current set of tables (built once per process). */
 async function snapshotStatement(): Promise<string> {
   if (statement !== null) return statement;
-  const { rows } = await adminQuery<{ name: string }>(
+  const { rows } = await ownerQuery<{ name: string }>(
     `select format('%I.%I', n.nspname, c.relname) as name
        from pg_catalog.pg_class c
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
@@ -53,7 +53,7 @@ export function resetSnapshotTables(): void {
 }
 
 export async function databaseSnapshot(): Promise<DatabaseSnapshot> {
-  const { rows } = await adminQuery<{ t: string; v: string }>(await snapshotStatement());
+  const { rows } = await ownerQuery<{ t: string; v: string }>(await snapshotStatement());
   return new Map(rows.map((r) => [r.t, r.v]));
 }
 
@@ -74,20 +74,21 @@ export function diffSnapshots(before: DatabaseSnapshot, after: DatabaseSnapshot)
  * and waits for a running one to finish; returns the function that restores them.
  */
 export async function pauseScheduler(): Promise<() => Promise<void>> {
-  const { rows } = await adminQuery<{ jobid: string }>(
-    "update cron.job set active = false where active returning jobid",
+  // cron.job is read-only for postgres, as on the platform: jobs are paused through pg_cron's API.
+  const { rows } = await ownerQuery<{ jobid: string }>(
+    "select jobid, cron.alter_job(jobid, active := false) from cron.job where active and username = current_user",
   );
   const paused = rows.map((r) => r.jobid);
   for (let i = 0; i < 100; i += 1) {
-    const running = await adminQuery(
+    const running = await ownerQuery(
       `select 1 from pg_catalog.pg_stat_activity
         where backend_type = 'pg_cron' or (application_name = 'pg_cron' and state = 'active')`,
     );
-    const jobs = await adminQuery("select 1 from cron.job_run_details where status in ('starting', 'running')");
+    const jobs = await ownerQuery("select 1 from cron.job_run_details where status in ('starting', 'running')");
     if (running.rows.length === 0 && jobs.rows.length === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return async () => {
-    if (paused.length > 0) await adminQuery("update cron.job set active = true where jobid = any($1::bigint[])", [paused]);
+    if (paused.length > 0) await ownerQuery("select cron.alter_job(jobid, active := true) from unnest($1::bigint[]) as jobid", [paused]);
   };
 }

@@ -18,7 +18,7 @@
  * ever targeted.
  */
 import type { RequestClaims } from "../../../functions/_shared/db.ts";
-import { adminQuery, asUser } from "../db.ts";
+import { ownerQuery, asUser } from "../db.ts";
 import { createHost, createEvent, addTicketType, publishEvent, bookEvent } from "../events.ts";
 import { createUser, issueAccessToken, type TestUser, uniqueSuffix } from "../users.ts";
 
@@ -70,7 +70,7 @@ const call = <T extends Record<string, unknown>>(user: TestUser, sql: string, pa
   asUser(user.claims, async (db) => (await db.query<T>(sql, params)).rows);
 
 async function currentXid(): Promise<string> {
-  const { rows } = await adminQuery<{ x: string }>("select (pg_catalog.txid_current() % 4294967296)::text as x");
+  const { rows } = await ownerQuery<{ x: string }>("select (pg_catalog.txid_current() % 4294967296)::text as x");
   return rows[0]?.x ?? "0";
 }
 
@@ -154,7 +154,7 @@ function put(map: Map<string, string[]>, key: string, value: string): void {
  * types…) whoever wrote them; and the words check constraints allow, by column.
  */
 async function harvest(xid: string): Promise<Harvest> {
-  const { rows: columns } = await adminQuery<{ rel: string; table: string; col: string; name: string; kind: string }>(
+  const { rows: columns } = await ownerQuery<{ rel: string; table: string; col: string; name: string; kind: string }>(
     `select format('%I.%I', n.nspname, c.relname) as rel, c.relname as table, format('%I', a.attname) as col, a.attname as name,
             case when a.atttypid = 'uuid'::regtype then 'uuid' else 'text' end as kind
        from pg_catalog.pg_attribute a
@@ -162,11 +162,12 @@ async function harvest(xid: string): Promise<Harvest> {
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace
       where n.nspname in ('public', 'private') and c.relkind in ('r', 'p') and not c.relispartition
         and a.attnum > 0 and not a.attisdropped
-        and a.atttypid in ('uuid'::regtype, 'text'::regtype, 'character varying'::regtype, 'citext'::regtype)`,
+        and (a.atttypid in ('uuid'::regtype, 'text'::regtype, 'character varying'::regtype)
+             or a.atttypid = to_regtype('extensions.citext'))`,
   );
   const found: Harvest = { uuid: new Map(), text: new Map() };
   const tables = [...new Set(columns.map((c) => c.rel))];
-  const { rows: sizes } = await adminQuery<{ rel: string; n: number }>(
+  const { rows: sizes } = await ownerQuery<{ rel: string; n: number }>(
     tables.map((t) => `select '${t}' as rel, (select count(*) from (select 1 from ${t} limit 100) y)::int as n`).join(" union all "));
   const small = new Set(sizes.filter((r) => r.n < 100).map((r) => r.rel));
   const parts = columns.map((c, i) => {
@@ -175,7 +176,7 @@ async function harvest(xid: string): Promise<Harvest> {
     return `(select ${i} as i, ${c.col}::text as v from ${c.rel} x where ${c.col} is not null and ${where} limit 40)`;
   });
   for (let i = 0; i < parts.length; i += 40) {
-    const { rows } = await adminQuery<{ i: number; v: string }>(parts.slice(i, i + 40).join(" union all "));
+    const { rows } = await ownerQuery<{ i: number; v: string }>(parts.slice(i, i + 40).join(" union all "));
     for (const row of rows) {
       const c = columns[row.i];
       if (c === undefined) continue;
@@ -183,7 +184,7 @@ async function harvest(xid: string): Promise<Harvest> {
       put(c.kind === "uuid" ? found.uuid : found.text, key, row.v);
     }
   }
-  const { rows: checks } = await adminQuery<{ def: string }>(
+  const { rows: checks } = await ownerQuery<{ def: string }>(
     `select pg_catalog.pg_get_constraintdef(c.oid) as def from pg_catalog.pg_constraint c
       where c.contype = 'c' and c.connamespace in ('public'::regnamespace, 'private'::regnamespace)`,
   );
@@ -200,13 +201,13 @@ async function harvest(xid: string): Promise<Harvest> {
  * computed field's): the world's rows for a table, any rows for a view.
  */
 async function rowSamples(typeOid: number, xid: string): Promise<string[]> {
-  const { rows: [rel] } = await adminQuery<{ name: string; kind: string }>(
+  const { rows: [rel] } = await ownerQuery<{ name: string; kind: string }>(
     `select format('%I.%I', n.nspname, c.relname) as name, c.relkind::text as kind
        from pg_catalog.pg_type t join pg_catalog.pg_class c on c.oid = t.typrelid
        join pg_catalog.pg_namespace n on n.oid = c.relnamespace where t.oid = $1`, [typeOid]);
   if (rel === undefined) return [];
   const filter = rel.kind === "r" || rel.kind === "p" ? `where x.xmin::text::bigint >= ${Number(xid)}` : "";
-  const { rows } = await adminQuery<{ j: string }>(`select to_jsonb(x)::text as j from ${rel.name} x ${filter} limit 5`);
+  const { rows } = await ownerQuery<{ j: string }>(`select to_jsonb(x)::text as j from ${rel.name} x ${filter} limit 5`);
   return rows.map((r) => r.j);
 }
 
@@ -245,7 +246,7 @@ export async function buildWorld(): Promise<World> {
     guest, host, admin, victim, pools,
     rowsOf: (typeOid) => rowSamples(typeOid, xid),
     async restoreActors() {
-      const { rows } = await adminQuery<{ user_id: string }>(
+      const { rows } = await ownerQuery<{ user_id: string }>(
         "select user_id from private.user_suspensions where lifted_at is null and user_id = any($1::uuid[])", [[guest.id, host.id]]);
       for (const row of rows) {
         await call(admin, "select * from public.admin_unsuspend_user($1, 'fuzz: keep the actors able to act')", [row.user_id]);

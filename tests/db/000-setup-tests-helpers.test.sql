@@ -1,12 +1,19 @@
--- SQL helpers for the pgTAP tests, installed into throwaway test clusters only (never deployed).
--- They let a test read like the behaviour it checks:
+-- The first pgTAP file: it installs what the others need, as basejump's supabase_test_helpers
+-- does, so `supabase test db` (which connects as `postgres`, not a superuser) and `npm test` run
+-- the suite the same way. It commits: pgTAP (a privileged extension `postgres` may create) and
+-- the `tests` schema of helpers, which let a test read like the behaviour it checks:
 --   select tests.create_supabase_user('alice');
 --   select tests.authenticate_as('alice');      -- exactly what PostgREST does for Alice's JWT
 --   select tests.authenticate_as_service_role();
 --   select tests.clear_authentication();        -- back to an anonymous request
+-- Everything here is created by `postgres` in its own schema; nothing belongs to the platform.
+-- The test runner also applies this file before vitest, which uses the same helpers.
 
-create schema if not exists tests authorization supabase_admin;
-grant usage on schema tests to postgres, anon, authenticated, service_role;
+set client_min_messages = warning;
+create extension if not exists pgtap with schema extensions;
+
+create schema if not exists tests;
+grant usage on schema tests to anon, authenticated, service_role;
 
 -- Inserts a user the way Supabase Auth (GoTrue) does on a confirmed email sign-up: one
 -- `auth.users` row plus its `auth.identities` row. `p_identifier` is the test's name for the
@@ -121,7 +128,8 @@ begin
 end
 $$;
 
--- Back to the test's own superuser connection, for setup between requests.
+-- Back to the test's own connection (role `postgres`, as `supabase test db` connects), for setup
+-- between requests. The name is older than the suite's move off the superuser.
 create or replace function tests.as_superuser() returns void
 language plpgsql
 set search_path = ''
@@ -228,10 +236,24 @@ grant execute on all functions in schema tests to postgres, anon, authenticated,
 
 -- Tests run the jobs themselves (select private.expire_stale_bookings(), …) at the moment they
 -- choose; pg_cron firing the same jobs in the background would make their outcomes racy.
+-- `cron.job` is read-only for `postgres`; its own jobs are paused through pg_cron's API.
 do $jobs$
+declare
+  v_job record;
 begin
   if to_regclass('cron.job') is not null then
-    update cron.job set active = false;
+    for v_job in select jobid from cron.job where active and username = current_user loop
+      perform cron.alter_job(v_job.jobid, active := false);
+    end loop;
   end if;
 end
 $jobs$;
+
+begin;
+select plan(3);
+select has_extension('pgtap', 'pgTAP is installed for the suite');
+select has_function('tests', 'authenticate_as', array['text'], 'the tests schema of helpers is installed');
+select is((select count(*) from cron.job where active and username = current_user)::integer, 0,
+          'no Rally job runs in the background while the suite runs them itself');
+select * from finish();
+rollback;
