@@ -12,7 +12,7 @@
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyRequestContext } from "../../functions/_shared/db.ts";
-import { appPool, closeTestPools } from "../support/db.ts";
+import { closeTestPools, ownerPool } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { ledgerInvariantViolations, walletOf } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -32,7 +32,7 @@ afterAll(async () => {
 async function hostDueForPayout(available: number): Promise<TestUser> {
   const host = await createUser();
   const account = `acct_${host.id.replaceAll("-", "").slice(0, 16)}`;
-  const db = appPool();
+  const db = ownerPool();
   await db.query("update public.profiles set is_host = true, host_status = 'active' where id = $1", [host.id]);
   await db.query(`insert into private.stripe_accounts (host_id, account_id, details_submitted, charges_enabled, payouts_enabled, transfers_capability)
                   values ($1, $2, true, true, true, 'active')`, [host.id, account]);
@@ -67,7 +67,7 @@ async function runJob(): Promise<number> {
 }
 
 async function payoutsOf(host: TestUser): Promise<number[]> {
-  const { rows } = await appPool().query<{ amount_cents: string }>(
+  const { rows } = await ownerPool().query<{ amount_cents: string }>(
     "select amount_cents from private.payouts where host_id = $1 order by requested_at", [host.id]);
   return rows.map((r) => Number(r.amount_cents));
 }
@@ -103,7 +103,7 @@ describe("five job runs at once", () => {
     }
     // Each schedule was run once: a second run in the same period would have found nothing
     // available and recorded nothing_available over paid_out.
-    const { rows } = await appPool().query<{ outcome: string; due: boolean }>(
+    const { rows } = await ownerPool().query<{ outcome: string; due: boolean }>(
       "select last_outcome as outcome, next_run_at <= now() as due from public.payout_schedules where host_id = any($1::uuid[])",
       [hosts.map((h) => h.id)]);
     expect(rows).toEqual(hosts.map(() => ({ outcome: "paid_out", due: false })));

@@ -8,7 +8,7 @@
  */
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { appPool, closeTestPools } from "../support/db.ts";
+import { closeTestPools, ownerPool } from "../support/db.ts";
 
 afterAll(closeTestPools);
 
@@ -87,7 +87,7 @@ describe("private.local_to_instant", () => {
       const local = new Date(changeLocal + minutes * MINUTE).toISOString().slice(0, 16);
       return { zone, local, expected: new Date(expectedInstant(local, zone)).toISOString() };
     });
-    const { rows } = await appPool().query<{ instant: Date }>(
+    const { rows } = await ownerPool().query<{ instant: Date }>(
       `select private.local_to_instant(l, z) as instant from unnest($1::timestamp[], $2::text[]) with ordinality as c (l, z, n) order by n`,
       [cases.map((c) => c.local.replace("T", " ")), cases.map((c) => c.zone)]);
     const mismatches = cases.map((c, i) => ({ ...c, got: rows[i]?.instant.toISOString() }))

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closePool } from "../../functions/_shared/db.ts";
 import { handler } from "../../functions/event-series/handler.ts";
-import { appPool, closeTestPools } from "../support/db.ts";
+import { closeTestPools, ownerPool } from "../support/db.ts";
 import {
   BOOK_SQL, createEvent, createGuests, createHost, addTicketType, inventory, publishEvent, type RacingClients, racingClients,
 } from "../support/events.ts";
@@ -61,7 +61,7 @@ describe("making a series twice at once", () => {
     const codes = await Promise.all(answers.map(async (r) => r.status === 201 ? "created" : ((await r.json()) as { error: { code: string } }).error.code));
     expect(codes.filter((c) => c === "created")).toHaveLength(1);
     expect(codes.filter((c) => c === "already_in_series")).toHaveLength(4);
-    const { rows } = await appPool().query<{ n: string }>("select count(*) as n from private.events where series_id = $1", [event.id]);
+    const { rows } = await ownerPool().query<{ n: string }>("select count(*) as n from private.events where series_id = $1", [event.id]);
     expect(rows[0]?.n).toBe("6");
   });
 });
@@ -73,7 +73,7 @@ describe("guests booking while the host cancels this and following", () => {
     const { dates } = await weeklySeries(host, 4, 30);
     const ticketOf = new Map<string, string>();
     for (const id of dates) {
-      const { rows } = await appPool().query<{ id: string }>("select id from public.ticket_types where event_id = $1", [id]);
+      const { rows } = await ownerPool().query<{ id: string }>("select id from public.ticket_types where event_id = $1", [id]);
       ticketOf.set(id, rows[0]?.id ?? "");
     }
     // Guests spread over dates 2–4; the host cancels from date 3 in the middle of the rush.
@@ -88,7 +88,7 @@ describe("guests booking while the host cancels this and following", () => {
     await cancel;
 
     expect(outcomes.every((o) => o === "booked" || o === "event_cancelled")).toBe(true);
-    const { rows: live } = await appPool().query<{ n: string }>(
+    const { rows: live } = await ownerPool().query<{ n: string }>(
       `select count(*) as n from public.bookings where event_id = any($1::uuid[]) and status in ('held', 'pending_approval', 'confirmed')`,
       [dates.slice(2)]);
     expect(live[0]?.n).toBe("0");
@@ -97,12 +97,12 @@ describe("guests booking while the host cancels this and following", () => {
     }
     // The second date goes ahead with every booking made for it, seats matching bookings.
     const second = await inventory(ticketOf.get(dates[1] ?? "") ?? "");
-    const { rows: kept } = await appPool().query<{ seats: number }>(
+    const { rows: kept } = await ownerPool().query<{ seats: number }>(
       "select coalesce(sum(quantity), 0)::int as seats from public.bookings where event_id = $1 and status = 'confirmed'", [dates[1]]);
     expect(second.taken).toBe(kept[0]?.seats);
     expect(kept[0]?.seats).toBe(guests.reduce((sum, _g, i) => sum + (i % 3 === 0 ? 1 + (i % 2) : 0), 0));
     // Everyone whose booking of a cancelled date was cancelled is told.
-    const { rows: untold } = await appPool().query<{ n: string }>(
+    const { rows: untold } = await ownerPool().query<{ n: string }>(
       `select count(*) as n from public.bookings b
         where b.event_id = any($1::uuid[]) and b.status = 'cancelled'
           and not exists (select 1 from public.notifications n where n.user_id = b.guest_id and n.type = 'event_cancelled'
