@@ -419,7 +419,7 @@ begin
 end
 $$;
 comment on function public.request_payout(bigint, text) is
-  'A host withdraws p_amount_cents (minor units) of p_currency from their available balance to their bank through Stripe: the amount moves to in transit at once (under a lock on the balance, so parallel requests never overdraw) and the payout is sent by the payments worker; payout.paid settles it, a failure puts it back. Errors: 22023 invalid_amount / invalid_currency; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled, insufficient_funds.';
+  'A host withdraws p_amount_cents (minor units) of p_currency from their available balance to their bank through Stripe: the amount moves to in transit at once (under a lock on the balance, so parallel requests never overdraw) and the payout is sent by the payments worker; payout.paid settles it, a failure puts it back. Errors: 22023 invalid_amount / invalid_currency; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled, insufficient_funds, host_suspended.';
 
 -- Applies a Stripe Payout object from the host's connected account (worker result or payout.*
 -- webhooks). Statuses only move forward (paid → failed is Stripe's one way back).
