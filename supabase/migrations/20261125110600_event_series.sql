@@ -135,7 +135,6 @@ declare
   v_shift interval;
   v_id uuid;
   v_ticket public.ticket_types;
-  i integer;
 begin
   perform private.series_template(p_event_id);
   select * into v_template from private.events e where e.id = p_event_id;
@@ -254,7 +253,7 @@ declare
   v_event private.events;
   v_local_start timestamp;
   v_local_end timestamp;
-  v_ids uuid[] := '{}';
+  v_ids uuid[] := array[]::uuid[];
 begin
   if (p_lat is null) <> (p_lng is null) then
     perform private.raise_error('22023', 'invalid_location', 'Give both p_lat and p_lng, or neither.');
@@ -320,7 +319,7 @@ set search_path = ''
 as $$
 declare
   v_event private.events;
-  v_ids uuid[] := '{}';
+  v_ids uuid[] := array[]::uuid[];
 begin
   for v_event in select * from private.series_scope(p_event_id, p_scope) loop
     perform private.cancel_event(v_event.id, p_reason);
