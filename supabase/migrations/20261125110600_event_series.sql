@@ -251,13 +251,12 @@ as $$
 declare
   v_uid uuid := private.require_user();
   v_event private.events;
+  v_new private.events;
   v_local_start timestamp;
   v_local_end timestamp;
+  v_times_change boolean := p_start_time is not null or p_end_time is not null;
   v_ids uuid[] := array[]::uuid[];
 begin
-  if (p_lat is null) <> (p_lng is null) then
-    perform private.raise_error('22023', 'invalid_location', 'Give both p_lat and p_lng, or neither.');
-  end if;
   for v_event in select * from private.series_scope(p_event_id, p_scope) loop
     if private.is_event_staff(v_event.id, v_uid, array['manager']) is not true then
       perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can change this event.');
@@ -271,20 +270,19 @@ begin
              + case when p_end_time <= v_local_start::time then interval '1 day' else interval '0' end
       else v_local_start + ((v_event.ends_at at time zone v_event.timezone) - v_event.starts_at_local) end;
     if v_event.status = 'draft' then
+      -- Nobody has booked a draft: it changes directly (validate_event checks the result).
+      v_new := private.event_with_details(v_event,
+        case when v_times_change then private.local_to_instant(v_local_start, v_event.timezone) end,
+        case when v_times_change then private.local_to_instant(v_local_end, v_event.timezone) end,
+        null, p_venue_name, p_address, p_city, p_lat, p_lng, p_online_url);
       update private.events
-         set starts_at = private.local_to_instant(v_local_start, timezone),
-             ends_at = private.local_to_instant(v_local_end, timezone),
-             venue_name = case when p_venue_name is null then venue_name else nullif(btrim(p_venue_name), '') end,
-             address = case when p_address is null then address else nullif(btrim(p_address), '') end,
-             city = case when p_city is null then city else nullif(btrim(p_city), '') end,
-             location = case when p_lat is null then location
-                             else private.event_location(extensions.st_setsrid(extensions.st_makepoint(p_lng, p_lat), 4326)) end,
-             online_url = case when p_online_url is null then online_url else nullif(btrim(p_online_url), '') end
+         set starts_at = v_new.starts_at, ends_at = v_new.ends_at, venue_name = v_new.venue_name, address = v_new.address,
+             city = v_new.city, location = v_new.location, online_url = v_new.online_url
        where id = v_event.id;
     else
       perform private.change_event_details(v_event.id,
-        case when p_start_time is null and p_end_time is null then null else private.local_to_instant(v_local_start, v_event.timezone) end,
-        case when p_start_time is null and p_end_time is null then null else private.local_to_instant(v_local_end, v_event.timezone) end,
+        case when v_times_change then private.local_to_instant(v_local_start, v_event.timezone) end,
+        case when v_times_change then private.local_to_instant(v_local_end, v_event.timezone) end,
         null, p_venue_name, p_address, p_city, p_lat, p_lng, p_online_url, p_reason);
     end if;
     v_ids := v_ids || v_event.id;

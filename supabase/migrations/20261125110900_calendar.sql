@@ -27,15 +27,20 @@ comment on table private.calendar_feeds is
   'Each user''s calendar subscription token, stored as its SHA-256 only (the token is shown once by create_calendar_feed). One per user; a new one replaces the old.';
 create unique index calendar_feeds_token_key on private.calendar_feeds (token_sha256);
 
+-- One VEVENT's worth: what the calendar function renders.
+create type private.calendar_entry as (
+  event_id uuid, booking_id uuid, role text, title text, description text, starts_at timestamptz, ends_at timestamptz,
+  timezone text, location text, latitude double precision, longitude double precision, online_url text, status text,
+  sequence integer, last_modified timestamptz, host_name text, quantity integer
+);
+comment on type private.calendar_entry is
+  'A calendar entry: the event, the caller''s booking (null for staff), role guest | staff, what may be shown of the place, status CONFIRMED | TENTATIVE | CANCELLED, SEQUENCE and LAST-MODIFIED.';
+
 -- The entries of a user's calendar: with p_booking_id, that one booking of theirs (whatever its
 -- status); without, the feed — their active bookings and the events they host or co-host, from
 -- 30 days ago on (so recent events stay in the calendar's history).
 create or replace function private.calendar_entries(p_user_id uuid, p_booking_id uuid)
-returns table (
-  event_id uuid, booking_id uuid, role text, title text, description text, starts_at timestamptz, ends_at timestamptz,
-  timezone text, location text, latitude double precision, longitude double precision, online_url text, status text,
-  sequence integer, last_modified timestamptz, host_name text, quantity integer
-)
+returns setof private.calendar_entry
 language sql
 stable
 security definer
@@ -82,11 +87,7 @@ comment on function private.calendar_entries(uuid, uuid) is
 
 -- The signed-in guest's booking as one calendar entry (the .ics download).
 create or replace function private.booking_calendar(p_booking_id uuid)
-returns table (
-  event_id uuid, booking_id uuid, role text, title text, description text, starts_at timestamptz, ends_at timestamptz,
-  timezone text, location text, latitude double precision, longitude double precision, online_url text, status text,
-  sequence integer, last_modified timestamptz, host_name text, quantity integer
-)
+returns setof private.calendar_entry
 language plpgsql
 stable
 security definer
