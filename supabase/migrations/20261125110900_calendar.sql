@@ -14,7 +14,8 @@
 -- name and city only. Each event keeps one UID (<event id>@rally) in every file and feed, so a
 -- calendar that imported the booking's file and subscribed to the feed shows it once, and
 -- SEQUENCE grows with every change of time or place (change_event_details), a cancellation and
--- the booking's own progress, so calendars replace what they hold.
+-- the booking's own progress (held or pending 0, confirmed 1, ended 2, plus 3 for each other
+-- ended booking of the same event by the same guest), so calendars replace what they hold.
 
 create table private.calendar_feeds (
   user_id uuid primary key references public.profiles (id) on delete cascade,
@@ -48,7 +49,12 @@ set search_path = ''
 as $$
   with entries as (
     select e.id as event_id, b.id as booking_id, 'guest'::text as role, b.status as booking_status, b.quantity,
-           greatest(e.updated_at, b.updated_at) as last_modified
+           greatest(e.updated_at, b.updated_at) as last_modified,
+           -- The guest's other, ended bookings of the event (only one is ever active): a booking
+           -- made again after one was cancelled must outrank it (the same UID), so each adds 3.
+           (select count(*) from public.bookings o
+             where o.event_id = b.event_id and o.guest_id = b.guest_id and o.id <> b.id
+               and o.status not in ('held', 'pending_approval', 'confirmed')) as earlier
       from public.bookings b join private.events e on e.id = b.event_id
      where b.guest_id = p_user_id
        and case when p_booking_id is null
@@ -56,7 +62,7 @@ as $$
                      and e.ends_at > now() - interval '30 days'
                 else b.id = p_booking_id end
     union all
-    select e.id, null, 'staff', null, null, e.updated_at
+    select e.id, null, 'staff', null, null, e.updated_at, 0
       from private.events e
      where p_booking_id is null and e.status in ('published', 'completed') and e.ends_at > now() - interval '30 days'
        and (e.host_id = p_user_id or exists (select 1 from public.event_cohosts c where c.event_id = e.id and c.user_id = p_user_id))
@@ -72,7 +78,7 @@ as $$
               when x.booking_status in ('held', 'pending_approval') then 'TENTATIVE'
               else 'CONFIRMED' end,
          ((select count(*) from private.event_changes c where c.event_id = x.event_id)
-          + case when e.status = 'cancelled' then 1 else 0 end
+          + case when e.status = 'cancelled' then 1 else 0 end + 3 * x.earlier
           + case when x.booking_status = 'confirmed' then 1
                  when x.booking_status in ('cancelled', 'refunded', 'expired', 'declined') then 2 else 0 end)::integer,
          x.last_modified, h.display_name, x.quantity

@@ -2,7 +2,7 @@
 -- confirmed guests and staff), how SEQUENCE follows changes, and the feed token's life: shown
 -- once, stored hashed, replaced, revoked, dead with the account.
 begin;
-select plan(39);
+select plan(40);
 
 create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
 declare v_hint text;
@@ -107,6 +107,13 @@ select results_eq(format('select status, location, latitude, sequence from priva
                   'a cancelled booking''s file says CANCELLED, shows no address any more, and outranks the confirmed one');
 select tests.as_superuser();
 select is(pg_temp.feed('ben'), '', 'and it leaves the guest''s feed');
+select tests.authenticate_as('ben');
+select public.book_event(pg_temp.fx('jazz'), (select id from public.ticket_types where event_id = pg_temp.fx('jazz')), 1);
+select tests.as_superuser();
+select is(pg_temp.seq('ben', 'jazz'), 5, 'booking again outranks the cancelled booking''s file (same UID, higher SEQUENCE)');
+select tests.authenticate_as('ben');
+select public.cancel_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('ben') and status = 'confirmed'));
+select tests.as_superuser();
 
 -- A cancelled event leaves every feed
 select tests.authenticate_as('hal');
