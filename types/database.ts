@@ -431,6 +431,61 @@ export type Database = {
           },
         ]
       }
+      group_invitations: {
+        Row: {
+          conversation_id: string
+          created_at: string
+          expires_at: string
+          id: string
+          invited_by: string | null
+          responded_at: string | null
+          status: string
+          user_id: string
+        }
+        Insert: {
+          conversation_id: string
+          created_at?: string
+          expires_at?: string
+          id?: string
+          invited_by?: string | null
+          responded_at?: string | null
+          status?: string
+          user_id: string
+        }
+        Update: {
+          conversation_id?: string
+          created_at?: string
+          expires_at?: string
+          id?: string
+          invited_by?: string | null
+          responded_at?: string | null
+          status?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "group_invitations_conversation_id_fkey"
+            columns: ["conversation_id"]
+            isOneToOne: false
+            referencedRelation: "conversations"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "group_invitations_invited_by_fkey"
+            columns: ["invited_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "group_invitations_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       message_reactions: {
         Row: {
           conversation_id: string
@@ -615,6 +670,7 @@ export type Database = {
           email_suppressed_reason: string | null
           phone_e164: string | null
           phone_updated_at: string | null
+          phone_verified_at: string | null
           quiet_hours_end: string | null
           quiet_hours_start: string | null
           updated_at: string
@@ -627,6 +683,7 @@ export type Database = {
           email_suppressed_reason?: string | null
           phone_e164?: string | null
           phone_updated_at?: string | null
+          phone_verified_at?: string | null
           quiet_hours_end?: string | null
           quiet_hours_start?: string | null
           updated_at?: string
@@ -639,6 +696,7 @@ export type Database = {
           email_suppressed_reason?: string | null
           phone_e164?: string | null
           phone_updated_at?: string | null
+          phone_verified_at?: string | null
           quiet_hours_end?: string | null
           quiet_hours_start?: string | null
           updated_at?: string
@@ -1119,6 +1177,28 @@ export type Database = {
       }
     }
     Functions: {
+      accept_group_invitation: {
+        Args: { p_invitation_id: string }
+        Returns: {
+          added_by: string | null
+          conversation_id: string
+          joined_at: string
+          last_read_at: string | null
+          last_read_message_id: string | null
+          last_read_seq: number
+          muted: boolean
+          notified_at: string | null
+          notified_seq: number
+          role: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "conversation_members"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       accept_waitlist_offer: {
         Args: { p_booking_id: string }
         Returns: {
@@ -1648,6 +1728,25 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      decline_group_invitation: {
+        Args: { p_invitation_id: string }
+        Returns: {
+          conversation_id: string
+          created_at: string
+          expires_at: string
+          id: string
+          invited_by: string | null
+          responded_at: string | null
+          status: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "group_invitations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       delete_message: {
         Args: { p_message_id: string }
         Returns: {
@@ -1878,6 +1977,19 @@ export type Database = {
           role: string
           title: string
           unread_count: number
+        }[]
+      }
+      my_group_invitations: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          conversation_id: string
+          created_at: string
+          expires_at: string
+          id: string
+          invited_by: string
+          invited_by_name: string
+          member_count: number
+          title: string
         }[]
       }
       my_notification_preferences: {
@@ -2144,6 +2256,7 @@ export type Database = {
           email_suppressed_reason: string | null
           phone_e164: string | null
           phone_updated_at: string | null
+          phone_verified_at: string | null
           quiet_hours_end: string | null
           quiet_hours_start: string | null
           updated_at: string
@@ -2165,6 +2278,7 @@ export type Database = {
           email_suppressed_reason: string | null
           phone_e164: string | null
           phone_updated_at: string | null
+          phone_verified_at: string | null
           quiet_hours_end: string | null
           quiet_hours_start: string | null
           updated_at: string
@@ -2190,6 +2304,7 @@ export type Database = {
           email_suppressed_reason: string | null
           phone_e164: string | null
           phone_updated_at: string | null
+          phone_verified_at: string | null
           quiet_hours_end: string | null
           quiet_hours_start: string | null
           updated_at: string
@@ -2230,6 +2345,15 @@ export type Database = {
       unread_notification_count: {
         Args: Record<PropertyKey, never>
         Returns: number
+      }
+      verify_phone_number: {
+        Args: { p_code: string }
+        Returns: {
+          attempts_left: number
+          phone_e164: string
+          phone_verified_at: string
+          verified: boolean
+        }[]
       }
       wallet_activity: {
         Args: { p_cursor?: string; p_limit?: number }

@@ -349,6 +349,8 @@ begin
     if new.host_id is not null and new.host_id <> v_uid then
       perform private.raise_error('42501', 'not_your_event', 'You can only create events you host.');
     end if;
+    -- Events back to back from one account (issue 13): bounded like every repeatable write.
+    perform private.consume_rate_limit('event_create', v_uid::text);
   end if;
   if coalesce(new.status, 'draft') <> 'draft' then
     perform private.raise_error('22023', 'use_publish_event', 'Events are created as drafts; publish them with publish_event().');

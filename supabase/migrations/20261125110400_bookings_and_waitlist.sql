@@ -6,6 +6,10 @@
 -- whole call rolls back and nothing is written. The same idempotency key returns the same
 -- booking. Seats freed by a cancellation, decline or expiry go to the waitlist at once: each
 -- waiting party that fits (in joining order) gets a held booking as an offer for 2 hours.
+-- A request for an approval-only event holds no seats (issue 13: one guest's request could
+-- hold every seat for 72 hours): approve_booking takes them, and refuses with sold_out when
+-- they are gone, so approval still never oversells. (A waitlist offer accepted on such an event
+-- keeps the seats it was offered while the host decides.)
 -- Money never moves here: paid cancellations write a refund request into private.refund_requests,
 -- which the payments capability executes; it confirms paid bookings with
 -- private.confirm_booking_payment().
@@ -42,7 +46,7 @@ revoke all on public.bookings from public, anon, authenticated, service_role;
 comment on table public.bookings is
   'Bookings. A guest sees their own (with the check-in code); the host and co-hosts see their event''s. Written only through book_event and the booking RPCs.';
 comment on column public.bookings.status is 'held | pending_approval | confirmed | cancelled | refunded | expired | declined';
-comment on column public.bookings.hold_expires_at is 'Deadline of a held booking (payment) or a pending approval; past it the seats go back.';
+comment on column public.bookings.hold_expires_at is 'Deadline of a held booking (payment) or a pending approval (72 hours); past it the booking expires and any seats it held go back.';
 comment on column public.bookings.check_in_code is '128-bit random code shown to the guest as a QR code; single use at check_in().';
 create unique index bookings_guest_idempotency_key on public.bookings (guest_id, idempotency_key);
 create unique index bookings_one_active_per_guest on public.bookings (event_id, guest_id)
@@ -402,6 +406,10 @@ begin
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
 
+  -- Book-and-cancel loops (issue 13): each booking a guest makes is counted; a retry with the
+  -- same idempotency key returned above and costs nothing.
+  perform private.consume_rate_limit('booking', v_uid::text);
+
   v_status := case
     when v_event.requires_approval then 'pending_approval'
     when v_ticket.price_cents > 0 then 'held'
@@ -435,10 +443,14 @@ begin
     perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   elsif v_status = 'pending_approval' then
-    perform private.notify(v_event.host_id, 'booking_request', format('New request for %s', v_event.title), null,
+    perform private.notify_from(v_uid, v_event.host_id, 'booking_request', format('New request for %s', v_event.title), null,
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end if;
 
+  -- A request takes its seats when the host approves it.
+  if v_status = 'pending_approval' then
+    return v_booking;
+  end if;
   -- Seats last: the slot lock is held only from here to commit.
   if private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) is not true then
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
@@ -462,7 +474,7 @@ begin
 end
 $$;
 comment on function public.book_event(uuid, uuid, integer, text, text) is
-  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused; 42501 not_authenticated.';
+  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused, rate_limited (more than the booking limit, see docs/abuse-limits.md); 42501 not_authenticated.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Approvals
@@ -502,13 +514,20 @@ begin
     perform private.raise_error('P0001', 'not_pending', 'Only pending requests can be approved.');
   end if;
   select * into v_event from private.events where id = v_booking.event_id;
+  -- Requests hold no seats (an accepted waitlist offer already has its own): take them now.
+  if not exists (select 1 from private.booking_allocations a where a.booking_id = p_booking_id) then
+    if private.take_seats(p_booking_id, v_booking.ticket_type_id, v_booking.quantity) is not true then
+      perform private.raise_error('P0001', 'sold_out', 'No seats are left for this request: decline it, or free seats first.');
+    end if;
+    perform private.broadcast_seats_left(v_booking.event_id, v_booking.ticket_type_id);
+  end if;
   if v_booking.amount_cents = 0 then
     update public.bookings set status = 'confirmed', confirmed_at = now(), hold_expires_at = null, updated_at = now()
      where id = p_booking_id returning * into v_booking;
     perform private.notify(v_booking.guest_id, 'booking_approved', format('You''re in: %s', v_event.title), null,
                            jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
   else
-    -- Paid: approval opens a 24-hour window to pay; the seats stay held.
+    -- Paid: approval opens a 24-hour window to pay, holding the seats it just took.
     update public.bookings set status = 'held', hold_expires_at = least(now() + interval '24 hours', v_event.starts_at),
                                updated_at = now()
      where id = p_booking_id returning * into v_booking;
@@ -554,7 +573,7 @@ begin
 end
 $$;
 comment on function public.approve_booking(uuid) is
-  'Host or managing co-host approves a pending request: free → confirmed; paid → held for 24 hours to pay. Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending.';
+  'Host or managing co-host approves a pending request, taking its seats (requests hold none): free → confirmed; paid → held for 24 hours to pay. Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending, sold_out (no seats left for it).';
 
 create or replace function public.decline_booking(p_booking_id uuid) returns public.bookings
 language plpgsql
@@ -567,7 +586,7 @@ begin
 end
 $$;
 comment on function public.decline_booking(uuid) is
-  'Host or managing co-host declines a pending request; the seats go back (to the waitlist first). Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending.';
+  'Host or managing co-host declines a pending request (one that came from a waitlist offer gives its seats back, to the waitlist first). Errors: 22023 booking_not_found, 42501 not_event_staff, P0001 not_pending.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Refund policy, quotes and cancellation
@@ -732,7 +751,9 @@ begin
            when v_quote.refundable_cents > 0 then 'You will get the rest of your payment back.' end,
       jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id, 'refund_cents', v_quote.refundable_cents));
   else
-    perform private.notify(v_event.host_id, 'booking_cancelled', format('A guest cancelled for %s', v_event.title), null,
+    -- The host's own copy is guest_cancelled, which the host may mute (booking_cancelled, the
+    -- guest's refund notice, is critical); nothing crosses a block.
+    perform private.notify_from(v_booking.guest_id, v_event.host_id, 'guest_cancelled', format('A guest cancelled for %s', v_event.title), null,
       jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
   end if;
   return v_booking;
@@ -744,8 +765,15 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_uid uuid := private.require_user();
 begin
-  return private.cancel_booking(private.require_user(), p_booking_id, null);
+  -- A guest's own cancellations are counted (book-and-cancel loops); staff cancelling a guest's
+  -- booking are not.
+  if exists (select 1 from public.bookings b where b.id = p_booking_id and b.guest_id = v_uid) then
+    perform private.consume_rate_limit('booking_cancel', v_uid::text);
+  end if;
+  return private.cancel_booking(v_uid, p_booking_id, null);
 end
 $$;
 
@@ -760,7 +788,7 @@ begin
 end
 $$;
 comment on function public.cancel_booking(uuid) is
-  'Cancels a booking. The guest is refunded per the event''s refund policy (see refund_quote); the host or a managing co-host cancelling refunds in full. Seats go to the waitlist. Errors: 22023 booking_not_found, 42501 not_your_booking, P0001 not_cancellable / already_checked_in / event_started.';
+  'Cancels a booking. The guest is refunded per the event''s refund policy (see refund_quote); the host or a managing co-host cancelling refunds in full. Seats go to the waitlist. Errors: 22023 booking_not_found, 42501 not_your_booking, P0001 not_cancellable / already_checked_in / event_started / rate_limited (a guest''s own cancellations are limited).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Check-in
@@ -940,6 +968,8 @@ begin
      and not exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting') then
     perform private.raise_error('P0001', 'seats_available', 'Seats are available: book them directly.');
   end if;
+  -- Joining a waitlist counts as a booking, leaving it as a cancellation (join/leave loops).
+  perform private.consume_rate_limit('booking', v_uid::text);
   begin
     insert into public.waitlist_entries (event_id, ticket_type_id, guest_id, quantity)
     values (p_event_id, p_ticket_type_id, v_uid, p_quantity)
@@ -969,7 +999,7 @@ begin
 end
 $$;
 comment on function public.join_waitlist(uuid, uuid, integer) is
-  'Joins a sold-out ticket type''s waitlist with a party of p_quantity. When seats free up the party gets a held booking as an offer for 2 hours (pay for paid events, accept_waitlist_offer for free ones). Errors: 22023 event_not_found / ticket_type_not_found / invalid_quantity; P0001 seats_available, already_booked, already_waiting, event_not_open, blocked.';
+  'Joins a sold-out ticket type''s waitlist with a party of p_quantity. When seats free up the party gets a held booking as an offer for 2 hours (pay for paid events, accept_waitlist_offer for free ones). Errors: 22023 event_not_found / ticket_type_not_found / invalid_quantity; P0001 seats_available, already_booked, already_waiting, event_not_open, blocked, rate_limited (joins count as bookings).';
 
 create or replace function private.leave_waitlist(p_event_id uuid) returns public.waitlist_entries
 language plpgsql
@@ -986,6 +1016,7 @@ begin
   if v_entry.id is null then
     perform private.raise_error('P0001', 'not_waiting', 'You are not on this event''s waitlist.');
   end if;
+  perform private.consume_rate_limit('booking_cancel', v_uid::text);
   update public.waitlist_entries set status = 'left', updated_at = now() where id = v_entry.id returning * into v_entry;
   if v_entry.booking_id is not null then
     update public.bookings set status = 'cancelled', cancel_reason = 'guest_cancelled', cancelled_at = now(),
@@ -1010,7 +1041,7 @@ begin
 end
 $$;
 comment on function public.leave_waitlist(uuid) is
-  'Leaves the event''s waitlist; an open offer is given up and passed to the next party. Errors: P0001 not_waiting.';
+  'Leaves the event''s waitlist; an open offer is given up and passed to the next party. Errors: P0001 not_waiting, rate_limited (counts as a cancellation).';
 
 -- A free event's waitlist offer is accepted here (paid offers are accepted by paying).
 create or replace function private.accept_waitlist_offer(p_booking_id uuid) returns public.bookings

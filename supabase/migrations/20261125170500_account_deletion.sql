@@ -22,7 +22,8 @@
 --     auth email), notification preferences, in-app notifications, unsent alert deliveries (and
 --     the destination on sent ones, the local sink's copies, provider callback payloads),
 --     follows both ways, the user's blocks, waitlist entries, co-host roles, reactions,
---     conversation memberships, unpublished drafts, the avatar (queued: the storage-purge
+--     conversation memberships and group invitations to them (those they sent stay open, from
+--     nobody), rate-limit buckets, unpublished drafts, the avatar (queued: the storage-purge
 --     worker deletes row and bytes through the Storage API, 20261125170800_storage_purge),
 --     the viewer id on event views, the reporter on their content reports, and the
 --     notifications in other people's inboxes that name them (follows, announcements, chat).
@@ -312,7 +313,15 @@ begin
                         where mine.user_id = p_user_id and o.user_id <> p_user_id)
      and exists (select 1 from public.messages x where x.id::text = n.data ->> 'message_id' and x.sender_id = p_user_id);
   get diagnostics v_other = row_count;
+  v_count := v_count + v_other;
+  delete from public.notifications n
+   where n.type = 'group_invitation' and n.data ->> 'invited_by' = p_user_id::text
+     and n.user_id in (select i.user_id from public.group_invitations i where i.invited_by = p_user_id);
+  get diagnostics v_other = row_count;
   v_removed := v_removed || jsonb_build_object('notifications_to_others', v_count + v_other);
+  -- Group invitations: those sent to them go; those they sent stay open, from nobody.
+  delete from public.group_invitations where user_id = p_user_id;
+  update public.group_invitations set invited_by = null where invited_by = p_user_id;
   -- System messages ("Sam created the group with Priya") name them too.
   update public.messages x set body = replace(x.body, v_profile.display_name, 'Deleted user')
    where x.kind = 'system' and strpos(x.body, v_profile.display_name) > 0
@@ -331,7 +340,10 @@ begin
   get diagnostics v_count = row_count;
   v_removed := v_removed || jsonb_build_object('notifications', v_count);
   delete from public.notification_preferences where user_id = p_user_id;
+  -- (with the settings go any open phone verification code: private.phone_verifications)
   delete from public.notification_settings where user_id = p_user_id;
+  -- Rate-limit buckets are keyed by the user id.
+  delete from private.rate_limit_buckets where key = p_user_id::text;
   -- Their calendar subscription stops answering, and no payout is scheduled for them any more.
   delete from private.calendar_feeds where user_id = p_user_id;
   delete from public.payout_schedules where host_id = p_user_id;

@@ -9,9 +9,9 @@ insert into expected_jobs values
   ('rally-chat-notify-unread', null), ('rally-chat-reminders', null), ('rally-complete-ended-events', null),
   ('rally-dispatch-alerts', 'dispatch-alerts'), ('rally-expire-stale-bookings', null),
   ('rally-payments-worker', 'payments-worker'), ('rally-process-promotion-queue', null),
-  ('rally-purge-alert-history', null), ('rally-purge-cron-history', null), ('rally-reconcile-payments', null),
-  ('rally-release-host-earnings', null), ('rally-scheduled-payouts', null), ('rally-send-event-reminders', null),
-  ('rally-storage-purge', 'storage-purge');
+  ('rally-purge-alert-history', null), ('rally-purge-cron-history', null), ('rally-purge-rate-limits', null),
+  ('rally-reconcile-payments', null), ('rally-release-host-earnings', null), ('rally-scheduled-payouts', null),
+  ('rally-send-event-reminders', null), ('rally-storage-purge', 'storage-purge');
 
 select set_eq($$select name from private.scheduled_jobs$$, $$select name from expected_jobs$$,
               'the registry lists every job Rally needs, and nothing else');

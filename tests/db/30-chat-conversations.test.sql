@@ -80,8 +80,12 @@ delete from public.blocks where blocker_id = pg_temp.uid('gia') and blocked_id =
 select ok(pg_temp.sees('ned', pg_temp.fx('dm_ned')), 'after the unblock the conversation is back for both');
 
 -- ---------------------------------------------------------------------------------------------
--- Groups
+-- Groups (Gia, Ned and Cody follow Gus, so he may add them without an invitation; invitations
+-- are the story of 35-group-invitations)
 -- ---------------------------------------------------------------------------------------------
+select tests.as_superuser();
+insert into public.follows (follower_id, followee_id)
+select u, pg_temp.uid('gus') from unnest(array[pg_temp.uid('gia'), pg_temp.uid('ned'), pg_temp.uid('cody')]) as x(u);
 select tests.authenticate_as('gus');
 insert into fx select 'grp', id
   from public.create_group_conversation('  Climbing crew ', array[pg_temp.uid('gia'), pg_temp.uid('ned'), pg_temp.uid('ned'), pg_temp.uid('gus'), null]);

@@ -49,6 +49,9 @@ select tests.create_supabase_user('lou', 'lou@example.test', '{"username":"lou_l
 select tests.create_supabase_user('hal', 'hal@example.test', '{"username":"hal_host","display_name":"Hal"}');
 update public.profiles set is_host = true, host_status = 'active' where id = pg_temp.uid('hal');
 
+-- Jon, Kim, Lou and Hal follow Ivy, so she may put them in a group without an invitation.
+insert into public.follows (follower_id, followee_id)
+select u, pg_temp.uid('ivy') from unnest(array[pg_temp.uid('jon'), pg_temp.uid('kim'), pg_temp.uid('lou'), pg_temp.uid('hal')]) as x(u);
 select tests.authenticate_as('ivy');
 insert into fx select 'ivy_jon', id from public.start_direct_conversation(pg_temp.uid('jon'));
 insert into fx select 'ivy_kim', id from public.start_direct_conversation(pg_temp.uid('kim'));

@@ -95,9 +95,14 @@ values ('avatars', pg_temp.fx('gus') || '/me.png', pg_temp.fx('gus')::text, '{"m
 update public.profiles set avatar_path = pg_temp.fx('gus') || '/me.png', bio = 'Jazz and long walks', city = 'Lisbon'
  where id = pg_temp.fx('gus');
 insert into fx select 'DM', id from public.start_direct_conversation(pg_temp.fx('ivy'));
-insert into fx select 'G', id from public.create_group_conversation('Jazz crew', array[pg_temp.fx('ivy'), pg_temp.fx('hana')]);
 select tests.authenticate_as('ivy');
 select public.follow_user(pg_temp.fx('gus'));
+select tests.authenticate_as('gus');
+-- Ivy follows Gus and joins at once; Hana does not, so she is invited and accepts.
+insert into fx select 'G', id from public.create_group_conversation('Jazz crew', array[pg_temp.fx('ivy'), pg_temp.fx('hana')]);
+select tests.authenticate_as('hana');
+select public.accept_group_invitation((select id from public.my_group_invitations()));
+select tests.authenticate_as('ivy');
 insert into fx select 'IM', id from public.send_message(pg_temp.fx('DM'), 'text', 'Are you coming to the jazz night?');
 select tests.authenticate_as('gus');
 insert into fx select 'GM', id from public.send_message(pg_temp.fx('DM'), 'text', 'Yes! Call me on +447700900123');

@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(566);
+select plan(594);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -62,7 +62,7 @@ select is_empty($$
                       'event_cohosts', 'bookings', 'waitlist_entries', 'reviews',
                       'notification_preferences', 'notification_settings',
                       'conversations', 'conversation_members', 'messages', 'message_reactions',
-                      'wallet_balances', 'payout_schedules', 'event_series'])
+                      'group_invitations', 'wallet_balances', 'payout_schedules', 'event_series'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -404,6 +404,25 @@ cross join (values
   ('update', $$update public.payout_schedules set next_run_at = now() where host_id = tests.get_supabase_uid('host')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
   ('delete', $$delete from public.payout_schedules where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- group_invitations: the other user's group invites the owner (who does not follow them). The
+-- invitee and the group's members read it; answers go through accept/decline_group_invitation.
+select tests.authenticate_as('other');
+insert into fx select 'GI', id from public.create_group_conversation('Matrix group', array[tests.get_supabase_uid('owner')]);
+select tests.as_superuser();
+insert into matrix
+select 'group_invitations', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.group_invitations where conversation_id = pg_temp.fx('GI')$$,
+   array['error:42501', 'rows:1', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.group_invitations (conversation_id, user_id, invited_by) values (pg_temp.fx('GI'), tests.get_supabase_uid('host'), tests.get_supabase_uid('other'))$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.group_invitations set status = 'accepted' where conversation_id = pg_temp.fx('GI')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.group_invitations where conversation_id = pg_temp.fx('GI')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 

@@ -4,7 +4,7 @@
  * the input the fuzzer found; docs/fuzzing.md lists the findings.
  */
 import Stripe from "stripe";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { svixSignature, twilioSignature } from "../../functions/_shared/alerts/signatures.ts";
 import { closePool } from "../../functions/_shared/db.ts";
 import { nestingDepth, storableInPostgres } from "../../functions/_shared/json.ts";
@@ -12,6 +12,7 @@ import { handler as resendWebhook } from "../../functions/resend-webhook/handler
 import { handler as stripeWebhook } from "../../functions/stripe-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
+import { useFileEnv } from "../support/file-env.ts";
 import { databaseSnapshot, diffSnapshots } from "../support/fuzz/snapshot.ts";
 import { failure } from "../support/events.ts";
 import { createUser } from "../support/users.ts";
@@ -19,24 +20,12 @@ import { createUser } from "../support/users.ts";
 const STRIPE_SECRET = "whsec_regression_platform";
 const SVIX_SECRET = `whsec_${Buffer.from("resend-webhook-regression-secret").toString("base64")}`;
 const TWILIO = { sid: "AC0123456789abcdef0123456789abcdef", token: "0123456789abcdef0123456789abcdef", url: "https://rally.example/functions/v1/twilio-status" };
-const ENV: Record<string, string> = {
+useFileEnv({
   STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, RESEND_WEBHOOK_SECRET: SVIX_SECRET, TWILIO_ACCOUNT_SID: TWILIO.sid,
   TWILIO_AUTH_TOKEN: TWILIO.token, TWILIO_STATUS_CALLBACK_URL: TWILIO.url,
-};
-const saved: Record<string, string | undefined> = {};
-
-beforeAll(() => {
-  for (const [name, value] of Object.entries(ENV)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
 });
 
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
   await closePool();
   await closeTestPools();
 });

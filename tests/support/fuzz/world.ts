@@ -117,6 +117,7 @@ async function makeThings(guest: TestUser, host: TestUser, admin: TestUser, vict
   await call(victim, "select public.follow_user($1)", [host.id]);
   await call(guest, "select public.follow_user($1)", [victim.id]);
   await call(host, "select public.follow_user($1)", [guest.id]);
+  await call(host, "select public.follow_user($1)", [victim.id]); // so the victim may put the host in a group
   await call(admin, "select public.follow_user($1)", [victim.id]);
   await call(victim, "select public.block_user($1)", [admin.id]);
   await call(host, "select * from public.create_share_link($1)", [free.id]);
