@@ -167,6 +167,7 @@ begin
     return;
   end if;
 
+  perform private.consume_rate_limit('event_series', v_uid::text);
   insert into public.event_series (id, host_id, rrule, timezone, first_local_start, occurrence_count, created_by)
   values (v_template.id, v_template.host_id, btrim(p_rrule), v_template.timezone, v_template.starts_at_local, v_count, v_uid);
   update private.events set series_id = v_template.id, series_position = 1 where id = v_template.id;
@@ -204,7 +205,7 @@ begin
 end
 $$;
 comment on function private.create_event_series(uuid, text, timestamp[], boolean) is
-  'Makes a recurring series from an event (see series_template) and the local starts of its rule''s occurrences (2–100, in order, within two years, the first the event''s own start): every later date becomes an event with the same details, ticket types (sales windows moved with the date), co-hosts and status. p_dry_run returns the dates without writing. Errors: 22023 invalid_rrule / invalid_occurrences / rrule_not_synchronized / series_too_long, and those of series_template.';
+  'Makes a recurring series from an event (see series_template) and the local starts of its rule''s occurrences (2–100, in order, within two years, the first the event''s own start): every later date becomes an event with the same details, ticket types (sales windows moved with the date), co-hosts and status. p_dry_run returns the dates without writing. Errors: 22023 invalid_rrule / invalid_occurrences / rrule_not_synchronized / series_too_long; P0001 rate_limited (event_series); and those of series_template.';
 
 -- The occurrences an operation on "this" or "this and following" reaches: the event itself,
 -- or it and every later occurrence of its series that has not begun and is still open, locked

@@ -155,6 +155,7 @@ declare
   v_token text := translate(rtrim(encode(extensions.gen_random_bytes(32), 'base64'), '='), '+/', '-_');
   v_created timestamptz;
 begin
+  perform private.consume_rate_limit('calendar_feed', v_uid::text);
   insert into private.calendar_feeds as f (user_id, token_sha256)
   values (v_uid, extensions.digest(v_token, 'sha256'))
   on conflict (user_id) do update set token_sha256 = excluded.token_sha256, created_at = now(), last_used_at = null
@@ -174,7 +175,7 @@ begin
 end
 $$;
 comment on function public.create_calendar_feed() is
-  'Creates the caller''s calendar subscription and returns its secret token and path (append the path to the project URL; calendar apps also take it as webcal://). The feed lists the caller''s active bookings and the events they host, exact addresses only where they may see them. Calling it again replaces the token: the old URL stops working at once. The token is shown only here. Errors: 42501 not_authenticated.';
+  'Creates the caller''s calendar subscription and returns its secret token and path (append the path to the project URL; calendar apps also take it as webcal://). The feed lists the caller''s active bookings and the events they host, exact addresses only where they may see them. Calling it again replaces the token: the old URL stops working at once. The token is shown only here. Errors: 42501 not_authenticated; P0001 rate_limited (calendar_feed).';
 
 create or replace function private.revoke_calendar_feed() returns boolean
 language plpgsql

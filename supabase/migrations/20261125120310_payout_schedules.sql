@@ -128,6 +128,7 @@ begin
        select 1 from private.stripe_accounts a where a.host_id = v_uid and private.stripe_account_ready(a)) then
     perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding before scheduling payouts.');
   end if;
+  perform private.consume_rate_limit('payout_schedule', v_uid::text);
   insert into public.payout_schedules as s (host_id, "interval", weekly_anchor, monthly_anchor, next_run_at)
   values (v_uid, v_interval, v_weekly, v_monthly,
           private.next_payout_at(v_interval, v_weekly, v_monthly, v_profile.timezone, now()))
@@ -150,7 +151,7 @@ begin
 end
 $$;
 comment on function public.set_payout_schedule(text, text, integer) is
-  'A host chooses how their available balance is paid out: p_interval manual (withdraw with request_payout), weekly (p_weekly_anchor monday … sunday, default monday) or monthly (p_monthly_anchor 1–31, default 1; 29–31 pay on the last day of shorter months). A scheduled payout pays the whole available balance of each currency at the start of the anchor day in the host''s time zone, through the same path as request_payout. Returns the schedule with next_run_at. Errors: 22023 invalid_payout_interval / invalid_weekly_anchor / invalid_monthly_anchor; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled.';
+  'A host chooses how their available balance is paid out: p_interval manual (withdraw with request_payout), weekly (p_weekly_anchor monday … sunday, default monday) or monthly (p_monthly_anchor 1–31, default 1; 29–31 pay on the last day of shorter months). A scheduled payout pays the whole available balance of each currency at the start of the anchor day in the host''s time zone, through the same path as request_payout. Returns the schedule with next_run_at. Errors: 22023 invalid_payout_interval / invalid_weekly_anchor / invalid_monthly_anchor; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled, rate_limited (payout_schedule).';
 
 -- Job (every 15 minutes): due schedules pay out each currency's available balance.
 create or replace function private.run_scheduled_payouts(p_limit integer default 100) returns integer

@@ -66,10 +66,21 @@ describe("who may schedule", () => {
     expect(await rpc(guest, "select * from public.payout_schedules")).toEqual([]);
   });
 
-  it("changing the schedule again and again keeps one row and pays nothing by itself", async () => {
-    for (let i = 0; i < 30; i += 1) {
-      await rpc(hana, "select * from public.set_payout_schedule($1, $2, $3)", i % 2 === 0 ? ["weekly", "friday", null] : ["monthly", null, 1 + (i % 28)]);
+  it("changing the schedule again and again stops at the payout_schedule limit, keeps one row and pays nothing by itself", async () => {
+    // One change was made above; the limit is 20 an hour.
+    let changes = 1;
+    let refusal: { code: string; hint: string | undefined } | undefined;
+    for (let i = 0; i < 40 && refusal === undefined; i += 1) {
+      const args = i % 2 === 0 ? ["weekly", "friday", null] : ["monthly", null, 1 + (i % 28)];
+      try {
+        await rpc(hana, "select * from public.set_payout_schedule($1, $2, $3)", args);
+        changes += 1;
+      } catch (err) {
+        refusal = { code: (err as { code: string }).code, hint: (err as { hint?: string }).hint };
+      }
     }
+    expect(changes).toBe(20);
+    expect(refusal).toEqual({ code: "P0001", hint: "rate_limited" });
     const { rows } = await ownerQuery<{ n: string }>("select count(*) as n from public.payout_schedules where host_id = $1", [hana.id]);
     expect(rows[0]?.n).toBe("1");
     expect(await payoutsOf(hana)).toBe(0);

@@ -111,6 +111,27 @@ describe("the series' own columns", () => {
   });
 });
 
+describe("a host repeating events over and over", () => {
+  it("stops at the event_series limit (10 an hour; a preview is free), and the refused call writes nothing", async () => {
+    const busy = await createHost("series_loop");
+    const answers: number[] = [];
+    for (let i = 0; i < 11; i += 1) {
+      const start = new Date(Date.now() + (30 + i) * 24 * 3600 * 1000);
+      const draft = await createEvent(busy, { starts_at: start, ends_at: new Date(start.getTime() + 3600 * 1000) });
+      if (i === 0) expect((await post({ event_id: draft.id, rrule: "FREQ=DAILY;COUNT=2", preview: true }, busy.token)).status).toBe(200);
+      const res = await post({ event_id: draft.id, rrule: "FREQ=DAILY;COUNT=2" }, busy.token);
+      answers.push(res.status);
+      if (res.status === 429) {
+        expect(res.headers.get("retry-after")).toMatch(/^\d+$/);
+        expect(await res.json()).toMatchObject({ error: { code: "rate_limited" } });
+        const { rows } = await ownerQuery<{ n: string }>("select count(*) as n from private.events where series_id = $1", [draft.id]);
+        expect(rows[0]?.n).toBe("0");
+      }
+    }
+    expect(answers).toEqual([...Array(10).fill(201), 429]);
+  });
+});
+
 describe("rules built to hurt", () => {
   it.each([
     ["FREQ=DAILY;COUNT=5000", "too_many_occurrences"],
