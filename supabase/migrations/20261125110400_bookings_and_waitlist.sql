@@ -410,7 +410,12 @@ begin
     return v_booking;
   end if;
 
-  select * into v_event from private.events where id = p_event_id;
+  -- KEY SHARE, the lock the booking's foreign key takes on the event anyway, taken before the
+  -- status is read: cancel_event (FOR UPDATE) then either waits for this booking and cancels it
+  -- too, or has committed first and this booking reads the event as cancelled. Read without it, a
+  -- booking racing the cancellation could commit into the cancelled event. Bookings never wait
+  -- for each other here: KEY SHARE locks do not conflict.
+  select * into v_event from private.events where id = p_event_id for key share;
   if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
@@ -1028,7 +1033,9 @@ begin
   if p_quantity is null or p_quantity < 1 or p_quantity > 100 then
     perform private.raise_error('22023', 'invalid_quantity', 'A party has 1 to 100 people.');
   end if;
-  select * into v_event from private.events where id = p_event_id;
+  -- KEY SHARE before the status is read, as book_event does: a cancellation either waits for this
+  -- entry (and cancels it with the waitlist) or is seen.
+  select * into v_event from private.events where id = p_event_id for key share;
   if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;

@@ -415,15 +415,19 @@ comment on function private.release_host_earnings(integer) is
 -- Payouts
 -- ---------------------------------------------------------------------------------------------
 
-create or replace function private.request_payout(p_amount_cents bigint, p_currency text)
-returns table (payout_id uuid, amount_cents bigint, currency text, status text, requested_at timestamptz)
+-- The one way money leaves a host's wallet for their bank, whoever asks (the host through
+-- request_payout, or the payout schedule's job): under the lock on the host's available balance
+-- it refuses more than the balance holds (insufficient_funds), moves the amount to in transit
+-- and queues the Stripe payout from the connected account. Parallel callers queue on that lock,
+-- so no combination of them can overdraw the balance.
+create or replace function private.start_payout(p_host_id uuid, p_amount_cents bigint, p_currency text)
+returns private.payouts
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_uid uuid := private.require_user();
-  v_currency text := upper(btrim(p_currency));
+  v_profile public.profiles;
   v_account private.stripe_accounts;
   v_available bigint;
   v_payout private.payouts;
@@ -431,32 +435,51 @@ begin
   if p_amount_cents is null or p_amount_cents <= 0 then
     perform private.raise_error('22023', 'invalid_amount', 'Ask for a positive amount in minor units.');
   end if;
-  if v_currency is null or not exists (select 1 from public.currencies c where c.code = v_currency) then
+  if p_currency is null or not exists (select 1 from public.currencies c where c.code = p_currency) then
     perform private.raise_error('22023', 'invalid_currency', 'Unknown currency.');
   end if;
-  if not exists (select 1 from public.profiles p where p.id = v_uid and p.is_host) then
+  select * into v_profile from public.profiles p where p.id = p_host_id;
+  if v_profile.is_host is not true then
     perform private.raise_error('42501', 'not_a_host', 'Only hosts have a wallet to withdraw from.');
   end if;
-  select * into v_account from private.stripe_accounts a where a.host_id = v_uid;
+  if v_profile.host_status = 'suspended' then
+    perform private.raise_error('P0001', 'host_suspended', 'Your hosting rights are suspended; payouts wait until they are restored.');
+  end if;
+  select * into v_account from private.stripe_accounts a where a.host_id = p_host_id;
   if v_account.host_id is null or private.stripe_account_ready(v_account) is not true then
     perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding before withdrawing.');
   end if;
-  -- The lock every request for this host and currency queues on: the check and the move below
+  -- The lock every payout for this host and currency queues on: the check and the move below
   -- see the balance no other request can change until this one commits.
-  v_available := -private.lock_host_balance(v_uid, 'host_available', v_currency);
+  v_available := -private.lock_host_balance(p_host_id, 'host_available', p_currency);
   if v_available < p_amount_cents then
     perform private.raise_error('P0001', 'insufficient_funds',
-      format('You can withdraw at most %s %s right now.', greatest(v_available, 0), v_currency));
+      format('You can withdraw at most %s %s right now.', greatest(v_available, 0), p_currency));
   end if;
   insert into private.payouts (host_id, account_id, amount_cents, currency)
-  values (v_uid, v_account.account_id, p_amount_cents, v_currency)
+  values (p_host_id, v_account.account_id, p_amount_cents, p_currency)
   returning * into v_payout;
   perform private.post_ledger_transaction('payout:' || v_payout.id::text || ':requested', 'payout_requested',
-    private.postings_payout_requested(v_uid, v_currency, p_amount_cents), p_payout_id => v_payout.id);
+    private.postings_payout_requested(p_host_id, p_currency, p_amount_cents), p_payout_id => v_payout.id);
   perform private.enqueue_payment_command('create_payout',
-    jsonb_build_object('amount', p_amount_cents, 'currency', lower(v_currency), 'stripe_account', v_account.account_id,
-                       'metadata', jsonb_build_object('payout_id', v_payout.id::text, 'host_id', v_uid::text)),
-    p_host_id => v_uid, p_payout_id => v_payout.id);
+    jsonb_build_object('amount', p_amount_cents, 'currency', lower(p_currency), 'stripe_account', v_account.account_id,
+                       'metadata', jsonb_build_object('payout_id', v_payout.id::text, 'host_id', p_host_id::text)),
+    p_host_id => p_host_id, p_payout_id => v_payout.id);
+  return v_payout;
+end
+$$;
+comment on function private.start_payout(uuid, bigint, text) is
+  'Starts a payout of p_amount_cents from a host''s available balance (under its row lock: insufficient_funds when it holds less), moves it to in transit and queues the Stripe payout. The one path behind request_payout and scheduled payouts. Errors: 22023 invalid_amount / invalid_currency; 42501 not_a_host; P0001 host_suspended, payouts_not_enabled, insufficient_funds.';
+
+create or replace function private.request_payout(p_amount_cents bigint, p_currency text)
+returns table (payout_id uuid, amount_cents bigint, currency text, status text, requested_at timestamptz)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payout private.payouts := private.start_payout(private.require_user(), p_amount_cents, upper(btrim(p_currency)));
+begin
   return query select v_payout.id, v_payout.amount_cents, v_payout.currency, v_payout.status, v_payout.requested_at;
 end
 $$;
@@ -473,7 +496,7 @@ begin
 end
 $$;
 comment on function public.request_payout(bigint, text) is
-  'A host withdraws p_amount_cents (minor units) of p_currency from their available balance to their bank through Stripe: the amount moves to in transit at once (under a lock on the balance, so parallel requests never overdraw) and the payout is sent by the payments worker; payout.paid settles it, a failure puts it back. Errors: 22023 invalid_amount / invalid_currency; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled, insufficient_funds.';
+  'A host withdraws p_amount_cents (minor units) of p_currency from their available balance to their bank through Stripe: the amount moves to in transit at once (under a lock on the balance, so parallel requests never overdraw) and the payout is sent by the payments worker; payout.paid settles it, a failure puts it back. Errors: 22023 invalid_amount / invalid_currency; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled, insufficient_funds, host_suspended.';
 
 -- Applies a Stripe Payout object from the host's connected account (worker result or payout.*
 -- webhooks). Statuses only move forward (paid → failed is Stripe's one way back).
@@ -662,5 +685,6 @@ revoke execute on function
   private.payment_net_transferred(uuid),
   private.release_host_earnings(integer),
   private.request_payout(bigint,text),
+  private.start_payout(uuid,bigint,text),
   private.sync_host_transfers(uuid,text,uuid)
   from public;

@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(692);
+select plan(748);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -82,7 +82,7 @@ select is_empty($$
                       'event_invitations', 'event_invite_links', 'promo_codes', 'booking_seats', 'booking_transfers',
                       'notification_preferences', 'notification_settings',
                       'conversations', 'conversation_members', 'messages', 'message_reactions',
-                      'group_invitations', 'wallet_balances'])
+                      'group_invitations', 'wallet_balances', 'payout_schedules', 'event_series'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -470,6 +470,48 @@ cross join (values
    array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000']),
   ('delete', $$delete from public.wallet_balances$$,
    array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000'])
+) as x(action, stmt, expected);
+
+-- event_series: visible with its occurrences (here a public series S); made by the event-series
+-- function, never written through the API. The service role cannot delete a series its events
+-- still point at (23503).
+select tests.authenticate_as('host');
+with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Matrix series', now() + interval '7 days', now() + interval '7 days 2 hours', 'UTC') returning id)
+insert into fx select 'S', id from e;
+insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('S'), 'GA', 0, 'EUR', 10);
+select public.publish_event(pg_temp.fx('S'));
+select count(*) from private.create_event_series(pg_temp.fx('S'), 'FREQ=DAILY;COUNT=2',
+  array[(select starts_at_local from private.events where id = pg_temp.fx('S')), (select starts_at_local + interval '1 day' from private.events where id = pg_temp.fx('S'))], false);
+select tests.as_superuser();
+insert into matrix
+select 'event_series', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.event_series where id = pg_temp.fx('S')$$,
+   array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
+  ('insert', $$insert into public.event_series (id, host_id, rrule, timezone, first_local_start, occurrence_count) values (gen_random_uuid(), tests.get_supabase_uid('host'), 'FREQ=DAILY;COUNT=2', 'UTC', now()::timestamp, 2)$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.event_series set rrule = 'FREQ=DAILY;COUNT=3' where id = pg_temp.fx('S')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.event_series where id = pg_temp.fx('S')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:23503'])
+) as x(action, stmt, expected);
+
+-- payout_schedules: a host reads their own schedule; it changes only through set_payout_schedule.
+insert into public.payout_schedules (host_id, "interval", weekly_anchor, next_run_at)
+values (tests.get_supabase_uid('host'), 'weekly', 'monday', now() + interval '3 days');
+insert into matrix
+select 'payout_schedules', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.payout_schedules where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.payout_schedules (host_id, "interval") values (coalesce(auth.uid(), tests.get_supabase_uid('owner')), 'manual')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.payout_schedules set next_run_at = now() where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.payout_schedules where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
 -- group_invitations: the other user's group invites the owner (who does not follow them). The
