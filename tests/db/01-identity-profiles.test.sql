@@ -34,16 +34,7 @@ select is((select count(*)::int from auth.users where email in ('bad1@example.te
           'a refused sign-up writes nothing, not even the auth user');
 
 -- the error carries the stable hint code
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-select is(pg_temp.hint_of($$select tests.create_supabase_user('bad4', 'bad4@example.test', '{"username":"root"}')$$),
+select tests.raises_hint($$select tests.create_supabase_user('bad4', 'bad4@example.test', '{"username":"root"}')$$,
           'username_reserved', 'the hint of a reserved username is username_reserved');
 
 -- Reading
@@ -67,13 +58,13 @@ select lives_ok($$update public.profiles set username = 'Bob_Jazz' where id = te
 select is((select username from public.profiles where id = tests.get_supabase_uid('bob')), 'bob_jazz', 'the new username is lower-cased');
 select throws_ok($$update public.profiles set username = 'hana' where id = tests.get_supabase_uid('bob')$$,
                  'P0001', 'The username "hana" is already taken.', 'taking someone else''s username is refused with P0001');
-select is(pg_temp.hint_of($$update public.profiles set username = 'hana' where id = tests.get_supabase_uid('bob')$$),
+select tests.raises_hint($$update public.profiles set username = 'hana' where id = tests.get_supabase_uid('bob')$$,
           'username_taken', 'with hint username_taken');
 select throws_ok($$update public.profiles set username = 'x' where id = tests.get_supabase_uid('bob')$$,
                  '22023', null, 'an invalid new username is refused with 22023');
 select throws_ok($$update public.profiles set timezone = 'Nowhere/City' where id = tests.get_supabase_uid('bob')$$,
                  '22023', null, 'an unknown time zone is refused with 22023');
-select is(pg_temp.hint_of($$update public.profiles set timezone = 'Nowhere/City' where id = tests.get_supabase_uid('bob')$$),
+select tests.raises_hint($$update public.profiles set timezone = 'Nowhere/City' where id = tests.get_supabase_uid('bob')$$,
           'invalid_timezone', 'with hint invalid_timezone');
 select throws_ok($$update public.profiles set bio = repeat('x', 501) where id = tests.get_supabase_uid('bob')$$,
                  '22023', null, 'a bio over 500 characters is refused');
@@ -111,7 +102,7 @@ select throws_ok($$update public.profiles set display_name = 'Anon' where id = t
                  '42501', null, 'anonymous visitors cannot edit profiles');
 select throws_ok($$select public.become_host()$$, '42501', 'You need to sign in to do this.',
                  'anonymous visitors cannot become hosts');
-select is(pg_temp.hint_of($$select public.become_host()$$), 'not_authenticated', 'with hint not_authenticated');
+select tests.raises_hint($$select public.become_host()$$, 'not_authenticated', 'with hint not_authenticated');
 
 -- become_host
 select tests.authenticate_as('bob');

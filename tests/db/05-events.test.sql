@@ -3,16 +3,6 @@
 begin;
 select plan(46);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-
 select tests.create_supabase_user('maya', 'maya@example.test', '{"username":"maya_hosts"}');
 select tests.create_supabase_user('cora', 'cora@example.test', '{"username":"cora_manager"}');
 select tests.create_supabase_user('dino', 'dino@example.test', '{"username":"dino_door"}');
@@ -46,30 +36,30 @@ select results_eq($$select status, host_id, address from ev$$,
                   'a host creates a draft they host, and sees its exact address');
 
 -- Validation: every bad field is refused with 22023 and a hint, and nothing is written
-select is(pg_temp.hint_of($$insert into public.events (title, starts_at, ends_at, timezone) values ('Backwards', now() + interval '2 days', now() + interval '1 day', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, starts_at, ends_at, timezone) values ('Backwards', now() + interval '2 days', now() + interval '1 day', 'UTC')$$,
           'ends_before_start', 'an event that ends before it starts is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, starts_at, ends_at, timezone) values ('Somewhere', now() + interval '2 days', now() + interval '3 days', 'Mars/Base')$$),
+select tests.raises_hint($$insert into public.events (title, starts_at, ends_at, timezone) values ('Somewhere', now() + interval '2 days', now() + interval '3 days', 'Mars/Base')$$,
           'invalid_timezone', 'an unknown IANA time zone is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, starts_at, ends_at, timezone) values ('Hi', now() + interval '2 days', now() + interval '3 days', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, starts_at, ends_at, timezone) values ('Hi', now() + interval '2 days', now() + interval '3 days', 'UTC')$$,
           'invalid_title', 'a title under 3 characters is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, starts_at, ends_at, timezone) values (repeat('x', 121), now() + interval '2 days', now() + interval '3 days', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, starts_at, ends_at, timezone) values (repeat('x', 121), now() + interval '2 days', now() + interval '3 days', 'UTC')$$,
           'invalid_title', 'a title over 120 characters is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, description, starts_at, ends_at, timezone) values ('Long', repeat('x', 10001), now() + interval '2 days', now() + interval '3 days', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, description, starts_at, ends_at, timezone) values ('Long', repeat('x', 10001), now() + interval '2 days', now() + interval '3 days', 'UTC')$$,
           'description_too_long', 'a description over 10,000 characters is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, category, starts_at, ends_at, timezone) values ('Odd', 'raves', now() + interval '2 days', now() + interval '3 days', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, category, starts_at, ends_at, timezone) values ('Odd', 'raves', now() + interval '2 days', now() + interval '3 days', 'UTC')$$,
           'invalid_category', 'an unknown category is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, online_url, starts_at, ends_at, timezone) values ('Link', 'javascript:alert(1)', now() + interval '2 days', now() + interval '3 days', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, online_url, starts_at, ends_at, timezone) values ('Link', 'javascript:alert(1)', now() + interval '2 days', now() + interval '3 days', 'UTC')$$,
           'invalid_online_url', 'an online link that is not https is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, visibility, starts_at, ends_at, timezone) values ('Vis', 'secret', now() + interval '2 days', now() + interval '3 days', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, visibility, starts_at, ends_at, timezone) values ('Vis', 'secret', now() + interval '2 days', now() + interval '3 days', 'UTC')$$,
           'invalid_visibility', 'an unknown visibility is refused');
-select is(pg_temp.hint_of($$insert into public.events (title, status, starts_at, ends_at, timezone) values ('Live now', 'published', now() + interval '2 days', now() + interval '3 days', 'UTC')$$),
+select tests.raises_hint($$insert into public.events (title, status, starts_at, ends_at, timezone) values ('Live now', 'published', now() + interval '2 days', now() + interval '3 days', 'UTC')$$,
           'use_publish_event', 'an event cannot be inserted already published');
 select is((select count(*)::int from public.events where host_id = tests.get_supabase_uid('maya')), 1, 'none of the refused events was written');
 
 -- Publishing
-select is(pg_temp.hint_of($$select public.publish_event((select id from ev))$$), 'no_ticket_types', 'an event without ticket types cannot be published');
+select tests.raises_hint($$select public.publish_event((select id from ev))$$, 'no_ticket_types', 'an event without ticket types cannot be published');
 insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'Runner', 1500, 'GBP', 50 from ev;
-select is(pg_temp.hint_of($$select public.publish_event((select id from ev))$$), 'payouts_not_enabled',
+select tests.raises_hint($$select public.publish_event((select id from ev))$$, 'payouts_not_enabled',
           'a paid event cannot be published before the host''s payouts are enabled');
 select tests.as_superuser();
 update public.profiles set payouts_enabled = true where id = tests.get_supabase_uid('maya');
@@ -83,7 +73,7 @@ select isnt((select published_at from public.events where id = (select id from e
 -- Editing
 select throws_ok($$update public.events set status = 'completed' where id = (select id from ev)$$, '22023', null,
                  'status cannot be edited directly');
-select is(pg_temp.hint_of($$update public.events set refund_policy = 'strict' where id = (select id from ev)$$), 'refund_policy_less_generous',
+select tests.raises_hint($$update public.events set refund_policy = 'strict' where id = (select id from ev)$$, 'refund_policy_less_generous',
           'once published, the refund policy cannot become less generous');
 select lives_ok($$update public.events set refund_policy = 'flexible' where id = (select id from ev)$$, 'but it can become more generous');
 insert into public.event_cohosts (event_id, user_id, role) select id, tests.get_supabase_uid('cora'), 'manager' from ev;
@@ -144,7 +134,7 @@ grant select on ev3 to public;
 select tests.authenticate_as('fay');
 select is((select count(*)::int from public.events where id = (select id from ev3)), 0, 'drafts are invisible to everyone but the event''s staff');
 select tests.authenticate_as('maya');
-select is(pg_temp.hint_of($$delete from public.events where id = (select id from ev)$$), 'only_drafts_can_be_deleted', 'a published event cannot be deleted');
+select tests.raises_hint($$delete from public.events where id = (select id from ev)$$, 'only_drafts_can_be_deleted', 'a published event cannot be deleted');
 delete from public.events where id = (select id from ev3);
 select is((select count(*)::int from private.events where id = (select id from ev3)), 0, 'a draft can be deleted by its host');
 
@@ -161,7 +151,7 @@ select results_eq($$select r.amount_cents, r.reason from private.refund_requests
 select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('gus') and type = 'event_cancelled'),
           'the guest is notified');
 select tests.authenticate_as('maya');
-select is(pg_temp.hint_of($$update public.events set title = 'Back on' where id = (select id from ev)$$), 'event_closed', 'a cancelled event can no longer be edited');
+select tests.raises_hint($$update public.events set title = 'Back on' where id = (select id from ev)$$, 'event_closed', 'a cancelled event can no longer be edited');
 
 -- Completion job
 select tests.as_superuser();

@@ -3,16 +3,6 @@
 begin;
 select plan(18);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-
 select tests.create_supabase_user('tara', 'tara@example.test', '{"username":"tara_host"}');
 select tests.create_supabase_user('ugo', 'ugo@example.test', '{"username":"ugo_guest"}');
 update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = tests.get_supabase_uid('tara');
@@ -23,25 +13,25 @@ create temp table ev as
   select id from ins;
 grant select on ev to public;
 
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'GA', -1, 'JPY', 10 from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'GA', -1, 'JPY', 10 from ev$$,
           'invalid_price', 'a negative price is refused');
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'GA', 100, 'XYZ', 10 from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'GA', 100, 'XYZ', 10 from ev$$,
           'invalid_currency', 'a currency that is not ISO 4217 is refused');
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'GA', 100, 'JPY', 0 from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'GA', 100, 'JPY', 0 from ev$$,
           'invalid_capacity', 'a capacity of 0 is refused');
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity, max_per_booking) select id, 'GA', 100, 'JPY', 5, 101 from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity, max_per_booking) select id, 'GA', 100, 'JPY', 5, 101 from ev$$,
           'invalid_max_per_booking', 'a per-booking limit above 100 is refused');
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity, sales_end) select id, 'GA', 100, 'JPY', 5, now() + interval '31 days' from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity, sales_end) select id, 'GA', 100, 'JPY', 5, now() + interval '31 days' from ev$$,
           'sales_window_outside_event', 'sales that close after the event ends are refused');
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity, sales_start, sales_end) select id, 'GA', 100, 'JPY', 5, now() + interval '3 days', now() + interval '2 days' from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity, sales_start, sales_end) select id, 'GA', 100, 'JPY', 5, now() + interval '3 days', now() + interval '2 days' from ev$$,
           'sales_window_outside_event', 'sales that close before they open are refused');
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, '', 100, 'JPY', 5 from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, '', 100, 'JPY', 5 from ev$$,
           'invalid_ticket_name', 'an empty ticket name is refused');
 
 insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'General', 3000, 'jpy', 100 from ev;
 select results_eq($$select price_cents, currency from public.ticket_types where name = 'General'$$, $$values (3000::bigint, 'JPY'::text)$$,
                   'a zero-decimal currency takes whole yen (3000 = ¥3,000) and the code is upper-cased');
-select is(pg_temp.hint_of($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'VIP', 9000, 'USD', 10 from ev$$),
+select tests.raises_hint($$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) select id, 'VIP', 9000, 'USD', 10 from ev$$,
           'currency_mismatch', 'all ticket types of an event share one currency');
 select is((select count(*)::int from public.ticket_types t join ev on ev.id = t.event_id), 1, 'none of the refused ticket types was written');
 select is((select max_per_booking from public.ticket_types where name = 'General'), 10, 'the default per-booking limit is 10');
@@ -57,7 +47,7 @@ select is((select sum(i.capacity)::int from private.ticket_inventory i join publ
           'raising the capacity raises the slots'' total to match');
 update private.ticket_inventory i set taken = least(i.capacity, 10) from public.ticket_types t where t.id = i.ticket_type_id and t.name = 'General';
 select tests.authenticate_as('tara');
-select is(pg_temp.hint_of($$update public.ticket_types set capacity = 79 where name = 'General'$$), 'capacity_below_sold',
+select tests.raises_hint($$update public.ticket_types set capacity = 79 where name = 'General'$$, 'capacity_below_sold',
           'the capacity cannot go below the 80 seats already taken');
 update public.ticket_types set capacity = 80 where name = 'General';
 select tests.as_superuser();

@@ -3,23 +3,10 @@
 begin;
 select plan(29);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-
 -- Events are named by their title in this story.
-create function pg_temp.event_id(p_title text) returns uuid language sql security definer as $$
-  select id from private.events where title = p_title
-$$;
 create function pg_temp.booking_id(p_guest text, p_title text) returns uuid language sql security definer as $$
   select b.id from public.bookings b
-   where b.guest_id = tests.get_supabase_uid(p_guest) and b.event_id = pg_temp.event_id(p_title)
+   where b.guest_id = tests.get_supabase_uid(p_guest) and b.event_id = tests.event_id(p_title)
 $$;
 create function pg_temp.review_id(p_guest text, p_title text) returns uuid language sql security definer as $$
   select r.id from public.reviews r where r.booking_id = pg_temp.booking_id(p_guest, p_title)
@@ -43,7 +30,7 @@ end $$;
 create function pg_temp.book(p_guest text, p_title text) returns void language plpgsql as $$
 begin
   perform tests.authenticate_as(p_guest);
-  perform public.book_event(pg_temp.event_id(p_title), (select t.id from public.ticket_types t where t.event_id = pg_temp.event_id(p_title)));
+  perform public.book_event(tests.event_id(p_title), (select t.id from public.ticket_types t where t.event_id = tests.event_id(p_title)));
   perform tests.as_superuser();
 end $$;
 
@@ -52,7 +39,7 @@ create function pg_temp.check_in(p_host text, p_guest text, p_title text) return
 begin
   perform tests.as_superuser();
   update private.events set starts_at = now() + interval '1 hour', ends_at = now() + interval '3 hours'
-   where id = pg_temp.event_id(p_title);
+   where id = tests.event_id(p_title);
   perform tests.authenticate_as(p_host);
   perform public.check_in((select b.check_in_code from public.bookings b where b.id = pg_temp.booking_id(p_guest, p_title)));
   perform tests.as_superuser();
@@ -62,7 +49,7 @@ create function pg_temp.move_event(p_title text, p_starts_at timestamptz, p_ends
 language plpgsql as $$
 begin
   perform tests.as_superuser();
-  update private.events set starts_at = p_starts_at, ends_at = p_ends_at where id = pg_temp.event_id(p_title);
+  update private.events set starts_at = p_starts_at, ends_at = p_ends_at where id = tests.event_id(p_title);
 end $$;
 
 -- Rhea hosts; Gwen, Gus and Gia come to her jazz night and check in; Nora books but never shows.
@@ -86,7 +73,7 @@ select pg_temp.check_in('rhea', 'gia', 'Jazz night');
 select tests.authenticate_as('gwen');
 select throws_ok($$insert into public.reviews (booking_id, rating, body) values (pg_temp.booking_id('gwen', 'Jazz night'), 5, 'Too early')$$,
                  'P0001', 'Reviews open when the event ends.', 'a checked-in guest cannot review an event that has not ended');
-select is(pg_temp.hint_of($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Jazz night'), 5)$$),
+select tests.raises_hint($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Jazz night'), 5)$$,
           'event_not_ended', 'with hint event_not_ended');
 
 -- The night is over.
@@ -96,7 +83,7 @@ select tests.authenticate_as('gwen');
 select lives_ok($$insert into public.reviews (booking_id, rating, body) values (pg_temp.booking_id('gwen', 'Jazz night'), 5, 'Wonderful trio')$$,
                 'a checked-in guest reviews the event after it ends');
 select results_eq($$select rating, body, author_id, host_id, event_id from public.reviews where id = pg_temp.review_id('gwen', 'Jazz night')$$,
-                  $$select 5::smallint, 'Wonderful trio'::text, tests.get_supabase_uid('gwen'), tests.get_supabase_uid('rhea'), pg_temp.event_id('Jazz night')$$,
+                  $$select 5::smallint, 'Wonderful trio'::text, tests.get_supabase_uid('gwen'), tests.get_supabase_uid('rhea'), tests.event_id('Jazz night')$$,
                   'the review is stored with its rating and text, written by Gwen about Rhea''s event');
 
 select tests.authenticate_as('rhea');
@@ -108,17 +95,17 @@ select results_eq($$select type, title, body, data ->> 'review_id' from public.n
 select tests.authenticate_as('gwen');
 select throws_ok($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Jazz night'), 4)$$,
                  'P0001', null, 'a guest cannot review the same booking twice');
-select is(pg_temp.hint_of($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Jazz night'), 4)$$),
+select tests.raises_hint($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Jazz night'), 4)$$,
           'already_reviewed', 'with hint already_reviewed');
 select throws_ok($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gus', 'Jazz night'), 1)$$,
                  '22023', 'You can only review your own bookings.', 'a guest cannot review with someone else''s booking');
-select is(pg_temp.hint_of($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gus', 'Jazz night'), 1)$$),
+select tests.raises_hint($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gus', 'Jazz night'), 1)$$,
           'booking_not_found', 'with hint booking_not_found');
 
 select tests.authenticate_as('nora');
 select throws_ok($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('nora', 'Jazz night'), 1)$$,
                  'P0001', 'Only guests who checked in can review the event.', 'a guest who never checked in cannot review');
-select is(pg_temp.hint_of($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('nora', 'Jazz night'), 1)$$),
+select tests.raises_hint($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('nora', 'Jazz night'), 1)$$,
           'not_attended', 'with hint not_attended');
 
 select tests.authenticate_as('gus');
@@ -126,7 +113,7 @@ select throws_ok($$insert into public.reviews (booking_id, rating) values (pg_te
                  '22023', 'A rating is a whole number from 1 to 5.', 'a rating of 0 is refused');
 select throws_ok($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gus', 'Jazz night'), 6)$$,
                  '22023', null, 'a rating of 6 is refused');
-select is(pg_temp.hint_of($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gus', 'Jazz night'), 6)$$),
+select tests.raises_hint($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gus', 'Jazz night'), 6)$$,
           'invalid_rating', 'with hint invalid_rating');
 select throws_ok($$insert into public.reviews (booking_id, rating, body) values (pg_temp.booking_id('gus', 'Jazz night'), 4, repeat('x', 2001))$$,
                  '22023', 'A review has at most 2,000 characters.', 'a review longer than 2,000 characters is refused');
@@ -139,7 +126,7 @@ select pg_temp.move_event('Spring picnic', now() - interval '31 days 3 hours', n
 select tests.authenticate_as('gwen');
 select throws_ok($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Spring picnic'), 3)$$,
                  'P0001', 'Reviews close 30 days after the event.', 'a guest cannot review more than 30 days after the event');
-select is(pg_temp.hint_of($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Spring picnic'), 3)$$),
+select tests.raises_hint($$insert into public.reviews (booking_id, rating) values (pg_temp.booking_id('gwen', 'Spring picnic'), 3)$$,
           'review_window_closed', 'with hint review_window_closed');
 
 -- Gus and Gia review too.
@@ -165,7 +152,7 @@ select throws_ok($$update public.reviews set host_reply = '   ' where id = pg_te
                  '22023', 'A reply has 1 to 2,000 characters.', 'a blank reply is refused');
 select throws_ok($$update public.reviews set host_reply = 'Edited reply' where id = pg_temp.review_id('gwen', 'Jazz night')$$,
                  'P0001', 'The host has already replied to this review.', 'the host cannot reply a second time');
-select is(pg_temp.hint_of($$update public.reviews set host_reply = 'Edited reply' where id = pg_temp.review_id('gwen', 'Jazz night')$$),
+select tests.raises_hint($$update public.reviews set host_reply = 'Edited reply' where id = pg_temp.review_id('gwen', 'Jazz night')$$,
           'already_replied', 'with hint already_replied');
 
 select is(tests.rls_outcome('gwen', $$update public.reviews set host_reply = 'I reply to myself' where id = pg_temp.review_id('gus', 'Jazz night')$$),
@@ -178,7 +165,7 @@ select throws_ok($$update public.reviews set rating = 1 where id = pg_temp.revie
 
 -- Everyone may read the reviews of a public event.
 select tests.clear_authentication();
-select results_eq($$select rating from public.reviews where event_id = pg_temp.event_id('Jazz night') order by rating desc$$,
+select results_eq($$select rating from public.reviews where event_id = tests.event_id('Jazz night') order by rating desc$$,
                   $$values (5::smallint), (4::smallint), (4::smallint)$$,
                   'anonymous visitors can read the reviews of a public event');
 

@@ -4,20 +4,6 @@
 begin;
 select plan(54);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-
-create function pg_temp.event_id(p_title text) returns uuid language sql security definer as $$
-  select id from private.events where title = p_title
-$$;
-
 -- The hosts of this story; search results are read for their events only.
 create function pg_temp.story_hosts() returns setof uuid language sql as $$
   select tests.get_supabase_uid(h) from unnest(array['lina', 'pia', 'nate', 'tess', 'bo']) as h
@@ -121,13 +107,13 @@ select tests.authenticate_as('vic');
 insert into public.follows (follower_id, followee_id)
 select tests.get_supabase_uid('vic'), tests.get_supabase_uid(u) from unnest(array['lina', 'fay', 'gil']) as u;
 select tests.authenticate_as('fay');
-select public.book_event(pg_temp.event_id('Late jazz in the Village'),
-                         (select id from public.ticket_types where event_id = pg_temp.event_id('Late jazz in the Village')));
+select public.book_event(tests.event_id('Late jazz in the Village'),
+                         (select id from public.ticket_types where event_id = tests.event_id('Late jazz in the Village')));
 select tests.as_superuser();
 select private.confirm_booking_payment(id) from public.bookings where guest_id = tests.get_supabase_uid('fay');
 select tests.authenticate_as('gil');
-select public.book_event(pg_temp.event_id('Porto wine tasting'),
-                         (select id from public.ticket_types where event_id = pg_temp.event_id('Porto wine tasting') and price_cents = 500));
+select public.book_event(tests.event_id('Porto wine tasting'),
+                         (select id from public.ticket_types where event_id = tests.event_id('Porto wine tasting') and price_cents = 500));
 
 -- Text
 select tests.clear_authentication();
@@ -163,7 +149,7 @@ select is(pg_temp.titles($$select * from public.search_events(p_lat => 41.1496, 
           array['Porto wine tasting'],
           'searching within 50 km of Porto finds the Porto event, not the Lisbon ones ~275 km away');
 select ok((select distance_km between 0.5 and 2 from public.search_events(p_lat => 38.7223, p_lng => -9.1393, p_radius_km => 10)
-            where id = pg_temp.event_id('Fado evening in Alfama')),
+            where id = tests.event_id('Fado evening in Alfama')),
           'the card gives the distance from the searched point: about 1 km from central Lisbon to Alfama');
 select ok((select distance_km between 270 and 280 from public.search_events(p_query => 'alfama', p_lat => 41.1496, p_lng => -8.6109, p_radius_km => 300)),
           'and about 275 km from Porto');
@@ -191,7 +177,7 @@ select results_eq($$select min_price_cents, currency from public.search_events(p
                   $$values (500::bigint, 'EUR'::text)$$, 'the card shows the cheapest ticket price and its currency');
 
 -- Local dates
-select ok((select (starts_at at time zone 'UTC')::date = pg_temp.ny_day() + 1 from public.events where id = pg_temp.event_id('Late jazz in the Village')),
+select ok((select (starts_at at time zone 'UTC')::date = pg_temp.ny_day() + 1 from public.events where id = tests.event_id('Late jazz in the Village')),
           'Nate''s show is on the next day in UTC');
 select is(pg_temp.titles(format($$select * from public.search_events(p_starts_after => %L, p_starts_before => %L)$$,
                                  pg_temp.ny_day()::timestamp, (pg_temp.ny_day() + 1)::timestamp)),
@@ -235,25 +221,25 @@ select is((select extensions.st_astext(location::extensions.geometry) from publi
 -- Bad input
 select throws_ok($$select * from public.search_events(p_cursor => 'not a cursor')$$, '22023', 'The cursor is not one this API returned.',
                  'a made-up cursor is refused');
-select is(pg_temp.hint_of($$select * from public.search_events(p_cursor => encode('hello|world', 'base64'))$$), 'invalid_cursor',
+select tests.raises_hint($$select * from public.search_events(p_cursor => encode('hello|world', 'base64'))$$, 'invalid_cursor',
           'with hint invalid_cursor');
 select throws_ok($$select * from public.search_events(p_limit => 0)$$, '22023', 'A page has 1 to 100 items.', 'a page of 0 is refused');
 select throws_ok($$select * from public.search_events(p_limit => 101)$$, '22023', 'A page has 1 to 100 items.', 'a page of 101 is refused');
-select is(pg_temp.hint_of($$select * from public.search_events(p_limit => 101)$$), 'invalid_limit', 'with hint invalid_limit');
+select tests.raises_hint($$select * from public.search_events(p_limit => 101)$$, 'invalid_limit', 'with hint invalid_limit');
 select throws_ok($$select * from public.search_events(p_lat => 38.7)$$, '22023', null, 'a latitude without a longitude is refused');
-select is(pg_temp.hint_of($$select * from public.search_events(p_lat => 38.7)$$), 'invalid_location', 'with hint invalid_location');
+select tests.raises_hint($$select * from public.search_events(p_lat => 38.7)$$, 'invalid_location', 'with hint invalid_location');
 select throws_ok($$select * from public.search_events(p_lat => 38.7, p_lng => -9.1, p_radius_km => 0)$$, '22023', null,
                  'a radius of 0 is refused');
 select throws_ok($$select * from public.search_events(p_lat => 38.7, p_lng => -9.1, p_radius_km => 501)$$, '22023', null,
                  'a radius over 500 km is refused');
-select is(pg_temp.hint_of($$select * from public.search_events(p_lat => 38.7, p_lng => -9.1, p_radius_km => 501)$$), 'invalid_radius',
+select tests.raises_hint($$select * from public.search_events(p_lat => 38.7, p_lng => -9.1, p_radius_km => 501)$$, 'invalid_radius',
           'with hint invalid_radius');
 select throws_ok($$select * from public.search_events(p_category => 'poetry')$$, '22023', '"poetry" is not an event category.',
                  'an unknown category is refused');
-select is(pg_temp.hint_of($$select * from public.search_events(p_category => 'poetry')$$), 'invalid_category', 'with hint invalid_category');
+select tests.raises_hint($$select * from public.search_events(p_category => 'poetry')$$, 'invalid_category', 'with hint invalid_category');
 select throws_ok($$select * from public.search_events(p_query => repeat('a', 201))$$, '22023', 'A search has at most 200 characters.',
                  'a search longer than 200 characters is refused');
-select is(pg_temp.hint_of($$select * from public.search_events(p_query => repeat('a', 201))$$), 'query_too_long', 'with hint query_too_long');
+select tests.raises_hint($$select * from public.search_events(p_query => repeat('a', 201))$$, 'query_too_long', 'with hint query_too_long');
 
 -- Feed
 select tests.authenticate_as('vic');
@@ -264,12 +250,12 @@ select results_eq($$select title, reason, friends_going from public.event_feed()
                            ('Late jazz in the Village', 'friends_going', 1),
                            ('Sunset yoga by the river', 'following_host', 0)$$,
                   'the feed shows the followed host''s public and followers-only events, and the event a followed friend is going to');
-select ok(not exists (select 1 from public.event_feed() where id = pg_temp.event_id('Porto wine tasting')),
+select ok(not exists (select 1 from public.event_feed() where id = tests.event_id('Porto wine tasting')),
           'an unfollowed host''s event is not in the feed, even when a followed user holds an unpaid seat');
-select ok(not exists (select 1 from public.event_feed() where id in (pg_temp.event_id('Fado secret session'),
-                      pg_temp.event_id('Fado rehearsal'), pg_temp.event_id('Fado under the stars'))),
+select ok(not exists (select 1 from public.event_feed() where id in (tests.event_id('Fado secret session'),
+                      tests.event_id('Fado rehearsal'), tests.event_id('Fado under the stars'))),
           'unlisted, draft and cancelled events of a followed host are not in the feed');
-select is((select count(*)::int from public.event_feed() where id = pg_temp.event_id('Block party on the square')), 0,
+select is((select count(*)::int from public.event_feed() where id = tests.event_id('Block party on the square')), 0,
           'a blocking host''s events are not in the feed');
 select is((select count(*)::int from public.event_feed(p_limit => 2)), 2, 'the feed is paginated');
 select results_eq($$select title from public.event_feed(p_limit => 2)
@@ -285,8 +271,8 @@ select is((select count(*)::int from public.event_feed()), 0, 'a user who follow
 select tests.clear_authentication();
 select throws_ok($$select * from public.event_feed()$$, '42501', 'You need to sign in to do this.', 'anonymous visitors have no feed');
 select tests.authenticate_as('vic');
-select is(pg_temp.hint_of($$select * from public.event_feed(p_cursor => 'nope')$$), 'invalid_cursor', 'a made-up feed cursor is refused with invalid_cursor');
-select is(pg_temp.hint_of($$select * from public.event_feed(p_limit => 0)$$), 'invalid_limit', 'a feed page of 0 is refused with invalid_limit');
+select tests.raises_hint($$select * from public.event_feed(p_cursor => 'nope')$$, 'invalid_cursor', 'a made-up feed cursor is refused with invalid_cursor');
+select tests.raises_hint($$select * from public.event_feed(p_limit => 0)$$, 'invalid_limit', 'a feed page of 0 is refused with invalid_limit');
 
 select * from finish();
 rollback;

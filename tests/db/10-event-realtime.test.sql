@@ -4,14 +4,11 @@
 begin;
 select plan(23);
 
-create function pg_temp.event_id(p_title text) returns uuid language sql security definer as $$
-  select id from private.events where title = p_title
-$$;
 create function pg_temp.topic(p_title text) returns text language sql as $$
-  select 'event:' || pg_temp.event_id(p_title)::text
+  select 'event:' || tests.event_id(p_title)::text
 $$;
 create function pg_temp.staff_topic(p_title text) returns text language sql as $$
-  select 'event:' || pg_temp.event_id(p_title)::text || ':staff'
+  select 'event:' || tests.event_id(p_title)::text || ':staff'
 $$;
 
 -- The host publishes a free event tomorrow with ten seats.
@@ -33,14 +30,14 @@ end $$;
 create function pg_temp.book(p_guest text, p_title text, p_quantity integer) returns void language plpgsql as $$
 begin
   perform tests.authenticate_as(p_guest);
-  perform public.book_event(pg_temp.event_id(p_title), (select t.id from public.ticket_types t where t.event_id = pg_temp.event_id(p_title)),
+  perform public.book_event(tests.event_id(p_title), (select t.id from public.ticket_types t where t.event_id = tests.event_id(p_title)),
                             p_quantity);
   perform tests.as_superuser();
 end $$;
 
 create function pg_temp.check_in_code(p_guest text, p_title text) returns text language sql security definer as $$
   select b.check_in_code from public.bookings b
-   where b.guest_id = tests.get_supabase_uid(p_guest) and b.event_id = pg_temp.event_id(p_title) and b.status = 'confirmed'
+   where b.guest_id = tests.get_supabase_uid(p_guest) and b.event_id = tests.event_id(p_title) and b.status = 'confirmed'
 $$;
 
 -- Broadcasts the database sent on a topic (read as the superuser).
@@ -61,7 +58,7 @@ update public.profiles set is_host = true, host_status = 'active', payouts_enabl
 select pg_temp.publish_free_event('hugo', 'Rooftop cinema');
 select pg_temp.publish_free_event('hugo', 'Supper for friends', 'followers');
 select tests.authenticate_as('hugo');
-insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.event_id('Rooftop cinema'), tests.get_supabase_uid('cora'), 'checkin');
+insert into public.event_cohosts (event_id, user_id, role) values (tests.event_id('Rooftop cinema'), tests.get_supabase_uid('cora'), 'checkin');
 insert into public.blocks (blocker_id, blocked_id) values (tests.get_supabase_uid('hugo'), tests.get_supabase_uid('bea'));
 select tests.authenticate_as('fern');
 insert into public.follows (follower_id, followee_id) values (tests.get_supabase_uid('fern'), tests.get_supabase_uid('hugo'));
@@ -74,7 +71,7 @@ select results_eq($$select (p ->> 'seats_left')::int from pg_temp.broadcasts(pg_
                   $$values (8), (5)$$,
                   'each booking broadcasts the seats left (10 − 2, then − 3) on event:<id>');
 select is((select count(*)::int from pg_temp.broadcasts(pg_temp.topic('Rooftop cinema'), 'seats_left') as p
-            where p ->> 'ticket_type_id' = (select id::text from public.ticket_types where event_id = pg_temp.event_id('Rooftop cinema'))),
+            where p ->> 'ticket_type_id' = (select id::text from public.ticket_types where event_id = tests.event_id('Rooftop cinema'))),
           2, 'and names the ticket type it counts');
 
 -- Who may receive on event:<id>
@@ -115,7 +112,7 @@ select ok(not tests.can_send_on(pg_temp.topic('Rooftop cinema'), 'broadcast'), '
 -- Check-in: the count for everyone, the names for the staff only. Doors open within the hour.
 select tests.as_superuser();
 update private.events set starts_at = now() + interval '1 hour', ends_at = now() + interval '4 hours'
- where id = pg_temp.event_id('Rooftop cinema');
+ where id = tests.event_id('Rooftop cinema');
 select tests.authenticate_as('hugo');
 select public.check_in(pg_temp.check_in_code('gabe', 'Rooftop cinema'));
 select tests.authenticate_as('cora');
@@ -140,7 +137,7 @@ select is((select count(*)::int from pg_temp.broadcasts(pg_temp.topic('Rooftop c
 -- Cancelling a booking gives the seats back, and says so.
 select tests.as_superuser();
 update private.events set starts_at = now() + interval '1 day', ends_at = now() + interval '1 day 3 hours'
- where id = pg_temp.event_id('Rooftop cinema');
+ where id = tests.event_id('Rooftop cinema');
 select pg_temp.book('val', 'Rooftop cinema', 1);
 select tests.authenticate_as('val');
 select public.cancel_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('val')));

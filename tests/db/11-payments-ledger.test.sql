@@ -4,16 +4,6 @@
 begin;
 select plan(40);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-
 create function pg_temp.sum_of(p_entries jsonb) returns bigint language sql as $$
   select coalesce(sum((e ->> 'amount')::bigint), 0) from jsonb_array_elements(p_entries) e $$;
 
@@ -71,23 +61,23 @@ select is(private.post_ledger_transaction('test:pay:1', 'payment', private.posti
           'posting the same movement again returns the same transaction');
 select is((select count(*) from private.ledger_entries e join private.ledger_transactions t on t.id = e.transaction_id
             where t.idempotency_key = 'test:pay:1'), 3::bigint, 'and books it only once');
-select is(pg_temp.hint_of($$select private.post_ledger_transaction('test:pay:1', 'payment',
-            private.postings_payment(tests.get_supabase_uid('lena'), 'EUR', 6000, 600))$$),
+select tests.raises_hint($$select private.post_ledger_transaction('test:pay:1', 'payment',
+            private.postings_payment(tests.get_supabase_uid('lena'), 'EUR', 6000, 600))$$,
           'ledger_idempotency_conflict', 'the same key with a different movement is refused');
-select is(pg_temp.hint_of($$select private.post_ledger_transaction('test:bad:1', 'adjustment',
-            '[{"account":"platform_cash","host_id":null,"currency":"EUR","amount":100},{"account":"platform_fees","host_id":null,"currency":"EUR","amount":-99}]')$$),
+select tests.raises_hint($$select private.post_ledger_transaction('test:bad:1', 'adjustment',
+            '[{"account":"platform_cash","host_id":null,"currency":"EUR","amount":100},{"account":"platform_fees","host_id":null,"currency":"EUR","amount":-99}]')$$,
           'ledger_unbalanced', 'entries that do not sum to zero are refused');
-select is(pg_temp.hint_of($$select private.post_ledger_transaction('test:bad:2', 'adjustment',
-            '[{"account":"platform_cash","host_id":null,"currency":"EUR","amount":100},{"account":"platform_fees","host_id":null,"currency":"GBP","amount":-100}]')$$),
+select tests.raises_hint($$select private.post_ledger_transaction('test:bad:2', 'adjustment',
+            '[{"account":"platform_cash","host_id":null,"currency":"EUR","amount":100},{"account":"platform_fees","host_id":null,"currency":"GBP","amount":-100}]')$$,
           'ledger_unbalanced', 'a movement must balance in each currency on its own');
-select is(pg_temp.hint_of($$select private.post_ledger_transaction('test:bad:3', 'adjustment',
-            '[{"account":"host_pending","host_id":null,"currency":"EUR","amount":100},{"account":"platform_fees","host_id":null,"currency":"EUR","amount":-100}]')$$),
+select tests.raises_hint($$select private.post_ledger_transaction('test:bad:3', 'adjustment',
+            '[{"account":"host_pending","host_id":null,"currency":"EUR","amount":100},{"account":"platform_fees","host_id":null,"currency":"EUR","amount":-100}]')$$,
           'invalid_ledger_account', 'host accounts need a host');
-select is(pg_temp.hint_of($$select private.post_ledger_transaction('test:bad:4', 'adjustment',
-            '[{"account":"platform_cash","host_id":null,"currency":"XXX","amount":100},{"account":"platform_fees","host_id":null,"currency":"XXX","amount":-100}]')$$),
+select tests.raises_hint($$select private.post_ledger_transaction('test:bad:4', 'adjustment',
+            '[{"account":"platform_cash","host_id":null,"currency":"XXX","amount":100},{"account":"platform_fees","host_id":null,"currency":"XXX","amount":-100}]')$$,
           'invalid_currency', 'unknown currencies are refused');
-select is(pg_temp.hint_of($$select private.post_ledger_transaction('test:bad:5', 'adjustment',
-            '[{"account":"platform_cash","host_id":null,"currency":"EUR","amount":1.5},{"account":"platform_fees","host_id":null,"currency":"EUR","amount":-1.5}]')$$),
+select tests.raises_hint($$select private.post_ledger_transaction('test:bad:5', 'adjustment',
+            '[{"account":"platform_cash","host_id":null,"currency":"EUR","amount":1.5},{"account":"platform_fees","host_id":null,"currency":"EUR","amount":-1.5}]')$$,
           'invalid_amount', 'amounts are whole minor units');
 select is((select count(*) from private.ledger_transactions where idempotency_key like 'test:bad:%'), 0::bigint,
           'refused movements write nothing');
@@ -100,9 +90,9 @@ select is(private.lock_host_balance(tests.get_supabase_uid('lena'), 'host_pendin
           'locking a host balance returns it');
 
 -- The database's own guarantees
-select is(pg_temp.hint_of($$update private.ledger_entries set amount = amount + 1$$), 'ledger_append_only', 'entries cannot be changed');
-select is(pg_temp.hint_of($$delete from private.ledger_entries$$), 'ledger_append_only', 'entries cannot be deleted');
-select is(pg_temp.hint_of($$delete from private.ledger_transactions$$), 'ledger_append_only', 'transactions cannot be deleted');
+select tests.raises_hint($$update private.ledger_entries set amount = amount + 1$$, 'ledger_append_only', 'entries cannot be changed');
+select tests.raises_hint($$delete from private.ledger_entries$$, 'ledger_append_only', 'entries cannot be deleted');
+select tests.raises_hint($$delete from private.ledger_transactions$$, 'ledger_append_only', 'transactions cannot be deleted');
 -- (TRUNCATE cannot run inside this test's own statement; the trigger that refuses it is checked instead.)
 select ok(exists (select 1 from pg_trigger where tgname = 'ledger_entries_no_truncate' and tgrelid = 'private.ledger_entries'::regclass
                   and tgtype & 32 = 32), 'the ledger cannot be truncated (a BEFORE TRUNCATE trigger refuses it)');

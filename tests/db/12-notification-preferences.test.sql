@@ -5,16 +5,6 @@
 begin;
 select plan(51);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-create function pg_temp.uid(p_name text) returns uuid language sql as $$ select tests.get_supabase_uid(p_name) $$;
 create function pg_temp.notification_id(p_title text) returns uuid language sql security definer as $$
   select id from public.notifications where title = p_title
 $$;
@@ -39,21 +29,21 @@ select is((select enabled::text || is_default::text from public.my_notification_
 select is((select enabled from public.set_notification_preference('new_follower', 'email', false)), false, 'and can turn them off again');
 select is((select count(*)::int from public.notification_preferences), 1, 'one row holds that cell');
 
-select is(pg_temp.hint_of($$select public.set_notification_preference('refund_issued', 'email', false)$$), 'critical_notification',
+select tests.raises_hint($$select public.set_notification_preference('refund_issued', 'email', false)$$, 'critical_notification',
           'refund emails cannot be muted');
-select is(pg_temp.hint_of($$select public.set_notification_preference('event_cancelled', 'email', false)$$), 'critical_notification',
+select tests.raises_hint($$select public.set_notification_preference('event_cancelled', 'email', false)$$, 'critical_notification',
           'cancellation emails cannot be muted');
-select is(pg_temp.hint_of($$select public.set_notification_preference('booking_confirmed', 'pigeon', false)$$), 'invalid_channel',
+select tests.raises_hint($$select public.set_notification_preference('booking_confirmed', 'pigeon', false)$$, 'invalid_channel',
           'an unknown channel is bad input');
-select is(pg_temp.hint_of($$select public.set_notification_preference('no_such_type', 'email', false)$$), 'unknown_notification_type',
+select tests.raises_hint($$select public.set_notification_preference('no_such_type', 'email', false)$$, 'unknown_notification_type',
           'an unknown notification type is bad input');
 select is((select count(*)::int from public.notification_preferences), 1, 'and none of those wrote anything');
 select ok((select enabled from public.set_notification_preference('refund_issued', 'sms', false)) = false,
           'critical types can still be muted on other channels');
 
 select tests.authenticate_as_service_role();
-select is(pg_temp.hint_of($$insert into public.notification_preferences (user_id, type, channel, enabled)
-                            values (tests.get_supabase_uid('nia'), 'payment_failed', 'email', false)$$),
+select tests.raises_hint($$insert into public.notification_preferences (user_id, type, channel, enabled)
+                            values (tests.get_supabase_uid('nia'), 'payment_failed', 'email', false)$$,
           'critical_notification', 'not even the service role can mute a critical email');
 
 -- Critical by name, for types other capabilities add before registering them.
@@ -65,21 +55,21 @@ select ok(private.is_critical_type_name('payout_reversed') and private.is_critic
 -- Contact points
 select tests.authenticate_as('nia');
 select is((select phone_e164 from public.set_phone_number('+447700900123')), '+447700900123', 'Nia saves her phone number in E.164');
-select is(pg_temp.hint_of($$select public.set_phone_number('07700 900123')$$), 'invalid_phone', 'a national-format number is refused here');
-select is(pg_temp.hint_of($$select public.set_phone_number('+0123456789')$$), 'invalid_phone', 'a number with no country code is refused');
+select tests.raises_hint($$select public.set_phone_number('07700 900123')$$, 'invalid_phone', 'a national-format number is refused here');
+select tests.raises_hint($$select public.set_phone_number('+0123456789')$$, 'invalid_phone', 'a number with no country code is refused');
 select is((select phone_e164 from public.notification_settings), '+447700900123', 'and the saved number is untouched');
 select isnt((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(true)), null, 'Nia opts in to WhatsApp, recorded with the time');
 select is((select whatsapp_opt_in_at from public.set_phone_number('+447700900456')), null, 'a new phone number withdraws the WhatsApp opt-in');
 select is((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(false)), null, 'opting out clears it too');
 select is((select phone_e164 from public.set_phone_number(null)), null, 'Nia can remove her phone');
-select is(pg_temp.hint_of($$select public.set_whatsapp_opt_in(true)$$), 'phone_required', 'WhatsApp needs a phone number first');
-select is(pg_temp.hint_of($$select public.set_whatsapp_opt_in(null)$$), 'invalid_argument', 'opting in needs a yes or no');
+select tests.raises_hint($$select public.set_whatsapp_opt_in(true)$$, 'phone_required', 'WhatsApp needs a phone number first');
+select tests.raises_hint($$select public.set_whatsapp_opt_in(null)$$, 'invalid_argument', 'opting in needs a yes or no');
 
 -- Quiet hours
 select is((select quiet_hours_start::text || '-' || quiet_hours_end::text from public.set_quiet_hours('22:00', '07:00')), '22:00:00-07:00:00',
           'Nia sets quiet hours from 22:00 to 07:00');
-select is(pg_temp.hint_of($$select public.set_quiet_hours('22:00', null)$$), 'invalid_quiet_hours', 'a start without an end is bad input');
-select is(pg_temp.hint_of($$select public.set_quiet_hours('09:00', '09:00')$$), 'invalid_quiet_hours', 'an empty quiet period is bad input');
+select tests.raises_hint($$select public.set_quiet_hours('22:00', null)$$, 'invalid_quiet_hours', 'a start without an end is bad input');
+select tests.raises_hint($$select public.set_quiet_hours('09:00', '09:00')$$, 'invalid_quiet_hours', 'an empty quiet period is bad input');
 select is((select quiet_hours_start::text from public.notification_settings), '22:00:00', 'and the quiet hours stay as they were');
 select tests.as_superuser();
 select is(private.quiet_hours_release('Europe/London', '22:00', '07:00', '2027-01-10 23:30+00'), '2027-01-11 07:00+00'::timestamptz,
@@ -94,10 +84,10 @@ select is(private.quiet_hours_release('America/New_York', '01:00', '06:00', '202
 select is(private.quiet_hours_release('Europe/London', '13:00', '14:00', '2027-01-11 12:59+00'), null, 'a daytime quiet hour is not quiet before it starts');
 
 -- In-app inbox
-select private.notify(pg_temp.uid('nia'), 'booking_confirmed', 'One', null, '{}');
-select private.notify(pg_temp.uid('nia'), 'booking_confirmed', 'Two', null, '{}');
-select private.notify(pg_temp.uid('nia'), 'review_received', 'Three', null, '{}');
-select private.notify(pg_temp.uid('oli'), 'booking_confirmed', 'Oli''s', null, '{}');
+select private.notify(tests.get_supabase_uid('nia'), 'booking_confirmed', 'One', null, '{}');
+select private.notify(tests.get_supabase_uid('nia'), 'booking_confirmed', 'Two', null, '{}');
+select private.notify(tests.get_supabase_uid('nia'), 'review_received', 'Three', null, '{}');
+select private.notify(tests.get_supabase_uid('oli'), 'booking_confirmed', 'Oli''s', null, '{}');
 select tests.authenticate_as('nia');
 select is(public.unread_notification_count(), 3, 'Nia has three unread notifications');
 create temp table inbox as select * from public.my_notifications(null, 2);
@@ -108,12 +98,12 @@ select is((select count(*)::int from public.my_notifications((select cursor from
 select is(public.mark_notifications_read((select array_agg(id) from inbox) || pg_temp.notification_id('Oli''s')), 2,
           'marking two of hers and one of Oli''s read changes only her two');
 select is(public.unread_notification_count(), 1, 'one stays unread');
-select is((select payload ->> 'unread_count' from realtime.messages where topic = 'user:' || pg_temp.uid('nia') and event = 'notifications_read'),
+select is((select payload ->> 'unread_count' from realtime.messages where topic = 'user:' || tests.get_supabase_uid('nia') and event = 'notifications_read'),
           '1', 'her other devices hear the new unread count on user:<id>');
 select is((select count(*)::int from public.my_notifications(null, 20, true)), 1, 'the unread filter shows just that one');
 select is(public.mark_notifications_read(), 1, 'mark all read catches the rest');
 select is(public.mark_notifications_read(), 0, 'and a second time finds nothing');
-select is(pg_temp.hint_of($$select public.mark_notifications_read(array[null]::uuid[])$$), 'invalid_ids', 'a null id is bad input');
+select tests.raises_hint($$select public.mark_notifications_read(array[null]::uuid[])$$, 'invalid_ids', 'a null id is bad input');
 select tests.authenticate_as('oli');
 select is(public.unread_notification_count(), 1, 'Oli''s notification is still unread');
 
@@ -121,10 +111,10 @@ select is(public.unread_notification_count(), 1, 'Oli''s notification is still u
 select tests.authenticate_as('oli');
 select public.set_notification_preference('review_received', 'in_app', false);
 select tests.as_superuser();
-select private.notify(pg_temp.uid('oli'), 'review_received', 'Muted review', null, '{}');
+select private.notify(tests.get_supabase_uid('oli'), 'review_received', 'Muted review', null, '{}');
 select isnt((select read_at from public.notifications where title = 'Muted review'), null,
             'a type Oli muted in-app is kept in his history already read');
-select is((select count(*)::int from realtime.messages where topic = 'user:' || pg_temp.uid('oli') and payload ->> 'title' = 'Muted review'), 0,
+select is((select count(*)::int from realtime.messages where topic = 'user:' || tests.get_supabase_uid('oli') and payload ->> 'title' = 'Muted review'), 0,
           'and is not pushed to his devices');
 select tests.authenticate_as('oli');
 select is(public.unread_notification_count(), 1, 'so his unread count does not grow');

@@ -4,16 +4,6 @@
 begin;
 select plan(49);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-
 -- A Stripe event as the webhook would pass it on.
 create function pg_temp.evt(p_id text, p_type text, p_object jsonb, p_created bigint default extract(epoch from now())::bigint,
                             p_account text default null) returns jsonb language sql as $$
@@ -55,58 +45,56 @@ select is(private.ingest_stripe_event(jsonb_set(pg_temp.evt('evt_live1', 'accoun
                                                 '{livemode}', 'true'), 'connect', false),
           'ignored', 'a live-mode event reaching a test-mode deployment is stored but not applied');
 select ok((select payouts_enabled from public.profiles where id = tests.get_supabase_uid('hana')), 'so it changes nothing');
-select is(pg_temp.hint_of($$select private.ingest_stripe_event('{"id":"evt_x"}', 'platform', false)$$), 'invalid_stripe_event',
+select tests.raises_hint($$select private.ingest_stripe_event('{"id":"evt_x"}', 'platform', false)$$, 'invalid_stripe_event',
           'something that is not a Stripe event is refused');
 
 -- A paid event and a booking
 select tests.authenticate_as('hana');
-create temp table fx (name text primary key, id uuid);
-grant all on fx to public;
-create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
+select tests.create_fixtures();
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Jazz cellar', now() + interval '5 days', now() + interval '5 days 3 hours', 'UTC') returning id)
 insert into fx select 'E', id from e;
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'Seat', 3000, 'EUR', 1) returning id)
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('E'), 'Seat', 3000, 'EUR', 1) returning id)
 insert into fx select 'T', id from t;
-select public.publish_event(pg_temp.fx('E'));
+select public.publish_event(tests.fx('E'));
 
 select tests.authenticate_as('gus');
-insert into fx select 'B', id from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 1, 'gus-1');
+insert into fx select 'B', id from public.book_event(tests.fx('E'), tests.fx('T'), 1, 'gus-1');
 
 -- Checkout refusals (as the function calls it, as the guest)
 select tests.authenticate_as('ivy');
-select is(pg_temp.hint_of(format('select * from private.prepare_checkout(%L)', pg_temp.fx('B'))), 'not_your_booking',
+select tests.raises_hint(format('select * from private.prepare_checkout(%L)', tests.fx('B')), 'not_your_booking',
           'nobody can pay for someone else''s booking');
-select is(pg_temp.hint_of(format('select * from private.prepare_checkout(%L)', gen_random_uuid())), 'booking_not_found',
+select tests.raises_hint(format('select * from private.prepare_checkout(%L)', gen_random_uuid()), 'booking_not_found',
           'an unknown booking is not found');
 select tests.authenticate_as('gus');
-select is((select amount_cents from private.prepare_checkout(pg_temp.fx('B'))), 3000::bigint, 'the guest prepares checkout for their held booking');
-select is((select count(*) from private.prepare_checkout(pg_temp.fx('B'))), 1::bigint, 'preparing again works too');
+select is((select amount_cents from private.prepare_checkout(tests.fx('B'))), 3000::bigint, 'the guest prepares checkout for their held booking');
+select is((select count(*) from private.prepare_checkout(tests.fx('B'))), 1::bigint, 'preparing again works too');
 select tests.as_superuser();
-select is((select count(*) from private.payments where booking_id = pg_temp.fx('B')), 1::bigint, 'and reuses the one payment per booking');
-select is((select platform_fee_bps from private.payments where booking_id = pg_temp.fx('B')), 1000, 'which keeps the fee rate in force at checkout');
-insert into fx select 'P', id from private.payments where booking_id = pg_temp.fx('B');
-select private.record_payment_intent(pg_temp.fx('P'), '{"object":"payment_intent","id":"pi_gus","status":"requires_payment_method","amount":3000,"currency":"eur","created":2000000000}');
+select is((select count(*) from private.payments where booking_id = tests.fx('B')), 1::bigint, 'and reuses the one payment per booking');
+select is((select platform_fee_bps from private.payments where booking_id = tests.fx('B')), 1000, 'which keeps the fee rate in force at checkout');
+insert into fx select 'P', id from private.payments where booking_id = tests.fx('B');
+select private.record_payment_intent(tests.fx('P'), '{"object":"payment_intent","id":"pi_gus","status":"requires_payment_method","amount":3000,"currency":"eur","created":2000000000}');
 
 -- The hold expires and someone else takes the last seat; the PaymentIntent is cancelled.
-update public.bookings set hold_expires_at = now() - interval '1 minute' where id = pg_temp.fx('B');
+update public.bookings set hold_expires_at = now() - interval '1 minute' where id = tests.fx('B');
 select tests.authenticate_as('gus');
-select is(pg_temp.hint_of(format('select * from private.prepare_checkout(%L)', pg_temp.fx('B'))), 'hold_expired',
+select tests.raises_hint(format('select * from private.prepare_checkout(%L)', tests.fx('B')), 'hold_expired',
           'checkout is refused once the hold has expired');
 select tests.as_superuser();
 select private.expire_stale_bookings();
-select is((select payload ->> 'payment_intent_id' from private.payment_commands where payment_id = pg_temp.fx('P') and kind = 'cancel_payment_intent'),
+select is((select payload ->> 'payment_intent_id' from private.payment_commands where payment_id = tests.fx('P') and kind = 'cancel_payment_intent'),
           'pi_gus', 'an expired hold gets its open PaymentIntent cancelled at Stripe');
 select tests.authenticate_as('ivy');
-insert into fx select 'B2', id from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 1, 'ivy-1');
+insert into fx select 'B2', id from public.book_event(tests.fx('E'), tests.fx('T'), 1, 'ivy-1');
 select tests.as_superuser();
 
 -- …but the guest's payment succeeds anyway (a race with the cancellation): refunded in full.
 select is(pg_temp.ingest(pg_temp.evt('evt_pi1', 'payment_intent.succeeded',
   '{"object":"payment_intent","id":"pi_gus","status":"succeeded","amount":3000,"amount_received":3000,"currency":"eur","latest_charge":"ch_gus"}', 2000000100)),
   'processed', 'a late payment is still applied');
-select is((select status from public.bookings where id = pg_temp.fx('B')), 'expired', 'the booking stays expired: its seat is gone');
-select is((select reason from private.refund_requests where booking_id = pg_temp.fx('B')), 'unfulfillable', 'and the payment is refunded in full');
-select is((select amount_cents from private.refunds where booking_id = pg_temp.fx('B')), 3000::bigint, 'for the whole amount');
+select is((select status from public.bookings where id = tests.fx('B')), 'expired', 'the booking stays expired: its seat is gone');
+select is((select reason from private.refund_requests where booking_id = tests.fx('B')), 'unfulfillable', 'and the payment is refunded in full');
+select is((select amount_cents from private.refunds where booking_id = tests.fx('B')), 3000::bigint, 'for the whole amount');
 select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('gus') and type = 'payment_refunded_unfulfillable'),
           'and the guest is told why');
 select is((select -balance from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
@@ -115,47 +103,47 @@ select is((select -balance from private.ledger_balances b join private.ledger_ac
 select is(pg_temp.ingest(pg_temp.evt('evt_pi1b', 'payment_intent.payment_failed',
   '{"object":"payment_intent","id":"pi_gus","status":"requires_payment_method","amount":3000,"currency":"eur"}', 2000000050)),
   'processed', 'an older failure arriving after the success is stored');
-select is((select status from private.payments where id = pg_temp.fx('P')), 'succeeded', 'but cannot undo a succeeded payment');
+select is((select status from private.payments where id = tests.fx('P')), 'succeeded', 'but cannot undo a succeeded payment');
 
 -- Ivy pays for the seat; the event ends; release.
 select tests.authenticate_as('ivy');
-select * from private.prepare_checkout(pg_temp.fx('B2'));
+select * from private.prepare_checkout(tests.fx('B2'));
 select tests.as_superuser();
-insert into fx select 'P2', id from private.payments where booking_id = pg_temp.fx('B2');
-select private.record_payment_intent(pg_temp.fx('P2'), '{"object":"payment_intent","id":"pi_ivy","status":"requires_payment_method","amount":3000,"currency":"eur","created":2000000200}');
+insert into fx select 'P2', id from private.payments where booking_id = tests.fx('B2');
+select private.record_payment_intent(tests.fx('P2'), '{"object":"payment_intent","id":"pi_ivy","status":"requires_payment_method","amount":3000,"currency":"eur","created":2000000200}');
 select pg_temp.ingest(pg_temp.evt('evt_pi2', 'payment_intent.succeeded',
   '{"object":"payment_intent","id":"pi_ivy","status":"succeeded","amount":3000,"amount_received":3000,"currency":"eur","latest_charge":"ch_ivy"}', 2000000300));
-select is((select status from public.bookings where id = pg_temp.fx('B2')), 'confirmed', 'a paid booking is confirmed by the webhook');
+select is((select status from public.bookings where id = tests.fx('B2')), 'confirmed', 'a paid booking is confirmed by the webhook');
 select is((select pending from private.host_wallet(tests.get_supabase_uid('hana'), 'EUR')), 2700::bigint, 'and the host''s share is pending');
 
 -- The system completed it when it ended (complete_ended_events), ten days ago.
 update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours',
-                          status = 'completed', completed_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
+                          status = 'completed', completed_at = now() - interval '10 days' + interval '3 hours' where id = tests.fx('E');
 update private.payment_settings set release_hold_hours = 48;
 -- An inquiry holds the release while it is open.
 select pg_temp.ingest(pg_temp.evt('evt_du1', 'charge.dispute.created',
   '{"object":"dispute","id":"du_ivy","amount":3000,"currency":"eur","charge":"ch_ivy","payment_intent":"pi_ivy","status":"warning_needs_response","reason":"general","created":2000000400,"balance_transactions":[]}', 2000000400));
 select private.release_host_earnings();
-select is((select released_at from private.payments where id = pg_temp.fx('P2')), null, 'a payment under an open inquiry is not released');
+select is((select released_at from private.payments where id = tests.fx('P2')), null, 'a payment under an open inquiry is not released');
 select is((select pending from private.host_wallet(tests.get_supabase_uid('hana'), 'EUR')), 2700::bigint, 'an inquiry moves no money');
 select pg_temp.ingest(pg_temp.evt('evt_du2', 'charge.dispute.closed',
   '{"object":"dispute","id":"du_ivy","amount":3000,"currency":"eur","charge":"ch_ivy","payment_intent":"pi_ivy","status":"warning_closed","reason":"general","created":2000000400,"balance_transactions":[]}', 2000000500));
 select is(private.release_host_earnings(), 1, 'once closed, the payment is released');
 select is((select available from private.host_wallet(tests.get_supabase_uid('hana'), 'EUR')), 2700::bigint, 'into the host''s available balance');
-select is((select (payload ->> 'amount')::bigint from private.payment_commands where payment_id = pg_temp.fx('P2') and kind = 'create_transfer'),
+select is((select (payload ->> 'amount')::bigint from private.payment_commands where payment_id = tests.fx('P2') and kind = 'create_transfer'),
           2700::bigint, 'and a transfer of the host''s share is queued');
 
 -- request_payout refusals write nothing
 select tests.authenticate_as('hana');
-select is(pg_temp.hint_of($$select * from public.request_payout(0, 'EUR')$$), 'invalid_amount', 'a payout of nothing is refused');
-select is(pg_temp.hint_of($$select * from public.request_payout(100, 'ZZZ')$$), 'invalid_currency', 'an unknown currency is refused');
-select is(pg_temp.hint_of($$select * from public.request_payout(2701, 'EUR')$$), 'insufficient_funds', 'more than available is refused');
+select tests.raises_hint($$select * from public.request_payout(0, 'EUR')$$, 'invalid_amount', 'a payout of nothing is refused');
+select tests.raises_hint($$select * from public.request_payout(100, 'ZZZ')$$, 'invalid_currency', 'an unknown currency is refused');
+select tests.raises_hint($$select * from public.request_payout(2701, 'EUR')$$, 'insufficient_funds', 'more than available is refused');
 select tests.authenticate_as('otto');
-select is(pg_temp.hint_of($$select * from public.request_payout(100, 'EUR')$$), 'payouts_not_enabled', 'a host without payouts set up cannot withdraw');
+select tests.raises_hint($$select * from public.request_payout(100, 'EUR')$$, 'payouts_not_enabled', 'a host without payouts set up cannot withdraw');
 select tests.authenticate_as('gus');
-select is(pg_temp.hint_of($$select * from public.request_payout(100, 'EUR')$$), 'not_a_host', 'a guest has no wallet to withdraw from');
+select tests.raises_hint($$select * from public.request_payout(100, 'EUR')$$, 'not_a_host', 'a guest has no wallet to withdraw from');
 select tests.clear_authentication();
-select is(pg_temp.hint_of($$select * from public.request_payout(100, 'EUR')$$), 'not_authenticated', 'anonymous callers are refused');
+select tests.raises_hint($$select * from public.request_payout(100, 'EUR')$$, 'not_authenticated', 'anonymous callers are refused');
 select tests.as_superuser();
 select is((select count(*) from private.payouts where host_id in (tests.get_supabase_uid('hana'), tests.get_supabase_uid('otto'), tests.get_supabase_uid('gus'))),
           0::bigint, 'none of the refused requests wrote a payout');
@@ -164,7 +152,7 @@ select is((select count(*) from private.payouts where host_id in (tests.get_supa
 select tests.authenticate_as('hana');
 select is((select available_cents from public.wallet_balances where currency = 'EUR'), 2700::bigint, 'a host reads their own wallet');
 select is((select count(*) from public.wallet_activity(null, 2)), 2::bigint, 'wallet activity pages');
-select is(pg_temp.hint_of($$select * from public.wallet_activity('not a cursor', 10)$$), 'invalid_cursor', 'a made-up cursor is refused');
+select tests.raises_hint($$select * from public.wallet_activity('not a cursor', 10)$$, 'invalid_cursor', 'a made-up cursor is refused');
 select tests.authenticate_as('ivy');
 select is((select count(*) from public.wallet_balances), 0::bigint, 'nobody else sees the host''s wallet');
 select tests.as_superuser();

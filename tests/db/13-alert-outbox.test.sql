@@ -5,16 +5,6 @@
 begin;
 select plan(56);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-create function pg_temp.uid(p_name text) returns uuid language sql as $$ select tests.get_supabase_uid(p_name) $$;
 -- The channels a notification (by title) fanned out to, e.g. 'email,sms'.
 create function pg_temp.channels(p_title text) returns text language sql security definer as $$
   select coalesce(string_agg(d.channel, ',' order by d.channel), '')
@@ -31,7 +21,7 @@ update private.alert_deliveries set status = 'skipped' where status in ('pending
 select tests.create_supabase_user('pam', 'pam@example.test', '{"username":"pam_p","timezone":"Europe/Paris"}');
 select tests.create_supabase_user('quin', 'quin@example.test', '{"username":"quin_q","timezone":"Asia/Tokyo"}');
 select tests.create_supabase_user('ray', 'ray@example.test', '{"username":"ray_r"}');
-update auth.users set email = null where id = pg_temp.uid('ray');
+update auth.users set email = null where id = tests.get_supabase_uid('ray');
 
 -- Quin gives a phone, opts in to WhatsApp, wants approvals by SMS and WhatsApp too, and is in quiet
 -- hours right now (an hour either side of the current time in Tokyo).
@@ -45,22 +35,22 @@ select public.set_quiet_hours(((now() at time zone 'Asia/Tokyo') - interval '1 h
 select tests.as_superuser();
 
 -- Fan-out
-select private.notify(pg_temp.uid('pam'), 'booking_confirmed', 'Pam is going', null, '{}');
+select private.notify(tests.get_supabase_uid('pam'), 'booking_confirmed', 'Pam is going', null, '{}');
 select is(pg_temp.channels('Pam is going'), 'email', 'a booking confirmation fans out to email only by default');
 select is((pg_temp.delivery('Pam is going', 'email')).status, 'pending', 'waiting to be sent');
 select is((pg_temp.delivery('Pam is going', 'email')).next_attempt_at, now(), 'and due at once');
-select private.notify(pg_temp.uid('pam'), 'review_received', 'Pam got a review', null, '{}');
+select private.notify(tests.get_supabase_uid('pam'), 'review_received', 'Pam got a review', null, '{}');
 select is(pg_temp.channels('Pam got a review'), '', 'a type that is in-app only by default sends nothing out');
 select tests.authenticate_as('pam');
 select public.set_notification_preference('review_received', 'email', true);
 select tests.as_superuser();
-select private.notify(pg_temp.uid('pam'), 'review_received', 'Pam got another review', null, '{}');
+select private.notify(tests.get_supabase_uid('pam'), 'review_received', 'Pam got another review', null, '{}');
 select is(pg_temp.channels('Pam got another review'), 'email', 'once Pam turns review emails on, they go out');
-select private.notify(pg_temp.uid('pam'), 'waitlist_offer', 'Pam got an offer', null, '{}');
+select private.notify(tests.get_supabase_uid('pam'), 'waitlist_offer', 'Pam got an offer', null, '{}');
 select is(pg_temp.channels('Pam got an offer'), 'email', 'SMS is on for waitlist offers but Pam has no phone, so email only');
 
-select private.notify(pg_temp.uid('pam'), 'booking_approved', 'Pam was approved', null, '{}');
-select private.notify(pg_temp.uid('quin'), 'booking_approved', 'Quin got an offer', null, '{}');
+select private.notify(tests.get_supabase_uid('pam'), 'booking_approved', 'Pam was approved', null, '{}');
+select private.notify(tests.get_supabase_uid('quin'), 'booking_approved', 'Quin got an offer', null, '{}');
 select is(pg_temp.channels('Quin got an offer'), 'email,sms,whatsapp', 'Quin hears of her approval by email, SMS and WhatsApp');
 select is((pg_temp.delivery('Quin got an offer', 'email')).next_attempt_at, now(), 'the email goes at once, quiet hours or not');
 select is((pg_temp.delivery('Quin got an offer', 'sms')).next_attempt_at,
@@ -69,26 +59,26 @@ select is((pg_temp.delivery('Quin got an offer', 'sms')).next_attempt_at,
           'the SMS waits for the end of Quin''s quiet hours');
 select ok((pg_temp.delivery('Quin got an offer', 'whatsapp')).next_attempt_at > now(), 'and so does the WhatsApp message');
 
-select private.notify(pg_temp.uid('ray'), 'payment_failed', 'Ray''s payment failed', null, '{}');
+select private.notify(tests.get_supabase_uid('ray'), 'payment_failed', 'Ray''s payment failed', null, '{}');
 select is(pg_temp.channels('Ray''s payment failed'), 'email',
           'a user without an email address still gets an email delivery queued (the address is checked at send time)');
-select private.notify(pg_temp.uid('pam'), 'payout_reversed', 'A reversed payout', null, '{}');
+select private.notify(tests.get_supabase_uid('pam'), 'payout_reversed', 'A reversed payout', null, '{}');
 select is(pg_temp.channels('A reversed payout'), 'email', 'an unregistered payout type is critical by name and emails');
-select private.notify(pg_temp.uid('pam'), 'poll_closed', 'A poll closed', null, '{}');
+select private.notify(tests.get_supabase_uid('pam'), 'poll_closed', 'A poll closed', null, '{}');
 select is(pg_temp.channels('A poll closed'), '', 'an unregistered ordinary type stays in-app');
 
 -- Exactly once per dedupe key
-select private.notify(pg_temp.uid('pam'), 'event_reminder', 'Reminder A', null, '{"dedupe_key":"reminder:x:24h"}');
-select private.notify(pg_temp.uid('pam'), 'event_reminder', 'Reminder B', null, '{"dedupe_key":"reminder:x:24h"}');
+select private.notify(tests.get_supabase_uid('pam'), 'event_reminder', 'Reminder A', null, '{"dedupe_key":"reminder:x:24h"}');
+select private.notify(tests.get_supabase_uid('pam'), 'event_reminder', 'Reminder B', null, '{"dedupe_key":"reminder:x:24h"}');
 select is(pg_temp.channels('Reminder A') || '|' || pg_temp.channels('Reminder B'), 'email|',
           'two notifications with the same dedupe key produce one email');
-insert into public.notifications (user_id, type, title) select pg_temp.uid('pam'), 'booking_confirmed', 'Bulk ' || g from generate_series(1, 3) g;
+insert into public.notifications (user_id, type, title) select tests.get_supabase_uid('pam'), 'booking_confirmed', 'Bulk ' || g from generate_series(1, 3) g;
 select is((select count(*)::int from private.alert_deliveries d join public.notifications n on n.id = d.notification_id where n.title like 'Bulk %'),
           3, 'a multi-row insert fans out every row in one statement');
 
 -- The set-based fan-out and the per-row rule used at send time agree, for every user, type and channel.
 select private.notify(u, t.type, 'Grid ' || t.type, null, '{}')
-  from unnest(array[pg_temp.uid('pam'), pg_temp.uid('quin'), pg_temp.uid('ray')]) u, private.notification_types t;
+  from unnest(array[tests.get_supabase_uid('pam'), tests.get_supabase_uid('quin'), tests.get_supabase_uid('ray')]) u, private.notification_types t;
 select is_empty($$
   select n.user_id, n.type, c.channel from public.notifications n cross join (values ('email'), ('sms'), ('whatsapp')) c(channel)
    where n.title like 'Grid %' and private.alert_channel_allowed(n.user_id, n.type, c.channel)
@@ -157,7 +147,7 @@ select is((select status || ':' || last_error from pg_temp.delivery('Pam was app
           'a failed attempt goes back to pending with its error');
 select is((pg_temp.delivery('Pam was approved', 'email')).next_attempt_at, now() + interval '30 seconds', 'to be retried after the backoff');
 select is((pg_temp.delivery('Quin got an offer', 'email')).status, 'sending', 'the row with the wrong token is still leased');
-select is(pg_temp.hint_of($$select private.complete_alert_deliveries('[{"id":null,"outcome":"sent"}]')$$), 'invalid_results',
+select tests.raises_hint($$select private.complete_alert_deliveries('[{"id":null,"outcome":"sent"}]')$$, 'invalid_results',
           'an outcome without an id is bad input');
 
 -- A dispatcher that died: its lease runs out and the row is claimed again.
@@ -184,7 +174,7 @@ select is((select count(*)::int from admin.alert_dead_letters where id = (pg_tem
 select is((admin.retry_alert_delivery((pg_temp.delivery('Pam was approved', 'email')).id)).status, 'pending', 'and can queue it again');
 
 -- Relevance at send time
-select private.notify(pg_temp.uid('pam'), 'event_reminder', 'Reminder of a gone booking', null,
+select private.notify(tests.get_supabase_uid('pam'), 'event_reminder', 'Reminder of a gone booking', null,
                       jsonb_build_object('booking_id', gen_random_uuid(), 'dedupe_key', 'gone'));
 select tests.authenticate_as_service_role();
 select private.claim_alert_deliveries(100, 60);
@@ -207,13 +197,13 @@ select is(private.apply_provider_status('resend', 'msg_2', (pg_temp.delivery('Qu
           'a bounce found by delivery id (sent before the outcome was even recorded) is applied');
 select is((select status || ':' || provider_message_id from pg_temp.delivery('Quin got an offer', 'email')), 'failed:re_q',
           'Quin''s email failed, with the provider id learnt from the callback');
-select is((select email_suppressed_reason from public.notification_settings where user_id = pg_temp.uid('quin')), 'bounced',
+select is((select email_suppressed_reason from public.notification_settings where user_id = tests.get_supabase_uid('quin')), 'bounced',
           'and her address is suppressed');
 select tests.as_superuser();
-select private.notify(pg_temp.uid('quin'), 'booking_confirmed', 'After the bounce', null, '{}');
+select private.notify(tests.get_supabase_uid('quin'), 'booking_confirmed', 'After the bounce', null, '{}');
 select is(pg_temp.channels('After the bounce'), '', 'no more emails go to a bouncing address');
-update auth.users set email = 'quin.new@example.test' where id = pg_temp.uid('quin');
-select private.notify(pg_temp.uid('quin'), 'booking_confirmed', 'After a new address', null, '{}');
+update auth.users set email = 'quin.new@example.test' where id = tests.get_supabase_uid('quin');
+select private.notify(tests.get_supabase_uid('quin'), 'booking_confirmed', 'After a new address', null, '{}');
 select is(pg_temp.channels('After a new address'), 'email', 'until Quin changes her email in Auth');
 
 -- The sink provider is idempotent like a real one.

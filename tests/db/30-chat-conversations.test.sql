@@ -3,19 +3,7 @@
 begin;
 select plan(55);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-create function pg_temp.uid(p_name text) returns uuid language sql as $$ select tests.get_supabase_uid(p_name) $$;
-create temp table fx (name text primary key, id uuid);
-grant all on fx to public;
-create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
+select tests.create_fixtures();
 -- What a user can see of a conversation right now, as themselves.
 create function pg_temp.sees(p_user text, p_conversation uuid) returns boolean language plpgsql as $$
 declare v boolean;
@@ -33,108 +21,108 @@ select tests.create_supabase_user('gia', 'gia@example.test', '{"username":"gia_g
 select tests.create_supabase_user('ned', 'ned@example.test', '{"username":"ned_n","display_name":"Ned"}');
 select tests.create_supabase_user('rex', 'rex@example.test', '{"username":"rex_r","display_name":"Rex"}');
 select tests.create_supabase_user('pat', 'pat@example.test', '{"username":"pat_p","display_name":"Pat"}');
-update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = pg_temp.uid('maya');
+update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = tests.get_supabase_uid('maya');
 
 -- ---------------------------------------------------------------------------------------------
 -- Direct conversations
 -- ---------------------------------------------------------------------------------------------
 select tests.authenticate_as('gus');
-insert into fx select 'dm', id from public.start_direct_conversation(pg_temp.uid('gia'));
+insert into fx select 'dm', id from public.start_direct_conversation(tests.get_supabase_uid('gia'));
 select tests.authenticate_as('gia');
-select is((select id from public.start_direct_conversation(pg_temp.uid('gus'))), pg_temp.fx('dm'),
+select is((select id from public.start_direct_conversation(tests.get_supabase_uid('gus'))), tests.fx('dm'),
           'whoever starts it, two people share one direct conversation');
-select results_eq($$select count(*)::int from public.conversation_members where conversation_id = pg_temp.fx('dm')$$, $$values (2)$$,
+select results_eq($$select count(*)::int from public.conversation_members where conversation_id = tests.fx('dm')$$, $$values (2)$$,
                   'both people are its members');
-select is(pg_temp.hint_of($$select public.start_direct_conversation(pg_temp.uid('gia'))$$), 'cannot_message_self',
+select tests.raises_hint($$select public.start_direct_conversation(tests.get_supabase_uid('gia'))$$, 'cannot_message_self',
           'nobody starts a conversation with themselves');
-select is(pg_temp.hint_of($$select public.start_direct_conversation(gen_random_uuid())$$), 'user_not_found',
+select tests.raises_hint($$select public.start_direct_conversation(gen_random_uuid())$$, 'user_not_found',
           'a conversation with an unknown user is refused');
 
 select tests.authenticate_as('gus');
-insert into public.blocks (blocker_id, blocked_id) values (pg_temp.uid('gus'), pg_temp.uid('rex'));
+insert into public.blocks (blocker_id, blocked_id) values (tests.get_supabase_uid('gus'), tests.get_supabase_uid('rex'));
 select tests.authenticate_as('rex');
-select is(pg_temp.hint_of($$select public.start_direct_conversation(pg_temp.uid('gus'))$$), 'blocked',
+select tests.raises_hint($$select public.start_direct_conversation(tests.get_supabase_uid('gus'))$$, 'blocked',
           'a blocked user cannot start a conversation with the person who blocked them');
 select tests.authenticate_as('gus');
-select is(pg_temp.hint_of($$select public.start_direct_conversation(pg_temp.uid('rex'))$$), 'blocked',
+select tests.raises_hint($$select public.start_direct_conversation(tests.get_supabase_uid('rex'))$$, 'blocked',
           'nor can the blocker start one with them');
 select tests.as_superuser();
 select is((select count(*)::int from public.conversations where kind = 'direct'
-            and pg_temp.uid('rex') in (direct_user_low, direct_user_high)), 0, 'and no conversation is written');
+            and tests.get_supabase_uid('rex') in (direct_user_low, direct_user_high)), 0, 'and no conversation is written');
 select tests.clear_authentication();
 select throws_ok($$select public.start_direct_conversation(tests.get_supabase_uid('gus'))$$, '42501', 'You need to sign in to do this.',
                  'anonymous visitors cannot start conversations');
 
 -- Blocking closes an existing direct conversation, and unblocking reopens it.
 select tests.authenticate_as('ned');
-insert into fx select 'dm_ned', id from public.start_direct_conversation(pg_temp.uid('gia'));
+insert into fx select 'dm_ned', id from public.start_direct_conversation(tests.get_supabase_uid('gia'));
 select tests.authenticate_as('gia');
-insert into public.blocks (blocker_id, blocked_id) values (pg_temp.uid('gia'), pg_temp.uid('ned'));
-select ok(not pg_temp.sees('ned', pg_temp.fx('dm_ned')), 'once Gia blocks Ned, Ned can no longer see their conversation');
-select ok(not pg_temp.sees('gia', pg_temp.fx('dm_ned')), 'and neither can Gia');
+insert into public.blocks (blocker_id, blocked_id) values (tests.get_supabase_uid('gia'), tests.get_supabase_uid('ned'));
+select ok(not pg_temp.sees('ned', tests.fx('dm_ned')), 'once Gia blocks Ned, Ned can no longer see their conversation');
+select ok(not pg_temp.sees('gia', tests.fx('dm_ned')), 'and neither can Gia');
 select tests.authenticate_as('ned');
-select is(pg_temp.hint_of($$select public.send_message(pg_temp.fx('dm_ned'), 'text', 'hello?')$$), 'blocked',
+select tests.raises_hint($$select public.send_message(tests.fx('dm_ned'), 'text', 'hello?')$$, 'blocked',
           'Ned cannot message Gia any more');
 select tests.authenticate_as('gia');
-delete from public.blocks where blocker_id = pg_temp.uid('gia') and blocked_id = pg_temp.uid('ned');
-select ok(pg_temp.sees('ned', pg_temp.fx('dm_ned')), 'after the unblock the conversation is back for both');
+delete from public.blocks where blocker_id = tests.get_supabase_uid('gia') and blocked_id = tests.get_supabase_uid('ned');
+select ok(pg_temp.sees('ned', tests.fx('dm_ned')), 'after the unblock the conversation is back for both');
 
 -- ---------------------------------------------------------------------------------------------
 -- Groups
 -- ---------------------------------------------------------------------------------------------
 select tests.authenticate_as('gus');
 insert into fx select 'grp', id
-  from public.create_group_conversation('  Climbing crew ', array[pg_temp.uid('gia'), pg_temp.uid('ned'), pg_temp.uid('ned'), pg_temp.uid('gus'), null]);
-select results_eq($$select title from public.conversations where id = pg_temp.fx('grp')$$, $$values ('Climbing crew'::text)$$,
+  from public.create_group_conversation('  Climbing crew ', array[tests.get_supabase_uid('gia'), tests.get_supabase_uid('ned'), tests.get_supabase_uid('ned'), tests.get_supabase_uid('gus'), null]);
+select results_eq($$select title from public.conversations where id = tests.fx('grp')$$, $$values ('Climbing crew'::text)$$,
                   'a group keeps its trimmed name');
-select results_eq($$select user_id, role from public.conversation_members where conversation_id = pg_temp.fx('grp') order by role, user_id$$,
+select results_eq($$select user_id, role from public.conversation_members where conversation_id = tests.fx('grp') order by role, user_id$$,
                   $$select * from (values (tests.get_supabase_uid('gus'), 'admin'::text)) a
                     union all (select * from (values (tests.get_supabase_uid('gia'), 'member'::text), (tests.get_supabase_uid('ned'), 'member'::text)) m order by 1)$$,
                   'the creator is its admin and the others (once each) its members');
-select results_eq($$select kind, body from public.messages where conversation_id = pg_temp.fx('grp')$$,
+select results_eq($$select kind, body from public.messages where conversation_id = tests.fx('grp')$$,
                   $$values ('system'::text, 'Gus created the group with Gia and Ned'::text)$$, 'a system message says who started it with whom');
-select is(pg_temp.hint_of($$select public.create_group_conversation('   ', array[tests.get_supabase_uid('gia')])$$), 'invalid_title',
+select tests.raises_hint($$select public.create_group_conversation('   ', array[tests.get_supabase_uid('gia')])$$, 'invalid_title',
           'a group needs a name');
-select is(pg_temp.hint_of($$select public.create_group_conversation('Blocked', array[tests.get_supabase_uid('rex')])$$), 'blocked',
+select tests.raises_hint($$select public.create_group_conversation('Blocked', array[tests.get_supabase_uid('rex')])$$, 'blocked',
           'nobody can put someone they blocked into a group');
-select is(pg_temp.hint_of($$select public.create_group_conversation('Ghosts', array[gen_random_uuid()])$$), 'user_not_found',
+select tests.raises_hint($$select public.create_group_conversation('Ghosts', array[gen_random_uuid()])$$, 'user_not_found',
           'or someone who does not exist');
 select is((select count(*)::int from public.conversations where kind = 'group'), 1, 'refused groups write nothing');
 
 select tests.authenticate_as('gia');
-select is(pg_temp.hint_of($$select public.add_conversation_members(pg_temp.fx('grp'), array[tests.get_supabase_uid('cody')])$$),
+select tests.raises_hint($$select public.add_conversation_members(tests.fx('grp'), array[tests.get_supabase_uid('cody')])$$,
           'not_conversation_admin', 'a member who is not an admin cannot add people');
 select tests.authenticate_as('rex');
-select is(pg_temp.hint_of($$select public.add_conversation_members(pg_temp.fx('grp'), array[tests.get_supabase_uid('rex')])$$),
+select tests.raises_hint($$select public.add_conversation_members(tests.fx('grp'), array[tests.get_supabase_uid('rex')])$$,
           'not_a_member', 'an outsider cannot add themselves');
 select tests.authenticate_as('gus');
-select results_eq($$select user_id from public.add_conversation_members(pg_temp.fx('grp'), array[tests.get_supabase_uid('cody'), tests.get_supabase_uid('gia')])$$,
+select results_eq($$select user_id from public.add_conversation_members(tests.fx('grp'), array[tests.get_supabase_uid('cody'), tests.get_supabase_uid('gia')])$$,
                   $$values (tests.get_supabase_uid('cody'))$$, 'an admin adds people; existing members are skipped');
-select results_eq($$select body from public.messages where conversation_id = pg_temp.fx('grp') order by seq desc limit 1$$,
+select results_eq($$select body from public.messages where conversation_id = tests.fx('grp') order by seq desc limit 1$$,
                   $$values ('Gus added Cody'::text)$$, 'and the group is told');
-select is((select public.remove_conversation_member(pg_temp.fx('grp'), tests.get_supabase_uid('ned'))), true, 'an admin removes a member');
-select is((select public.remove_conversation_member(pg_temp.fx('grp'), tests.get_supabase_uid('ned'))), false,
+select is((select public.remove_conversation_member(tests.fx('grp'), tests.get_supabase_uid('ned'))), true, 'an admin removes a member');
+select is((select public.remove_conversation_member(tests.fx('grp'), tests.get_supabase_uid('ned'))), false,
           'removing someone who is not a member changes nothing');
-select is(pg_temp.hint_of($$select public.remove_conversation_member(pg_temp.fx('grp'), tests.get_supabase_uid('gus'))$$),
+select tests.raises_hint($$select public.remove_conversation_member(tests.fx('grp'), tests.get_supabase_uid('gus'))$$,
           'use_leave_conversation', 'admins leave with leave_conversation, not by removing themselves');
-select ok(not pg_temp.sees('ned', pg_temp.fx('grp')), 'a removed member no longer sees the group');
+select ok(not pg_temp.sees('ned', tests.fx('grp')), 'a removed member no longer sees the group');
 select tests.authenticate_as('ned');
-select is((select count(*)::int from public.messages where conversation_id = pg_temp.fx('grp')), 0, 'nor its messages');
+select is((select count(*)::int from public.messages where conversation_id = tests.fx('grp')), 0, 'nor its messages');
 
 -- The last admin hands over to the longest-standing member.
 select tests.as_superuser();
 update public.conversation_members set joined_at = now() - interval '1 day'
- where conversation_id = pg_temp.fx('grp') and user_id = pg_temp.uid('cody');
+ where conversation_id = tests.fx('grp') and user_id = tests.get_supabase_uid('cody');
 select tests.authenticate_as('gus');
-select lives_ok($$select public.leave_conversation(pg_temp.fx('grp'))$$, 'the only admin may leave');
+select lives_ok($$select public.leave_conversation(tests.fx('grp'))$$, 'the only admin may leave');
 select tests.as_superuser();
-select results_eq($$select user_id, role from public.conversation_members where conversation_id = pg_temp.fx('grp') order by role, user_id$$,
+select results_eq($$select user_id, role from public.conversation_members where conversation_id = tests.fx('grp') order by role, user_id$$,
                   $$values (tests.get_supabase_uid('cody'), 'admin'::text), (tests.get_supabase_uid('gia'), 'member'::text)$$,
                   'and the longest-standing member becomes admin');
-select results_eq($$select body from public.messages where conversation_id = pg_temp.fx('grp') order by seq desc limit 1$$,
+select results_eq($$select body from public.messages where conversation_id = tests.fx('grp') order by seq desc limit 1$$,
                   $$values ('Gus left; Cody is now an admin'::text)$$, 'which the group is told');
 select tests.authenticate_as('gus');
-select is(pg_temp.hint_of($$select public.leave_conversation(pg_temp.fx('dm'))$$), 'cannot_leave_direct',
+select tests.raises_hint($$select public.leave_conversation(tests.fx('dm'))$$, 'cannot_leave_direct',
           'a direct conversation cannot be left');
 
 -- ---------------------------------------------------------------------------------------------
@@ -145,90 +133,90 @@ with e as (insert into public.events (title, starts_at, ends_at, timezone)
            values ('Rooftop jam', now() + interval '5 days', now() + interval '5 days 3 hours', 'Europe/Lisbon') returning id)
 insert into fx select 'jam', id from e;
 with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity)
-           values (pg_temp.fx('jam'), 'Free', 0, 'EUR', 20) returning id)
+           values (tests.fx('jam'), 'Free', 0, 'EUR', 20) returning id)
 insert into fx select 'jam_t', id from t;
 with e as (insert into public.events (title, starts_at, ends_at, timezone)
            values ('Gala dinner', now() + interval '9 days', now() + interval '9 days 3 hours', 'Europe/Lisbon') returning id)
 insert into fx select 'gala', id from e;
 with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity)
-           values (pg_temp.fx('gala'), 'Seat', 4500, 'EUR', 20) returning id)
+           values (tests.fx('gala'), 'Seat', 4500, 'EUR', 20) returning id)
 insert into fx select 'gala_t', id from t;
-select public.publish_event(pg_temp.fx('jam'));
-select public.publish_event(pg_temp.fx('gala'));
-insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.fx('jam'), pg_temp.uid('cody'), 'checkin');
+select public.publish_event(tests.fx('jam'));
+select public.publish_event(tests.fx('gala'));
+insert into public.event_cohosts (event_id, user_id, role) values (tests.fx('jam'), tests.get_supabase_uid('cody'), 'checkin');
 select tests.as_superuser();
-insert into fx select 'jam_chat', id from public.conversations where event_id = pg_temp.fx('jam');
-insert into fx select 'gala_chat', id from public.conversations where event_id = pg_temp.fx('gala');
+insert into fx select 'jam_chat', id from public.conversations where event_id = tests.fx('jam');
+insert into fx select 'gala_chat', id from public.conversations where event_id = tests.fx('gala');
 
-select results_eq($$select kind, title, created_by from public.conversations where id = pg_temp.fx('jam_chat')$$,
+select results_eq($$select kind, title, created_by from public.conversations where id = tests.fx('jam_chat')$$,
                   $$values ('event'::text, 'Rooftop jam'::text, tests.get_supabase_uid('maya'))$$,
                   'every event gets its chat when it is created, titled after the event');
 select is_empty($$select e.id from private.events e where not exists (select 1 from public.conversations c where c.event_id = e.id)$$,
                 'no event is without its chat');
-select results_eq($$select user_id, role from public.conversation_members where conversation_id = pg_temp.fx('jam_chat') order by role, user_id$$,
+select results_eq($$select user_id, role from public.conversation_members where conversation_id = tests.fx('jam_chat') order by role, user_id$$,
                   $$select * from (values (tests.get_supabase_uid('maya'), 'admin'::text), (tests.get_supabase_uid('cody'), 'admin'::text)) x order by 1$$,
                   'the host and the co-host are its admins');
 
 select tests.authenticate_as('gus');
-select public.book_event(pg_temp.fx('jam'), pg_temp.fx('jam_t'), 1, 'gus-jam');
+select public.book_event(tests.fx('jam'), tests.fx('jam_t'), 1, 'gus-jam');
 select tests.authenticate_as('gia');
-select public.book_event(pg_temp.fx('jam'), pg_temp.fx('jam_t'), 1, 'gia-jam');
-insert into fx select 'gia_gala', id from public.book_event(pg_temp.fx('gala'), pg_temp.fx('gala_t'), 1, 'gia-gala');
+select public.book_event(tests.fx('jam'), tests.fx('jam_t'), 1, 'gia-jam');
+insert into fx select 'gia_gala', id from public.book_event(tests.fx('gala'), tests.fx('gala_t'), 1, 'gia-gala');
 select tests.as_superuser();
-select ok(pg_temp.sees('gus', pg_temp.fx('jam_chat')), 'a guest whose booking is confirmed is in the event chat');
-select ok(not pg_temp.sees('gia', pg_temp.fx('gala_chat')), 'a guest whose seat is only held (unpaid) is not');
-select ok(not pg_temp.sees('pat', pg_temp.fx('jam_chat')), 'nor is anyone without a booking');
-select private.confirm_booking_payment(pg_temp.fx('gia_gala'));
-select ok(pg_temp.sees('gia', pg_temp.fx('gala_chat')), 'once the payment confirms the booking, the guest is in');
+select ok(pg_temp.sees('gus', tests.fx('jam_chat')), 'a guest whose booking is confirmed is in the event chat');
+select ok(not pg_temp.sees('gia', tests.fx('gala_chat')), 'a guest whose seat is only held (unpaid) is not');
+select ok(not pg_temp.sees('pat', tests.fx('jam_chat')), 'nor is anyone without a booking');
+select private.confirm_booking_payment(tests.fx('gia_gala'));
+select ok(pg_temp.sees('gia', tests.fx('gala_chat')), 'once the payment confirms the booking, the guest is in');
 
 -- A refund takes the guest out in the same transaction.
-update public.bookings set status = 'refunded' where id = pg_temp.fx('gia_gala');
-select ok(not pg_temp.sees('gia', pg_temp.fx('gala_chat')), 'a refunded guest loses the event chat at once');
+update public.bookings set status = 'refunded' where id = tests.fx('gia_gala');
+select ok(not pg_temp.sees('gia', tests.fx('gala_chat')), 'a refunded guest loses the event chat at once');
 select tests.authenticate_as('gia');
-select is(pg_temp.hint_of($$select public.send_message(pg_temp.fx('gala_chat'), 'text', 'still here?')$$), 'not_a_member',
+select tests.raises_hint($$select public.send_message(tests.fx('gala_chat'), 'text', 'still here?')$$, 'not_a_member',
           'and cannot post in it');
 select tests.as_superuser();
-select is((select count(*)::int from public.conversation_members where conversation_id = pg_temp.fx('gala_chat') and user_id = pg_temp.uid('gia')),
+select is((select count(*)::int from public.conversation_members where conversation_id = tests.fx('gala_chat') and user_id = tests.get_supabase_uid('gia')),
           0, 'their mirror row is gone too');
 
 -- Access is decided by the live booking, even if a mirror row were left behind.
 set local session_replication_role = replica;
-update public.bookings set status = 'cancelled' where event_id = pg_temp.fx('jam') and guest_id = pg_temp.uid('gus');
+update public.bookings set status = 'cancelled' where event_id = tests.fx('jam') and guest_id = tests.get_supabase_uid('gus');
 set local session_replication_role = origin;
-select ok(exists (select 1 from public.conversation_members where conversation_id = pg_temp.fx('jam_chat') and user_id = pg_temp.uid('gus')),
+select ok(exists (select 1 from public.conversation_members where conversation_id = tests.fx('jam_chat') and user_id = tests.get_supabase_uid('gus')),
           '(a cancellation that bypassed the triggers leaves the mirror row behind)');
-select ok(not pg_temp.sees('gus', pg_temp.fx('jam_chat')), 'yet the cancelled guest has no access: the booking decides, not the row');
+select ok(not pg_temp.sees('gus', tests.fx('jam_chat')), 'yet the cancelled guest has no access: the booking decides, not the row');
 set local session_replication_role = replica;
-update public.bookings set status = 'confirmed' where event_id = pg_temp.fx('jam') and guest_id = pg_temp.uid('gus');
+update public.bookings set status = 'confirmed' where event_id = tests.fx('jam') and guest_id = tests.get_supabase_uid('gus');
 set local session_replication_role = origin;
 
 select tests.authenticate_as('gus');
-select public.cancel_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('gus') and event_id = pg_temp.fx('jam')));
-select ok(not pg_temp.sees('gus', pg_temp.fx('jam_chat')), 'a guest who cancels leaves the event chat');
+select public.cancel_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('gus') and event_id = tests.fx('jam')));
+select ok(not pg_temp.sees('gus', tests.fx('jam_chat')), 'a guest who cancels leaves the event chat');
 
 -- The host blocking a guest closes the chat to them; unblocking reopens it.
 select tests.authenticate_as('maya');
-select public.block_user(pg_temp.uid('gia'));
-select ok(not pg_temp.sees('gia', pg_temp.fx('jam_chat')), 'a guest the host blocked loses the event chat, though still booked');
+select public.block_user(tests.get_supabase_uid('gia'));
+select ok(not pg_temp.sees('gia', tests.fx('jam_chat')), 'a guest the host blocked loses the event chat, though still booked');
 select tests.authenticate_as('maya');
-select public.unblock_user(pg_temp.uid('gia'));
-select ok(pg_temp.sees('gia', pg_temp.fx('jam_chat')), 'and gets it back when the host unblocks them');
+select public.unblock_user(tests.get_supabase_uid('gia'));
+select ok(pg_temp.sees('gia', tests.fx('jam_chat')), 'and gets it back when the host unblocks them');
 
 -- Co-hosts are admins while they co-host.
 select tests.authenticate_as('maya');
-delete from public.event_cohosts where event_id = pg_temp.fx('jam') and user_id = pg_temp.uid('cody');
-select ok(not pg_temp.sees('cody', pg_temp.fx('jam_chat')), 'a co-host who is removed loses the event chat');
+delete from public.event_cohosts where event_id = tests.fx('jam') and user_id = tests.get_supabase_uid('cody');
+select ok(not pg_temp.sees('cody', tests.fx('jam_chat')), 'a co-host who is removed loses the event chat');
 
 select tests.authenticate_as('maya');
-update public.events set title = 'Rooftop jam session' where id = pg_temp.fx('jam');
+update public.events set title = 'Rooftop jam session' where id = tests.fx('jam');
 select tests.as_superuser();
-select results_eq($$select title from public.conversations where id = pg_temp.fx('jam_chat')$$, $$values ('Rooftop jam session'::text)$$,
+select results_eq($$select title from public.conversations where id = tests.fx('jam_chat')$$, $$values ('Rooftop jam session'::text)$$,
                   'renaming the event renames its chat');
 
 select tests.authenticate_as('pat');
-select throws_ok($$select private.event_chat_role(pg_temp.fx('jam'), tests.get_supabase_uid('gia'))$$, '42501', null,
+select throws_ok($$select private.event_chat_role(tests.fx('jam'), tests.get_supabase_uid('gia'))$$, '42501', null,
                  'nobody can ask the database whether someone else is a confirmed guest');
-select throws_ok($$select private.can_access_conversation(pg_temp.fx('jam_chat'), tests.get_supabase_uid('gia'))$$, '42501', null,
+select throws_ok($$select private.can_access_conversation(tests.fx('jam_chat'), tests.get_supabase_uid('gia'))$$, '42501', null,
                  'or whether someone else is in a conversation');
 
 select tests.as_superuser();
@@ -247,12 +235,12 @@ select is_empty($$
 $$, 'API roles can execute only the chat entry points and caller-bound checks, nothing that acts for another user');
 
 select tests.authenticate_as('gia');
-select is(pg_temp.hint_of($$select public.leave_conversation(pg_temp.fx('jam_chat'))$$), 'cannot_leave_event_chat',
+select tests.raises_hint($$select public.leave_conversation(tests.fx('jam_chat'))$$, 'cannot_leave_event_chat',
           'a guest cannot leave the event chat while booked (they mute it instead)');
-select results_eq($$select muted from public.set_conversation_muted(pg_temp.fx('jam_chat'), true)$$, $$values (true)$$,
+select results_eq($$select muted from public.set_conversation_muted(tests.fx('jam_chat'), true)$$, $$values (true)$$,
                   'and can mute it');
 select tests.authenticate_as('maya');
-select is(pg_temp.hint_of($$select public.add_conversation_members(pg_temp.fx('jam_chat'), array[tests.get_supabase_uid('pat')])$$),
+select tests.raises_hint($$select public.add_conversation_members(tests.fx('jam_chat'), array[tests.get_supabase_uid('pat')])$$,
           'not_a_group', 'even the host cannot add people to an event chat: bookings decide');
 
 select * from finish();

@@ -5,11 +5,8 @@
 begin;
 select plan(47);
 
-create function pg_temp.uid(p_name text) returns uuid language sql as $$ select tests.get_supabase_uid(p_name) $$;
-create temp table fx (name text primary key, id uuid);
-grant all on fx to public;
-create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
-create function pg_temp.topic(p_name text) returns text language sql as $$ select 'conversation:' || pg_temp.fx(p_name)::text $$;
+select tests.create_fixtures();
+create function pg_temp.topic(p_name text) returns text language sql as $$ select 'conversation:' || tests.fx(p_name)::text $$;
 -- Broadcasts the database sent (read as the superuser).
 create function pg_temp.broadcasts(p_topic text, p_event text) returns setof jsonb language sql security definer as $$
   select payload from realtime.messages where topic = p_topic and event = p_event and private order by inserted_at, payload ->> 'seq'
@@ -39,51 +36,51 @@ select tests.create_supabase_user('max', 'max@example.test', '{"username":"max_m
 select tests.create_supabase_user('eve', 'eve@example.test', '{"username":"eve_e","display_name":"Eve"}');
 select tests.create_supabase_user('hugh', 'hugh@example.test', '{"username":"hugh_h","display_name":"Hugh"}');
 select tests.create_supabase_user('gwen', 'gwen@example.test', '{"username":"gwen_g","display_name":"Gwen"}');
-update public.profiles set is_host = true, host_status = 'active' where id = pg_temp.uid('hugh');
+update public.profiles set is_host = true, host_status = 'active' where id = tests.get_supabase_uid('hugh');
 
 select tests.authenticate_as('lia');
-insert into fx select 'dm', id from public.start_direct_conversation(pg_temp.uid('max'));
+insert into fx select 'dm', id from public.start_direct_conversation(tests.get_supabase_uid('max'));
 
 -- Broadcasts on conversation:<id>
-insert into fx select 'm1', id from public.send_message(pg_temp.fx('dm'), 'text', 'Are you coming tonight?', p_client_id => 'lia-1');
+insert into fx select 'm1', id from public.send_message(tests.fx('dm'), 'text', 'Are you coming tonight?', p_client_id => 'lia-1');
 select tests.as_superuser();
 select results_eq($$select p ->> 'id', p ->> 'sender_id', p ->> 'body', p ->> 'client_id', (p ->> 'seq')::int
                       from pg_temp.broadcasts(pg_temp.topic('dm'), 'message_created') as p$$,
-                  $$values (pg_temp.fx('m1')::text, tests.get_supabase_uid('lia')::text, 'Are you coming tonight?'::text, 'lia-1'::text, 1)$$,
+                  $$values (tests.fx('m1')::text, tests.get_supabase_uid('lia')::text, 'Are you coming tonight?'::text, 'lia-1'::text, 1)$$,
                   'a new message is broadcast as message_created on conversation:<id> with its id, sender, body, client id and seq');
-select results_eq($$select substr(topic, 6) from realtime.messages where event = 'conversation_activity' and payload ->> 'message_id' = pg_temp.fx('m1')::text order by 1$$,
+select results_eq($$select substr(topic, 6) from realtime.messages where event = 'conversation_activity' and payload ->> 'message_id' = tests.fx('m1')::text order by 1$$,
                   $$select id::text from (values (tests.get_supabase_uid('lia')), (tests.get_supabase_uid('max'))) v(id) order by 1$$,
                   'both members get conversation_activity on their own user:<id> topic, for their conversation lists');
-select is((select count(*)::int from realtime.messages where event = 'conversation_activity' and payload ->> 'message_id' = pg_temp.fx('m1')::text
+select is((select count(*)::int from realtime.messages where event = 'conversation_activity' and payload ->> 'message_id' = tests.fx('m1')::text
             and payload ? 'body'), 0, 'which carries no message content');
 
 select tests.authenticate_as('lia');
-select public.edit_message(pg_temp.fx('m1'), 'Are you coming tonight? 8pm');
+select public.edit_message(tests.fx('m1'), 'Are you coming tonight? 8pm');
 select tests.as_superuser();
 select results_eq($$select p ->> 'id', p ->> 'body', p ->> 'edited_at' is not null from pg_temp.broadcasts(pg_temp.topic('dm'), 'message_updated') as p$$,
-                  $$values (pg_temp.fx('m1')::text, 'Are you coming tonight? 8pm'::text, true)$$,
+                  $$values (tests.fx('m1')::text, 'Are you coming tonight? 8pm'::text, true)$$,
                   'an edit is broadcast as message_updated with the new text');
 
 select tests.authenticate_as('max');
-select public.mark_conversation_read(pg_temp.fx('dm'));
+select public.mark_conversation_read(tests.fx('dm'));
 select tests.as_superuser();
 select results_eq($$select p ->> 'user_id', p ->> 'message_id', (p ->> 'seq')::int from pg_temp.broadcasts(pg_temp.topic('dm'), 'message_read') as p$$,
-                  $$values (tests.get_supabase_uid('max')::text, pg_temp.fx('m1')::text, 1)$$,
+                  $$values (tests.get_supabase_uid('max')::text, tests.fx('m1')::text, 1)$$,
                   'a read receipt says who read up to which message');
 select results_eq($$select (p ->> 'unread_count')::int from pg_temp.broadcasts('user:' || tests.get_supabase_uid('max')::text, 'conversation_read') as p$$,
                   $$values (0)$$, 'and the reader''s other devices hear conversation_read with the unread count left');
 
 select tests.authenticate_as('max');
-insert into public.message_reactions (message_id, emoji) values (pg_temp.fx('m1'), '👍');
+insert into public.message_reactions (message_id, emoji) values (tests.fx('m1'), '👍');
 select tests.as_superuser();
 select results_eq($$select p ->> 'message_id', p ->> 'user_id', p ->> 'emoji' from pg_temp.broadcasts(pg_temp.topic('dm'), 'reaction_added') as p$$,
-                  $$values (pg_temp.fx('m1')::text, tests.get_supabase_uid('max')::text, '👍'::text)$$, 'reactions are broadcast');
+                  $$values (tests.fx('m1')::text, tests.get_supabase_uid('max')::text, '👍'::text)$$, 'reactions are broadcast');
 
 select tests.authenticate_as('lia');
-select public.delete_message(pg_temp.fx('m1'));
+select public.delete_message(tests.fx('m1'));
 select tests.as_superuser();
 select results_eq($$select p ->> 'id', p ? 'body', p ->> 'deleted_by' from pg_temp.broadcasts(pg_temp.topic('dm'), 'message_deleted') as p$$,
-                  $$values (pg_temp.fx('m1')::text, false, tests.get_supabase_uid('lia')::text)$$,
+                  $$values (tests.fx('m1')::text, false, tests.get_supabase_uid('lia')::text)$$,
                   'a deletion is broadcast as message_deleted, without the content');
 select is((select count(*)::int from pg_temp.broadcasts(pg_temp.topic('dm'), 'reaction_removed')), 1,
           'and the reactions it took with it are announced as removed');
@@ -112,78 +109,78 @@ select ok(not tests.can_receive_on('user:' || tests.get_supabase_uid('max')::tex
 
 -- A block closes the direct conversation's topics.
 select tests.authenticate_as('max');
-select public.block_user(pg_temp.uid('lia'));
+select public.block_user(tests.get_supabase_uid('lia'));
 select tests.authenticate_as('lia');
 select ok(not tests.can_receive_on(pg_temp.topic('dm')), 'once Max blocks Lia, she can no longer join their conversation''s topic');
 select ok(not tests.can_send_on(pg_temp.topic('dm') || ':typing', 'broadcast'), 'or type in it');
 select tests.authenticate_as('max');
-select public.unblock_user(pg_temp.uid('lia'));
+select public.unblock_user(tests.get_supabase_uid('lia'));
 
 -- Event chat topics follow the booking.
 select tests.authenticate_as('hugh');
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Quiz night', now() + interval '2 days', now() + interval '2 days 2 hours', 'UTC') returning id)
 insert into fx select 'quiz', id from e;
-insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('quiz'), 'Team', 0, 'EUR', 10);
-select public.publish_event(pg_temp.fx('quiz'));
+insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('quiz'), 'Team', 0, 'EUR', 10);
+select public.publish_event(tests.fx('quiz'));
 select tests.authenticate_as('gwen');
-select public.book_event(pg_temp.fx('quiz'), (select id from public.ticket_types where event_id = pg_temp.fx('quiz')), 1);
+select public.book_event(tests.fx('quiz'), (select id from public.ticket_types where event_id = tests.fx('quiz')), 1);
 select tests.as_superuser();
-insert into fx select 'quiz_chat', id from public.conversations where event_id = pg_temp.fx('quiz');
+insert into fx select 'quiz_chat', id from public.conversations where event_id = tests.fx('quiz');
 select results_eq($$select p ->> 'conversation_id' from pg_temp.broadcasts('user:' || tests.get_supabase_uid('gwen')::text, 'conversation_added') as p$$,
-                  $$values (pg_temp.fx('quiz_chat')::text)$$, 'a confirmed guest is told on user:<id> that the event chat is now in their list');
+                  $$values (tests.fx('quiz_chat')::text)$$, 'a confirmed guest is told on user:<id> that the event chat is now in their list');
 select tests.authenticate_as('gwen');
 select ok(tests.can_receive_on(pg_temp.topic('quiz_chat')), 'and may join its topic');
 select tests.authenticate_as('hugh');
 select ok(tests.can_receive_on(pg_temp.topic('quiz_chat')), 'as may the host');
 select tests.as_superuser();
-update public.bookings set status = 'refunded' where guest_id = pg_temp.uid('gwen');
+update public.bookings set status = 'refunded' where guest_id = tests.get_supabase_uid('gwen');
 select tests.authenticate_as('gwen');
 select ok(not tests.can_receive_on(pg_temp.topic('quiz_chat')), 'a refunded guest may no longer join the event chat topic');
 select ok(not tests.can_send_on(pg_temp.topic('quiz_chat'), 'presence'), 'or be present in it');
 select tests.as_superuser();
 select results_eq($$select p ->> 'conversation_id' from pg_temp.broadcasts('user:' || tests.get_supabase_uid('gwen')::text, 'conversation_removed') as p$$,
-                  $$values (pg_temp.fx('quiz_chat')::text)$$, 'and is told on user:<id> that it left their list');
+                  $$values (tests.fx('quiz_chat')::text)$$, 'and is told on user:<id> that it left their list');
 
 -- chat-media
 select tests.authenticate_as('lia');
-insert into fx select 'dm2', id from public.start_direct_conversation(pg_temp.uid('max'));
-select is(pg_temp.upload_as('lia', pg_temp.fx('dm')::text || '/' || pg_temp.uid('lia')::text || '/beach.png'), 'uploaded',
+insert into fx select 'dm2', id from public.start_direct_conversation(tests.get_supabase_uid('max'));
+select is(pg_temp.upload_as('lia', tests.fx('dm')::text || '/' || tests.get_supabase_uid('lia')::text || '/beach.png'), 'uploaded',
           'a member uploads into their own folder of the conversation');
-select is(pg_temp.upload_as('lia', pg_temp.fx('dm')::text || '/' || pg_temp.uid('max')::text || '/fake.png'), 'refused',
+select is(pg_temp.upload_as('lia', tests.fx('dm')::text || '/' || tests.get_supabase_uid('max')::text || '/fake.png'), 'refused',
           'but not into another member''s folder');
-select is(pg_temp.upload_as('lia', pg_temp.fx('dm')::text || '/loose.png'), 'refused', 'nor outside any sender folder');
-select is(pg_temp.upload_as('eve', pg_temp.fx('dm')::text || '/' || pg_temp.uid('eve')::text || '/spam.png'), 'refused',
+select is(pg_temp.upload_as('lia', tests.fx('dm')::text || '/loose.png'), 'refused', 'nor outside any sender folder');
+select is(pg_temp.upload_as('eve', tests.fx('dm')::text || '/' || tests.get_supabase_uid('eve')::text || '/spam.png'), 'refused',
           'a non-member cannot upload into the conversation at all');
-select is(pg_temp.upload_as('gwen', pg_temp.fx('quiz_chat')::text || '/' || pg_temp.uid('gwen')::text || '/late.png'), 'refused',
+select is(pg_temp.upload_as('gwen', tests.fx('quiz_chat')::text || '/' || tests.get_supabase_uid('gwen')::text || '/late.png'), 'refused',
           'nor can a refunded guest into the event chat');
 select tests.clear_authentication();
 select throws_ok($$insert into storage.objects (bucket_id, name) values ('chat-media', 'a/b/c.png')$$, '42501', null,
                  'anonymous visitors cannot upload');
 
-select is(pg_temp.visible_files('max', pg_temp.fx('dm')::text), 1, 'the other member can read and list the conversation''s files');
-select is(pg_temp.visible_files('eve', pg_temp.fx('dm')::text), 0, 'a non-member cannot see them');
+select is(pg_temp.visible_files('max', tests.fx('dm')::text), 1, 'the other member can read and list the conversation''s files');
+select is(pg_temp.visible_files('eve', tests.fx('dm')::text), 0, 'a non-member cannot see them');
 select tests.authenticate_as('lia');
-insert into fx select 'photo', id from public.send_message(pg_temp.fx('dm'), 'image', 'Beach!',
-  p_attachment_path => pg_temp.fx('dm')::text || '/' || pg_temp.uid('lia')::text || '/beach.png');
-select public.delete_message(pg_temp.fx('photo'));
-select is(pg_temp.visible_files('max', pg_temp.fx('dm')::text), 0, 'once the message is deleted its file can no longer be read');
+insert into fx select 'photo', id from public.send_message(tests.fx('dm'), 'image', 'Beach!',
+  p_attachment_path => tests.fx('dm')::text || '/' || tests.get_supabase_uid('lia')::text || '/beach.png');
+select public.delete_message(tests.fx('photo'));
+select is(pg_temp.visible_files('max', tests.fx('dm')::text), 0, 'once the message is deleted its file can no longer be read');
 select tests.authenticate_as('lia');
-select is((select count(*)::int from storage.objects where bucket_id = 'chat-media' and name like pg_temp.fx('dm')::text || '%'), 0,
+select is((select count(*)::int from storage.objects where bucket_id = 'chat-media' and name like tests.fx('dm')::text || '%'), 0,
           'not even by its uploader');
 
-select is(pg_temp.upload_as('max', pg_temp.fx('dm')::text || '/' || pg_temp.uid('max')::text || '/song.mp3'), 'uploaded',
+select is(pg_temp.upload_as('max', tests.fx('dm')::text || '/' || tests.get_supabase_uid('max')::text || '/song.mp3'), 'uploaded',
           'Max uploads a file');
 select tests.authenticate_as('lia');
 select set_config('storage.allow_delete_query', 'true', true);
-delete from storage.objects where bucket_id = 'chat-media' and name like pg_temp.fx('dm')::text || '/' || pg_temp.uid('max')::text || '/%';
+delete from storage.objects where bucket_id = 'chat-media' and name like tests.fx('dm')::text || '/' || tests.get_supabase_uid('max')::text || '/%';
 select tests.as_superuser();
-select is((select count(*)::int from storage.objects where name like pg_temp.fx('dm')::text || '/' || pg_temp.uid('max')::text || '/%'), 1,
+select is((select count(*)::int from storage.objects where name like tests.fx('dm')::text || '/' || tests.get_supabase_uid('max')::text || '/%'), 1,
           'another member cannot delete it');
 select tests.authenticate_as('max');
 select set_config('storage.allow_delete_query', 'true', true);
-delete from storage.objects where bucket_id = 'chat-media' and name like pg_temp.fx('dm')::text || '/' || pg_temp.uid('max')::text || '/%';
+delete from storage.objects where bucket_id = 'chat-media' and name like tests.fx('dm')::text || '/' || tests.get_supabase_uid('max')::text || '/%';
 select tests.as_superuser();
-select is((select count(*)::int from storage.objects where name like pg_temp.fx('dm')::text || '/' || pg_temp.uid('max')::text || '/%'), 0,
+select is((select count(*)::int from storage.objects where name like tests.fx('dm')::text || '/' || tests.get_supabase_uid('max')::text || '/%'), 0,
           'its uploader can');
 select ok((select 'audio/mp4' = any (allowed_mime_types) and 'audio/mpeg' = any (allowed_mime_types) and 'image/gif' = any (allowed_mime_types)
              and file_size_limit = 10485760 from storage.buckets where id = 'chat-media'),

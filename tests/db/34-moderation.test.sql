@@ -3,19 +3,7 @@
 begin;
 select plan(31);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-create function pg_temp.uid(p_name text) returns uuid language sql as $$ select tests.get_supabase_uid(p_name) $$;
-create temp table fx (name text primary key, id uuid);
-grant all on fx to public;
-create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
+select tests.create_fixtures();
 create function pg_temp.reports() returns setof private.content_reports language sql security definer as $$
   select * from private.content_reports order by created_at, id
 $$;
@@ -25,12 +13,12 @@ select tests.create_supabase_user('otto', 'otto@example.test', '{"username":"ott
 select tests.create_supabase_user('pam', 'pam@example.test', '{"username":"pam_p","display_name":"Pam"}');
 select tests.create_supabase_user('quentin', 'quentin@example.test', '{"username":"quentin_q","display_name":"Quentin"}');
 select tests.create_supabase_user('host_hope', 'hope@example.test', '{"username":"hope_hosts","display_name":"Hope"}');
-update public.profiles set is_host = true, host_status = 'active' where id = pg_temp.uid('host_hope');
+update public.profiles set is_host = true, host_status = 'active' where id = tests.get_supabase_uid('host_hope');
 
 -- Blocking
 select tests.authenticate_as('noa');
-insert into public.follows (follower_id, followee_id) values (pg_temp.uid('noa'), pg_temp.uid('otto'));
-insert into fx select 'dm', id from public.start_direct_conversation(pg_temp.uid('otto'));
+insert into public.follows (follower_id, followee_id) values (tests.get_supabase_uid('noa'), tests.get_supabase_uid('otto'));
+insert into fx select 'dm', id from public.start_direct_conversation(tests.get_supabase_uid('otto'));
 select results_eq($$select blocker_id, blocked_id from public.block_user(tests.get_supabase_uid('otto'))$$,
                   $$values (tests.get_supabase_uid('noa'), tests.get_supabase_uid('otto'))$$, 'Noa blocks Otto');
 select results_eq($$select blocker_id from public.block_user(tests.get_supabase_uid('otto'))$$,
@@ -40,13 +28,13 @@ select is((select count(*)::int from public.follows where follower_id = tests.ge
 select tests.as_superuser();
 select results_eq($$select payload ->> 'conversation_id' from realtime.messages
                     where topic = 'user:' || tests.get_supabase_uid('noa')::text and event = 'conversation_removed'$$,
-                  $$values (pg_temp.fx('dm')::text)$$, 'Noa''s other devices drop her conversation with Otto from the list');
+                  $$values (tests.fx('dm')::text)$$, 'Noa''s other devices drop her conversation with Otto from the list');
 select is((select count(*)::int from realtime.messages where topic = 'user:' || tests.get_supabase_uid('otto')::text
             and event = 'conversation_removed'), 0, 'Otto is not told');
 select tests.authenticate_as('noa');
-select is(pg_temp.hint_of($$select public.block_user(tests.get_supabase_uid('noa'))$$), 'cannot_block_self', 'nobody blocks themselves');
-select is(pg_temp.hint_of($$select public.block_user(gen_random_uuid())$$), 'user_not_found', 'an unknown user cannot be blocked');
-select is(pg_temp.hint_of($$select public.block_user(null)$$), 'user_not_found', 'nor can nobody');
+select tests.raises_hint($$select public.block_user(tests.get_supabase_uid('noa'))$$, 'cannot_block_self', 'nobody blocks themselves');
+select tests.raises_hint($$select public.block_user(gen_random_uuid())$$, 'user_not_found', 'an unknown user cannot be blocked');
+select tests.raises_hint($$select public.block_user(null)$$, 'user_not_found', 'nor can nobody');
 select tests.clear_authentication();
 select throws_ok($$select public.block_user(tests.get_supabase_uid('otto'))$$, '42501', 'You need to sign in to do this.',
                  'anonymous visitors cannot block');
@@ -55,40 +43,40 @@ select throws_ok($$select public.report_content('user', tests.get_supabase_uid('
 select tests.authenticate_as('noa');
 select is((select public.unblock_user(tests.get_supabase_uid('otto'))), true, 'Noa unblocks Otto');
 select is((select public.unblock_user(tests.get_supabase_uid('otto'))), false, 'unblocking again changes nothing');
-select is(pg_temp.hint_of($$select public.unblock_user(tests.get_supabase_uid('noa'))$$), 'cannot_block_self', 'nor can anyone unblock themselves');
+select tests.raises_hint($$select public.unblock_user(tests.get_supabase_uid('noa'))$$, 'cannot_block_self', 'nor can anyone unblock themselves');
 
 -- Reporting
 select tests.authenticate_as('otto');
-insert into fx select 'rude', id from public.send_message(pg_temp.fx('dm'), 'text', 'You are an idiot');
+insert into fx select 'rude', id from public.send_message(tests.fx('dm'), 'text', 'You are an idiot');
 select tests.authenticate_as('noa');
-insert into fx select 'report', public.report_content('message', pg_temp.fx('rude'), '  Insulting me  ');
+insert into fx select 'report', public.report_content('message', tests.fx('rude'), '  Insulting me  ');
 select results_eq($$select kind, target_id, target_owner_id, reason, status, snapshot ->> 'body' from pg_temp.reports()$$,
-                  $$values ('message'::text, pg_temp.fx('rude'), tests.get_supabase_uid('otto'), 'Insulting me'::text, 'open'::text, 'You are an idiot'::text)$$,
+                  $$values ('message'::text, tests.fx('rude'), tests.get_supabase_uid('otto'), 'Insulting me'::text, 'open'::text, 'You are an idiot'::text)$$,
                   'Noa reports Otto''s message: the queue has her reason and the message as it was');
-select is(public.report_content('message', pg_temp.fx('rude'), 'Again'), pg_temp.fx('report'),
+select is(public.report_content('message', tests.fx('rude'), 'Again'), tests.fx('report'),
           'reporting it again while the report is open returns the same report');
 select tests.authenticate_as('otto');
-select public.delete_message(pg_temp.fx('rude'));
+select public.delete_message(tests.fx('rude'));
 select tests.as_superuser();
 select results_eq($$select snapshot ->> 'body' from pg_temp.reports()$$, $$values ('You are an idiot'::text)$$,
                   'the evidence survives Otto deleting the message');
 
 select tests.authenticate_as('pam');
-select is(pg_temp.hint_of($$select public.report_content('message', pg_temp.fx('rude'), 'Nosy')$$), 'content_not_found',
+select tests.raises_hint($$select public.report_content('message', tests.fx('rude'), 'Nosy')$$, 'content_not_found',
           'someone outside the conversation cannot report its messages');
-select is(pg_temp.hint_of($$select public.report_content('tweet', gen_random_uuid(), 'Spam')$$), 'invalid_report_kind',
+select tests.raises_hint($$select public.report_content('tweet', gen_random_uuid(), 'Spam')$$, 'invalid_report_kind',
           'only known kinds of content can be reported');
-select is(pg_temp.hint_of($$select public.report_content('user', tests.get_supabase_uid('otto'), '   ')$$), 'invalid_reason',
+select tests.raises_hint($$select public.report_content('user', tests.get_supabase_uid('otto'), '   ')$$, 'invalid_reason',
           'a report needs a reason');
-select is(pg_temp.hint_of($$select public.report_content('user', tests.get_supabase_uid('otto'), repeat('x', 1001))$$), 'invalid_reason',
+select tests.raises_hint($$select public.report_content('user', tests.get_supabase_uid('otto'), repeat('x', 1001))$$, 'invalid_reason',
           'of at most 1,000 characters');
-select is(pg_temp.hint_of($$select public.report_content('user', tests.get_supabase_uid('pam'), 'Me')$$), 'cannot_report_self',
+select tests.raises_hint($$select public.report_content('user', tests.get_supabase_uid('pam'), 'Me')$$, 'cannot_report_self',
           'nobody reports themselves');
 select tests.authenticate_as('host_hope');
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Hidden draft', now() + interval '3 days', now() + interval '3 days 1 hour', 'UTC') returning id)
 insert into fx select 'draft', id from e;
 select tests.authenticate_as('pam');
-select is(pg_temp.hint_of($$select public.report_content('event', pg_temp.fx('draft'), 'Scam')$$), 'content_not_found',
+select tests.raises_hint($$select public.report_content('event', tests.fx('draft'), 'Scam')$$, 'content_not_found',
           'an event Pam cannot see cannot be reported by her');
 select is((select count(*)::int from pg_temp.reports()), 1, 'refused reports write nothing');
 select ok(public.report_content('user', tests.get_supabase_uid('otto'), 'Harasses people') is not null, 'Pam reports Otto the user');
@@ -114,7 +102,7 @@ select tests.create_supabase_user('spammer_' || n) from generate_series(1, 20) n
 select tests.authenticate_as('quentin');
 select public.report_content('user', p.id, 'Spam wave') from public.profiles p
  where p.id not in (tests.get_supabase_uid('quentin'), tests.get_supabase_uid('otto'), tests.get_supabase_uid('noa')) order by p.id limit 19;
-select is(pg_temp.hint_of($$select public.report_content('user', tests.get_supabase_uid('noa'), 'One more')$$), 'rate_limited',
+select tests.raises_hint($$select public.report_content('user', tests.get_supabase_uid('noa'), 'One more')$$, 'rate_limited',
           'the 21st report within an hour is refused');
 
 select * from finish();

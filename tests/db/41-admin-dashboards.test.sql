@@ -4,24 +4,14 @@
 begin;
 select plan(39);
 
-create function pg_temp.uid(p_name text) returns uuid language sql as $$ select tests.get_supabase_uid(p_name) $$;
-create function pg_temp.state_of(p_sql text) returns text language plpgsql as $$
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  return sqlstate;
-end $$;
-create temp table fx (name text primary key, id uuid);
-grant all on fx to public;
-create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
+select tests.create_fixtures();
 -- A guest books one seat of the fair and pays for it (as the checkout function and the webhook would).
 create function pg_temp.book_and_pay(p_guest text, p_name text) returns uuid language plpgsql as $$
 declare
   v_booking uuid;
 begin
   perform tests.authenticate_as(p_guest);
-  select id into v_booking from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 1, p_name);
+  select id into v_booking from public.book_event(tests.fx('E'), tests.fx('T'), 1, p_name);
   perform * from private.prepare_checkout(v_booking);
   perform tests.as_superuser();
   perform private.apply_payment_intent(jsonb_build_object('object', 'payment_intent', 'id', 'pi_' || p_name, 'status', 'succeeded',
@@ -37,15 +27,15 @@ select tests.create_supabase_user('ivy', 'ivy@example.test', '{"username":"ivy_i
 select tests.create_supabase_user('jo', 'jo@example.test', '{"username":"jo_j"}');
 select tests.create_supabase_user('kim', 'kim@example.test', '{"username":"kim_k"}');
 select tests.create_supabase_user('lou', 'lou@example.test', '{"username":"lou_l"}');
-update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = pg_temp.uid('hana');
+update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = tests.get_supabase_uid('hana');
 insert into private.stripe_accounts (host_id, account_id, details_submitted, payouts_enabled, transfers_capability)
-values (pg_temp.uid('hana'), 'acct_hana', true, true, 'active');
+values (tests.get_supabase_uid('hana'), 'acct_hana', true, true, 'active');
 select tests.authenticate_as('hana');
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Night market', now() + interval '7 days', now() + interval '7 days 4 hours', 'UTC') returning id)
 insert into fx select 'E', id from e;
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'Entry', 3000, 'EUR', 10) returning id)
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('E'), 'Entry', 3000, 'EUR', 10) returning id)
 insert into fx select 'T', id from t;
-select public.publish_event(pg_temp.fx('E'));
+select public.publish_event(tests.fx('E'));
 select tests.as_superuser();
 
 -- A healthy platform
@@ -60,9 +50,9 @@ select pg_temp.book_and_pay('ivy', 'dash2');
 select pg_temp.book_and_pay('jo', 'dash3');
 select pg_temp.book_and_pay('lou', 'dash4');
 select private.post_ledger_transaction('stripe_fee:txn_fee1', 'stripe_fee', private.postings_stripe_fee('EUR', 117));
-insert into fx select 'R2', admin.refund_booking(pg_temp.fx('dash2'));
+insert into fx select 'R2', admin.refund_booking(tests.fx('dash2'));
 select private.apply_refund(jsonb_build_object('object', 'refund', 'id', 're_dash2', 'status', 'succeeded', 'amount', 3000, 'currency', 'eur',
-  'payment_intent', 'pi_dash2', 'metadata', jsonb_build_object('refund_id', pg_temp.fx('R2'))), 'evt_re_dash2');
+  'payment_intent', 'pi_dash2', 'metadata', jsonb_build_object('refund_id', tests.fx('R2'))), 'evt_re_dash2');
 select private.apply_dispute(jsonb_build_object('object', 'dispute', 'id', 'dp_dash3', 'amount', 3000, 'currency', 'eur', 'charge', 'ch_dash3',
   'payment_intent', 'pi_dash3', 'status', 'needs_response', 'reason', 'fraudulent', 'created', extract(epoch from now())::bigint,
   'evidence_details', jsonb_build_object('due_by', extract(epoch from now() + interval '5 days')::bigint),
@@ -99,26 +89,26 @@ select results_eq($$select id from admin.open_disputes$$, $$values ('dp_dash3'::
 reset role;
 
 -- Dead letters
-select private.post_ledger_transaction('release:test', 'release', private.postings_release(pg_temp.uid('hana'), 'EUR', 1000));
+select private.post_ledger_transaction('release:test', 'release', private.postings_release(tests.get_supabase_uid('hana'), 'EUR', 1000));
 select tests.authenticate_as('hana');
 insert into fx select 'PO', payout_id from public.request_payout(600, 'EUR');
 select tests.as_superuser();
 update private.payment_commands set status = 'dead', attempts = 8, last_error_code = 'rate_limited', last_error = 'Too many requests', completed_at = now()
- where payout_id = pg_temp.fx('PO');
-insert into fx select 'CMD', private.enqueue_payment_command('sync_stripe_fee', '{"charge":"ch_dash1"}', p_host_id => pg_temp.uid('hana'));
-update private.payment_commands set status = 'dead', attempts = 8, last_error = 'timeout', completed_at = now() - interval '1 hour' where id = pg_temp.fx('CMD');
+ where payout_id = tests.fx('PO');
+insert into fx select 'CMD', private.enqueue_payment_command('sync_stripe_fee', '{"charge":"ch_dash1"}', p_host_id => tests.get_supabase_uid('hana'));
+update private.payment_commands set status = 'dead', attempts = 8, last_error = 'timeout', completed_at = now() - interval '1 hour' where id = tests.fx('CMD');
 set local role postgres;
 select results_eq($$select kind, retryable from admin.payment_dead_letters order by died_at desc$$,
                   $$values ('create_payout'::text, false), ('sync_stripe_fee', true)$$,
                   'dead payment commands are listed newest first, with whether a retry is safe');
 select results_eq($$select payout_id, host_username, amount_cents, failure_code, returned_to_available from admin.payout_dead_letters$$,
-                  $$values (pg_temp.fx('PO'), 'hana_h'::text, 600::bigint, 'rate_limited'::text, false)$$,
+                  $$values (tests.fx('PO'), 'hana_h'::text, 600::bigint, 'rate_limited'::text, false)$$,
                   'a payout whose call died is listed with the host, the amount, the cause and whether the money is back');
 reset role;
 
 -- Debt: a balance that went below zero is listed, and is not a health problem.
 select private.post_ledger_transaction('test:debt', 'adjustment', private.ledger_entries_of(
-  private.ledger_entry('host_available', pg_temp.uid('hana'), 'EUR', 900), private.ledger_entry('platform_cash', null, 'EUR', -900)));
+  private.ledger_entry('host_available', tests.get_supabase_uid('hana'), 'EUR', 900), private.ledger_entry('platform_cash', null, 'EUR', -900)));
 set local role postgres;
 select results_eq($$select username, wallet_bucket, owed_cents from admin.hosts_in_debt$$,
                   $$values ('hana_h'::text, 'host_available'::text, 500::bigint)$$,
@@ -128,13 +118,13 @@ reset role;
 
 -- Breaking the ledger on purpose, one invariant at a time.
 update private.ledger_balances set balance = balance + 1
- where account_id = (select id from private.ledger_accounts where kind = 'host_pending' and host_id = pg_temp.uid('hana'));
+ where account_id = (select id from private.ledger_accounts where kind = 'host_pending' and host_id = tests.get_supabase_uid('hana'));
 set local role postgres;
 select results_eq($$select check_name, amount from admin.ledger_health$$, $$values ('balance_cache_mismatch'::text, 1::bigint)$$,
                   'a cached balance that differs from its entries is a violation');
 reset role;
 update private.ledger_balances set balance = balance - 1
- where account_id = (select id from private.ledger_accounts where kind = 'host_pending' and host_id = pg_temp.uid('hana'));
+ where account_id = (select id from private.ledger_accounts where kind = 'host_pending' and host_id = tests.get_supabase_uid('hana'));
 
 -- (The commit-time check would refuse this transaction; the test rolls back before it runs.)
 with t as (insert into private.ledger_transactions (idempotency_key, kind) values ('test:broken', 'adjustment') returning id)
@@ -151,13 +141,13 @@ delete from private.ledger_transactions where idempotency_key = 'test:broken';
 set local session_replication_role = origin;
 
 select private.post_ledger_transaction('test:in_transit', 'adjustment', private.ledger_entries_of(
-  private.ledger_entry('host_in_transit', pg_temp.uid('hana'), 'EUR', 5000), private.ledger_entry('host_available', pg_temp.uid('hana'), 'EUR', -5000)));
+  private.ledger_entry('host_in_transit', tests.get_supabase_uid('hana'), 'EUR', 5000), private.ledger_entry('host_available', tests.get_supabase_uid('hana'), 'EUR', -5000)));
 set local role postgres;
 select results_eq($$select check_name, amount from admin.ledger_health$$, $$values ('negative_wallet'::text, -4400::bigint)$$,
                   'more money out of transit than went in is a negative wallet');
 reset role;
 select private.post_ledger_transaction('test:in_transit_back', 'adjustment', private.ledger_negate(private.ledger_entries_of(
-  private.ledger_entry('host_in_transit', pg_temp.uid('hana'), 'EUR', 5000), private.ledger_entry('host_available', pg_temp.uid('hana'), 'EUR', -5000))));
+  private.ledger_entry('host_in_transit', tests.get_supabase_uid('hana'), 'EUR', 5000), private.ledger_entry('host_available', tests.get_supabase_uid('hana'), 'EUR', -5000))));
 
 select private.post_ledger_transaction('test:clearing', 'adjustment', private.ledger_entries_of(
   private.ledger_entry('platform_cash', null, 'EUR', 50), private.ledger_entry('refunds', null, 'EUR', -50)));
@@ -171,27 +161,27 @@ select private.post_ledger_transaction('test:clearing_back', 'adjustment', priva
 set local session_replication_role = replica;
 insert into fx values ('BX', gen_random_uuid());
 insert into public.bookings (id, event_id, ticket_type_id, guest_id, quantity, status, amount_cents, currency, confirmed_at)
-values (pg_temp.fx('BX'), pg_temp.fx('E'), pg_temp.fx('T'), pg_temp.uid('kim'), 1, 'confirmed', 3000, 'EUR', now());
+values (tests.fx('BX'), tests.fx('E'), tests.fx('T'), tests.get_supabase_uid('kim'), 1, 'confirmed', 3000, 'EUR', now());
 set local session_replication_role = origin;
 set local role postgres;
-select results_eq($$select check_name, object_id from admin.ledger_health$$, $$values ('paid_booking_without_payment'::text, pg_temp.fx('BX')::text)$$,
+select results_eq($$select check_name, object_id from admin.ledger_health$$, $$values ('paid_booking_without_payment'::text, tests.fx('BX')::text)$$,
                   'a paid booking confirmed without a payment is a violation');
 reset role;
 insert into private.payments (booking_id, event_id, host_id, guest_id, amount_cents, currency, platform_fee_bps, platform_fee_cents,
                               host_share_cents, refund_policy, status, payment_intent_id, succeeded_at)
-values (pg_temp.fx('BX'), pg_temp.fx('E'), pg_temp.uid('hana'), pg_temp.uid('kim'), 3000, 'EUR', 1000, 300, 2700, 'flexible', 'succeeded',
+values (tests.fx('BX'), tests.fx('E'), tests.get_supabase_uid('hana'), tests.get_supabase_uid('kim'), 3000, 'EUR', 1000, 300, 2700, 'flexible', 'succeeded',
         'pi_ghost', now());
 set local role postgres;
 select results_eq($$select check_name, amount from admin.ledger_health$$, $$values ('payment_without_ledger'::text, 3000::bigint)$$,
                   'so is a succeeded payment the ledger never booked');
 reset role;
 set local session_replication_role = replica;
-delete from private.payments where booking_id = pg_temp.fx('BX');
-delete from public.bookings where id = pg_temp.fx('BX');
+delete from private.payments where booking_id = tests.fx('BX');
+delete from public.bookings where id = tests.fx('BX');
 set local session_replication_role = origin;
 
-insert into private.payouts (host_id, account_id, amount_cents, currency) values (pg_temp.uid('hana'), 'acct_hana', 100, 'EUR');
-update private.payouts set requested_at = now() - interval '8 days' where id = pg_temp.fx('PO');
+insert into private.payouts (host_id, account_id, amount_cents, currency) values (tests.get_supabase_uid('hana'), 'acct_hana', 100, 'EUR');
+update private.payouts set requested_at = now() - interval '8 days' where id = tests.fx('PO');
 set local role postgres;
 select results_eq($$select check_name, amount from admin.ledger_health order by check_name$$,
                   $$values ('payout_in_flight'::text, 600::bigint), ('payout_without_ledger', 100::bigint)$$,
@@ -200,12 +190,12 @@ reset role;
 
 -- Stuck holds
 select tests.authenticate_as('kim');
-insert into fx select 'HOLD', id from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 2, 'kim-hold');
+insert into fx select 'HOLD', id from public.book_event(tests.fx('E'), tests.fx('T'), 2, 'kim-hold');
 select tests.as_superuser();
-update public.bookings set hold_expires_at = now() - interval '10 minutes' where id = pg_temp.fx('HOLD');
+update public.bookings set hold_expires_at = now() - interval '10 minutes' where id = tests.fx('HOLD');
 set local role postgres;
 select results_eq($$select problem, booking_id, minutes_overdue from admin.stuck_holds$$,
-                  $$values ('hold_past_expiry'::text, pg_temp.fx('HOLD'), 10)$$,
+                  $$values ('hold_past_expiry'::text, tests.fx('HOLD'), 10)$$,
                   'a hold ten minutes past its deadline that the sweep missed is stuck');
 reset role;
 select private.expire_stale_bookings();
@@ -213,7 +203,7 @@ set local role postgres;
 select is_empty($$select * from admin.stuck_holds$$, 'the sweep releases it');
 reset role;
 insert into private.booking_allocations (booking_id, ticket_type_id, slot, quantity)
-select pg_temp.fx('HOLD'), pg_temp.fx('T'), min(slot), 2 from private.ticket_inventory where ticket_type_id = pg_temp.fx('T');
+select tests.fx('HOLD'), tests.fx('T'), min(slot), 2 from private.ticket_inventory where ticket_type_id = tests.fx('T');
 set local role postgres;
 select results_eq($$select problem, seats_held from admin.stuck_holds order by problem$$,
                   $$values ('released_booking_keeps_seats'::text, 2), ('seat_count_drift', 6)$$,
@@ -225,11 +215,11 @@ select ok(has_table_privilege('postgres', format('admin.%I', v), 'select'), form
   from unnest(array['daily_revenue', 'bookings_per_day', 'open_disputes', 'payment_dead_letters', 'payout_dead_letters',
                     'hosts_in_debt', 'ledger_health', 'stuck_holds']) as v;
 select tests.authenticate_as('hana');
-select is(pg_temp.state_of($$select * from admin.daily_revenue$$), '42501', 'a host cannot read platform revenue');
-select is(pg_temp.state_of($$select * from admin.ledger_health$$), '42501', 'or ledger health');
+select is(tests.sqlstate_of($$select * from admin.daily_revenue$$), '42501', 'a host cannot read platform revenue');
+select is(tests.sqlstate_of($$select * from admin.ledger_health$$), '42501', 'or ledger health');
 select tests.clear_authentication();
-select is(pg_temp.state_of($$select * from admin.open_disputes$$), '42501', 'anonymous visitors cannot read disputes');
-select is(pg_temp.state_of($$select * from admin.stuck_holds$$), '42501', 'or stuck holds');
+select is(tests.sqlstate_of($$select * from admin.open_disputes$$), '42501', 'anonymous visitors cannot read disputes');
+select is(tests.sqlstate_of($$select * from admin.stuck_holds$$), '42501', 'or stuck holds');
 select tests.as_superuser();
 select ok(not exists (select 1 from unnest(array['daily_revenue', 'bookings_per_day', 'open_disputes', 'payment_dead_letters',
                                                  'payout_dead_letters', 'hosts_in_debt', 'ledger_health', 'stuck_holds']) as v,

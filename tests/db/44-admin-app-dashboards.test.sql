@@ -3,16 +3,6 @@
 begin;
 select plan(13);
 
-create function pg_temp.error_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return sqlstate || ' ' || coalesce(v_hint, '');
-end $$;
-
 select tests.create_supabase_user('ada', 'ada@example.test', '{"username":"ada_admin"}', '{"role":"admin"}');
 select tests.create_supabase_user('otto', 'otto@example.test', '{"username":"otto_o"}');
 select tests.create_supabase_user('rex', 'rex@example.test', '{"username":"rex_r"}');
@@ -27,20 +17,20 @@ select results_eq($$select jsonb_array_length(public.admin_dashboard('moderation
                   $$values (1, 'rex_r'::text)$$, 'the admin app reads the moderation queue: Rex''s report');
 select is(public.admin_dashboard('ledger_health'), '[]'::jsonb, 'a healthy ledger is an empty array');
 select is(jsonb_array_length(public.admin_dashboard('audit_log', 1)), 1, 'p_limit bounds the rows');
-select is(pg_temp.error_of($$select public.admin_dashboard('audit_log', 0)$$), '22023 invalid_limit', 'at least one row');
-select is(pg_temp.error_of($$select public.admin_dashboard('audit_log', 1001)$$), '22023 invalid_limit', 'at most a thousand');
-select is(pg_temp.error_of($$select public.admin_dashboard('users')$$), '22023 dashboard_not_found', 'only admin views can be named');
-select is(pg_temp.error_of($$select public.admin_dashboard('audit_log; drop table private.audit_log')$$), '22023 dashboard_not_found',
+select is(tests.error_of($$select public.admin_dashboard('audit_log', 0)$$), '22023 invalid_limit', 'at least one row');
+select is(tests.error_of($$select public.admin_dashboard('audit_log', 1001)$$), '22023 invalid_limit', 'at most a thousand');
+select is(tests.error_of($$select public.admin_dashboard('users')$$), '22023 dashboard_not_found', 'only admin views can be named');
+select is(tests.error_of($$select public.admin_dashboard('audit_log; drop table private.audit_log')$$), '22023 dashboard_not_found',
           'and a crafted name is just an unknown dashboard');
-select is(pg_temp.error_of($$select public.admin_dashboard('../private.ledger_entries')$$), '22023 dashboard_not_found',
+select is(tests.error_of($$select public.admin_dashboard('../private.ledger_entries')$$), '22023 dashboard_not_found',
           'even one pointing at another schema');
 
 select tests.authenticate_as('otto');
-select is(pg_temp.error_of($$select public.admin_dashboard('moderation_queue')$$), '42501 admin_only',
+select is(tests.error_of($$select public.admin_dashboard('moderation_queue')$$), '42501 admin_only',
           'Otto cannot read the reports about him');
-select is(pg_temp.error_of($$select * from public.admin_dashboards()$$), '42501 admin_only', 'or even list the dashboards');
+select is(tests.error_of($$select * from public.admin_dashboards()$$), '42501 admin_only', 'or even list the dashboards');
 select tests.clear_authentication();
-select is(pg_temp.error_of($$select public.admin_dashboard('daily_revenue')$$), '42501 not_authenticated', 'anonymous visitors are told to sign in');
+select is(tests.error_of($$select public.admin_dashboard('daily_revenue')$$), '42501 not_authenticated', 'anonymous visitors are told to sign in');
 
 select * from finish();
 rollback;

@@ -6,16 +6,6 @@
 begin;
 select plan(88);
 
-create function pg_temp.hint_of(p_sql text) returns text language plpgsql as $$
-declare v_hint text;
-begin
-  execute p_sql;
-  return null;
-exception when others then
-  get stacked diagnostics v_hint = pg_exception_hint;
-  return v_hint;
-end $$;
-
 create function pg_temp.evt(p_id text, p_type text, p_object jsonb, p_created bigint) returns jsonb language sql as $$
   select jsonb_build_object('id', p_id, 'object', 'event', 'type', p_type, 'created', p_created, 'livemode', false,
                             'api_version', '2026-10-28.endive', 'data', jsonb_build_object('object', p_object))
@@ -43,9 +33,7 @@ begin
   return v_tables;
 end $$;
 
-create temp table fx (name text primary key, id uuid);
-grant all on fx to public;
-create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
+select tests.create_fixtures();
 
 select tests.create_supabase_user('hana', 'hana@example.test', '{"username":"hana_host","display_name":"Hana Host"}');
 select tests.create_supabase_user('gus', 'gus.gustafsson@example.test', '{"username":"gus_guest","display_name":"Gus Gustafsson"}');
@@ -55,72 +43,72 @@ select tests.create_supabase_user('zed', 'zed@example.test', '{"username":"zed_z
 select tests.create_supabase_user('ops', 'ops@example.test', '{"username":"ops_team"}', '{"role":"admin"}');
 insert into fx values ('gus', tests.get_supabase_uid('gus')), ('ivy', tests.get_supabase_uid('ivy')),
                       ('hana', tests.get_supabase_uid('hana')), ('zed', tests.get_supabase_uid('zed'));
-update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = pg_temp.fx('hana');
+update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = tests.fx('hana');
 insert into private.stripe_accounts (host_id, account_id, details_submitted, charges_enabled, payouts_enabled, transfers_capability)
-values (pg_temp.fx('hana'), 'acct_hana', true, true, true, 'active');
+values (tests.fx('hana'), 'acct_hana', true, true, true, 'active');
 
 -- Hana hosts a paid jazz night (E) and a free picnic next week (F).
 select tests.authenticate_as('hana');
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Jazz cellar', now() + interval '5 days', now() + interval '5 days 3 hours', 'UTC') returning id)
 insert into fx select 'E', id from e;
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'Seat', 3000, 'EUR', 5) returning id)
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('E'), 'Seat', 3000, 'EUR', 5) returning id)
 insert into fx select 'ET', id from t;
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Park picnic', now() + interval '10 days', now() + interval '10 days 3 hours', 'UTC') returning id)
 insert into fx select 'F', id from e;
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('F'), 'Spot', 0, 'EUR', 10) returning id)
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('F'), 'Spot', 0, 'EUR', 10) returning id)
 insert into fx select 'FT', id from t;
-select public.publish_event(pg_temp.fx('E'));
-select public.publish_event(pg_temp.fx('F'));
+select public.publish_event(tests.fx('E'));
+select public.publish_event(tests.fx('F'));
 
 -- Gus pays for the jazz night and books the picnic; Ivy books the picnic too.
 select tests.authenticate_as('gus');
-insert into fx select 'B', id from public.book_event(pg_temp.fx('E'), pg_temp.fx('ET'), 1, 'gus-jazz');
-select * from private.prepare_checkout(pg_temp.fx('B'));
-insert into fx select 'BF', id from public.book_event(pg_temp.fx('F'), pg_temp.fx('FT'), 1, 'gus-picnic');
+insert into fx select 'B', id from public.book_event(tests.fx('E'), tests.fx('ET'), 1, 'gus-jazz');
+select * from private.prepare_checkout(tests.fx('B'));
+insert into fx select 'BF', id from public.book_event(tests.fx('F'), tests.fx('FT'), 1, 'gus-picnic');
 select tests.authenticate_as('ivy');
-insert into fx select 'IF', id from public.book_event(pg_temp.fx('F'), pg_temp.fx('FT'), 1, 'ivy-picnic');
+insert into fx select 'IF', id from public.book_event(tests.fx('F'), tests.fx('FT'), 1, 'ivy-picnic');
 select tests.as_superuser();
-insert into fx select 'P', id from private.payments where booking_id = pg_temp.fx('B');
-select private.record_payment_intent(pg_temp.fx('P'), '{"object":"payment_intent","id":"pi_gus","status":"requires_payment_method","amount":3000,"currency":"eur","created":2000000000}');
+insert into fx select 'P', id from private.payments where booking_id = tests.fx('B');
+select private.record_payment_intent(tests.fx('P'), '{"object":"payment_intent","id":"pi_gus","status":"requires_payment_method","amount":3000,"currency":"eur","created":2000000000}');
 select private.ingest_stripe_event(pg_temp.evt('evt_pigus1', 'payment_intent.succeeded',
   '{"object":"payment_intent","id":"pi_gus","status":"succeeded","amount":3000,"amount_received":3000,"currency":"eur","latest_charge":"ch_gus"}', 2000000100), 'platform', false);
 
 -- His social life: follows, a block, preferences, a phone, an avatar, chats, a reaction, a report.
 select tests.authenticate_as('gus');
-select public.follow_user(pg_temp.fx('hana'));
+select public.follow_user(tests.fx('hana'));
 select public.block_user(tests.get_supabase_uid('moe'));
 select public.set_notification_preference('event_published', 'email', false);
 insert into storage.objects (bucket_id, name, owner_id, metadata)
-values ('avatars', pg_temp.fx('gus') || '/me.png', pg_temp.fx('gus')::text, '{"mimetype":"image/png","size":1000}');
-update public.profiles set avatar_path = pg_temp.fx('gus') || '/me.png', bio = 'Jazz and long walks', city = 'Lisbon'
- where id = pg_temp.fx('gus');
-insert into fx select 'DM', id from public.start_direct_conversation(pg_temp.fx('ivy'));
-insert into fx select 'G', id from public.create_group_conversation('Jazz crew', array[pg_temp.fx('ivy'), pg_temp.fx('hana')]);
+values ('avatars', tests.fx('gus') || '/me.png', tests.fx('gus')::text, '{"mimetype":"image/png","size":1000}');
+update public.profiles set avatar_path = tests.fx('gus') || '/me.png', bio = 'Jazz and long walks', city = 'Lisbon'
+ where id = tests.fx('gus');
+insert into fx select 'DM', id from public.start_direct_conversation(tests.fx('ivy'));
+insert into fx select 'G', id from public.create_group_conversation('Jazz crew', array[tests.fx('ivy'), tests.fx('hana')]);
 select tests.authenticate_as('ivy');
-select public.follow_user(pg_temp.fx('gus'));
-insert into fx select 'IM', id from public.send_message(pg_temp.fx('DM'), 'text', 'Are you coming to the jazz night?');
+select public.follow_user(tests.fx('gus'));
+insert into fx select 'IM', id from public.send_message(tests.fx('DM'), 'text', 'Are you coming to the jazz night?');
 select tests.authenticate_as('gus');
-insert into fx select 'GM', id from public.send_message(pg_temp.fx('DM'), 'text', 'Yes! Call me on +447700900123');
-select public.send_message(pg_temp.fx('G'), 'text', 'See you at the cellar');
-insert into public.message_reactions (message_id, emoji) values (pg_temp.fx('IM'), '👍');
-select public.report_content('message', pg_temp.fx('IM'), 'Testing the report flow');
+insert into fx select 'GM', id from public.send_message(tests.fx('DM'), 'text', 'Yes! Call me on +447700900123');
+select public.send_message(tests.fx('G'), 'text', 'See you at the cellar');
+insert into public.message_reactions (message_id, emoji) values (tests.fx('IM'), '👍');
+select public.report_content('message', tests.fx('IM'), 'Testing the report flow');
 select tests.as_superuser();
-insert into public.notification_settings (user_id, phone_e164) values (pg_temp.fx('gus'), '+447700900123');
+insert into public.notification_settings (user_id, phone_e164) values (tests.fx('gus'), '+447700900123');
 insert into public.waitlist_entries (event_id, ticket_type_id, guest_id, quantity, status)
-values (pg_temp.fx('E'), pg_temp.fx('ET'), pg_temp.fx('gus'), 1, 'left');
+values (tests.fx('E'), tests.fx('ET'), tests.fx('gus'), 1, 'left');
 update public.conversation_members set last_read_at = now() - interval '1 hour', notified_at = null
- where user_id = pg_temp.fx('ivy');
+ where user_id = tests.fx('ivy');
 select private.notify_unread_messages();
-select ok(exists (select 1 from public.notifications where user_id = pg_temp.fx('ivy') and type = 'message_received' and title = 'Gus Gustafsson'),
+select ok(exists (select 1 from public.notifications where user_id = tests.fx('ivy') and type = 'message_received' and title = 'Gus Gustafsson'),
           'before deleting, Ivy was notified of Gus''s message under his name');
 
 -- The jazz night happens; Gus checks in and reviews it; Hana's share is released.
 -- The system completed it when it ended (complete_ended_events), ten days ago.
 update private.events set starts_at = now() - interval '10 days', ends_at = now() - interval '10 days' + interval '3 hours',
-                          status = 'completed', completed_at = now() - interval '10 days' + interval '3 hours' where id = pg_temp.fx('E');
-update public.bookings set checked_in_at = now() - interval '10 days' where id = pg_temp.fx('B');
+                          status = 'completed', completed_at = now() - interval '10 days' + interval '3 hours' where id = tests.fx('E');
+update public.bookings set checked_in_at = now() - interval '10 days' where id = tests.fx('B');
 select tests.authenticate_as('gus');
-insert into public.reviews (booking_id, rating, body) values (pg_temp.fx('B'), 5, 'Wonderful night, thanks Hana');
+insert into public.reviews (booking_id, rating, body) values (tests.fx('B'), 5, 'Wonderful night, thanks Hana');
 select tests.as_superuser();
 update private.payment_settings set release_hold_hours = 48;
 select private.release_host_earnings();
@@ -132,121 +120,121 @@ grant all on before_counts to public;
 
 -- Refusals write nothing
 select tests.authenticate_as('gus');
-select is(pg_temp.hint_of($$select public.delete_my_account('someone_else')$$), 'confirmation_mismatch',
+select tests.raises_hint($$select public.delete_my_account('someone_else')$$, 'confirmation_mismatch',
           'Gus must confirm with his own username');
-select is(pg_temp.hint_of($$select public.delete_my_account(null)$$), 'confirmation_mismatch',
+select tests.raises_hint($$select public.delete_my_account(null)$$, 'confirmation_mismatch',
           'a missing confirmation is refused too');
-select is(pg_temp.hint_of($$select public.delete_my_account('gus_guest')$$), 'has_upcoming_bookings',
+select tests.raises_hint($$select public.delete_my_account('gus_guest')$$, 'has_upcoming_bookings',
           'Gus cannot delete his account while he is booked for the picnic');
 select is((select array_agg(code) from public.my_account_deletion_obstacles()), array['has_upcoming_bookings'],
           'and the obstacles list tells him exactly that');
 select matches((select message from public.my_account_deletion_obstacles()), 'Cancel them first',
                'with a sentence saying what to do');
 select tests.as_superuser();
-select is((select username from public.profiles where id = pg_temp.fx('gus')), 'gus_guest', 'a refused deletion leaves his profile as it was');
-select is((select email::text from auth.users where id = pg_temp.fx('gus')), 'gus.gustafsson@example.test', 'and his sign-in');
-select is((select count(*) from public.follows where follower_id = pg_temp.fx('gus') or followee_id = pg_temp.fx('gus')), 2::bigint,
+select is((select username from public.profiles where id = tests.fx('gus')), 'gus_guest', 'a refused deletion leaves his profile as it was');
+select is((select email::text from auth.users where id = tests.fx('gus')), 'gus.gustafsson@example.test', 'and his sign-in');
+select is((select count(*) from public.follows where follower_id = tests.fx('gus') or followee_id = tests.fx('gus')), 2::bigint,
           'and his follows');
 select tests.authenticate_as('hana');
-select is(pg_temp.hint_of($$select public.delete_my_account('hana_host')$$), 'has_upcoming_events',
+select tests.raises_hint($$select public.delete_my_account('hana_host')$$, 'has_upcoming_events',
           'a host with upcoming events cannot delete her account');
 select tests.authenticate_as('ivy');
-select is(pg_temp.hint_of(format('select public.admin_delete_account(%L, %L)', pg_temp.fx('gus'), 'gus_guest')), 'admin_only',
+select tests.raises_hint(format('select public.admin_delete_account(%L, %L)', tests.fx('gus'), 'gus_guest'), 'admin_only',
           'nobody but an admin can delete someone else''s account');
 select tests.clear_authentication();
-select is(pg_temp.hint_of($$select public.delete_my_account('gus_guest')$$), 'not_authenticated',
+select tests.raises_hint($$select public.delete_my_account('gus_guest')$$, 'not_authenticated',
           'anonymous callers are refused');
-select is(pg_temp.hint_of($$select * from public.my_account_deletion_obstacles()$$), 'not_authenticated',
+select tests.raises_hint($$select * from public.my_account_deletion_obstacles()$$, 'not_authenticated',
           'and cannot ask for the obstacles either');
 
 -- Supabase Auth's session tables, written as GoTrue writes them: a session each for Gus and Ivy
 -- with a refresh token, and an old session-less token of Gus.
 select tests.as_superuser();
 with s as (insert into auth.sessions (id, user_id, created_at, updated_at, aal, ip, user_agent)
-           values (gen_random_uuid(), pg_temp.fx('gus'), now(), now(), 'aal1', '203.0.113.7', 'GusPhone'),
-                  (gen_random_uuid(), pg_temp.fx('ivy'), now(), now(), 'aal1', '198.51.100.2', 'IvyPhone')
+           values (gen_random_uuid(), tests.fx('gus'), now(), now(), 'aal1', '203.0.113.7', 'GusPhone'),
+                  (gen_random_uuid(), tests.fx('ivy'), now(), now(), 'aal1', '198.51.100.2', 'IvyPhone')
            returning id, user_id)
 insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at, session_id)
 select '00000000-0000-0000-0000-000000000000', 'rt-' || user_id, user_id::text, false, now(), now(), id from s;
 insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at)
-values ('00000000-0000-0000-0000-000000000000', 'rt-legacy-gus', pg_temp.fx('gus')::text, false, now(), now());
+values ('00000000-0000-0000-0000-000000000000', 'rt-legacy-gus', tests.fx('gus')::text, false, now(), now());
 
 -- Gus cancels his picnic booking and deletes his account. His access token (kept here) stays
 -- valid until it expires.
 create temp table old_token as select tests.access_token_claims('gus') as claims;
 grant all on old_token to public;
 select tests.authenticate_as('gus');
-select public.cancel_booking(pg_temp.fx('BF'));
+select public.cancel_booking(tests.fx('BF'));
 select is((select count(*) from public.my_account_deletion_obstacles()), 0::bigint, 'with the booking cancelled nothing blocks him');
 select is((select public.delete_my_account(' GUS_GUEST ') ->> 'requested_by'), 'self',
           'Gus deletes his own account (the confirmation ignores case and spaces)');
 
 -- His personal data is gone
 select tests.as_superuser();
-select matches((select username from public.profiles where id = pg_temp.fx('gus')), '^deleted_[0-9a-f]{12}$',
+select matches((select username from public.profiles where id = tests.fx('gus')), '^deleted_[0-9a-f]{12}$',
                'his username became a tombstone');
-select is((select display_name from public.profiles where id = pg_temp.fx('gus')), 'Deleted user', 'he is shown as Deleted user');
-select is((select row(avatar_path, bio, city)::text from public.profiles where id = pg_temp.fx('gus')), '(,,)',
+select is((select display_name from public.profiles where id = tests.fx('gus')), 'Deleted user', 'he is shown as Deleted user');
+select is((select row(avatar_path, bio, city)::text from public.profiles where id = tests.fx('gus')), '(,,)',
           'his avatar, bio and city are cleared');
-select isnt((select deleted_at from public.profiles where id = pg_temp.fx('gus')), null, 'and the profile is marked deleted');
+select isnt((select deleted_at from public.profiles where id = tests.fx('gus')), null, 'and the profile is marked deleted');
 select is(pg_temp.tables_containing('gus.gustafsson@example.test'), '{}'::text[], 'his email is in no table any more');
 select is(pg_temp.tables_containing('7700900123'), array['public.messages'],
           'his phone number is left only inside the chat message he sent Ivy, which she keeps');
 select is(pg_temp.tables_containing('gus_guest'), '{}'::text[], 'his username is in no table');
 select is(pg_temp.tables_containing('Gus Gustafsson'), '{}'::text[], 'nor his name (notifications and system messages included)');
 select is(pg_temp.tables_containing('Jazz and long walks'), '{}'::text[], 'nor his bio');
-select is(pg_temp.tables_containing(pg_temp.fx('gus')::text),
+select is(pg_temp.tables_containing(tests.fx('gus')::text),
           array['auth.users', 'private.audit_log', 'private.payments', 'private.storage_purge_queue', 'public.bookings', 'public.conversations',
                 'public.messages', 'public.profiles', 'public.reviews', 'storage.objects'],
           'his id is left only where records must point at him: money, bookings, reviews, messages, the tombstones, the audit log of his deletion, and his avatar until the purge worker deletes it');
-select is((select row(email, phone, encrypted_password)::text from auth.users where id = pg_temp.fx('gus')), '(,,)',
+select is((select row(email, phone, encrypted_password)::text from auth.users where id = tests.fx('gus')), '(,,)',
           'his sign-in email, phone and password are gone');
-select is((select raw_user_meta_data from auth.users where id = pg_temp.fx('gus')), '{}'::jsonb, 'and his sign-up metadata');
-select is((select banned_until from auth.users where id = pg_temp.fx('gus')), 'infinity'::timestamptz,
+select is((select raw_user_meta_data from auth.users where id = tests.fx('gus')), '{}'::jsonb, 'and his sign-up metadata');
+select is((select banned_until from auth.users where id = tests.fx('gus')), 'infinity'::timestamptz,
           'no refresh token can start a session for him again');
-select isnt((select deleted_at from auth.users where id = pg_temp.fx('gus')), null, 'the auth user is soft-deleted as Supabase Auth does');
-select is((select count(*) from auth.identities where user_id = pg_temp.fx('gus')), 0::bigint, 'and his identities are removed');
-select is((select count(*) from auth.sessions where user_id = pg_temp.fx('gus'))
-        + (select count(*) from auth.refresh_tokens where user_id = pg_temp.fx('gus')::text), 0::bigint,
+select isnt((select deleted_at from auth.users where id = tests.fx('gus')), null, 'the auth user is soft-deleted as Supabase Auth does');
+select is((select count(*) from auth.identities where user_id = tests.fx('gus')), 0::bigint, 'and his identities are removed');
+select is((select count(*) from auth.sessions where user_id = tests.fx('gus'))
+        + (select count(*) from auth.refresh_tokens where user_id = tests.fx('gus')::text), 0::bigint,
           'his sessions (with their IP addresses and devices) and refresh tokens are gone');
-select is((select count(*) from auth.sessions where user_id = pg_temp.fx('ivy'))
-        + (select count(*) from auth.refresh_tokens where user_id = pg_temp.fx('ivy')::text), 2::bigint,
+select is((select count(*) from auth.sessions where user_id = tests.fx('ivy'))
+        + (select count(*) from auth.refresh_tokens where user_id = tests.fx('ivy')::text), 2::bigint,
           'Ivy stays signed in');
-select is((select count(*) from public.follows where follower_id = pg_temp.fx('gus') or followee_id = pg_temp.fx('gus')), 0::bigint,
+select is((select count(*) from public.follows where follower_id = tests.fx('gus') or followee_id = tests.fx('gus')), 0::bigint,
           'his follows are gone both ways');
-select is((select followers_count from public.profiles where id = pg_temp.fx('hana')), 0, 'Hana''s follower count is exact again');
-select is((select following_count from public.profiles where id = pg_temp.fx('ivy')), 0, 'and so is Ivy''s following count');
-select is((select count(*) from public.blocks where blocker_id = pg_temp.fx('gus')), 0::bigint, 'his blocks are gone');
-select is((select count(*) from public.notifications where user_id = pg_temp.fx('gus')), 0::bigint, 'his notifications are gone');
-select is((select count(*) from public.notifications where user_id = pg_temp.fx('hana') and type = 'new_follower'), 0::bigint,
+select is((select followers_count from public.profiles where id = tests.fx('hana')), 0, 'Hana''s follower count is exact again');
+select is((select following_count from public.profiles where id = tests.fx('ivy')), 0, 'and so is Ivy''s following count');
+select is((select count(*) from public.blocks where blocker_id = tests.fx('gus')), 0::bigint, 'his blocks are gone');
+select is((select count(*) from public.notifications where user_id = tests.fx('gus')), 0::bigint, 'his notifications are gone');
+select is((select count(*) from public.notifications where user_id = tests.fx('hana') and type = 'new_follower'), 0::bigint,
           'Hana''s notification that he followed her is gone');
-select is((select count(*) from public.notification_preferences where user_id = pg_temp.fx('gus'))
-        + (select count(*) from public.notification_settings where user_id = pg_temp.fx('gus')), 0::bigint,
+select is((select count(*) from public.notification_preferences where user_id = tests.fx('gus'))
+        + (select count(*) from public.notification_settings where user_id = tests.fx('gus')), 0::bigint,
           'his preferences and contact points are gone');
-select is((select count(*) from private.alert_deliveries where user_id = pg_temp.fx('gus') and (status = 'pending' or destination is not null)),
+select is((select count(*) from private.alert_deliveries where user_id = tests.fx('gus') and (status = 'pending' or destination is not null)),
           0::bigint, 'no alert is waiting to go to him, and none keeps his address');
-select is((select count(*) from public.waitlist_entries where guest_id = pg_temp.fx('gus')), 0::bigint, 'his waitlist entries are gone');
-select is((select count(*) from public.message_reactions where user_id = pg_temp.fx('gus')), 0::bigint, 'his reactions are gone');
-select is((select count(*) from public.conversation_members where user_id = pg_temp.fx('gus')), 0::bigint,
+select is((select count(*) from public.waitlist_entries where guest_id = tests.fx('gus')), 0::bigint, 'his waitlist entries are gone');
+select is((select count(*) from public.message_reactions where user_id = tests.fx('gus')), 0::bigint, 'his reactions are gone');
+select is((select count(*) from public.conversation_members where user_id = tests.fx('gus')), 0::bigint,
           'he is no longer a member of any conversation');
-select is((select count(*) from storage.objects where bucket_id = 'avatars' and name like pg_temp.fx('gus') || '/%'), 1::bigint,
+select is((select count(*) from storage.objects where bucket_id = 'avatars' and name like tests.fx('gus') || '/%'), 1::bigint,
           'his avatar stays in Storage until the purge worker deletes it through the Storage API (which deletes only objects it still finds)');
-select is((select count(*) from private.storage_purge_queue where name = pg_temp.fx('gus') || '/me.png' and status = 'pending' and purged_at is null), 1::bigint,
+select is((select count(*) from private.storage_purge_queue where name = tests.fx('gus') || '/me.png' and status = 'pending' and purged_at is null), 1::bigint,
           'and it is queued for the purge worker');
 select set_config('role', 'authenticated', true), set_config('request.jwt.claims', (select claims::text from old_token), true);
 select throws_ok(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
-                         values ('avatars', '%s/new.png', '%s', '{"mimetype":"image/png","size":10}')$$, pg_temp.fx('gus'), pg_temp.fx('gus')),
+                         values ('avatars', '%s/new.png', '%s', '{"mimetype":"image/png","size":10}')$$, tests.fx('gus'), tests.fx('gus')),
                  '42501', null, 'his old access token cannot store a new avatar the purge worker would never see');
 with u as (update storage.objects set metadata = '{"mimetype":"image/png","size":20}'
-            where bucket_id = 'avatars' and name = pg_temp.fx('gus') || '/me.png' returning 1)
+            where bucket_id = 'avatars' and name = tests.fx('gus') || '/me.png' returning 1)
 select is(count(*), 0::bigint, 'nor replace the one waiting for the purge') from u;
 select tests.as_superuser();
-select is((select reporter_id from private.content_reports where target_id = pg_temp.fx('IM')), null,
+select is((select reporter_id from private.content_reports where target_id = tests.fx('IM')), null,
           'the report he filed stays for moderators, without him');
 
 -- Money records stay
-select is((select count(*) from public.bookings where guest_id = pg_temp.fx('gus')), 2::bigint, 'both his bookings are kept');
-select is((select row(status, amount_cents)::text from private.payments where id = pg_temp.fx('P')), '(succeeded,3000)',
+select is((select count(*) from public.bookings where guest_id = tests.fx('gus')), 2::bigint, 'both his bookings are kept');
+select is((select row(status, amount_cents)::text from private.payments where id = tests.fx('P')), '(succeeded,3000)',
           'his payment is kept with its amount');
 select ok((select ledger_entries = (select count(*) from private.ledger_entries)
                   and payments = (select count(*) from private.payments)
@@ -254,67 +242,67 @@ select ok((select ledger_entries = (select count(*) from private.ledger_entries)
           'not one ledger entry, payment or booking was removed');
 select is_empty($$select transaction_id from private.ledger_entries group by transaction_id, currency having sum(amount) <> 0$$,
                 'the ledger still balances');
-select is((select available from private.host_wallet(pg_temp.fx('hana'), 'EUR')), 2700::bigint, 'Hana''s earnings from his ticket are untouched');
-select throws_ok(format('delete from auth.users where id = %L', pg_temp.fx('gus')), '23503', null,
+select is((select available from private.host_wallet(tests.fx('hana'), 'EUR')), 2700::bigint, 'Hana''s earnings from his ticket are untouched');
+select throws_ok(format('delete from auth.users where id = %L', tests.fx('gus')), '23503', null,
                  'even a hard delete of his auth user cannot cascade into his bookings and payments');
-select is((select row(author_id, rating)::text from public.reviews where booking_id = pg_temp.fx('B')),
-          row(pg_temp.fx('gus'), 5)::text, 'his review stays with the event, under the tombstone');
+select is((select row(author_id, rating)::text from public.reviews where booking_id = tests.fx('B')),
+          row(tests.fx('gus'), 5)::text, 'his review stays with the event, under the tombstone');
 
 -- The people he talked to keep their conversations
 select tests.authenticate_as('ivy');
-select is((select count(*) from public.conversation_messages(pg_temp.fx('DM'))), 2::bigint,
+select is((select count(*) from public.conversation_messages(tests.fx('DM'))), 2::bigint,
           'Ivy still reads her direct conversation with him');
-select is((select p.display_name from public.messages m join public.profiles p on p.id = m.sender_id where m.id = pg_temp.fx('GM')),
+select is((select p.display_name from public.messages m join public.profiles p on p.id = m.sender_id where m.id = tests.fx('GM')),
           'Deleted user', 'his messages show Deleted user as the sender');
-select is((select title from public.my_conversations() where conversation_id = pg_temp.fx('DM')), 'Deleted user',
+select is((select title from public.my_conversations() where conversation_id = tests.fx('DM')), 'Deleted user',
           'and the conversation is titled Deleted user in her list');
-select is((select count(*) from public.conversation_members where conversation_id = pg_temp.fx('G') and role = 'admin'), 1::bigint,
+select is((select count(*) from public.conversation_members where conversation_id = tests.fx('G') and role = 'admin'), 1::bigint,
           'the group he ran got a new admin');
-select is(pg_temp.hint_of(format('select public.follow_user(%L)', pg_temp.fx('gus'))), 'user_not_found',
+select tests.raises_hint(format('select public.follow_user(%L)', tests.fx('gus')), 'user_not_found',
           'nobody can follow the deleted account');
-select is((select count(*) from public.profiles where id = pg_temp.fx('gus')), 1::bigint, 'others still see the tombstone profile');
-select is((select count(*) from public.bookings where guest_id = pg_temp.fx('gus')), 0::bigint, 'but not his bookings');
-select is((select status from public.bookings where id = pg_temp.fx('IF')), 'confirmed', 'Ivy''s own booking is untouched');
-select is((select row(username, display_name)::text from public.profiles where id = pg_temp.fx('ivy')), '(ivy_guest,Ivy)',
+select is((select count(*) from public.profiles where id = tests.fx('gus')), 1::bigint, 'others still see the tombstone profile');
+select is((select count(*) from public.bookings where guest_id = tests.fx('gus')), 0::bigint, 'but not his bookings');
+select is((select status from public.bookings where id = tests.fx('IF')), 'confirmed', 'Ivy''s own booking is untouched');
+select is((select row(username, display_name)::text from public.profiles where id = tests.fx('ivy')), '(ivy_guest,Ivy)',
           'and so is her profile');
 select tests.authenticate_as('hana');
-select is((select count(*) from public.bookings where guest_id = pg_temp.fx('gus')), 2::bigint,
+select is((select count(*) from public.bookings where guest_id = tests.fx('gus')), 2::bigint,
           'the host still sees his bookings of her events, as before');
 
 -- His old access token can do nothing any more
 select set_config('role', 'authenticated', true), set_config('request.jwt.claims', (select claims::text from old_token), true);
-select is(pg_temp.hint_of($$select public.delete_my_account('gus_guest')$$), 'account_deleted', 'a second call says the account is deleted');
-select is(pg_temp.hint_of(format('select public.book_event(%L, %L, 1, %L)', pg_temp.fx('F'), pg_temp.fx('FT'), 'again')), 'account_deleted',
+select tests.raises_hint($$select public.delete_my_account('gus_guest')$$, 'account_deleted', 'a second call says the account is deleted');
+select tests.raises_hint(format('select public.book_event(%L, %L, 1, %L)', tests.fx('F'), tests.fx('FT'), 'again'), 'account_deleted',
           'his old token cannot book');
-select is(pg_temp.hint_of(format('update public.profiles set display_name = %L where id = %L', 'Gus again', pg_temp.fx('gus'))),
+select tests.raises_hint(format('update public.profiles set display_name = %L where id = %L', 'Gus again', tests.fx('gus')),
           'account_deleted', 'nor bring his profile back');
-select is((select count(*) from public.conversations where event_id = pg_temp.fx('E')), 0::bigint,
+select is((select count(*) from public.conversations where event_id = tests.fx('E')), 0::bigint,
           'nor read the event chat his past booking used to open');
 select tests.as_superuser();
-select is(private.notify(pg_temp.fx('gus'), 'welcome', 'Hello'), null, 'notifications to him are not stored');
-select is((select count(*) from realtime.messages where topic = 'user:' || pg_temp.fx('gus') and event = 'notification_created'
+select is(private.notify(tests.fx('gus'), 'welcome', 'Hello'), null, 'notifications to him are not stored');
+select is((select count(*) from realtime.messages where topic = 'user:' || tests.fx('gus') and event = 'notification_created'
              and payload ->> 'title' = 'Hello'), 0::bigint, 'nor broadcast');
 
 -- Money keeps flowing after he left: his bank opens an inquiry on his payment.
 select is(private.ingest_stripe_event(pg_temp.evt('evt_dugus1', 'charge.dispute.created',
   '{"object":"dispute","id":"du_gus","amount":3000,"currency":"eur","charge":"ch_gus","payment_intent":"pi_gus","status":"warning_needs_response","reason":"general","created":2000000400,"balance_transactions":[]}',
   2000000400), 'platform', false), 'processed', 'a dispute on a deleted guest''s payment is still applied');
-select is((select row(is_open, payment_id)::text from private.disputes where id = 'du_gus'), row(true, pg_temp.fx('P'))::text,
+select is((select row(is_open, payment_id)::text from private.disputes where id = 'du_gus'), row(true, tests.fx('P'))::text,
           'against the payment that was kept');
-select is((select (private.dispute_evidence(pg_temp.fx('P')) -> 'guest') - 'id' - 'username' - 'signed_up_at'),
+select is((select (private.dispute_evidence(tests.fx('P')) -> 'guest') - 'id' - 'username' - 'signed_up_at'),
           '{"email": null, "display_name": "Deleted user"}'::jsonb,
           'and the evidence Rally would answer with carries no personal data of his');
 
 -- Hana cancels her picnic; a dispute is open and her earnings are on their way to her bank.
 select tests.authenticate_as('hana');
-select public.cancel_event(pg_temp.fx('F'));
+select public.cancel_event(tests.fx('F'));
 select is((select array_agg(code order by code) from public.my_account_deletion_obstacles()),
           array['open_disputes', 'payouts_in_flight', 'wallet_not_settled'],
           'a host with an open dispute and earnings still on their way is told to wait for them');
-select is(pg_temp.hint_of($$select public.delete_my_account('hana_host')$$), 'open_disputes',
+select tests.raises_hint($$select public.delete_my_account('hana_host')$$, 'open_disputes',
           'and cannot delete her account yet');
 select tests.as_superuser();
-select is((select username from public.profiles where id = pg_temp.fx('hana')), 'hana_host', 'her refused deletion changed nothing');
+select is((select username from public.profiles where id = tests.fx('hana')), 'hana_host', 'her refused deletion changed nothing');
 
 -- Moe hosted a free meetup that is over and left a draft with a cover; he deletes his account.
 update public.profiles set is_host = true, host_status = 'active' where id = tests.get_supabase_uid('moe');
@@ -322,45 +310,45 @@ insert into fx values ('moe', tests.get_supabase_uid('moe'));
 select tests.authenticate_as('moe');
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Board games', now() + interval '2 days', now() + interval '2 days 2 hours', 'UTC') returning id)
 insert into fx select 'M', id from e;
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('M'), 'Seat', 0, 'EUR', 8) returning id)
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('M'), 'Seat', 0, 'EUR', 8) returning id)
 insert into fx select 'MT', id from t;
 select tests.authenticate_as('ivy');
 select public.follow_user(tests.get_supabase_uid('moe'));
 select tests.authenticate_as('moe');
-select public.publish_event(pg_temp.fx('M'));
+select public.publish_event(tests.fx('M'));
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Secret plans', now() + interval '20 days', now() + interval '20 days 2 hours', 'UTC') returning id)
 insert into fx select 'MD', id from e;
 select tests.authenticate_as('ivy');
-insert into fx select 'IM2', id from public.book_event(pg_temp.fx('M'), pg_temp.fx('MT'), 1, 'ivy-games');
+insert into fx select 'IM2', id from public.book_event(tests.fx('M'), tests.fx('MT'), 1, 'ivy-games');
 select tests.as_superuser();
 select private.process_promotion_queue();
-select ok(exists (select 1 from public.notifications where user_id = pg_temp.fx('ivy') and type = 'event_published'
+select ok(exists (select 1 from public.notifications where user_id = tests.fx('ivy') and type = 'event_published'
                    and title like 'Moe Mostel posted a new event%'), 'Ivy, who follows Moe, heard about his meetup under his name');
 insert into storage.objects (bucket_id, name, owner_id, metadata)
-values ('event-covers', pg_temp.fx('MD') || '/cover.png', pg_temp.fx('moe')::text, '{"mimetype":"image/png","size":1000}');
-update private.events set starts_at = now() - interval '3 days', ends_at = now() - interval '3 days' + interval '2 hours' where id = pg_temp.fx('M');
+values ('event-covers', tests.fx('MD') || '/cover.png', tests.fx('moe')::text, '{"mimetype":"image/png","size":1000}');
+update private.events set starts_at = now() - interval '3 days', ends_at = now() - interval '3 days' + interval '2 hours' where id = tests.fx('M');
 select private.complete_ended_events();
 select tests.authenticate_as('moe');
 select is((select public.delete_my_account('moe_m') -> 'removed' ->> 'draft_events'), '1', 'a host whose events are over deletes his account');
 select tests.as_superuser();
-select is((select count(*) from private.events where id = pg_temp.fx('MD')), 0::bigint, 'his unpublished draft is gone');
+select is((select count(*) from private.events where id = tests.fx('MD')), 0::bigint, 'his unpublished draft is gone');
 select is(pg_temp.tables_containing('Moe Mostel'), '{}'::text[], 'his name is in no table, Ivy''s announcement included');
-select is((select count(*) from storage.objects where bucket_id = 'event-covers' and name like pg_temp.fx('MD') || '/%'), 1::bigint,
+select is((select count(*) from storage.objects where bucket_id = 'event-covers' and name like tests.fx('MD') || '/%'), 1::bigint,
           'its cover waits for the purge worker');
-select is((select count(*) from private.storage_purge_queue where bucket_id = 'event-covers' and name = pg_temp.fx('MD') || '/cover.png'), 1::bigint,
+select is((select count(*) from private.storage_purge_queue where bucket_id = 'event-covers' and name = tests.fx('MD') || '/cover.png'), 1::bigint,
           'whose bytes are queued for the Storage API');
 select tests.authenticate_as('ivy');
-select is((select p.display_name from public.events e join public.profiles p on p.id = e.host_id where e.id = pg_temp.fx('M')), 'Deleted user',
+select is((select p.display_name from public.events e join public.profiles p on p.id = e.host_id where e.id = tests.fx('M')), 'Deleted user',
           'the meetup Ivy went to is still there, hosted by Deleted user');
-select is((select status from public.bookings where id = pg_temp.fx('IM2')), 'confirmed', 'and her booking of it stands');
+select is((select status from public.bookings where id = tests.fx('IM2')), 'confirmed', 'and her booking of it stands');
 
 -- An admin deletes Zed's account on his request
 select tests.authenticate_as('ops');
-select is(pg_temp.hint_of(format('select public.admin_delete_account(%L, %L)', pg_temp.fx('zed'), 'zed')), 'confirmation_mismatch',
+select tests.raises_hint(format('select public.admin_delete_account(%L, %L)', tests.fx('zed'), 'zed'), 'confirmation_mismatch',
           'an admin must name the account being deleted');
-select is((select public.admin_delete_account(pg_temp.fx('zed'), 'zed_z') ->> 'requested_by'), 'admin',
+select is((select public.admin_delete_account(tests.fx('zed'), 'zed_z') ->> 'requested_by'), 'admin',
           'an admin deletes an account on request');
-select is(pg_temp.hint_of(format('select public.admin_delete_account(%L, %L)', pg_temp.fx('zed'), (select username from public.profiles where id = pg_temp.fx('zed')))),
+select tests.raises_hint(format('select public.admin_delete_account(%L, %L)', tests.fx('zed'), (select username from public.profiles where id = tests.fx('zed'))),
           'account_already_deleted', 'and cannot delete it twice');
 
 select * from finish();
