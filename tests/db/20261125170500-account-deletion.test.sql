@@ -3,6 +3,7 @@
 -- stay (and the ledger still balances) under a "Deleted user" tombstone; the people he talked to
 -- keep their conversations. Refusals say what to do and write nothing; a second call, a call for
 -- someone else, and anything his old access token tries afterwards are refused.
+-- Also tells: 20261125170800_storage_purge
 begin;
 select plan(88);
 

@@ -1,5 +1,6 @@
 -- Conversations: one direct conversation per pair (closed by blocks), groups run by their
 -- admins, and event chats whose membership follows bookings and co-hosting from live rows.
+-- Also tells: 20261125130200_conversation_management
 begin;
 select plan(55);
 

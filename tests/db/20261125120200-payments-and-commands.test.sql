@@ -1,6 +1,9 @@
 -- Payments in the database: checkout refusals, Stripe events stored once and applied
 -- monotonically, payouts status from Connect, a payment that arrives after the hold ended,
 -- the release job, request_payout's refusals, what hosts read, and reconciliation.
+-- Also tells: 20261125120000_payment_settings_and_connect_accounts, 20261125120300_wallet_transfers_and_payouts
+-- Also tells: 20261125120400_refunds, 20261125120500_disputes
+-- Also tells: 20261125120600_stripe_events, 20261125120700_payment_reconciliation
 begin;
 select plan(49);
 

@@ -1,6 +1,7 @@
 -- Social graph: people follow and unfollow each other (idempotently, never themselves, never
 -- across a block), page through followers and following lists that hide blocked people, and see
 -- which friends are going to an event unless those friends hide their attendance.
+-- Also tells: 20261125110100_follows_and_blocks
 begin;
 select plan(44);
 

@@ -1,5 +1,6 @@
 -- Ticket types: validated prices, currencies, capacities and sales windows; the inventory slots
 -- always add up to the capacity and never drop below what is sold.
+-- Also tells: 20261125110000_currencies
 begin;
 select plan(18);
 

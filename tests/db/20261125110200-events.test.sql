@@ -1,5 +1,6 @@
 -- Events: only hosts create them; every field is validated; the lifecycle is draft → published →
 -- completed or cancelled; visibility and address privacy hold for every kind of viewer.
+-- Also tells: 20261125110500_event_lifecycle
 begin;
 select plan(46);
 

@@ -2,6 +2,7 @@
 -- (and list changes on user:<id>) with the right payload; only members may join, track
 -- presence and type; chat-media files are readable by members and written only into one's own
 -- folder; access follows the same live rules as the tables.
+-- Also tells: 20261125130400_realtime_authorization
 begin;
 select plan(47);
 

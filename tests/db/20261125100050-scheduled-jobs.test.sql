@@ -1,6 +1,7 @@
 -- Scheduled jobs: every recurring job Rally needs exists in pg_cron after the migrations, exactly
 -- as registered, and an operator sees at a glance in admin.scheduled_jobs when one is missing,
 -- failing or overdue.
+-- Also tells: 20261125120800_payment_schedules
 begin;
 select plan(19);
 

@@ -1,6 +1,7 @@
 -- Reading chat: the conversation list with last message and exact unread counts, read
 -- pointers, paging through history, and notifications for people who are not looking —
 -- batched, muted, online and blocked rules — plus reminders when their time comes.
+-- Also tells: 20261125130600_chat_notifications
 begin;
 select plan(42);
 
