@@ -10,8 +10,8 @@
  * follow_user / block_user answer), so those repeats must succeed and write nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { addTicketType, bookEvent, createEvent, createHost, failure, publishEvent, rpc } from "../support/events.ts";
+import { ownerQuery, asUser, closeTestPools, failure } from "../support/db.ts";
+import { addTicketType, bookEvent, createEvent, createHost, publishEvent, rpc } from "../support/events.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 const RALLY_CODES = new Set(["22023", "42501", "P0001"]);

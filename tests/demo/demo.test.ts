@@ -14,19 +14,18 @@ import { assertStackAnswers, type DemoStack, StackNotRunning } from '../../scrip
 import { runDemo, type DemoResult } from '../../scripts/lib/demo/story.ts';
 import { money, summaryLines } from '../../scripts/lib/demo/report.ts';
 import { startStripeStandin, type StripeStandin } from '../../tools/stripe-standin/server.ts';
-import { testEnv } from '../support/env.ts';
+import { envOverride, testEnv } from '../support/env.ts';
 import { ownerQuery, closeTestPools } from '../support/db.ts';
 
 const repoRoot = fileURLToPath(new URL('../../', import.meta.url));
 const tsxCli = fileURLToPath(new URL('../../node_modules/tsx/dist/cli.mjs', import.meta.url));
 const PLATFORM_SECRET = 'whsec_demo_test_platform';
 const CONNECT_SECRET = 'whsec_demo_test_connect';
-const STRIPE_ENV = ['STRIPE_SECRET_KEY', 'STRIPE_API_BASE', 'STRIPE_WEBHOOK_SECRET', 'STRIPE_CONNECT_WEBHOOK_SECRET'] as const;
 
 let standin: StripeStandin;
 let gateway: Gateway;
 let stack: DemoStack;
-const savedEnv = Object.fromEntries(STRIPE_ENV.map((k) => [k, process.env[k]]));
+const env = envOverride();
 
 async function releaseHoldHours(): Promise<number> {
   const { rows } = await ownerQuery<{ h: number }>('select release_hold_hours as h from private.payment_settings');
@@ -50,10 +49,10 @@ async function waitForHealth(url: string): Promise<void> {
 
 beforeAll(async () => {
   standin = await startStripeStandin({ retryDelaysMs: [100, 500, 2000] });
-  delete process.env.STRIPE_SECRET_KEY;
-  process.env.STRIPE_API_BASE = standin.url;
-  process.env.STRIPE_WEBHOOK_SECRET = PLATFORM_SECRET;
-  process.env.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_SECRET;
+  env.set({
+    STRIPE_SECRET_KEY: undefined, STRIPE_API_BASE: standin.url, STRIPE_WEBHOOK_SECRET: PLATFORM_SECRET,
+    STRIPE_CONNECT_WEBHOOK_SECRET: CONNECT_SECRET,
+  });
   const keys = await apiKeys();
   const port = await freePort();
   const apiUrl = `http://127.0.0.1:${port}`;
@@ -76,11 +75,7 @@ afterAll(async () => {
   await gateway?.stop();
   await standin?.close();
   await closeTestPools();
-  for (const key of STRIPE_ENV) {
-    const value = savedEnv[key];
-    if (value === undefined) delete process.env[key];
-    else process.env[key] = value;
-  }
+  env.restore();
 });
 
 describe('npm run demo', () => {

@@ -11,10 +11,10 @@ import { nestingDepth, storableInPostgres } from "../../functions/_shared/json.t
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as stripeWebhook } from "../../functions/stripe-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
-import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools, failure } from "../support/db.ts";
 import { databaseSnapshot, diffSnapshots } from "../support/fuzz/snapshot.ts";
-import { failure } from "../support/events.ts";
 import { createUser } from "../support/users.ts";
+import { envOverride } from "../support/env.ts";
 
 const STRIPE_SECRET = "whsec_regression_platform";
 const SVIX_SECRET = `whsec_${Buffer.from("resend-webhook-regression-secret").toString("base64")}`;
@@ -23,20 +23,14 @@ const ENV: Record<string, string> = {
   STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, RESEND_WEBHOOK_SECRET: SVIX_SECRET, TWILIO_ACCOUNT_SID: TWILIO.sid,
   TWILIO_AUTH_TOKEN: TWILIO.token, TWILIO_STATUS_CALLBACK_URL: TWILIO.url,
 };
-const saved: Record<string, string | undefined> = {};
+const env = envOverride();
 
 beforeAll(() => {
-  for (const [name, value] of Object.entries(ENV)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
+  env.set(ENV);
 });
 
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  env.restore();
   await closePool();
   await closeTestPools();
 });
