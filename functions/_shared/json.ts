@@ -14,11 +14,6 @@ export function json(body: unknown, init: { status?: number; headers?: HeadersIn
   return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
 }
 
-/** 204 No Content. */
-export function noContent(headers?: HeadersInit): Response {
-  return new Response(null, { status: 204, headers });
-}
-
 /**
  * Parses the request body as JSON and validates it: 400 `invalid_json` when it is not JSON,
  * 400 `validation_failed` (zod issues in details) when it does not match the schema.

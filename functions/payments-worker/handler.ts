@@ -10,8 +10,7 @@
  *   401 without a token; 403 forbidden for anything but the service role; 503 not_configured.
  */
 import { z } from "zod";
-import { verifyBearer } from "../_shared/auth.ts";
-import { forbidden } from "../_shared/http-errors.ts";
+import { requireServiceRole } from "../_shared/auth.ts";
 import { json, readJson } from "../_shared/json.ts";
 import { drainPaymentCommands } from "../_shared/payment-commands.ts";
 import { routeByMethod } from "../_shared/router.ts";
@@ -25,10 +24,7 @@ export const body = z.object({
 
 export const handler = routeByMethod({
   POST: async (req) => {
-    const claims = await verifyBearer(req);
-    if (claims.role !== "service_role") {
-      throw forbidden("service_role_only", "Only the service role runs the payments worker.");
-    }
+    await requireServiceRole(req, "the payments worker");
     const input = await readJson(req, body);
     const report = await drainPaymentCommands({
       stripe: getStripe(),

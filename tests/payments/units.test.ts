@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { stripeRequestFor } from "../../functions/_shared/payment-commands.ts";
-import { classifyStripeError } from "../../functions/_shared/stripe-errors.ts";
+import { classifyStripeError, stripeCall } from "../../functions/_shared/stripe-errors.ts";
 import { expectedLivemode, stripeSettings } from "../../functions/_shared/stripe.ts";
 import { paymentIntentParams } from "../../functions/checkout/handler.ts";
 import { accountParams, redirectUrls } from "../../functions/connect-onboarding/handler.ts";
@@ -36,6 +36,24 @@ describe("classifyStripeError", () => {
   it("follows Stripe-Should-Retry: true", () => {
     expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, headers: { "stripe-should-retry": "true" } }))
       .toMatchObject({ retryable: true });
+  });
+});
+
+describe("stripeCall (a Stripe call while serving a request)", () => {
+  it("answers 503 stripe_unavailable, which the client may retry, when Stripe is down or slow", async () => {
+    const outage = { type: "StripeConnectionError", message: "socket hang up" };
+    await expect(stripeCall(() => Promise.reject(outage))).rejects.toMatchObject({
+      status: 503, code: "stripe_unavailable", message: expect.stringMatching(/try again/i), cause: outage,
+    });
+  });
+
+  it("does not call a refused request an outage: the Stripe error goes on unchanged (a 500 on Rally's side)", async () => {
+    const refused = { type: "StripeInvalidRequestError", statusCode: 400, code: "parameter_invalid_integer", message: "Invalid integer" };
+    await expect(stripeCall(() => Promise.reject(refused))).rejects.toBe(refused);
+  });
+
+  it("passes a successful answer through", async () => {
+    await expect(stripeCall(() => Promise.resolve({ id: "pi_1" }))).resolves.toEqual({ id: "pi_1" });
   });
 });
 

@@ -38,6 +38,10 @@ export interface EnvOverride {
  *   const env = envOverride();
  *   beforeAll(() => env.set({ STRIPE_API_BASE: standin.url, STRIPE_SECRET_KEY: undefined }));
  *   afterAll(() => env.restore());
+ *
+ * Scoped, unlike `vi.stubEnv` / `vi.unstubAllEnvs` (which put back every variable the file
+ * stubbed): a harness (support/payments.ts) and a test running inside it each restore only
+ * their own variables.
  */
 export function envOverride(): EnvOverride {
   const saved = new Map<string, string | undefined>();
