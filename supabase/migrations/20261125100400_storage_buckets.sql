@@ -4,7 +4,7 @@
 -- two in step. On a hosted project this migration creates them; locally the Storage API is a
 -- stand-in, so these rows are the buckets.
 --   avatars       public read (public URL), owners write under `<user id>/`
---   event-covers  public read; hosts write under `<event id>/` (rules come with events)
+--   event-covers  public read; the host and managing co-hosts write under `<event id>/` (rules: 20261125110200_events)
 --   chat-media    private; members only, under `<conversation id>/<user id>/` (rules come with chat)
 
 insert into storage.buckets (id, name, public, file_size_limit, allowed_mime_types)

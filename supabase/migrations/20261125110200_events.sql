@@ -480,9 +480,46 @@ grant select on public.event_cohosts to anon, authenticated;
 grant insert (event_id, user_id, role), update (role), delete on public.event_cohosts to authenticated;
 grant select, insert, update, delete on public.event_cohosts to service_role;
 
+-- Event covers: the public bucket `event-covers` (20261125100400_storage_buckets) is read through
+-- public URLs; the host and managing co-hosts upload, replace and delete files under
+-- `<event id>/` (cover_path must point there, validate_event checks it).
+create or replace function private.can_manage_event_cover(p_name text) returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_folder text := (storage.foldername(p_name))[1];
+begin
+  if v_folder is null or v_folder !~* '^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$' then
+    return false;
+  end if;
+  return coalesce(private.is_event_staff(v_folder::uuid, auth.uid(), array['manager']), false);
+end
+$$;
+comment on function private.can_manage_event_cover(text) is
+  'Storage RLS: the host and managing co-hosts of the event named by the first folder of an event-covers object. Never null.';
+grant execute on function private.can_manage_event_cover(text) to authenticated;
+
+create policy "event-covers: staff read their events' folders" on storage.objects
+  for select to authenticated
+  using (bucket_id = 'event-covers' and private.can_manage_event_cover(name));
+create policy "event-covers: staff upload into their events' folders" on storage.objects
+  for insert to authenticated
+  with check (bucket_id = 'event-covers' and private.can_manage_event_cover(name));
+create policy "event-covers: staff replace their events' covers" on storage.objects
+  for update to authenticated
+  using (bucket_id = 'event-covers' and private.can_manage_event_cover(name))
+  with check (bucket_id = 'event-covers' and private.can_manage_event_cover(name));
+create policy "event-covers: staff delete their events' covers" on storage.objects
+  for delete to authenticated
+  using (bucket_id = 'event-covers' and private.can_manage_event_cover(name));
+
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
+  private.can_manage_event_cover(text),
   private.can_see_event_details(uuid,uuid),
   private.event_location(extensions.geometry),
   private.can_see_event(uuid,uuid),

@@ -8,8 +8,10 @@
 --     `deleted_<random>`, display name "Deleted user", every personal field cleared,
 --     `deleted_at` set — and the auth.users row is soft-deleted the way Supabase Auth's own
 --     `DELETE /admin/users/{id}` with `should_soft_delete` does (email, phone, password, tokens
---     and metadata cleared, identities removed, sessions ended), plus `banned_until = infinity`
---     so no refresh token can mint a new session. The uuid that remains identifies nobody.
+--     and metadata cleared, identities removed, sessions ended), plus `banned_until` a hundred
+--     years ahead (GoTrue's own longest ban, "876000h") so no refresh token can mint a new
+--     session. Not `infinity`: GoTrue and most clients cannot read an infinite timestamp, and
+--     one such row would break Auth's admin user listing. The uuid that remains identifies nobody.
 --   * Why SQL and not an edge function calling GoTrue: a hard delete through GoTrue cascades
 --     auth.users → profiles and fails on the money rows (or, without them, would null every
 --     message sender); a soft delete through GoTrue would be a second, non-transactional step
@@ -410,14 +412,16 @@ begin
          email_change = '', phone_change = '', confirmation_token = '', recovery_token = '',
          email_change_token_current = '', email_change_token_new = '', phone_change_token = '',
          reauthentication_token = '', raw_user_meta_data = '{}'::jsonb, raw_app_meta_data = '{}'::jsonb,
-         banned_until = 'infinity', deleted_at = v_now, updated_at = v_now
+         banned_until = v_now + interval '100 years', deleted_at = v_now, updated_at = v_now
    where id = p_user_id;
   delete from auth.identities where user_id = p_user_id;
-  -- Tables Supabase Auth has on the platform (not in the local contract): sessions carry the IP
-  -- and user agent, refresh tokens the way back in, factors and one-time tokens the rest.
-  -- Deleting a session deletes its refresh tokens (ON DELETE CASCADE); older tokens without a
-  -- session are matched on their varchar user_id (compared as text, so its index still serves).
-  foreach v_table in array array['sessions', 'refresh_tokens', 'mfa_factors', 'one_time_tokens'] loop
+  -- Supabase Auth's per-user tables: sessions carry the IP and user agent, refresh tokens the way
+  -- back in; factors, passkeys, one-time tokens and OAuth grants the rest. Deleting a session
+  -- deletes its refresh tokens (ON DELETE CASCADE); older tokens without a session are matched on
+  -- their varchar user_id (compared as text, so its index still serves). GoTrue adds tables over
+  -- time, so each is deleted from only where the project's Auth version has it.
+  foreach v_table in array array['sessions', 'refresh_tokens', 'mfa_factors', 'one_time_tokens', 'webauthn_credentials',
+                                 'webauthn_challenges', 'oauth_consents', 'oauth_authorizations'] loop
     if pg_catalog.to_regclass('auth.' || v_table) is not null then
       execute format('delete from auth.%I where user_id = $1::%s', v_table,
                      case v_table when 'refresh_tokens' then 'text' else 'uuid' end)

@@ -12,7 +12,8 @@ import {
 } from "../../scripts/lib/api-reference/realtime.ts";
 import { functionsInConfig, methodSource, scanHandlerErrors } from "../../scripts/lib/api-reference/edge-functions.ts";
 import { summarizeSchema } from "../../scripts/lib/api-reference/json-schema.ts";
-import { cell, firstSentence, shownDefault } from "../../scripts/lib/api-reference/render.ts";
+import { cell, firstSentence } from "../../scripts/lib/api-reference/render.ts";
+import { shownDefault } from "../../scripts/lib/api-reference/client-examples.ts";
 import { decodeTriggerType, type Catalog, type CatalogFunction, type CatalogRelation } from "../../scripts/lib/api-reference/catalog.ts";
 import { missingComments, sqlModel } from "../../scripts/lib/api-reference/generate.ts";
 import { renderReference } from "../../scripts/lib/api-reference/render.ts";
@@ -304,7 +305,7 @@ describe("the reference from a small catalog", () => {
     arguments: [{ name: "p_id", type: "uuid", mode: "in", default: null }, { name: "p_limit", type: "integer", mode: "in", default: "20" }],
   });
   const relation = (name: string, comment: string | null): CatalogRelation => ({
-    name, kind: "table", comment, rowSecurity: true, securityInvoker: false, triggers: [],
+    name, kind: "table", comment, rowSecurity: true, securityInvoker: false, triggers: [], primaryKey: ["id"],
     columns: [{ name: "id", type: "uuid", nullable: false, default: "gen_random_uuid()", generated: false, comment: "The id | key." }],
     policies: [{ name: "owners read their rows", command: "select", roles: ["authenticated"], permissive: true }],
     access: {
@@ -333,9 +334,24 @@ describe("the reference from a small catalog", () => {
 
   it("renders arguments, callers, both error columns, grants with RLS and escaped cells", () => {
     const markdown = renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] });
-    expect(markdown).toContain("`supabase.rpc('follow', { p_id, p_limit })` — returns `boolean`.");
+    const unaligned = markdown.replace(/ +\/\/ /g, "  // ");
+    expect(unaligned).toContain([
+      "```ts",
+      "const { data, error } = await supabase.rpc('follow', {",
+      "  p_id: '00000000-0000-0000-0000-000000000000',  // uuid",
+      "  // p_limit: 20,  // integer, optional (default 20)",
+      "});",
+      "```",
+      "",
+      "`data`: `boolean`.",
+    ].join("\n"));
+    expect(unaligned).toContain([
+      "await supabase.from('notes').select('*');  // authenticated (RLS)",
+      "await supabase.from('notes').update({ note }).eq('id', id);  // authenticated (RLS: no rows)",
+      "// service_role only (server side, never in an app): insert, delete",
+    ].join("\n"));
     const withRow = renderReference({ ...sqlModel({ ...catalog, functions: [{ ...fn("note_of", "A note."), returns: "notes" }] }), functions: [], topics: [], events: [] });
-    expect(withRow).toContain("— returns a [`notes`](#notes) row.");
+    expect(withRow).toContain("`data`: one [`notes`](#notes) row (an object).");
     expect(markdown).toContain("| `p_id` | `uuid` | required |");
     expect(markdown).toContain("| `p_limit` | `integer` | `20` |");
     expect(markdown).toContain("| `22023` | `user_not_found` |  | ✓ |");

@@ -2,7 +2,7 @@
 -- completed or cancelled; visibility and address privacy hold for every kind of viewer.
 -- Also tells: 20261125110500_event_lifecycle
 begin;
-select plan(46);
+select plan(50);
 
 select tests.create_supabase_user('maya', 'maya@example.test', '{"username":"maya_hosts"}');
 select tests.create_supabase_user('cora', 'cora@example.test', '{"username":"cora_manager"}');
@@ -89,6 +89,25 @@ select throws_ok($$update public.events set title = 'Hijacked' where id = (selec
                  'Only the host or a managing co-host can edit this event.', 'a guest editing a visible event is refused');
 select tests.as_superuser();
 select is((select title from private.events where id = (select id from ev)), 'Sunrise 10K', 'and the title is unchanged');
+
+-- Covers go to the public event-covers bucket under <event id>/: the host and managing co-hosts
+-- upload them; check-in co-hosts, guests and other folders are refused.
+select tests.authenticate_as('cora');
+select lives_ok(format($$insert into storage.objects (bucket_id, name, owner_id, metadata)
+                         values ('event-covers', '%s/cover.jpg', '%s', '{"mimetype":"image/jpeg","size":1000}')$$,
+                       (select id from ev), tests.get_supabase_uid('cora')),
+                'a managing co-host uploads the event''s cover under its folder');
+select tests.authenticate_as('dino');
+select throws_ok(format($$insert into storage.objects (bucket_id, name, owner_id) values ('event-covers', '%s/mine.jpg', '%s')$$,
+                        (select id from ev), tests.get_supabase_uid('dino')),
+                 '42501', null, 'a check-in co-host cannot');
+select tests.authenticate_as('gus');
+select throws_ok(format($$insert into storage.objects (bucket_id, name, owner_id) values ('event-covers', '%s/spam.jpg', '%s')$$,
+                        (select id from ev), tests.get_supabase_uid('gus')),
+                 '42501', null, 'nor a guest');
+select throws_ok(format($$insert into storage.objects (bucket_id, name, owner_id) values ('event-covers', 'not-an-event/x.jpg', '%s')$$,
+                        tests.get_supabase_uid('gus')),
+                 '42501', null, 'nor anyone outside an event''s folder');
 
 -- What each viewer sees
 select tests.clear_authentication();

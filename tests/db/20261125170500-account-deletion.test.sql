@@ -5,7 +5,7 @@
 -- someone else, and anything his old access token tries afterwards are refused.
 -- Also tells: 20261125170800_storage_purge
 begin;
-select plan(88);
+select plan(89);
 
 create function pg_temp.evt(p_id text, p_type text, p_object jsonb, p_created bigint) returns jsonb language sql as $$
   select jsonb_build_object('id', p_id, 'object', 'event', 'type', p_type, 'created', p_created, 'livemode', false,
@@ -159,6 +159,9 @@ insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_a
 select '00000000-0000-0000-0000-000000000000', 'rt-' || user_id, user_id::text, false, now(), now(), id from s;
 insert into auth.refresh_tokens (instance_id, token, user_id, revoked, created_at, updated_at)
 values ('00000000-0000-0000-0000-000000000000', 'rt-legacy-gus', tests.fx('gus')::text, false, now(), now());
+-- And a passkey of Gus's, as GoTrue's WebAuthn stores it.
+insert into auth.webauthn_credentials (user_id, credential_id, public_key, friendly_name)
+values (tests.fx('gus'), '\x0102'::bytea, '\x0304'::bytea, 'Gus''s phone');
 
 -- Gus cancels his picnic booking and deletes his account. His access token (kept here) stays
 -- valid until it expires.
@@ -191,13 +194,14 @@ select is(pg_temp.tables_containing(tests.fx('gus')::text),
 select is((select row(email, phone, encrypted_password)::text from auth.users where id = tests.fx('gus')), '(,,)',
           'his sign-in email, phone and password are gone');
 select is((select raw_user_meta_data from auth.users where id = tests.fx('gus')), '{}'::jsonb, 'and his sign-up metadata');
-select is((select banned_until from auth.users where id = tests.fx('gus')), 'infinity'::timestamptz,
-          'no refresh token can start a session for him again');
+select ok((select banned_until > now() + interval '99 years' from auth.users where id = tests.fx('gus')),
+          'no refresh token can start a session for him again (banned for a hundred years, a timestamp GoTrue can read)');
 select isnt((select deleted_at from auth.users where id = tests.fx('gus')), null, 'the auth user is soft-deleted as Supabase Auth does');
 select is((select count(*) from auth.identities where user_id = tests.fx('gus')), 0::bigint, 'and his identities are removed');
 select is((select count(*) from auth.sessions where user_id = tests.fx('gus'))
         + (select count(*) from auth.refresh_tokens where user_id = tests.fx('gus')::text), 0::bigint,
           'his sessions (with their IP addresses and devices) and refresh tokens are gone');
+select is((select count(*) from auth.webauthn_credentials where user_id = tests.fx('gus')), 0::bigint, 'and so are his passkeys');
 select is((select count(*) from auth.sessions where user_id = tests.fx('ivy'))
         + (select count(*) from auth.refresh_tokens where user_id = tests.fx('ivy')::text), 2::bigint,
           'Ivy stays signed in');

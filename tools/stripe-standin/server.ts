@@ -393,7 +393,10 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
       }
       return;
     }
-    if (method === "GET" && parts[1] === "health") return send(res, 200, { standin: true, status: "ok" });
+    // The webhook URLs (never the secrets) say which stack this stand-in belongs to (npm run demo checks it).
+    if (method === "GET" && parts[1] === "health") {
+      return send(res, 200, { standin: true, status: "ok", webhooks: { platform: webhooks.platform?.url ?? null, connect: webhooks.connect?.url ?? null } });
+    }
     if (method === "POST" && parts[1] === "faults") {
       api.injectFault(body as unknown as FaultSpec);
       return send(res, 200, { standin: true, faults: faults.length });

@@ -72,6 +72,8 @@ export interface CatalogRelation {
   columns: CatalogColumn[];
   rowSecurity: boolean;
   securityInvoker: boolean;
+  /** primary key columns in key order (none for views) */
+  primaryKey: string[];
   access: Record<ApiRole, Record<Privilege, Access>>;
   policies: CatalogPolicy[];
   triggers: CatalogTrigger[];
@@ -135,7 +137,9 @@ select c.oid::int as oid,
        c.relkind as kind,
        obj_description(c.oid, 'pg_class') as comment,
        c.relrowsecurity as row_security,
-       coalesce('security_invoker=true' = any(c.reloptions) or 'security_invoker=on' = any(c.reloptions), false) as security_invoker
+       coalesce('security_invoker=true' = any(c.reloptions) or 'security_invoker=on' = any(c.reloptions), false) as security_invoker,
+       array(select a.attname::text from pg_index i join pg_attribute a on a.attrelid = i.indrelid and a.attnum = any(i.indkey)
+              where i.indrelid = c.oid and i.indisprimary order by array_position(i.indkey::int2[], a.attnum)) as primary_key
   from pg_class c
  where c.relnamespace = 'public'::regnamespace
    and c.relkind in ('r', 'v', 'm', 'p', 'f')
@@ -210,6 +214,7 @@ interface RelationRow {
   comment: string | null;
   row_security: boolean;
   security_invoker: boolean;
+  primary_key: string[];
 }
 
 interface ColumnRow {
@@ -309,6 +314,7 @@ export async function readCatalog(dbUrl: string): Promise<Catalog> {
         })),
         rowSecurity: row.row_security,
         securityInvoker: row.security_invoker,
+        primaryKey: row.primary_key,
         access,
         policies: policyRows
           .filter((policy) => policy.relation === row.name)

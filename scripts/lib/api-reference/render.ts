@@ -10,6 +10,7 @@ import type { EndpointSpec, HttpErrorSpec } from './edge-functions.ts';
 import { summarizeSchema, type SchemaSummary } from './json-schema.ts';
 import type { EventSpec, TopicSpec } from './realtime.ts';
 import { compareText } from './sql-text.ts';
+import { rpcExample, shownDefault, tableCalls } from './client-examples.ts';
 
 export interface RpcModel {
   fn: CatalogFunction;
@@ -76,23 +77,18 @@ function inputArguments(fn: CatalogFunction): CatalogFunction['arguments'] {
   return fn.arguments.filter((arg) => arg.mode === 'in' || arg.mode === 'inout' || arg.mode === 'variadic');
 }
 
-/** `NULL::text` → `null`: the cast says nothing a caller needs. */
-export function shownDefault(expr: string): string {
-  return /^NULL::[a-z0-9_ ."\[\]]+$/i.test(expr) ? 'null' : expr;
+function codeBlock(text: string): string[] {
+  return ['```ts', text, '```', ''];
 }
 
-function callShape(fn: CatalogFunction): string {
-  const args = inputArguments(fn);
-  if (args.length === 0) return `supabase.rpc('${fn.name}')`;
-  return `supabase.rpc('${fn.name}', { ${args.map((arg) => arg.name).join(', ')} })`;
-}
-
+/** What `data` holds: supabase-js answers sets as arrays and one composite row as an object. */
 function returnsText(fn: CatalogFunction, relations: ReadonlySet<string>): string {
-  const table = /^TABLE\(/i.test(fn.returns);
-  if (table) return 'a set of rows (columns below)';
+  if (/^TABLE\(/i.test(fn.returns)) return '`data`: an array of rows (columns below)';
   const type = fn.returns.replace(/^SETOF\s+/i, '');
+  if (type === 'void') return '`data`: null (the function returns nothing)';
   const shown = relations.has(type) ? `[${code(type)}](#${anchor(type)})` : code(type);
-  return fn.returnsSet ? `a set of ${shown} rows` : relations.has(type) ? `a ${shown} row` : shown;
+  if (fn.returnsSet) return `\`data\`: an array of ${shown} ${relations.has(type) ? 'rows' : 'values'}`;
+  return relations.has(type) ? `\`data\`: one ${shown} row (an object)` : `\`data\`: ${shown}`;
 }
 
 function errorRows(model: { documented: ApiError[]; raised: ApiError[] }): string[][] {
@@ -113,7 +109,9 @@ function errorRows(model: { documented: ApiError[]; raised: ApiError[] }): strin
 function renderRpc(model: RpcModel, relations: ReadonlySet<string>): string[] {
   const fn = model.fn;
   const lines = [`### ${code(fn.name)}`, '', ...paragraph(fn.comment)];
-  lines.push(`${code(callShape(fn))} — returns ${returnsText(fn, relations)}.`, '');
+  lines.push(...codeBlock(rpcExample(fn)));
+  const readOnly = fn.volatility === 'volatile' ? '' : ` Read-only (${fn.volatility}): also \`supabase.rpc('${fn.name}', { … }, { get: true })\`, a GET.`;
+  lines.push(`${returnsText(fn, relations)}.${readOnly}`, '');
   lines.push(
     `Callable by: ${fn.callers.map(code).join(', ')} · ${fn.volatility}${fn.securityDefiner ? ' · security definer' : ''} · SQL: ${code(`public.${fn.signature}`)}`,
     '',
@@ -152,6 +150,7 @@ function renderRelation(model: RelationModel): string[] {
   if (relation.kind === 'table' || relation.kind === 'partitioned table') flags.push(relation.rowSecurity ? 'RLS on' : 'RLS OFF');
   if (relation.kind === 'view') flags.push(relation.securityInvoker ? 'security_invoker (the caller\'s RLS applies)' : 'security definer view');
   const lines = [`### ${code(relation.name)}`, '', `*${flags.join(', ')}* · ${code(`supabase.from('${relation.name}')`)}`, '', ...paragraph(relation.comment)];
+  lines.push(...codeBlock(tableCalls(relation)));
   lines.push(...table(
     ['role', ...PRIVILEGES],
     API_ROLES.map((role) => [code(role), ...PRIVILEGES.map((privilege) => `${accessText(relation.access[role][privilege])}${rlsFor(relation, role, privilege)}`)]),
@@ -277,10 +276,11 @@ export function renderReference(model: ReferenceModel): string {
     '- SQL errors: SQLSTATE `22023` bad input, `42501` forbidden, `P0001` a broken business rule; the `hint` is a stable snake_case code, the message a sentence for people. One RPC is one transaction: nothing is half-written. supabase-js shows them as `error.code` (SQLSTATE), `error.hint`, `error.message`.',
     '- Errors per RPC: “in comment” = listed in its `comment on` (“Errors: …”); “raised in code” = a literal `private.raise_error(sqlstate, hint, …)` in its body or, transitively, in a `private.`/`public.` function it calls. PostgreSQL\'s own errors (permission denied on a column, constraint violations) carry no hint and are not listed.',
     '- Edge functions answer `{ "error": { "code", "message", "details"? } }`; a database error maps `22023` → 400, `42501` → 403, `P0001` → 422 with the SQL hint as `code`.',
+    '- Examples are supabase-js calls on `const supabase = createClient<Database>(SUPABASE_URL, SUPABASE_ANON_KEY)` (`Database` from `types/database.ts`), signed in where the call needs a user. They run unchanged against `npm start` (the Data API stand-in, docs/local-stack.md) and a hosted project. RPC examples are typed: each argument\'s value has its SQL type (`\'00000000-…\'` stands for a real id, `\'<name>\'` for a text you choose), required arguments as code, optional ones commented out with their defaults. Table examples show the shape of each call an app\'s role may make; the names stand for your values.',
     '',
     '## RPCs',
     '',
-    'Called as `supabase.rpc(name, { p_… })`; every argument is named.',
+    'Called as `supabase.rpc(name, { p_… })`; every argument is named. `data` is what the function returns, `error` carries `code` (SQLSTATE), `hint` and `message`.',
     '',
     ...table(
       ['function', 'callable by', 'summary'],
@@ -300,7 +300,7 @@ export function renderReference(model: ReferenceModel): string {
   lines.push(
     '## Tables and views',
     '',
-    'What each API role may do (grants; ✓ = every column), and whether row-level security then filters rows. “RLS: no rows” = granted but no policy lets that role see or change a row.',
+    'The `supabase.from(…)` calls an app may make, then what each API role may do (grants; ✓ = every column), and whether row-level security then filters rows. “RLS: no rows” = granted but no policy lets that role see or change a row.',
     '',
   );
   for (const relation of model.relations) lines.push(...renderRelation(relation));

@@ -55,7 +55,7 @@ export function platformLines(delta: Record<string, number>, currency = 'EUR'): 
   };
   const kinds = Object.keys(delta).filter((k) => delta[k] !== 0).sort();
   if (kinds.length === 0) return ['Platform ledger: no change during this run'];
-  return ['Platform ledger, change during this run (admin.platform_balances; debit +, credit −):',
+  return ['Platform ledger, change during this run (the admin app: rpc(\'admin_dashboard\', { p_view: \'platform_balances\' }); debit +, credit −):',
     ...kinds.map((k) => `  ${labels[k] ?? k}: ${delta[k]! >= 0 ? '+' : ''}${money(delta[k]!, currency)}`)];
 }
 
