@@ -6,7 +6,7 @@ import { z } from "zod";
 import {
   findQualifiedCalls, splitCallArgs, stringLiteral, stringLiterals, stripSqlComments, topicPattern,
 } from "../../scripts/lib/api-reference/sql-text.ts";
-import { directErrors, documentedErrors, raisedErrors, writesIn } from "../../scripts/lib/api-reference/sql-errors.ts";
+import { directErrors, documentedButNeverRaised, documentedErrors, raisedErrors, writesIn } from "../../scripts/lib/api-reference/sql-errors.ts";
 import {
   checkRegistry, checkTopicAuthorizers, findBroadcasts, jsonbObjectKeys, topicWords, type EventSpec, type TopicSpec,
 } from "../../scripts/lib/api-reference/realtime.ts";
@@ -78,6 +78,33 @@ describe("errors of an RPC", () => {
     ]);
     expect(documentedErrors("No errors listed here.")).toEqual([]);
     expect(documentedErrors(null)).toEqual([]);
+  });
+
+  it("takes two words in a row for prose, not error codes (admin_delete_account listed `the` and `of`)", () => {
+    expect(documentedErrors("Errors: 42501 admin_only, not_authenticated; 22023 user_not_found; P0001 account_already_deleted and the obstacles of delete_my_account."))
+      .toEqual([
+        { sqlstate: "22023", hint: "user_not_found" },
+        { sqlstate: "42501", hint: "admin_only" },
+        { sqlstate: "42501", hint: "not_authenticated" },
+        { sqlstate: "P0001", hint: "account_already_deleted" },
+      ]);
+    expect(documentedErrors("Errors: P0001 sold_out or blocked; 42501 not_authenticated")).toHaveLength(3);
+  });
+
+  it("flags a documented error nothing raises, and accepts one a computed hint spells out", () => {
+    const bodies = [
+      { name: "public.book", source: "perform private.book()", comment: "Errors: P0001 sold_out, blocked." },
+      { name: "private.book", source: "perform private.raise_error('P0001', 'sold_out', 'x')", comment: null },
+      { name: "public.leave", source: "perform private.raise_error('P0001', v_obstacle.code, v_obstacle.message); perform private.obstacles()",
+        comment: "Errors: P0001 has_upcoming_events, never_spelled." },
+      { name: "private.obstacles", source: "return query select 'has_upcoming_events'::text, 1", comment: null },
+      { name: "admin.retry", source: "perform admin.retry_command()", comment: "Errors: 22023 command_not_found." },
+      { name: "admin.retry_command", source: "perform private.raise_error('22023', 'command_not_found', 'x')", comment: null },
+    ];
+    expect(documentedButNeverRaised(bodies)).toEqual([
+      "public.book: its comment documents P0001 blocked, which neither it nor anything it calls raises",
+      "public.leave: its comment documents P0001 never_spelled, which neither it nor anything it calls raises",
+    ]);
   });
 
   it("collects literal raise_error calls only, ignoring commented-out ones and computed codes", () => {
@@ -319,8 +346,8 @@ describe("the reference from a small catalog", () => {
     internalFunctions: ["hook(event jsonb)"],
     relations: [relation("notes", "Notes."), relation("secrets", " ")],
     bodies: [
-      { name: "public.follow", source: "perform private.follow(p_id)", argNames: ["p_id"] },
-      { name: "private.follow", source: "perform private.raise_error('P0001', 'blocked', 'x'); perform private.raise_error('22023', 'user_not_found', 'x');", argNames: ["p_id"] },
+      { name: "public.follow", source: "perform private.follow(p_id)", argNames: ["p_id"], comment: null },
+      { name: "private.follow", source: "perform private.raise_error('P0001', 'blocked', 'x'); perform private.raise_error('22023', 'user_not_found', 'x');", argNames: ["p_id"], comment: null },
     ],
     tableTriggers: [],
   };

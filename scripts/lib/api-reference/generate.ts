@@ -1,8 +1,9 @@
 /**
  * Builds the API reference from a migrated database plus the repository (edge functions,
  * config.toml, the Realtime registry), and says what is wrong with it: an undocumented public
- * RPC or table, a broadcast the registry does not list, an edge function the registry and
- * config.toml disagree about. `gen:api` writes the Markdown; `--check` compares it.
+ * RPC or table, an error a function's comment documents but nothing it runs can raise, a
+ * broadcast the registry does not list, an edge function the registry and config.toml disagree
+ * about. `gen:api` writes the Markdown; `--check` compares it.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -15,7 +16,7 @@ import {
 } from './edge-functions.ts';
 import { checkRegistry, checkTopicAuthorizers, findBroadcasts, REALTIME_EVENTS, REALTIME_TOPICS } from './realtime.ts';
 import { renderReference, type FunctionModel, type ReferenceModel } from './render.ts';
-import { documentedErrors, raisedErrors, sortErrors, type ApiError } from './sql-errors.ts';
+import { documentedButNeverRaised, documentedErrors, raisedErrors, sortErrors, type ApiError } from './sql-errors.ts';
 
 export const REFERENCE_FILE = join(REPO_ROOT, 'docs', 'api-reference.md');
 export const REFERENCE_PATH = 'docs/api-reference.md';
@@ -93,6 +94,7 @@ export async function generateReference(dbUrl: string): Promise<GeneratedReferen
   const columnsOf = new Map(catalog.relations.map((relation) => [relation.name, relation.columns.map((column) => column.name)]));
   problems.push(...checkRegistry(broadcasts.found, broadcasts.unreadable, REALTIME_EVENTS, REALTIME_TOPICS, columnsOf));
   problems.push(...checkTopicAuthorizers(catalog.bodies));
+  problems.push(...documentedButNeverRaised(catalog.bodies, catalog.tableTriggers));
   const model: ReferenceModel = {
     ...sqlModel(catalog),
     functions: await functionModels(problems),
