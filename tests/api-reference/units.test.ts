@@ -17,6 +17,7 @@ import { shownDefault } from "../../scripts/lib/api-reference/client-examples.ts
 import { decodeTriggerType, type Catalog, type CatalogFunction, type CatalogRelation } from "../../scripts/lib/api-reference/catalog.ts";
 import { missingComments, sqlModel } from "../../scripts/lib/api-reference/generate.ts";
 import { renderReference } from "../../scripts/lib/api-reference/render.ts";
+import { capabilityIndex, type CapabilityIndex } from "../../scripts/lib/api-reference/capabilities.ts";
 
 describe("reading SQL text", () => {
   it("drops -- and nested /* */ comments but keeps quotes, dollar quotes and comment-like text inside them", () => {
@@ -352,6 +353,14 @@ describe("the reference from a small catalog", () => {
     tableTriggers: [],
   };
 
+  // Everything filed under one capability, as the migrations would file it.
+  const index: CapabilityIndex = {
+    byObject: new Map([["public.follow", "Social"], ["public.undocumented", "Social"], ["public.note_of", "Social"], ["public.notes", "Social"], ["public.secrets", "Social"]]),
+    byFunction: new Map(),
+    problems: [],
+  };
+  const shell = { capabilities: [{ title: "Social", doc: "social-and-alerts.md" }], functions: [], topics: [], events: [] };
+
   it("names every RPC and table without a comment", () => {
     expect(missingComments(catalog)).toEqual([
       "comment missing: function public.undocumented(p_id uuid) (add `comment on function` in a migration)",
@@ -360,7 +369,7 @@ describe("the reference from a small catalog", () => {
   });
 
   it("renders arguments, callers, both error columns, grants with RLS and escaped cells", () => {
-    const markdown = renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] });
+    const markdown = renderReference({ ...shell, ...sqlModel(catalog, index) });
     const unaligned = markdown.replace(/ +\/\/ /g, "  // ");
     expect(unaligned).toContain([
       "```ts",
@@ -377,7 +386,7 @@ describe("the reference from a small catalog", () => {
       "await supabase.from('notes').update({ note }).eq('id', id);  // authenticated (RLS: no rows)",
       "// service_role only (server side, never in an app): insert, delete",
     ].join("\n"));
-    const withRow = renderReference({ ...sqlModel({ ...catalog, functions: [{ ...fn("note_of", "A note."), returns: "notes" }] }), functions: [], topics: [], events: [] });
+    const withRow = renderReference({ ...shell, ...sqlModel({ ...catalog, functions: [{ ...fn("note_of", "A note."), returns: "notes" }] }, index) });
     expect(withRow).toContain("`data`: one [`notes`](#notes) row (an object).");
     expect(markdown).toContain("| `p_id` | `uuid` | required |");
     expect(markdown).toContain("| `p_limit` | `integer` | `20` |");
@@ -388,6 +397,41 @@ describe("the reference from a small catalog", () => {
     expect(markdown).toContain("| `id` | `uuid` | no | `gen_random_uuid()` | The id \\| key. |");
     expect(markdown).toContain("Not callable by any API role (hooks and internals): `hook(event jsonb)`.");
     expect(markdown.endsWith("\n")).toBe(true);
-    expect(renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] })).toBe(markdown);
+    expect(renderReference({ ...shell, ...sqlModel(catalog, index) })).toBe(markdown);
+  });
+
+  it("files each RPC and table under its capability, and states require_user's errors once instead of in every table", () => {
+    const signedIn: Catalog = {
+      ...catalog,
+      bodies: [
+        ...catalog.bodies,
+        { name: "public.follow", source: "perform private.require_user(); perform private.follow(p_id)", argNames: ["p_id"], comment: null },
+        { name: "private.require_user", source: "perform private.raise_error('42501', 'not_authenticated', 'x'); perform private.raise_error('42501', 'account_deleted', 'x')", argNames: [], comment: null },
+      ],
+    };
+    const markdown = renderReference({ ...shell, ...sqlModel(signedIn, index) });
+    expect(markdown).toContain("## Social\n\nExplained in [social-and-alerts.md](social-and-alerts.md).");
+    expect(markdown).toContain("Contents: [Conventions](#conventions) · [Social](#social) (2 RPCs, 2 tables) · [Realtime](#realtime)");
+    expect(markdown).toContain("so it can also raise `42501 account_deleted`, `42501 not_authenticated`.");
+    expect(markdown).toContain("Needs a signed-in user: also the account errors of `require_user`");
+    expect(markdown).not.toContain("| `42501` | `not_authenticated` |");
+    expect(markdown).not.toContain("| `42501` | `account_deleted` |");
+    expect(markdown).toContain("| `P0001` | `blocked` | ✓ | ✓ |");
+    const unfiled = renderReference({ ...shell, ...sqlModel(catalog, { ...index, byObject: new Map() }) });
+    expect(unfiled).toContain("## Not filed under a capability");
+  });
+
+  it("files what the migrations define under the capability that lists the migration, and names what belongs to none", () => {
+    const capabilities = [{ title: "Social", doc: "social-and-alerts.md", migrations: ["20260101000000_follows"], functions: ["contact-points"] }];
+    const found = capabilityIndex([
+      { file: "20260101000000_follows.sql", sql: "create table public.follows (a int);\ncreate or replace function public.follow_user() returns void language sql as $$ select 1 $$;" },
+      { file: "20260101000100_orphan.sql", sql: "create function public.orphan() returns void language sql as $$ select 1 $$;" },
+      { file: "20260101000200_internal.sql", sql: "create function private.helper() returns void language sql as $$ select 1 $$;" },
+    ], capabilities);
+    expect([...found.byObject].sort()).toEqual([["public.follow_user", "Social"], ["public.follows", "Social"]]);
+    expect(found.byFunction.get("contact-points")).toBe("Social");
+    expect(found.problems).toEqual([
+      "capabilities: supabase/migrations/20260101000100_orphan.sql defines public.orphan but belongs to no capability in scripts/lib/api-reference/capabilities.ts",
+    ]);
   });
 });
