@@ -282,7 +282,7 @@ comment on view public.events is
   'Events the caller may see. address, online_url and the exact location are shown to the host, co-hosts and confirmed guests only (location is otherwise rounded to ~1 km). Hosts insert drafts here; status changes go through publish_event / cancel_event.';
 comment on column public.events.timezone is 'IANA time zone the event happens in; starts_at/ends_at are instants (timestamptz).';
 comment on column public.events.visibility is 'public (searchable) | unlisted (by link) | followers (followers of the host).';
-comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and the README.';
+comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and docs/events-and-bookings.md.';
 comment on column public.events.is_online is 'True when the event has an online link (visible to confirmed guests).';
 comment on column public.events.location is 'Longitude/latitude point (SRID 4326), exact for the host, co-hosts and confirmed guests, rounded to ~1 km for everyone else. Written as a point such as SRID=4326;POINT(-0.1276 51.5072); out-of-range coordinates are refused (invalid_location), never wrapped.';
 

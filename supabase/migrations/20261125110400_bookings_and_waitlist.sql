@@ -568,7 +568,7 @@ comment on function public.decline_booking(uuid) is
 -- Refund policy, quotes and cancellation
 -- ---------------------------------------------------------------------------------------------
 
--- Percentage of the amount a guest gets back when cancelling at p_at (README: refund policies).
+-- Percentage of the amount a guest gets back when cancelling at p_at (docs/events-and-bookings.md: refund policies).
 create or replace function private.refund_percent(p_policy text, p_starts_at timestamptz, p_at timestamptz) returns integer
 language sql
 immutable

@@ -2,7 +2,7 @@
  * Attack class: malformed writes. Every write a signed-in user can make directly through the Data
  * API (the tables and the events view granted to `authenticated`) is tried with what breaks a
  * constraint — a duplicate, an unknown id, a value out of range — and must be refused with the
- * error contract (README "Errors"): SQLSTATE 22023, 42501 or P0001 with a snake_case hint, or
+ * error contract (docs/conventions.md, "Errors"): SQLSTATE 22023, 42501 or P0001 with a snake_case hint, or
  * PostgreSQL's own 42501 for a column the role has no grant on. Never a bare 23505 / 23503 /
  * 23514, which apps cannot tell apart and PostgREST answers 409/400 with Postgres' wording.
  * Nothing is written: each attempt is one failed request, and the table is unchanged after it.

@@ -1,5 +1,5 @@
 /**
- * Refunds follow the event's refund policy (README: refund policies):
+ * Refunds follow the event's refund policy (docs/events-and-bookings.md: refund policies):
  *   flexible  100% until 24 h before the start, then 0%
  *   moderate  100% until 7 days before, 50% until 24 h before, then 0%
  *   strict     50% until 7 days before, then 0%

@@ -3,7 +3,7 @@
  * trigger is defined exactly once, in the migration of the capability that owns it, and no
  * migration takes apart what an earlier one built (drop / alter of another migration's function,
  * policy, trigger or constraint). Until the first deploy, a change is folded into the owner;
- * after it, a change is a new migration (README "Migrations") and this test's allow-list says so.
+ * after it, a change is a new migration (docs/conventions.md, "Migrations") and this test's allow-list says so.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
