@@ -84,6 +84,8 @@ function missingPackages(packages) {
   return packages.filter((name) => !installed.has(name));
 }
 
+const OTHER_SYSTEMS = '(A release without postgresql-15 of its own, such as Ubuntu 24.04: see "Other systems" in README.md.)';
+
 function ensureDebianPackages() {
   if (process.platform !== 'linux' || !existsSync('/etc/debian_version')) return;
   const missing = missingPackages(debianPackages());
@@ -94,13 +96,16 @@ function ensureDebianPackages() {
   const install = ['install', '-y', '--no-install-recommends', ...missing];
   if (process.getuid?.() !== 0) {
     throw new SetupError(`missing Debian packages: ${missing.join(' ')}. Install them, then run this again:\n` +
-      `  sudo apt-get update && sudo apt-get ${install.join(' ')}\n` +
-      '(Ubuntu and other Debian releases without postgresql-15: see "Other systems" in README.md.)');
+      `  sudo apt-get update && sudo apt-get ${install.join(' ')}\n${OTHER_SYSTEMS}`);
   }
   say(`Debian packages: installing ${missing.join(' ')}`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  runStep('apt-get', ['update'], { env });
-  runStep('apt-get', install, { env });
+  try {
+    runStep('apt-get', ['update'], { env });
+    runStep('apt-get', install, { env });
+  } catch (error) {
+    throw new SetupError(`${error.message}\n${OTHER_SYSTEMS}`);
+  }
 }
 
 // 3. node_modules ------------------------------------------------------------------------------
