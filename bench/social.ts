@@ -113,8 +113,8 @@ async function setUp(admin: pg.Pool, followers: number, bookers: number): Promis
        union all
        select id, 'event_published', 'sms', true from public.profiles where username like 'fan\\_%' and hashtext(id::text) % 10 = 2`);
     await client.query(
-      `insert into public.notification_settings (user_id, phone_e164, quiet_hours_start, quiet_hours_end)
-       select id, '+4474' || lpad((abs(hashtext(id::text)) % 100000000)::text, 8, '0'),
+      `insert into public.notification_settings (user_id, phone_e164, phone_verified_at, quiet_hours_start, quiet_hours_end)
+       select id, '+4474' || lpad((abs(hashtext(id::text)) % 100000000)::text, 8, '0'), now(),
               case when hashtext(id::text) % 50 = 2 then (now() at time zone timezone - interval '1 hour')::time end,
               case when hashtext(id::text) % 50 = 2 then (now() at time zone timezone + interval '1 hour')::time end
          from public.profiles where username like 'fan\\_%' and hashtext(id::text) % 10 = 2`);

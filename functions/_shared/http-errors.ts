@@ -11,7 +11,7 @@ import { z } from "zod";
 import { pgErrorToHttp } from "./pg-errors.ts";
 
 /** The statuses Rally's functions answer with (ARCHITECTURE §4 "Errors"). */
-export type HttpErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 422 | 500 | 503;
+export type HttpErrorStatus = 400 | 401 | 403 | 404 | 405 | 409 | 413 | 422 | 429 | 500 | 503;
 
 /** One zod issue, reduced to what a client can act on (no input values echoed back). */
 export interface ValidationIssue {
@@ -79,6 +79,16 @@ export const conflict = (code: string, message: string, details?: unknown): Http
 export const unprocessable = (code: string, message: string, details?: unknown): HttpError =>
   new HttpError(422, code, message, { details });
 
+/** 413: a request body over the function's cap (read no further than the cap). */
+export const payloadTooLarge = (limitBytes: number): HttpError =>
+  new HttpError(413, "payload_too_large", `The request body is larger than this endpoint accepts (${limitBytes} bytes).`, {
+    details: { limit_bytes: limitBytes },
+  });
+
+/** 429 with `Retry-After` (whole seconds, RFC 9110 §10.2.3). */
+export const tooManyRequests = (code: string, message: string, retryAfterSeconds: number, details?: unknown): HttpError =>
+  new HttpError(429, code, message, { details, headers: { "Retry-After": String(Math.max(1, Math.ceil(retryAfterSeconds))) } });
+
 export const notConfigured = (message: string, details?: unknown): HttpError =>
   new HttpError(503, "not_configured", message, { details });
 
@@ -107,7 +117,9 @@ export function toHttpError(err: unknown): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof z.ZodError) return validationError(err);
   const db = pgErrorToHttp(err);
-  return db === null ? internalError() : new HttpError(db.status, db.code, db.message, { cause: err });
+  if (db === null) return internalError();
+  if (db.status === 429) return tooManyRequests(db.code, db.message, db.retryAfterSeconds ?? 1, db.details);
+  return new HttpError(db.status, db.code, db.message, { details: db.details, cause: err });
 }
 
 /**

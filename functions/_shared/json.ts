@@ -3,7 +3,7 @@
  * parsed with a zod schema so handlers only ever see typed, validated input.
  */
 import type { z } from "zod";
-import { HttpError, validationError } from "./http-errors.ts";
+import { HttpError, payloadTooLarge, validationError } from "./http-errors.ts";
 
 const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -14,12 +14,51 @@ export function json(body: unknown, init: { status?: number; headers?: HeadersIn
   return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
 }
 
+/** The body cap of the small JSON endpoints (checkout, connect-onboarding, contact-points, workers). */
+export const SMALL_BODY_BYTES = 4 * 1024;
+
 /**
- * Parses the request body as JSON and validates it: 400 `invalid_json` when it is not JSON,
- * 400 `validation_failed` (zod issues in details) when it does not match the schema.
+ * The request body as text, read no further than `maxBytes`: a declared Content-Length over the
+ * cap is refused before anything is read, and a body without one (chunked) is read chunk by chunk
+ * and abandoned as soon as it passes the cap. Either way 413 `payload_too_large`, so a client
+ * cannot make a function buffer 100 MB to learn it was too big. Bytes are decoded as UTF-8.
  */
-export async function readJson<S extends z.ZodType>(req: Request, schema: S): Promise<z.infer<S>> {
-  const text = await req.text();
+export async function readBodyText(req: Request, maxBytes: number): Promise<string> {
+  const declared = req.headers.get("Content-Length");
+  if (declared !== null && /^\d+$/.test(declared.trim()) && Number(declared.trim()) > maxBytes) {
+    await req.body?.cancel().catch(() => undefined);
+    throw payloadTooLarge(maxBytes);
+  }
+  if (req.body === null) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel().catch(() => undefined);
+      throw payloadTooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(body);
+}
+
+/**
+ * Parses the request body as JSON and validates it: 413 `payload_too_large` past `maxBytes`
+ * (read no further), 400 `invalid_json` when it is not JSON, 400 `validation_failed` (zod issues
+ * in details) when it does not match the schema.
+ */
+export async function readJson<S extends z.ZodType>(req: Request, schema: S, maxBytes = SMALL_BODY_BYTES): Promise<z.infer<S>> {
+  const text = await readBodyText(req, maxBytes);
   let value: unknown;
   try {
     value = text === "" ? undefined : JSON.parse(text);

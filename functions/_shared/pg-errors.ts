@@ -3,6 +3,8 @@
  * (ARCHITECTURE §4 "Errors"): RPCs raise SQLSTATE 22023 for bad input, 42501 for forbidden and
  * P0001 for a broken business rule, with a stable snake_case code in HINT and a readable
  * sentence as the message. Those messages were written for people, so they pass through.
+ * The limiter's refusal (P0001 rate_limited, supabase/migrations/…_rate_limits.sql) is a 429
+ * whose wait comes from the JSON in DETAIL (`retry_after_seconds`).
  * Any other database error is an internal detail: its text is never sent to the client.
  *
  * Pure and free of the `pg` import so handlers, the gateway and unit tests can all use it.
@@ -12,9 +14,12 @@
  * stays a leaf: http-errors.ts imports it, never the other way round.
  */
 export interface PgHttpMapping {
-  status: 400 | 403 | 409 | 422 | 503;
+  status: 400 | 403 | 409 | 422 | 429 | 503;
   code: string;
   message: string;
+  /** 429 only: how long to wait, from the limiter's DETAIL. */
+  retryAfterSeconds?: number;
+  details?: unknown;
 }
 
 /** The fields of a node-postgres `DatabaseError` this module reads. */
@@ -22,6 +27,7 @@ export interface PgErrorLike {
   code: string;
   message: string;
   hint?: string | undefined;
+  detail?: string | undefined;
   severity?: string | undefined;
 }
 
@@ -59,6 +65,40 @@ function fromRule(status: PgHttpMapping["status"], err: PgErrorLike, fallback: s
   return { status, code: hintCode(err, fallback), message: err.message };
 }
 
+/** The limiter's DETAIL: `{"action", "limit", "per_seconds", "retry_after_seconds"}`. */
+export interface RateLimitDetail {
+  action: string;
+  limit: number;
+  per_seconds: number;
+  retry_after_seconds: number;
+}
+
+function rateLimitDetail(detail: string | undefined): RateLimitDetail | null {
+  if (detail === undefined) return null;
+  try {
+    const value: unknown = JSON.parse(detail);
+    if (typeof value !== "object" || value === null) return null;
+    const v = value as Record<string, unknown>;
+    return typeof v.action === "string" && typeof v.limit === "number" && typeof v.per_seconds === "number" &&
+        typeof v.retry_after_seconds === "number"
+      ? { action: v.action, limit: v.limit, per_seconds: v.per_seconds, retry_after_seconds: v.retry_after_seconds }
+      : null;
+  } catch {
+    return null;
+  }
+}
+
+function rateLimited(err: PgErrorLike): PgHttpMapping {
+  const detail = rateLimitDetail(err.detail);
+  return {
+    status: 429,
+    code: "rate_limited",
+    message: err.message,
+    retryAfterSeconds: detail?.retry_after_seconds ?? 60,
+    ...(detail === null ? {} : { details: detail }),
+  };
+}
+
 const unavailable = (): PgHttpMapping => ({
   status: 503,
   code: "database_unavailable",
@@ -80,8 +120,8 @@ export function pgErrorToHttp(err: unknown): PgHttpMapping | null {
         ? fromRule(403, err, "forbidden")
         // A bare permission error names tables and roles: keep those to the log.
         : { status: 403, code: "forbidden", message: "You are not allowed to do that." };
-    case "P0001": // raise_exception: a broken business rule
-      return fromRule(422, err, "business_rule_violated");
+    case "P0001": // raise_exception: a broken business rule, or the limiter
+      return err.hint === "rate_limited" ? rateLimited(err) : fromRule(422, err, "business_rule_violated");
     case "23505":
       return { status: 409, code: "already_exists", message: "That already exists." };
     case "23503":

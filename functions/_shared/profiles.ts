@@ -40,6 +40,19 @@ export async function findProfile(client: DbClient, id: string): Promise<Profile
 }
 
 /**
+ * The caller's own profile, after the check every RPC makes (private.require_user): a token
+ * whose account no longer exists, was deleted or is suspended is refused with 403
+ * `account_not_found` / `account_deleted` / `account_suspended`, whichever function is called.
+ * `client` must be in the caller's request context (withUserContext) and `id` their `sub`.
+ */
+export async function requireAccount(client: DbClient, id: string): Promise<Profile> {
+  await client.query("select private.require_user()");
+  const profile = await findProfile(client, id);
+  if (profile === null) throw new Error("require_user passed but the profile is not readable");
+  return profile;
+}
+
+/**
  * The caller's Rally role. The access-token hook puts it in the JWT as `user_role`; a token
  * issued without the hook (older sessions, hand-signed test tokens) falls back to the same
  * rule the hook applies: admin from `app_metadata.role`, else host when the profile is one.

@@ -10,9 +10,15 @@
  * confirms it with Stripe.js / the Payment Sheet using the client secret; the booking is
  * confirmed by the payment_intent.succeeded webhook, never by this function.
  *
- * Errors: 400 validation_failed; 401; 403 not_your_booking; 404 booking_not_found; 409
- * hold_expired, already_paid, awaiting_approval, booking_not_payable; 422 nothing_to_pay,
- * host_cannot_accept_payments; 503 not_configured (Stripe) or a Stripe outage (stripe_unavailable).
+ * Every call that reaches Stripe takes one `checkout` call from the caller's rate limit (20 an
+ * hour by default; private.rate_limits): Stripe's rate limit is shared by the whole platform, so
+ * one account must not spend it (issue 13). The body is capped at 4 KiB, read no further.
+ *
+ * Errors: 400 validation_failed; 401; 403 not_your_booking, account_not_found / account_deleted /
+ * account_suspended (as every RPC answers a token whose account is gone); 404 booking_not_found;
+ * 409 hold_expired, already_paid, awaiting_approval, booking_not_payable; 413 payload_too_large;
+ * 422 nothing_to_pay, host_cannot_accept_payments; 429 rate_limited (Retry-After); 503
+ * not_configured (Stripe) or a Stripe outage (stripe_unavailable).
  */
 import type Stripe from "stripe";
 import { z } from "zod";
@@ -92,6 +98,9 @@ export const handler = routeByMethod({
         );
         const row = rows[0];
         if (row === undefined) throw new Error("prepare_checkout returned no row");
+        // Counted with the checkout it prepares: a refused call (bad booking, expired hold)
+        // rolls back and costs nothing, every call that goes on to Stripe counts.
+        await db.query("select private.consume_caller_rate_limit('checkout')");
         return row;
       });
     } catch (err) {

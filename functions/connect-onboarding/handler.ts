@@ -15,8 +15,13 @@
  *   second one), then a single-use Stripe onboarding link (about 5 minutes). URLs must be on an
  *   allowed origin (RALLY_SITE_URL, default http://127.0.0.1:3000, plus RALLY_REDIRECT_ORIGINS).
  *
- * Errors: 400 validation_failed / redirect_not_allowed; 401; 403 not_a_host; 503 not_configured
- * or stripe_unavailable.
+ * Every call that reaches Stripe (POST, GET with refresh=true) takes one `connect_onboarding`
+ * call from the caller's rate limit (10 an hour by default; private.rate_limits): Stripe's rate
+ * limit is shared by the whole platform (issue 13). The POST body is capped at 4 KiB.
+ *
+ * Errors: 400 validation_failed / redirect_not_allowed; 401; 403 not_a_host, account_not_found /
+ * account_deleted / account_suspended; 413 payload_too_large; 429 rate_limited (Retry-After);
+ * 503 not_configured or stripe_unavailable.
  */
 import type Stripe from "stripe";
 import { z } from "zod";
@@ -113,11 +118,13 @@ function statusBody(row: ConnectRow, standin: boolean): Record<string, unknown> 
   };
 }
 
-function myAccount(claims: UserClaims): Promise<ConnectRow> {
+/** The caller's account; with `forStripe`, also takes one call from their connect_onboarding limit. */
+function myAccount(claims: UserClaims, forStripe = false): Promise<ConnectRow> {
   return withUserContext(claims, async (db) => {
     const { rows } = await db.query<ConnectRow>("select * from private.my_connect_account()");
     const row = rows[0];
     if (row === undefined) throw new Error("my_connect_account returned no row");
+    if (forStripe) await db.query("select private.consume_caller_rate_limit('connect_onboarding')");
     return row;
   });
 }
@@ -126,7 +133,7 @@ export const handler = routeByMethod({
   GET: async (req) => {
     const claims = await requireUser(req);
     const query = readQuery(req, getQuery);
-    let row = await myAccount(claims);
+    let row = await myAccount(claims, query.refresh === "true");
     let standin = readEnv("STRIPE_SECRET_KEY") === undefined;
     if (query.refresh === "true" && row.account_id !== null) {
       const settings = stripeSettings();
@@ -143,7 +150,7 @@ export const handler = routeByMethod({
     const claims = await requireUser(req);
     const input = await readJson(req, postBody);
     const { returnUrl, refreshUrl } = redirectUrls(input);
-    let row = await myAccount(claims);
+    let row = await myAccount(claims, true);
     const settings = stripeSettings();
     const stripe = getStripe(settings);
     if (row.account_id === null) {

@@ -9,6 +9,7 @@
  * 200: { batches, claimed, sent, retried, dead, by_channel: {email, sms, whatsapp},
  *        providers: {email, sms, whatsapp}, duration_ms }
  * 401 without a valid JWT; 403 service_role_only for any other role; 400 validation_failed;
+ * 413 payload_too_large (body over 4 KiB, read no further);
  * 503 not_configured when a provider is half configured (names the variables).
  */
 import { z } from "zod";

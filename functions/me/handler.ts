@@ -3,21 +3,20 @@
  * (role `authenticated`, their claims) so RLS applies exactly as through the Data API, plus
  * their Rally role (`user_role`).
  *
- * 401 without a signed-in user's token; 404 `profile_not_found` when the user has no profile
- * row (e.g. deleted, or created before the profiles trigger existed).
+ * 401 without a signed-in user's token; 403 `account_not_found` when the token's account no
+ * longer exists, `account_deleted` / `account_suspended` — the codes every RPC and function
+ * answers (private.require_user), so an app handles a vanished account in one place.
  */
 import { requireUser } from "../_shared/auth.ts";
 import { withUserContext } from "../_shared/db.ts";
-import { notFound } from "../_shared/http-errors.ts";
 import { json } from "../_shared/json.ts";
-import { effectiveUserRole, findProfile } from "../_shared/profiles.ts";
+import { effectiveUserRole, requireAccount } from "../_shared/profiles.ts";
 import { routeByMethod } from "../_shared/router.ts";
 
 export const handler = routeByMethod({
   GET: async (req) => {
     const claims = await requireUser(req);
-    const profile = await withUserContext(claims, (db) => findProfile(db, claims.sub), { readOnly: true });
-    if (profile === null) throw notFound("profile_not_found", "There is no profile for this user.");
+    const profile = await withUserContext(claims, (db) => requireAccount(db, claims.sub), { readOnly: true });
     return json({ ...profile, user_role: effectiveUserRole(claims, profile) }, {
       headers: { "Cache-Control": "no-store" },
     });

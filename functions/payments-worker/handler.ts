@@ -7,7 +7,8 @@
  *
  *   request   {} or { "max_commands": 1–1000, "batch_size": 1–100, "time_budget_ms": 100–55000 }
  *   200       { "claimed", "succeeded", "retried", "dead", "failures": [{ id, kind, code, outcome }] }
- *   401 without a token; 403 forbidden for anything but the service role; 503 not_configured.
+ *   401 without a token; 403 forbidden for anything but the service role; 413 payload_too_large
+ *   (body over 4 KiB, read no further); 503 not_configured.
  */
 import { z } from "zod";
 import { requireServiceRole } from "../_shared/auth.ts";

@@ -10,13 +10,14 @@
  * complaint suppresses email to that user.
  *
  * 200 { outcome }; 401 invalid_signature / stale_webhook; 400 validation_failed / invalid_json;
+ * 413 payload_too_large past 256 KiB (read no further; Resend's events are a few KiB);
  * 503 not_configured without RESEND_WEBHOOK_SECRET.
  */
 import { z } from "zod";
 import { withServiceRole } from "../_shared/db.ts";
 import { NotConfiguredError, readEnv } from "../_shared/env.ts";
 import { HttpError, unauthorized, validationError } from "../_shared/http-errors.ts";
-import { json, nestingDepth, storableInPostgres } from "../_shared/json.ts";
+import { json, nestingDepth, readBodyText, storableInPostgres } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { applyProviderStatus } from "../_shared/alerts/outbox.ts";
 import { resendStatus } from "../_shared/alerts/provider-status.ts";
@@ -26,6 +27,9 @@ const tagsSchema = z.union([
   z.array(z.object({ name: z.string(), value: z.string() })),
   z.record(z.string(), z.string()),
 ]).optional();
+
+/** The largest body read (256 KiB). */
+export const MAX_BODY_BYTES = 256 * 1024;
 
 export const eventSchema = z.looseObject({
   type: z.string().min(1).max(64),
@@ -52,7 +56,7 @@ export const handler = routeByMethod({
   POST: async (req) => {
     const secret = readEnv("RESEND_WEBHOOK_SECRET");
     if (secret === undefined) throw new NotConfiguredError(["RESEND_WEBHOOK_SECRET"]);
-    const body = await req.text();
+    const body = await readBodyText(req, MAX_BODY_BYTES);
     const svixId = req.headers.get("svix-id");
     const verdict = await verifySvixSignature(secret, {
       id: svixId, timestamp: req.headers.get("svix-timestamp"), signature: req.headers.get("svix-signature"),

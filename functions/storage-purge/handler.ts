@@ -9,7 +9,8 @@
  *                         budget_ms?: 100–55000 (20000), lease_seconds?: 10–3600 (60) }
  * 200: { batches, claimed, purged, retried, dead, duration_ms }
  * 401 without a valid JWT; 403 service_role_only for any other role; 400 validation_failed;
- * 503 not_configured without SUPABASE_URL / SUPABASE_SERVICE_ROLE_KEY.
+ * 413 payload_too_large (body over 4 KiB, read no further); 503 not_configured without
+ * SUPABASE_URL / SUPABASE_SERVICE_ROLE_KEY.
  * Env: SUPABASE_URL (the Storage API is SUPABASE_URL/storage/v1), SUPABASE_SERVICE_ROLE_KEY,
  * SUPABASE_DB_URL; STORAGE_PURGE_TIMEOUT_MS (one Storage API call, default 15000).
  */

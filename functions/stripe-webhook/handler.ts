@@ -9,16 +9,21 @@
  * (private.ingest_stripe_event). Answers:
  *   200 { "received": true, "result": "processed" | "ignored" | "duplicate" }
  *   400 missing_signature / invalid_signature / invalid_json — Stripe will not retry these usefully
+ *   413 payload_too_large — a body over 1 MiB is refused before it is read whole (Stripe's
+ *       events are a few KiB; the largest, with expanded lists, stay well under this)
  *   500 the event could not be applied (rolled back; Stripe retries for up to three days)
  *   503 not_configured (the endpoint's secret is missing), database_unavailable
  */
 import Stripe from "stripe";
 import { withServiceRole } from "../_shared/db.ts";
 import { badRequest, HttpError } from "../_shared/http-errors.ts";
-import { json, storableInPostgres } from "../_shared/json.ts";
+import { json, readBodyText, storableInPostgres } from "../_shared/json.ts";
 import { isPgError } from "../_shared/pg-errors.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { expectedLivemode, type WebhookEndpoint, webhookCrypto, webhookSecret } from "../_shared/stripe.ts";
+
+/** The largest body read (1 MiB): anything bigger is not a Stripe event. */
+export const MAX_BODY_BYTES = 1024 * 1024;
 
 /** Stripe's default: a signature older than five minutes is refused (replay protection). */
 export const WEBHOOK_TOLERANCE_SECONDS = 300;
@@ -48,7 +53,7 @@ export const handler = routeByMethod({
   POST: async (req) => {
     const endpoint = endpointOf(req);
     const secret = webhookSecret(endpoint);
-    const rawBody = await req.text();
+    const rawBody = await readBodyText(req, MAX_BODY_BYTES);
     const event = await verifyEvent(rawBody, req.headers.get("Stripe-Signature"), secret);
     if (!storableInPostgres(event)) {
       // JSON allows \u0000 and unpaired surrogates, PostgreSQL's jsonb does not; Stripe never sends them.

@@ -9,17 +9,21 @@
  * dispatcher) or found by MessageSid.
  *
  * 200 { outcome: applied | recorded | duplicate | unmatched }; 403 invalid_signature;
- * 400 validation_failed; 503 not_configured without TWILIO_AUTH_TOKEN / TWILIO_ACCOUNT_SID.
+ * 400 validation_failed; 413 payload_too_large past 64 KiB (a status callback is a few hundred
+ * bytes of form fields); 503 not_configured without TWILIO_AUTH_TOKEN / TWILIO_ACCOUNT_SID.
  */
 import { z } from "zod";
 import { withServiceRole } from "../_shared/db.ts";
 import { NotConfiguredError, readEnv } from "../_shared/env.ts";
 import { badRequest, forbidden, validationError } from "../_shared/http-errors.ts";
-import { json, storableInPostgres } from "../_shared/json.ts";
+import { json, readBodyText, storableInPostgres } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { applyProviderStatus } from "../_shared/alerts/outbox.ts";
 import { twilioStatus } from "../_shared/alerts/provider-status.ts";
 import { verifyTwilioSignature } from "../_shared/alerts/signatures.ts";
+
+/** The largest body read (64 KiB). */
+export const MAX_BODY_BYTES = 64 * 1024;
 
 export const formSchema = z.looseObject({
   MessageSid: z.string().min(1).max(64),
@@ -55,7 +59,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const handler = routeByMethod({
   POST: async (req) => {
     const config = settings();
-    const params = new URLSearchParams(await req.text());
+    const params = new URLSearchParams(await readBodyText(req, MAX_BODY_BYTES));
     const valid = await verifyTwilioSignature(config.authToken, signedUrl(config.callbackUrl, req.url), params.entries(),
       req.headers.get("X-Twilio-Signature"));
     if (!valid) throw forbidden("invalid_signature", "The X-Twilio-Signature does not match this request.");

@@ -7,13 +7,22 @@
 --   * Critical types — money and cancellations: payment_*, refund_*, payout_*, dispute_*, and
 --     anything cancelled (booking_cancelled, event_cancelled) — cannot be muted for email:
 --     set_notification_preference refuses it and a trigger refuses it for every writer.
+--     Critical means "about the recipient's own money or booking": a guest whose booking or
+--     event is cancelled (the refund is in it), payers, and hosts about payouts and disputes.
+--     What guests do to a host's event is not: a guest cancelling is guest_cancelled, which a
+--     host may mute (issue 13: 30 book-and-cancel loops sent a host 30 emails it could not stop),
+--     like booking_request; the host's bookings list and host_event_stats show it all.
 --     Capabilities built in parallel may notify with types this catalogue does not list yet;
 --     such a type gets in-app only, and is critical (email on) when its name says so by the
 --     same prefixes/suffix. Register a type with one `insert into private.notification_types`.
 --   * Contact points: email comes from auth.users (Supabase Auth owns it); the phone number is
 --     E.164, validated with libphonenumber-js in the contact-points edge function and re-checked
---     here by format; WhatsApp needs an explicit opt-in, stored with its time, and is withdrawn
---     when the phone number changes. Hard bounces and spam complaints suppress email.
+--     here by format. Nothing is sent to a phone until its owner proves it is theirs (issue 13:
+--     anyone could type a victim's number): the contact-points function texts a 6-digit code
+--     (private.issue_phone_verification: hashed with bcrypt, 10 minutes, 5 attempts, codes
+--     rate limited per user and per number) and verify_phone_number confirms it. WhatsApp needs
+--     a verified phone and an explicit opt-in, stored with its time; changing the number
+--     un-verifies it and withdraws the opt-in. Hard bounces and spam complaints suppress email.
 --   * Quiet hours (local wall-clock start/end in profiles.timezone, may span midnight) delay
 --     SMS and WhatsApp to the end of the quiet period; in-app and email are never delayed.
 --   * In-app muting is applied by private.notify, defined here: a muted type is stored already
@@ -44,7 +53,8 @@ insert into private.notification_types (type, category, critical, in_app, email,
   ('booking_approved',  'bookings',  false, true, true,  false, false, 'The host approved your request'),
   ('booking_declined',  'bookings',  false, true, true,  false, false, 'The host declined your request'),
   ('booking_expired',   'bookings',  false, true, true,  false, false, 'Your hold or request expired'),
-  ('booking_cancelled', 'bookings',  true,  true, true,  false, false, 'A booking was cancelled'),
+  ('booking_cancelled', 'bookings',  true,  true, true,  false, false, 'Your booking was cancelled by the host (with your refund)'),
+  ('guest_cancelled',   'bookings',  false, true, true,  false, false, 'Hosts: a guest cancelled their booking'),
   ('waitlist_offer',    'bookings',  false, true, true,  true,  false, 'A spot opened up for you (time-limited)'),
   ('event_cancelled',   'events',    true,  true, true,  true,  false, 'An event you booked was cancelled'),
   ('event_changed',     'events',    true,  true, true,  false, false, 'An event you booked moved, or its place or link changed'),
@@ -53,6 +63,7 @@ insert into private.notification_types (type, category, critical, in_app, email,
   ('review_received',   'social',    false, true, false, false, false, 'Hosts: a guest reviewed your event'),
   ('new_follower',      'social',    false, true, false, false, false, 'Someone started following you'),
   ('message_received',  'chat',      false, true, false, false, false, 'A new chat message'),
+  ('group_invitation',  'chat',      false, true, false, false, false, 'Someone invited you to a group chat'),
   ('payment_succeeded', 'payments',  true,  true, true,  false, false, 'Your payment went through (receipt)'),
   ('payment_failed',    'payments',  true,  true, true,  false, false, 'Your payment failed'),
   ('refund_issued',     'payments',  true,  true, true,  false, false, 'A refund is on its way'),
@@ -143,6 +154,7 @@ create table public.notification_settings (
   user_id uuid primary key references public.profiles (id) on delete cascade,
   phone_e164 text,
   phone_updated_at timestamptz,
+  phone_verified_at timestamptz,
   whatsapp_opt_in_at timestamptz,
   quiet_hours_start time,
   quiet_hours_end time,
@@ -151,16 +163,18 @@ create table public.notification_settings (
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint notification_settings_phone_format check (phone_e164 is null or phone_e164 ~ '^\+[1-9][0-9]{6,14}$'),
-  constraint notification_settings_whatsapp_needs_phone check (whatsapp_opt_in_at is null or phone_e164 is not null),
+  constraint notification_settings_verified_needs_phone check (phone_verified_at is null or phone_e164 is not null),
+  constraint notification_settings_whatsapp_needs_verified_phone check (whatsapp_opt_in_at is null or phone_verified_at is not null),
   constraint notification_settings_quiet_hours check (
     (quiet_hours_start is null) = (quiet_hours_end is null) and (quiet_hours_start is null or quiet_hours_start <> quiet_hours_end)),
   constraint notification_settings_suppressed_reason check (email_suppressed_reason is null or email_suppressed_reason in ('bounced', 'complained'))
 );
 revoke all on public.notification_settings from public, anon, authenticated, service_role;
 comment on table public.notification_settings is
-  'A user''s contact points and quiet hours for outbound alerts. Read your own; change them with set_phone_number (or the contact-points function), set_whatsapp_opt_in and set_quiet_hours. Email is the auth.users email.';
+  'A user''s contact points and quiet hours for outbound alerts. Read your own; change them with set_phone_number (or the contact-points function, which also texts the verification code), verify_phone_number, set_whatsapp_opt_in and set_quiet_hours. Email is the auth.users email.';
 comment on column public.notification_settings.phone_e164 is 'Phone for SMS and WhatsApp in E.164 (+4477…), validated with libphonenumber-js by the contact-points function.';
-comment on column public.notification_settings.whatsapp_opt_in_at is 'When the user explicitly opted in to WhatsApp messages; null = no WhatsApp. Cleared when the phone changes.';
+comment on column public.notification_settings.phone_verified_at is 'When the owner confirmed the phone with the code texted to it (verify_phone_number); null = nothing is sent to it. Cleared when the phone changes.';
+comment on column public.notification_settings.whatsapp_opt_in_at is 'When the user explicitly opted in to WhatsApp messages (needs a verified phone); null = no WhatsApp. Cleared when the phone changes.';
 comment on column public.notification_settings.quiet_hours_start is 'Local wall-clock start of quiet hours in profiles.timezone; SMS and WhatsApp wait until quiet_hours_end. May span midnight.';
 comment on column public.notification_settings.email_suppressed_at is 'Set when the provider reports a hard bounce or a spam complaint; no more email is sent until the user changes their email.';
 
@@ -169,6 +183,21 @@ create policy "users read their own notification settings" on public.notificatio
   for select to authenticated using (user_id = (select auth.uid()));
 grant select on public.notification_settings to authenticated;
 grant select, insert, update, delete on public.notification_settings to service_role;
+
+-- The one open verification code per user, for the number it was sent to. Only a bcrypt hash of
+-- the code is kept; the row goes when the code is used, the number changes or the account is
+-- deleted (with its settings).
+create table private.phone_verifications (
+  user_id uuid primary key references public.notification_settings (user_id) on delete cascade,
+  phone_e164 text not null,
+  code_hash text not null,
+  attempts integer not null default 0,
+  expires_at timestamptz not null,
+  created_at timestamptz not null default now(),
+  constraint phone_verifications_attempts check (attempts between 0 and 5)
+);
+comment on table private.phone_verifications is
+  'Open phone verification codes: bcrypt hash, the number it was sent to, attempts used (at most 5), expiry (10 minutes).';
 
 -- The instant quiet hours end if p_at falls inside them (local wall clock in p_timezone), else
 -- null. DST-safe: the end is a local time on a local date, converted in that zone.
@@ -232,11 +261,13 @@ begin
   end if;
   v_row := private.ensure_notification_settings(v_uid);
   if v_row.phone_e164 is distinct from v_phone then
-    -- Consent to WhatsApp was given for the old number.
+    -- Proof of ownership and consent to WhatsApp were given for the old number.
     update public.notification_settings
-       set phone_e164 = v_phone, phone_updated_at = now(), whatsapp_opt_in_at = null, updated_at = now()
+       set phone_e164 = v_phone, phone_updated_at = now(), phone_verified_at = null, whatsapp_opt_in_at = null,
+           updated_at = now()
      where user_id = v_uid
     returning * into v_row;
+    delete from private.phone_verifications where user_id = v_uid;
   end if;
   return v_row;
 end
@@ -252,7 +283,7 @@ begin
 end
 $$;
 comment on function public.set_phone_number(text) is
-  'Sets (or with null clears) the caller''s phone for SMS/WhatsApp. Expects E.164 (+447400123456); the contact-points edge function accepts national formats and normalises them with libphonenumber-js first. A new number withdraws the WhatsApp opt-in. Errors: 22023 invalid_phone; 42501 not_authenticated.';
+  'Sets (or with null clears) the caller''s phone for SMS/WhatsApp. Expects E.164 (+447400123456); the contact-points edge function accepts national formats, normalises them with libphonenumber-js and texts the verification code. Nothing is sent to a number until verify_phone_number confirms it; a new number is unverified and withdraws the WhatsApp opt-in. Errors: 22023 invalid_phone; 42501 not_authenticated.';
 
 create or replace function private.set_whatsapp_opt_in(p_opt_in boolean) returns public.notification_settings
 language plpgsql
@@ -269,6 +300,9 @@ begin
   v_row := private.ensure_notification_settings(v_uid);
   if p_opt_in and v_row.phone_e164 is null then
     perform private.raise_error('P0001', 'phone_required', 'Add a phone number before opting in to WhatsApp.');
+  end if;
+  if p_opt_in and v_row.phone_verified_at is null then
+    perform private.raise_error('P0001', 'phone_not_verified', 'Confirm your phone number with the code we texted you before opting in to WhatsApp.');
   end if;
   update public.notification_settings
      set whatsapp_opt_in_at = case when p_opt_in then coalesce(whatsapp_opt_in_at, now()) end, updated_at = now()
@@ -287,8 +321,99 @@ begin
   return private.set_whatsapp_opt_in(p_opt_in);
 end
 $$;
+-- A fresh 6-digit code for the user's current, unverified phone: stored hashed, returned once so
+-- the contact-points function can text it. Limited per user and per number.
+create or replace function private.issue_phone_verification(p_user_id uuid)
+returns table (code text, phone_e164 text, expires_at timestamptz)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_settings public.notification_settings;
+  v_code text;
+  v_expires timestamptz := now() + interval '10 minutes';
+begin
+  select * into v_settings from public.notification_settings s where s.user_id = p_user_id for update;
+  if v_settings.phone_e164 is null then
+    perform private.raise_error('P0001', 'phone_required', 'Add a phone number first.');
+  end if;
+  if v_settings.phone_verified_at is not null then
+    perform private.raise_error('P0001', 'phone_already_verified', 'This phone number is already verified.');
+  end if;
+  -- Codes cost an SMS: a user cannot ask for many, and nobody can flood one number with them
+  -- (its bucket is keyed by a digest, so the limiter keeps no phone numbers; deleting the
+  -- account that asked does not reset it).
+  perform private.consume_rate_limit('phone_verification', p_user_id::text);
+  perform private.consume_rate_limit('phone_verification_number',
+                                     encode(extensions.digest(v_settings.phone_e164, 'sha256'), 'hex'));
+  v_code := lpad(((('x' || encode(extensions.gen_random_bytes(4), 'hex'))::bit(32)::bigint) % 1000000)::text, 6, '0');
+  insert into private.phone_verifications as v (user_id, phone_e164, code_hash, attempts, expires_at)
+  values (p_user_id, v_settings.phone_e164, extensions.crypt(v_code, extensions.gen_salt('bf', 8)), 0, v_expires)
+  on conflict (user_id) do update
+    set phone_e164 = excluded.phone_e164, code_hash = excluded.code_hash, attempts = 0, expires_at = excluded.expires_at,
+        created_at = now();
+  return query select v_code, v_settings.phone_e164, v_expires;
+end
+$$;
+comment on function private.issue_phone_verification(uuid) is
+  'contact-points (service role): a new 6-digit code for the user''s unverified phone, valid 10 minutes, replacing any earlier one; only its bcrypt hash is stored. Errors: P0001 phone_required, phone_already_verified, rate_limited (codes per user per hour, per number per day).';
+
+create or replace function private.verify_phone_number(p_code text)
+returns table (verified boolean, phone_e164 text, phone_verified_at timestamptz, attempts_left integer)
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_pending private.phone_verifications;
+  v_settings public.notification_settings;
+begin
+  if p_code is null or p_code !~ '^[0-9]{6}$' then
+    perform private.raise_error('22023', 'invalid_code', 'The code is the 6 digits we texted you.');
+  end if;
+  perform private.consume_rate_limit('phone_verification_check', v_uid::text);
+  select * into v_pending from private.phone_verifications v where v.user_id = v_uid for update;
+  select * into v_settings from public.notification_settings s where s.user_id = v_uid;
+  if v_pending.user_id is null or v_pending.phone_e164 is distinct from v_settings.phone_e164 then
+    perform private.raise_error('P0001', 'no_verification_pending', 'There is no code to check: ask for a new one.');
+  end if;
+  if v_pending.expires_at <= now() then
+    perform private.raise_error('P0001', 'verification_expired', 'This code has expired: ask for a new one.');
+  end if;
+  if v_pending.attempts >= 5 then
+    perform private.raise_error('P0001', 'too_many_attempts', 'Too many wrong codes: ask for a new one.');
+  end if;
+  if extensions.crypt(p_code, v_pending.code_hash) <> v_pending.code_hash then
+    -- A wrong code is an answer, not an error, so the attempt it used is kept.
+    update private.phone_verifications set attempts = attempts + 1 where user_id = v_uid;
+    return query select false, v_settings.phone_e164, null::timestamptz, 4 - v_pending.attempts;
+    return;
+  end if;
+  delete from private.phone_verifications where user_id = v_uid;
+  update public.notification_settings s set phone_verified_at = now(), updated_at = now()
+   where s.user_id = v_uid
+  returning * into v_settings;
+  return query select true, v_settings.phone_e164, v_settings.phone_verified_at, 0;
+end
+$$;
+
+create or replace function public.verify_phone_number(p_code text)
+returns table (verified boolean, phone_e164 text, phone_verified_at timestamptz, attempts_left integer)
+language plpgsql
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.verify_phone_number(p_code);
+end
+$$;
+comment on function public.verify_phone_number(text) is
+  'Confirms the caller''s phone with the 6-digit code the contact-points function texted to it. A right code → verified = true (SMS and WhatsApp may now be sent to it); a wrong one → verified = false and attempts_left (5 per code). Errors: 22023 invalid_code; P0001 no_verification_pending, verification_expired, too_many_attempts, rate_limited; 42501 not_authenticated.';
+
 comment on function public.set_whatsapp_opt_in(boolean) is
-  'Explicit WhatsApp opt-in (true, recorded with its time) or opt-out (false) for the caller''s phone number. Errors: 22023 invalid_argument; P0001 phone_required; 42501 not_authenticated.';
+  'Explicit WhatsApp opt-in (true, recorded with its time) or opt-out (false) for the caller''s verified phone number. Errors: 22023 invalid_argument; P0001 phone_required, phone_not_verified; 42501 not_authenticated.';
 
 create or replace function private.set_quiet_hours(p_start time, p_end time) returns public.notification_settings
 language plpgsql
@@ -447,6 +572,26 @@ comment on function private.notify(uuid, text, text, text, jsonb) is
   'Writes an in-app notification and broadcasts it (event notification_created) on the private topic user:<id>, in the caller''s transaction. A type the user muted in-app is stored already read and not broadcast. Outbound alerts fan out from the insert (alert outbox). Deleted accounts get nothing (returns null).';
 revoke execute on function private.notify(uuid, text, text, text, jsonb) from public;
 
+-- Notifications one person causes another to get (a reminder they set, a booking they cancel,
+-- an invitation they send) never cross a block, in either direction (issue 13).
+create or replace function private.notify_from(
+  p_actor uuid, p_user_id uuid, p_type text, p_title text, p_body text default null, p_data jsonb default '{}'::jsonb
+) returns uuid
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_actor is not null and p_actor is distinct from p_user_id and private.is_blocked_between(p_actor, p_user_id) then
+    return null;
+  end if;
+  return private.notify(p_user_id, p_type, p_title, p_body, p_data);
+end
+$$;
+comment on function private.notify_from(uuid, uuid, text, text, text, jsonb) is
+  'private.notify for a notification p_actor causes p_user_id to get: nothing (null) when either has blocked the other.';
+revoke execute on function private.notify_from(uuid, uuid, text, text, text, jsonb) from public;
+
 create or replace function private.my_notifications(p_cursor text, p_limit integer, p_unread_only boolean)
 returns table (id uuid, type text, title text, body text, data jsonb, read_at timestamptz, created_at timestamptz, cursor text)
 language plpgsql
@@ -559,20 +704,22 @@ comment on function public.mark_notifications_read(uuid[]) is
 revoke execute on function private.is_critical_type_name(text), private.notification_type_defaults(text),
   private.validate_notification_preference(), private.quiet_hours_release(text, time, time, timestamptz),
   private.ensure_notification_settings(uuid), private.set_phone_number(text), private.set_whatsapp_opt_in(boolean),
+  private.issue_phone_verification(uuid), private.verify_phone_number(text),
   private.set_quiet_hours(time, time), private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
   private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])
   from public;
+grant execute on function private.issue_phone_verification(uuid) to service_role;
 grant execute on function private.set_phone_number(text), private.set_whatsapp_opt_in(boolean), private.set_quiet_hours(time, time),
-  private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
+  private.verify_phone_number(text), private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
   private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])
   to authenticated;
 grant execute on function private.quiet_hours_release(text, time, time, timestamptz), private.is_critical_type_name(text),
   private.notification_type_defaults(text) to service_role;
 revoke execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
-  public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
+  public.verify_phone_number(text), public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
   public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
   from public, anon, authenticated, service_role;
 grant execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
-  public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
+  public.verify_phone_number(text), public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
   public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
   to anon, authenticated;

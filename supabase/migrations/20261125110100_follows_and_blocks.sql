@@ -95,6 +95,11 @@ begin
   if exists (select 1 from public.follows f where f.follower_id = new.follower_id and f.followee_id = new.followee_id) then
     return null;
   end if;
+  -- A user's own new follows, whichever way they are made (follow_user or an insert through
+  -- the Data API), are rate limited; the platform's writes are not.
+  if new.follower_id = auth.uid() then
+    perform private.consume_rate_limit('follow', new.follower_id::text);
+  end if;
   return new;
 end
 $$;

@@ -4,8 +4,9 @@
 -- checked to exist with an allowed size and type), event (shares an event the sender can see),
 -- reminder (a time; a job notifies the members when it comes) and system (joins and leaves,
 -- written by Rally only). send_message is idempotent on (sender, p_client_id), so a phone
--- retrying over a flaky network gets the same message back; it refuses more than 30 messages
--- per user in 10 seconds (P0001 rate_limited). Authors edit text within 15 minutes; the author,
+-- retrying over a flaky network gets the same message back; it is rate limited (P0001
+-- rate_limited: the `message` limit, 30 per 10 seconds, and for reminders, which notify every
+-- member when they fire, also `chat_reminder`, 10 per hour). Authors edit text within 15 minutes; the author,
 -- a conversation admin or a platform admin deletes (soft: the row stays as a placeholder, its
 -- content and reactions are gone and the attachment becomes unreadable).
 --
@@ -413,7 +414,6 @@ declare
   v_kind text := coalesce(p_kind, 'text');
   v_body text := private.normalize_message_body(p_body);
   v_message public.messages;
-  v_recent integer;
 begin
   if p_client_id is not null and char_length(p_client_id) not between 1 and 100 then
     perform private.raise_error('22023', 'invalid_client_id', 'A client id has 1 to 100 characters.');
@@ -440,11 +440,9 @@ begin
     perform private.raise_error('22023', 'reply_not_found', 'You can only reply to a message in the same conversation.');
   end if;
 
-  select count(*) into v_recent
-    from (select 1 from public.messages m
-           where m.sender_id = v_uid and m.created_at > now() - interval '10 seconds' limit 30) as recent;
-  if v_recent >= 30 then
-    perform private.raise_error('P0001', 'rate_limited', 'You are sending messages too fast. Wait a few seconds.');
+  perform private.consume_rate_limit('message', v_uid::text);
+  if v_kind = 'reminder' then
+    perform private.consume_rate_limit('chat_reminder', v_uid::text);
   end if;
 
   insert into public.messages (conversation_id, sender_id, kind, body, attachment_path, duration_ms, shared_event_id,

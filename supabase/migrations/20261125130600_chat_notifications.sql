@@ -19,8 +19,9 @@
 -- SKIP LOCKED, so a send in progress is never missed: its conversation is simply looked at on
 -- the next run.
 -- Reminders (private.fire_due_reminders): when remind_at comes, every member with access gets
--- a message_reminder notification (muted members only when they set the reminder themselves)
--- and reminder_due is broadcast on conversation:<id>. Each reminder fires once.
+-- a message_reminder notification (muted members only when they set the reminder themselves;
+-- never a member with a block either way with whoever set it: private.notify_from) and
+-- reminder_due is broadcast on conversation:<id>. Each reminder fires once.
 
 -- "Maya: See you at 8" / "Sent a photo" / "3 new messages".
 create or replace function private.message_snippet(p_message public.messages) returns text
@@ -139,7 +140,7 @@ begin
     for v_member in select * from public.conversation_members m where m.conversation_id = v_conv.id order by m.user_id loop
       continue when private.conversation_role(v_conv.id, v_member.user_id) is null;
       continue when v_member.muted and v_member.user_id is distinct from v_message.sender_id;
-      perform private.notify(v_member.user_id, 'message_reminder', v_title, left(v_message.body, 2000),
+      perform private.notify_from(v_message.sender_id, v_member.user_id, 'message_reminder', v_title, left(v_message.body, 2000),
         jsonb_build_object('conversation_id', v_conv.id, 'message_id', v_message.id, 'remind_at', v_message.remind_at,
                            'set_by', v_message.sender_id));
     end loop;
@@ -152,7 +153,7 @@ begin
 end
 $$;
 comment on function private.fire_due_reminders(integer) is
-  'Job (every minute): reminder messages whose time has come notify every member with access (message_reminder; muted members only if they set it) and broadcast reminder_due on conversation:<id>. Each fires once.';
+  'Job (every minute): reminder messages whose time has come notify every member with access (message_reminder; muted members only if they set it; nobody with a block either way with whoever set it) and broadcast reminder_due on conversation:<id>. Each fires once.';
 
 select private.schedule_job('rally-chat-notify-unread', '* * * * *', interval '1 minute',
   'select private.notify_unread_messages()',

@@ -9,7 +9,8 @@
 --   report_content(kind, id, reason)  files a report (message | user | event | review |
 --       conversation) the reporter can see, with a snapshot of the content as it was, so the
 --       evidence survives an edit or delete. One open report per reporter and target (a repeat
---       returns the same report); at most 20 reports per user per hour (P0001 rate_limited).
+--       returns the same report); new reports are rate limited (the `report` limit, 20 per hour
+--       by default: P0001 rate_limited).
 -- Reports live in private.content_reports; operators work the queue in Studio through
 -- admin.moderation_queue (open reports, most-reported targets first) and
 -- admin.resolve_content_report().
@@ -183,9 +184,7 @@ begin
   if v_id is not null then
     return v_id;
   end if;
-  if (select count(*) from private.content_reports r where r.reporter_id = v_uid and r.created_at > now() - interval '1 hour') >= 20 then
-    perform private.raise_error('P0001', 'rate_limited', 'You have sent many reports in the last hour. Try again later.');
-  end if;
+  perform private.consume_rate_limit('report', v_uid::text);
   insert into private.content_reports (reporter_id, kind, target_id, target_owner_id, reason, snapshot)
   values (v_uid, p_kind, p_id, v_owner, v_reason, v_snapshot)
   on conflict (reporter_id, kind, target_id) where status = 'open' do nothing

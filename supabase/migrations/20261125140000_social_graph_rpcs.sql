@@ -68,7 +68,7 @@ begin
 end
 $$;
 comment on function public.follow_user(uuid) is
-  'The caller follows p_user_id. Idempotent: following again returns the existing follow. The followee is told (new_follower) at most once a day per follower. Errors: 22023 invalid_argument, user_not_found, cannot_follow_self; P0001 blocked; 42501 not_authenticated.';
+  'The caller follows p_user_id. Idempotent: following again returns the existing follow. The followee is told (new_follower) at most once a day per follower. Errors: 22023 invalid_argument, user_not_found, cannot_follow_self; P0001 blocked, rate_limited (new follows per hour); 42501 not_authenticated.';
 
 create or replace function private.unfollow_user(p_user_id uuid) returns boolean
 language plpgsql

@@ -7,7 +7,8 @@
 -- recipient allows, in the same transaction (all or nothing with the state change that caused
 -- it). Allowed = the type's default or the user's preference (critical types always email),
 -- and a contact point: an email address that has not bounced (auth.users, checked when the
--- delivery is claimed); a phone for SMS; a phone plus an explicit opt-in for WhatsApp. One
+-- delivery is claimed); a verified phone for SMS; a verified phone plus an explicit opt-in for
+-- WhatsApp (nothing is ever sent to a number its owner has not confirmed). One
 -- set-based INSERT per statement, so a 5,000-follower promotion batch costs one join, not 5,000
 -- trigger calls.
 --
@@ -18,8 +19,18 @@
 -- Dispatch: claim_alert_deliveries locks due rows with FOR UPDATE SKIP LOCKED (concurrent
 -- dispatchers never get the same row), re-checks at send time what may have changed since the
 -- fan-out (preferences, contact points, opt-in, quiet hours, whether the alert still makes
--- sense: a reminder for a cancelled booking is dropped), and hands each row out with a claim
--- token and a lease. The worker sends outside any transaction, with the delivery id as the
+-- sense: a reminder for a cancelled booking is dropped), applies the per-recipient caps, and
+-- hands each row out with a claim token and a lease.
+--
+-- Per-recipient caps (issue 13): at most alert_<channel>_per_hour and alert_<channel>_per_day
+-- (private.rate_limits) non-critical alerts per person and channel are handed to a provider;
+-- the rest are skipped with the reason 'recipient_cap: …', never silently lost. They are
+-- sliding windows over what was claimed (claimed_at). Critical types (money and cancellations of
+-- the recipient's own bookings, which no stranger can cause in bulk) are never capped but count
+-- towards the caps. A claim takes a lock per recipient and channel it hands out (and skips the
+-- rows of recipients another claim holds, as it skips locked rows), so two dispatchers claiming
+-- at once cannot together pass a cap, and one stuck mid-claim delays only its own recipients,
+-- never every alert. The worker sends outside any transaction, with the delivery id as the
 -- provider idempotency key, then complete_alert_deliveries records the outcome (only for the
 -- matching claim token): sent with the provider message id, a retry at the time the worker
 -- computed (exponential backoff with jitter), or dead after max_attempts (dead letters). A
@@ -45,6 +56,7 @@ create table private.alert_deliveries (
   next_attempt_at timestamptz not null default now(),
   claim_token uuid,
   lease_expires_at timestamptz,
+  claimed_at timestamptz,
   provider text,
   provider_message_id text,
   provider_status text,
@@ -62,6 +74,7 @@ create table private.alert_deliveries (
 comment on table private.alert_deliveries is
   'Outbox of outbound alerts: one row per notification × allowed channel (unique per user, channel and dedupe key). pending → sending (claimed, leased) → sent → delivered | failed; dead after max_attempts or a permanent provider error; skipped when no longer allowed or relevant.';
 comment on column private.alert_deliveries.dedupe_key is 'The notification id, or data->>''dedupe_key'' of the notification: one alert per user, channel and key, ever.';
+comment on column private.alert_deliveries.claimed_at is 'When a dispatcher first took it to send: the per-recipient caps count these.';
 comment on column private.alert_deliveries.next_attempt_at is 'Not before this instant: the end of quiet hours (SMS/WhatsApp) or the backoff of the next retry.';
 create unique index alert_deliveries_dedupe_key on private.alert_deliveries (user_id, channel, dedupe_key);
 create index alert_deliveries_due_idx on private.alert_deliveries (next_attempt_at) where status = 'pending';
@@ -69,6 +82,8 @@ create index alert_deliveries_lease_idx on private.alert_deliveries (lease_expir
 create index alert_deliveries_provider_message_idx on private.alert_deliveries (provider, provider_message_id)
   where provider_message_id is not null;
 create index alert_deliveries_finished_idx on private.alert_deliveries (finished_at) where finished_at is not null;
+create index alert_deliveries_recipient_claimed_idx on private.alert_deliveries (user_id, channel, claimed_at)
+  where claimed_at is not null;
 
 create table private.provider_events (
   provider text not null,
@@ -127,8 +142,8 @@ as $$
            when 'email' then s.email_suppressed_at is null
                          and (d.critical or coalesce(p.enabled, d.email))
                          and exists (select 1 from auth.users u where u.id = p_user_id and u.email is not null)
-           when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, d.sms)
-           when 'whatsapp' then s.phone_e164 is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, d.whatsapp)
+           when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, d.sms)
+           when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, d.whatsapp)
            else false
          end
     from private.notification_type_defaults(p_type) d
@@ -136,7 +151,7 @@ as $$
     left join public.notification_preferences p on p.user_id = p_user_id and p.type = p_type and p.channel = p_channel
 $$;
 comment on function private.alert_channel_allowed(uuid, text, text) is
-  'Preference (critical types always email) and contact point (unsuppressed email; phone; phone + WhatsApp opt-in) for one user, type and channel.';
+  'Preference (critical types always email) and contact point (unsuppressed email; verified phone; verified phone + WhatsApp opt-in) for one user, type and channel.';
 
 -- Whether an alert still makes sense when it is about to be sent (it may have waited for quiet
 -- hours or retries): reminders only for confirmed bookings of events not yet started, promotions
@@ -197,8 +212,8 @@ begin
              when 'email' then s.email_suppressed_at is null
                            and (coalesce(t.critical, private.is_critical_type_name(n.type))
                                 or coalesce(p.enabled, t.email, false))
-             when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
-             else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
+             when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
+             else s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
            end
     on conflict (user_id, channel, dedupe_key) do nothing;
     return null;
@@ -220,8 +235,8 @@ begin
              when 'email' then s.email_suppressed_at is null
                            and (coalesce(t.critical, private.is_critical_type_name(n.type))
                                 or coalesce(p.enabled, t.email, false))
-             when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
-             else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
+             when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
+             else s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
            end
     on conflict (user_id, channel, dedupe_key) do nothing
   $fan_out$;
@@ -263,13 +278,15 @@ begin
                    for update skip locked);
 
   -- One statement for the whole batch: lock due rows nobody else holds, decide for each one
-  -- (skip / wait for quiet hours to end / dead / claim), apply the decisions (data-modifying
-  -- CTEs always run to completion, referenced or not), return the claims.
+  -- (skip / over a recipient cap / wait for quiet hours to end / dead / claim), apply the
+  -- decisions (data-modifying CTEs always run to completion, referenced or not), return the claims.
   return query
   with due as (
-    select d.id, d.notification_id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts
+    select d.id, d.notification_id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts, d.claimed_at, d.next_attempt_at
       from private.alert_deliveries d
      where d.status = 'pending' and d.next_attempt_at <= now()
+       -- The recipient's caps are counted by one claim at a time (see the header).
+       and pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('rally:alert_cap:' || d.user_id::text || ':' || d.channel, 0))
      order by d.next_attempt_at
      limit p_limit
      for update of d skip locked
@@ -277,6 +294,7 @@ begin
     -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
     -- (tests/db/20261125140200-alert-outbox checks the claim agrees with them row by row).
     select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.display_name as n_name,
+           coalesce(t.critical, private.is_critical_type_name(due.type)) as n_critical,
            case due.channel when 'email' then u.email else s.phone_e164 end as n_destination,
            case
              when n.id is null or pr.id is null then 'the user or the notification no longer exists'
@@ -284,8 +302,8 @@ begin
                         when 'email' then s.email_suppressed_at is null and u.email is not null
                                       and (coalesce(t.critical, private.is_critical_type_name(due.type))
                                            or coalesce(p.enabled, t.email, false))
-                        when 'sms' then s.phone_e164 is not null and coalesce(p.enabled, t.sms, false)
-                        else s.phone_e164 is not null and s.whatsapp_opt_in_at is not null
+                        when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
+                        else s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
                              and coalesce(p.enabled, t.whatsapp, false)
                       end
                then 'channel no longer allowed (preference or contact point changed)'
@@ -313,33 +331,60 @@ begin
       left join private.events e on e.id = private.try_uuid(n.data ->> 'event_id')
       left join public.bookings b on b.id = private.try_uuid(n.data ->> 'booking_id')
       left join private.events be on be.id = b.event_id
+  ), first_sends as (
+    -- Non-critical alerts about to go to a provider for the first time, numbered per person and
+    -- channel in sending order (retries were counted when first claimed).
+    select f.id, f.user_id, f.channel,
+           row_number() over (partition by f.user_id, f.channel order by f.next_attempt_at, f.id) as batch_rank
+      from facts f
+     where f.skip_reason is null and f.release_at is null and f.attempts < f.max_attempts
+       and f.claimed_at is null and not f.n_critical
+  ), capped as (
+    select s.id,
+           case
+             when (select count(*) from private.alert_deliveries x
+                    where x.user_id = s.user_id and x.channel = s.channel and x.claimed_at > now() - hourly.per)
+                  + s.batch_rank > hourly.max_calls
+               then format('recipient_cap: at most %s %s per %s', hourly.max_calls, hourly.label, private.describe_interval(hourly.per))
+             when (select count(*) from private.alert_deliveries x
+                    where x.user_id = s.user_id and x.channel = s.channel and x.claimed_at > now() - daily.per)
+                  + s.batch_rank > daily.max_calls
+               then format('recipient_cap: at most %s %s per %s', daily.max_calls, daily.label, private.describe_interval(daily.per))
+           end as cap_reason
+      from first_sends s
+      join private.rate_limits hourly on hourly.action = 'alert_' || s.channel || '_per_hour'
+      join private.rate_limits daily on daily.action = 'alert_' || s.channel || '_per_day'
+  ), decided as (
+    select f.*, coalesce(f.skip_reason, c.cap_reason) as final_skip
+      from facts f left join capped c on c.id = f.id
   ), skipped as (
-    update private.alert_deliveries d set status = 'skipped', last_error = f.skip_reason, finished_at = now()
-      from facts f where d.id = f.id and f.skip_reason is not null
+    update private.alert_deliveries d set status = 'skipped', last_error = f.final_skip, finished_at = now()
+      from decided f where d.id = f.id and f.final_skip is not null
     returning d.id
   ), deferred as (
     update private.alert_deliveries d set next_attempt_at = f.release_at
-      from facts f where d.id = f.id and f.skip_reason is null and f.release_at is not null
+      from decided f where d.id = f.id and f.final_skip is null and f.release_at is not null
     returning d.id
   ), exhausted as (
     update private.alert_deliveries d set status = 'dead', finished_at = now(), last_error = coalesce(d.last_error, 'attempts exhausted')
-      from facts f where d.id = f.id and f.skip_reason is null and f.release_at is null and f.attempts >= f.max_attempts
+      from decided f where d.id = f.id and f.final_skip is null and f.release_at is null and f.attempts >= f.max_attempts
     returning d.id
   ), claimed as (
     update private.alert_deliveries d
        set status = 'sending', attempts = d.attempts + 1, claim_token = gen_random_uuid(),
-           lease_expires_at = now() + make_interval(secs => p_lease_seconds), destination = f.n_destination
-      from facts f
-     where d.id = f.id and f.skip_reason is null and f.release_at is null and f.attempts < f.max_attempts
+           lease_expires_at = now() + make_interval(secs => p_lease_seconds), destination = f.n_destination,
+           claimed_at = coalesce(d.claimed_at, now())
+      from decided f
+     where d.id = f.id and f.final_skip is null and f.release_at is null and f.attempts < f.max_attempts
     returning d.id, d.claim_token, d.attempts, d.max_attempts, d.channel, d.type, d.destination
   )
   select c.id, c.claim_token, c.attempts, c.max_attempts, c.channel, c.type, c.destination, f.n_locale, f.n_name,
          f.n_title, f.n_body, f.n_data, f.n_event
-    from claimed c join facts f on f.id = c.id;
+    from claimed c join decided f on f.id = c.id;
 end
 $$;
 comment on function private.claim_alert_deliveries(integer, integer) is
-  'Dispatcher: claims up to p_limit due deliveries (FOR UPDATE SKIP LOCKED) for p_lease_seconds, returning what the templates need. Skips rows no longer allowed or relevant, defers SMS/WhatsApp in quiet hours, dead-letters rows out of attempts.';
+  'Dispatcher: claims up to p_limit due deliveries (FOR UPDATE SKIP LOCKED) for p_lease_seconds, returning what the templates need. Skips rows no longer allowed or relevant and non-critical rows over the recipient''s hourly or daily cap for the channel (reason recipient_cap: …), defers SMS/WhatsApp in quiet hours, dead-letters rows out of attempts.';
 
 create or replace function private.complete_alert_deliveries(p_results jsonb) returns integer
 language plpgsql

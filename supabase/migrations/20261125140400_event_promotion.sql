@@ -310,6 +310,9 @@ begin
   if v_event.visibility = 'unlisted' then
     perform private.raise_error('P0001', 'event_unlisted', 'Unlisted events are shared by link, not announced to followers.');
   end if;
+  if v_event.visibility = 'private' then
+    perform private.raise_error('P0001', 'event_private', 'Private events are shared by invitation (invite_to_event, create_invite_link), not announced.');
+  end if;
   select max(j.created_at) into v_last from private.promotion_jobs j where j.event_id = p_event_id;
   if v_last > now() - interval '7 days' then
     perform private.raise_error('P0001', 'promoted_recently',
@@ -338,7 +341,7 @@ begin
 end
 $$;
 comment on function public.promote_event(uuid) is
-  'The host or a managing co-host tells the host''s followers about the event again (event_published, kind promoted; followers who already booked are skipped). At most once per event per 7 days, counting the announcement at publish. Delivered in batches by the promotion queue. Errors: 22023 event_not_found; 42501 not_event_staff; P0001 event_not_open, event_unlisted, promoted_recently, no_followers.';
+  'The host or a managing co-host tells the host''s followers about the event again (event_published, kind promoted; followers who already booked are skipped). At most once per event per 7 days, counting the announcement at publish. Delivered in batches by the promotion queue. Errors: 22023 event_not_found; 42501 not_event_staff; P0001 event_not_open, event_unlisted, event_private, promoted_recently, no_followers.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Share links and views
@@ -421,6 +424,13 @@ begin
   if v_uid is not null and private.is_event_staff(p_event_id, v_uid) then
     return false;
   end if;
+  -- View inflation (issue 13): a signed-in viewer has their own bucket; anonymous viewers share
+  -- one per event, as the database sees no IP address to tell them apart.
+  if v_uid is not null then
+    perform private.consume_rate_limit('event_view', v_uid::text);
+  else
+    perform private.consume_rate_limit('event_view_anonymous', p_event_id::text);
+  end if;
   insert into private.event_views (event_id, share_code, viewer_id)
   values (p_event_id,
           (select s.code from private.share_links s where s.code = p_share_code and s.event_id = p_event_id),
@@ -436,7 +446,7 @@ as $$
   select private.record_event_view(p_event_id, p_share_code)
 $$;
 comment on function public.record_event_view(uuid, text) is
-  'Counts a view of the event page (signed in or anonymous), attributed to the share link when p_share_code is this event''s. Views by the host and co-hosts are not counted (returns false). Errors: 22023 event_not_found, invalid_share_code.';
+  'Counts a view of the event page (signed in or anonymous), attributed to the share link when p_share_code is this event''s. Views by the host and co-hosts are not counted (returns false). Errors: 22023 event_not_found, invalid_share_code; P0001 rate_limited (views per signed-in user per hour, and anonymous views per event per hour).';
 
 -- ---------------------------------------------------------------------------------------------
 -- host_event_stats

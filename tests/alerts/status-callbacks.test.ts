@@ -17,6 +17,7 @@ import { envOverride, testEnv } from "../support/env.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
 import { createUser, type TestUser } from "../support/users.ts";
+import { confirmPhone } from "../support/phones.ts";
 
 const CALLBACK_URL = "https://rally.example/functions/v1/twilio-status";
 const WEBHOOK_URL = "https://rally.example/functions/v1/resend-webhook";
@@ -77,8 +78,8 @@ const outcome = async (res: Response): Promise<string> => ((await res.json()) as
 describe("Twilio status callbacks", () => {
   it("are verified, applied once, and never move a status back", async () => {
     const ivy = await createUser();
+    await confirmPhone(ivy, "+447400123456");
     await asUser(ivy.claims, async (db) => {
-      await db.query("select public.set_phone_number('+447400123456')");
       await db.query("select public.set_whatsapp_opt_in(true)");
       await db.query("select public.set_notification_preference('event_cancelled', 'whatsapp', true)");
     });

@@ -265,7 +265,7 @@ export const handler = routeByMethod({
     expect(codes("GET")).toEqual(["401 invalid_jwt", "401 missing_authorization", "405 method_not_allowed"]);
     expect(codes("POST")).toEqual([
       "400 invalid_json", "400 redirect_not_allowed", "400 validation_failed", "404 booking_not_found", "405 method_not_allowed",
-      "409 already_exists", "409 concurrent_update", "409 hold_expired", "409 reference_conflict",
+      "409 already_exists", "409 concurrent_update", "409 hold_expired", "409 reference_conflict", "413 payload_too_large",
       "503 database_timeout", "503 database_unavailable", "503 stripe_unavailable",
     ]);
   });

@@ -281,17 +281,22 @@ describe("offers on a free event", () => {
       .toMatchObject({ code: "P0001", hint: "not_waiting" });
   });
 
-  it("a declined request gives its seats to the waitlist", async () => {
-    const [ana, ben] = await createGuests(2, "decline");
+  it("a request holds no seat until approved; seats an approved guest frees go to the waitlist as a request", async () => {
+    const [ana, ben, cy] = await createGuests(3, "decline");
     const { event, ticketTypeId } = await publishedEvent(host, { requires_approval: true }, { capacity: 1, max_per_booking: 1 });
     const request = await bookEvent(ana!, event.id, ticketTypeId, 1);
     expect(request).toMatchObject({ status: "pending_approval" });
+    expect(await inventory(ticketTypeId)).toMatchObject({ taken: 0, allocated: 0 });
+    const other = await bookEvent(cy!, event.id, ticketTypeId, 1);
+    await rpc(host, "select * from public.decline_booking($1)", [other.id]);
+    expect(await inbox(cy!, "booking_declined")).toHaveLength(1);
+    await rpc(host, "select * from public.approve_booking($1)", [request.id]);
+    expect(await inventory(ticketTypeId)).toMatchObject({ taken: 1, allocated: 1 });
     await joinWaitlist(ben!, event.id, ticketTypeId, 1);
 
-    await rpc(host, "select * from public.decline_booking($1)", [request.id]);
+    await rpc(ana!, "select * from public.cancel_booking($1)", [request.id]);
 
-    expect(await bookingById(request.id)).toMatchObject({ status: "declined" });
-    expect(await inbox(ana!, "booking_declined")).toHaveLength(1);
+    expect(await bookingById(request.id)).toMatchObject({ status: "cancelled" });
     expect(await activeBooking(ben!, event.id)).toMatchObject({ status: "held" });
     // The event needs approval, so accepting the offer makes a request for the host.
     const offer = await activeBooking(ben!, event.id);

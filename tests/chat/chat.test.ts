@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerQuery, asServiceRole, asUser, closeTestPools, failure, one } from "../support/db.ts";
+import { groupWithMembers } from "../support/groups.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 interface MessageRow {
@@ -49,11 +50,7 @@ describe("sending concurrently", () => {
     reader = await createUser();
     const [owner] = senders;
     if (owner === undefined) throw new Error("no owner");
-    groupId = await asUser(owner.claims, async (db) =>
-      (await one<{ id: string }>(db, "select id from public.create_group_conversation('Race', $1)", [
-        [...senders.slice(1).map((s) => s.id), reader.id],
-      ])).id,
-    );
+    groupId = await groupWithMembers(owner, [...senders.slice(1), reader], "Race");
   });
 
   it("gives an exact unread count and a gap-free order after 4 people send 10 messages each at once", async () => {

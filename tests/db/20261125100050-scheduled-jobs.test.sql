@@ -10,7 +10,8 @@ insert into expected_jobs values
   ('rally-chat-notify-unread', null), ('rally-chat-reminders', null), ('rally-complete-ended-events', null),
   ('rally-dispatch-alerts', 'dispatch-alerts'), ('rally-expire-stale-bookings', null),
   ('rally-payments-worker', 'payments-worker'), ('rally-process-promotion-queue', null),
-  ('rally-purge-alert-history', null), ('rally-purge-cron-history', null), ('rally-reconcile-payments', null),
+  ('rally-purge-alert-history', null), ('rally-purge-cron-history', null), ('rally-purge-rate-limits', null),
+  ('rally-reconcile-payments', null),
   ('rally-release-host-earnings', null), ('rally-send-event-reminders', null), ('rally-storage-purge', 'storage-purge');
 
 select set_eq($$select name from private.scheduled_jobs$$, $$select name from expected_jobs$$,
@@ -23,8 +24,8 @@ select is((select count(*)::int from private.scheduled_jobs r join cron.job j on
           'each has the schedule and command the registry records');
 -- The test cluster pauses every job (tests run them by hand); here they run as on a project.
 select count(cron.alter_job(j.jobid, active := true)) from cron.job j where j.jobname like 'rally-%';
-select is((select count(*)::int from admin.scheduled_jobs where scheduled and active), 13,
-          'admin.scheduled_jobs shows all thirteen scheduled and active');
+select is((select count(*)::int from admin.scheduled_jobs where scheduled and active), 14,
+          'admin.scheduled_jobs shows all fourteen scheduled and active');
 
 -- Seconds schedules are feature-detected, not skipped.
 select is(private.cron_seconds_schedule(10),
@@ -51,7 +52,7 @@ select is((select count(*)::int from private.scheduled_jobs where command ~* '(e
 insert into cron.job_run_details (jobid, runid, job_pid, database, username, command, status, return_message, start_time, end_time)
 select j.jobid, 900000000 + row_number() over (), 1, 'postgres', 'postgres', j.command, 'succeeded', '1 row', now() - interval '20 seconds', now() - interval '19 seconds'
   from cron.job j where j.jobname like 'rally-%';
-select is((select count(*)::int from admin.scheduled_jobs where healthy), 13, 'after a successful run each, every job is healthy');
+select is((select count(*)::int from admin.scheduled_jobs where healthy), 14, 'after a successful run each, every job is healthy');
 select is((select last_status from admin.scheduled_jobs where name = 'rally-expire-stale-bookings'), 'succeeded',
           'the last run''s status is shown');
 

@@ -3,7 +3,7 @@
 -- WhatsApp opt-in, set quiet hours in their own time zone, and read their notifications a page
 -- at a time, marking some or all read on every device.
 begin;
-select plan(51);
+select plan(54);
 
 create function pg_temp.notification_id(p_title text) returns uuid language sql security definer as $$
   select id from public.notifications where title = p_title
@@ -58,8 +58,17 @@ select is((select phone_e164 from public.set_phone_number('+447700900123')), '+4
 select tests.raises_hint($$select public.set_phone_number('07700 900123')$$, 'invalid_phone', 'a national-format number is refused here');
 select tests.raises_hint($$select public.set_phone_number('+0123456789')$$, 'invalid_phone', 'a number with no country code is refused');
 select is((select phone_e164 from public.notification_settings), '+447700900123', 'and the saved number is untouched');
+select is((select phone_verified_at from public.notification_settings), null, 'a number nobody confirmed is unverified');
+select tests.raises_hint($$select public.set_whatsapp_opt_in(true)$$, 'phone_not_verified', 'WhatsApp needs the number confirmed first');
+-- The contact-points function texts a code (private.issue_phone_verification); Nia types it in.
+select tests.as_superuser();
+create temp table nia_code as select code from private.issue_phone_verification(tests.get_supabase_uid('nia'));
+grant select on nia_code to public;
+select tests.authenticate_as('nia');
+select is((select verified from public.verify_phone_number((select code from nia_code))), true, 'Nia confirms her number with the texted code');
 select isnt((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(true)), null, 'Nia opts in to WhatsApp, recorded with the time');
-select is((select whatsapp_opt_in_at from public.set_phone_number('+447700900456')), null, 'a new phone number withdraws the WhatsApp opt-in');
+select results_eq($$select whatsapp_opt_in_at is null, phone_verified_at is null from public.set_phone_number('+447700900456')$$,
+                  $$values (true, true)$$, 'a new phone number is unverified again and withdraws the WhatsApp opt-in');
 select is((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(false)), null, 'opting out clears it too');
 select is((select phone_e164 from public.set_phone_number(null)), null, 'Nia can remove her phone');
 select tests.raises_hint($$select public.set_whatsapp_opt_in(true)$$, 'phone_required', 'WhatsApp needs a phone number first');

@@ -1,7 +1,7 @@
 -- Bookings: free, approval and paid flows; every refusal with its hint and nothing written;
 -- cancellations under the refund policy; check-in; the expiry job.
 begin;
-select plan(45);
+select plan(46);
 
 select tests.create_supabase_user('hal', 'hal@example.test', '{"username":"hal_host"}');
 select tests.create_supabase_user('mia', 'mia@example.test', '{"username":"mia_manager"}');
@@ -73,13 +73,14 @@ select results_eq($$select status from public.book_event(tests.fx('approval'), t
                   $$values ('pending_approval'::text)$$, 'an approval event books as pending approval');
 select tests.as_superuser();
 select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('hal') and type = 'booking_request'), 'the host is told about the request');
-select is(private.seats_left(tests.fx('approval_t')), 9, 'a pending request holds its seat so approval never oversells');
+select is(private.seats_left(tests.fx('approval_t')), 10, 'a pending request holds no seat: nobody can take an approval event''s seats by asking');
 select tests.authenticate_as('ana');
 select throws_ok($$select public.approve_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('ben') and status = 'pending_approval'))$$,
                  '22023', null, 'another guest cannot approve (they cannot even see the booking)');
 select tests.authenticate_as('mia');
 select results_eq($$select status from public.approve_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('ben') and status = 'pending_approval'))$$,
                   $$values ('confirmed'::text)$$, 'a managing co-host approves it');
+select is(private.seats_left(tests.fx('approval_t')), 9, 'approving takes the seat');
 select tests.raises_hint($$select public.approve_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('ben') and event_id = tests.fx('approval')))$$,
           'not_pending', 'approving twice is refused');
 select tests.authenticate_as('cal');
@@ -87,7 +88,7 @@ select public.book_event(tests.fx('approval'), tests.fx('approval_t'), 1, 'cal-a
 select tests.authenticate_as('hal');
 select results_eq($$select status from public.decline_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('cal') and event_id = tests.fx('approval')))$$,
                   $$values ('declined'::text)$$, 'the host declines a request');
-select is(private.seats_left(tests.fx('approval_t')), 9, 'and the declined seat is free again');
+select is(private.seats_left(tests.fx('approval_t')), 9, 'a declined request never held a seat');
 
 -- Paid event
 select tests.authenticate_as('cal');
@@ -108,7 +109,7 @@ select results_eq($$select r.amount_cents, r.reason, r.status from private.refun
                      where b.guest_id = tests.get_supabase_uid('cal') and b.event_id = tests.fx('paid')$$,
                   $$values (4999::bigint, 'guest_cancelled'::text, 'pending'::text)$$, 'a refund request for exactly the quoted amount is queued');
 select is(private.seats_left(tests.fx('paid_t')), 10, 'the cancelled seats are free again');
-select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('hal') and type = 'booking_cancelled'), 'the host is told');
+select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('hal') and type = 'guest_cancelled'), 'the host is told (guest_cancelled, which hosts may mute)');
 select tests.authenticate_as('cal');
 select tests.raises_hint($$select public.cancel_booking((select id from public.bookings where guest_id = tests.get_supabase_uid('cal') and event_id = tests.fx('paid')))$$,
           'not_cancellable', 'a cancelled booking cannot be cancelled again');

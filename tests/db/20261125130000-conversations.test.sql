@@ -69,8 +69,12 @@ delete from public.blocks where blocker_id = tests.get_supabase_uid('gia') and b
 select ok(pg_temp.sees('ned', tests.fx('dm_ned')), 'after the unblock the conversation is back for both');
 
 -- ---------------------------------------------------------------------------------------------
--- Groups
+-- Groups (Gia, Ned and Cody follow Gus, so he may add them without an invitation; invitations
+-- are the story of 20261125130200-conversation-management-group-invitations)
 -- ---------------------------------------------------------------------------------------------
+select tests.as_superuser();
+insert into public.follows (follower_id, followee_id)
+select u, tests.get_supabase_uid('gus') from unnest(array[tests.get_supabase_uid('gia'), tests.get_supabase_uid('ned'), tests.get_supabase_uid('cody')]) as x(u);
 select tests.authenticate_as('gus');
 insert into fx select 'grp', id
   from public.create_group_conversation('  Climbing crew ', array[tests.get_supabase_uid('gia'), tests.get_supabase_uid('ned'), tests.get_supabase_uid('ned'), tests.get_supabase_uid('gus'), null]);

@@ -38,6 +38,9 @@ select tests.create_supabase_user('lou', 'lou@example.test', '{"username":"lou_l
 select tests.create_supabase_user('hal', 'hal@example.test', '{"username":"hal_host","display_name":"Hal"}');
 update public.profiles set is_host = true, host_status = 'active' where id = tests.get_supabase_uid('hal');
 
+-- Jon, Kim, Lou and Hal follow Ivy, so she may put them in a group without an invitation.
+insert into public.follows (follower_id, followee_id)
+select u, tests.get_supabase_uid('ivy') from unnest(array[tests.get_supabase_uid('jon'), tests.get_supabase_uid('kim'), tests.get_supabase_uid('lou'), tests.get_supabase_uid('hal')]) as x(u);
 select tests.authenticate_as('ivy');
 insert into fx select 'ivy_jon', id from public.start_direct_conversation(tests.get_supabase_uid('jon'));
 insert into fx select 'ivy_kim', id from public.start_direct_conversation(tests.get_supabase_uid('kim'));

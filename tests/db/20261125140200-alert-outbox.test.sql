@@ -23,10 +23,16 @@ select tests.create_supabase_user('quin', 'quin@example.test', '{"username":"qui
 select tests.create_supabase_user('ray', 'ray@example.test', '{"username":"ray_r"}');
 update auth.users set email = null where id = tests.get_supabase_uid('ray');
 
--- Quin gives a phone, opts in to WhatsApp, wants approvals by SMS and WhatsApp too, and is in quiet
--- hours right now (an hour either side of the current time in Tokyo).
+-- Quin gives a phone, confirms it with the texted code, opts in to WhatsApp, wants approvals by
+-- SMS and WhatsApp too, and is in quiet hours right now (an hour either side of the current time
+-- in Tokyo).
 select tests.authenticate_as('quin');
 select public.set_phone_number('+819012345678');
+select tests.as_superuser();
+create temp table quin_code as select code from private.issue_phone_verification(tests.get_supabase_uid('quin'));
+grant select on quin_code to public;
+select tests.authenticate_as('quin');
+select public.verify_phone_number((select code from quin_code));
 select public.set_whatsapp_opt_in(true);
 select public.set_notification_preference('booking_approved', 'sms', true);
 select public.set_notification_preference('booking_approved', 'whatsapp', true);

@@ -84,9 +84,14 @@ values ('avatars', tests.fx('gus') || '/me.png', tests.fx('gus')::text, '{"mimet
 update public.profiles set avatar_path = tests.fx('gus') || '/me.png', bio = 'Jazz and long walks', city = 'Lisbon'
  where id = tests.fx('gus');
 insert into fx select 'DM', id from public.start_direct_conversation(tests.fx('ivy'));
-insert into fx select 'G', id from public.create_group_conversation('Jazz crew', array[tests.fx('ivy'), tests.fx('hana')]);
 select tests.authenticate_as('ivy');
 select public.follow_user(tests.fx('gus'));
+select tests.authenticate_as('gus');
+-- Ivy follows Gus and joins at once; Hana does not, so she is invited and accepts.
+insert into fx select 'G', id from public.create_group_conversation('Jazz crew', array[tests.fx('ivy'), tests.fx('hana')]);
+select tests.authenticate_as('hana');
+select public.accept_group_invitation((select id from public.my_group_invitations()));
+select tests.authenticate_as('ivy');
 insert into fx select 'IM', id from public.send_message(tests.fx('DM'), 'text', 'Are you coming to the jazz night?');
 select tests.authenticate_as('gus');
 insert into fx select 'GM', id from public.send_message(tests.fx('DM'), 'text', 'Yes! Call me on +447700900123');
@@ -111,6 +116,10 @@ update public.bookings set checked_in_at = now() - interval '10 days' where id =
 select tests.authenticate_as('gus');
 insert into public.reviews (booking_id, rating, body) values (tests.fx('B'), 5, 'Wonderful night, thanks Hana');
 select tests.as_superuser();
+-- He had named himself on his seat and been invited to the jazz night: both must go with him
+-- (the checks below find neither his name nor his id in those tables).
+update public.booking_seats set attendee_name = 'Gus Gustafsson' where booking_id = tests.fx('B');
+insert into public.event_invitations (event_id, user_id, invited_by) values (tests.fx('E'), tests.fx('gus'), tests.fx('hana'));
 update private.payment_settings set release_hold_hours = 48;
 select private.release_host_earnings();
 create temp table before_counts as

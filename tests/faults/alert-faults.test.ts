@@ -36,6 +36,7 @@ import type { InjectedFailure } from "../support/stand-ins/http.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
 import { createUser, type TestUser, uniqueSuffix } from "../support/users.ts";
+import { confirmPhone } from "../support/phones.ts";
 
 const TIMEOUT_MS = 300;
 const RESEND_WEBHOOK_URL = "https://rally.example/functions/v1/resend-webhook";
@@ -94,10 +95,8 @@ async function dispatch(): Promise<{ status: number; body: Record<string, unknow
 async function subscriber(): Promise<{ user: TestUser; phone: string }> {
   const user = await createUser();
   const phone = `+1202555${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`;
-  await asUser(user.claims, async (db) => {
-    await db.query("select public.set_phone_number($1)", [phone]);
-    await db.query("select public.set_notification_preference('booking_approved', 'sms', true)");
-  });
+  await confirmPhone(user, phone);
+  await asUser(user.claims, (db) => db.query("select public.set_notification_preference('booking_approved', 'sms', true)"));
   return { user, phone };
 }
 

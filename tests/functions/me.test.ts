@@ -62,12 +62,12 @@ describe("GET /functions/v1/me", () => {
     expect(await (await me(token)).json()).toMatchObject({ user_role: "guest" });
   });
 
-  it("answers 404 profile_not_found when the user has no profile row", async () => {
+  it("answers a token whose account is gone 403 account_not_found, as every RPC and function does", async () => {
     const ghost = await createUser();
     await ownerQuery("delete from public.profiles where id = $1", [ghost.id]);
     const res = await me(ghost.token);
-    expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: { code: "profile_not_found", message: "There is no profile for this user." } });
+    expect(res.status).toBe(403);
+    expect(await res.json()).toEqual({ error: { code: "account_not_found", message: "Your account no longer exists. Sign in again." } });
   });
 
   it("answers 401 missing_authorization without a token", async () => {

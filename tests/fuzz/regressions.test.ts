@@ -4,7 +4,7 @@
  * the input the fuzzer found; docs/fuzzing.md lists the findings.
  */
 import Stripe from "stripe";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { svixSignature, twilioSignature } from "../../functions/_shared/alerts/signatures.ts";
 import { closePool } from "../../functions/_shared/db.ts";
 import { nestingDepth, storableInPostgres } from "../../functions/_shared/json.ts";
@@ -12,25 +12,20 @@ import { handler as resendWebhook } from "../../functions/resend-webhook/handler
 import { handler as stripeWebhook } from "../../functions/stripe-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { ownerQuery, asUser, closeTestPools, failure } from "../support/db.ts";
+import { useFileEnv } from "../support/file-env.ts";
 import { databaseSnapshot, diffSnapshots } from "../support/fuzz/snapshot.ts";
+import { createHost, publishedEvent } from "../support/events.ts";
 import { createUser } from "../support/users.ts";
-import { envOverride } from "../support/env.ts";
 
 const STRIPE_SECRET = "whsec_regression_platform";
 const SVIX_SECRET = `whsec_${Buffer.from("resend-webhook-regression-secret").toString("base64")}`;
 const TWILIO = { sid: "AC0123456789abcdef0123456789abcdef", token: "0123456789abcdef0123456789abcdef", url: "https://rally.example/functions/v1/twilio-status" };
-const ENV: Record<string, string> = {
+useFileEnv({
   STRIPE_WEBHOOK_SECRET: STRIPE_SECRET, RESEND_WEBHOOK_SECRET: SVIX_SECRET, TWILIO_ACCOUNT_SID: TWILIO.sid,
   TWILIO_AUTH_TOKEN: TWILIO.token, TWILIO_STATUS_CALLBACK_URL: TWILIO.url,
-};
-const env = envOverride();
-
-beforeAll(() => {
-  env.set(ENV);
 });
 
 afterAll(async () => {
-  env.restore();
   await closePool();
   await closeTestPools();
 });
@@ -53,6 +48,19 @@ describe("fuzzing findings stay fixed", () => {
     expect(err).toMatchObject({ code: "22023", hint: "invalid_ids" });
     const { rows } = await ownerQuery("select 1 from public.notifications where user_id = $1 and read_at is null", [reader.id]);
     expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it("a host who sends a nested list of people to invite_to_event gets invalid_argument, and nobody is invited", async () => {
+    const host = await createHost("nested_inviter");
+    const { event } = await publishedEvent(host, { visibility: "private" });
+    const guest = await createUser();
+    const body = JSON.stringify({ p_event_id: event.id, p_user_ids: [[guest.id], [guest.id]] });
+    const err = await failure(asUser(host.claims, (db) =>
+      db.query(`select r.* from json_to_record($1::json) as _ ("p_event_id" uuid, "p_user_ids" uuid[])
+                 cross join lateral public.invite_to_event(p_event_id := _.p_event_id, p_user_ids := _.p_user_ids) as r`, [body])));
+    expect(err).toMatchObject({ code: "22023", hint: "invalid_argument" });
+    const { rows } = await ownerQuery("select 1 from public.event_invitations where event_id = $1", [event.id]);
+    expect(rows).toEqual([]);
   });
 
   it("knows which JSON strings PostgreSQL cannot store", () => {

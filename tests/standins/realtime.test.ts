@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import WebSocket from "ws";
 import { startRealtimeStandin, type RealtimeStandin } from "../../tools/realtime-standin/server.ts";
 import { adminQuery, asUser, closeTestPools, ownerQuery } from "../support/db.ts";
+import { groupWithMembers } from "../support/groups.ts";
 import { testEnv } from "../support/env.ts";
 import { anonKey, signJwt, userClaims } from "../support/jwt.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -103,12 +104,7 @@ function handshake(url: string): Promise<{ status: number; body: unknown }> {
 const send = (topic: string, event: string, payload: Record<string, unknown>): Promise<unknown> =>
   ownerQuery("select realtime.send($1::jsonb, $2, $3, true)", [JSON.stringify(payload), event, topic]);
 
-async function groupOf(owner: TestUser, members: TestUser[]): Promise<string> {
-  return asUser(owner.claims, async (db) => {
-    const { rows } = await db.query<{ id: string }>("select id from public.create_group_conversation('standin test', $1::uuid[])", [members.map((m) => m.id)]);
-    return rows[0]!.id;
-  });
-}
+const groupOf = (owner: TestUser, members: TestUser[]): Promise<string> => groupWithMembers(owner, members, "standin test");
 
 describe("Realtime stand-in: private channels", () => {
   it("joins the caller's own user topic and refuses another user's with Realtime's text", async () => {

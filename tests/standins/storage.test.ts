@@ -6,6 +6,7 @@ import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startStorageStandin, type StorageStandin } from "../../tools/storage-standin/server.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
+import { groupWithMembers } from "../support/groups.ts";
 import { testEnv } from "../support/env.ts";
 import { anonKey } from "../support/jwt.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -95,10 +96,7 @@ describe("Storage stand-in: avatars (public bucket, owners write their folder)",
 });
 
 describe("Storage stand-in: chat-media (private bucket, members only)", () => {
-  async function conversationOf(owner: TestUser, members: TestUser[]): Promise<string> {
-    return asUser(owner.claims, async (db) =>
-      (await db.query<{ id: string }>("select id from public.create_group_conversation('media', $1::uuid[])", [members.map((m) => m.id)])).rows[0]!.id);
-  }
+  const conversationOf = (owner: TestUser, members: TestUser[]): Promise<string> => groupWithMembers(owner, members, "media");
 
   it("lets a member upload into their folder; members download, list and sign; a stranger gets nothing", async () => {
     const [maya, tom, stranger] = [await createUser(), await createUser(), await createUser()];

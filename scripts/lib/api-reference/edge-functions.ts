@@ -80,6 +80,7 @@ const connectStatus = z.strictObject({
 const notificationSettings = z.strictObject({
   phone_e164: z.string().nullable(),
   phone_updated_at: isoTime.nullable(),
+  phone_verified_at: isoTime.nullable().describe('when the owner confirmed it with the texted code (verify_phone_number); nothing is sent to an unverified number'),
   whatsapp_opt_in_at: isoTime.nullable(),
   quiet_hours_start: z.string().nullable().describe('HH:MM:SS in the user\'s timezone'),
   quiet_hours_end: z.string().nullable(),
@@ -112,7 +113,11 @@ export const RESPONSES = {
   health: z.strictObject({ status: z.literal('ok'), database: z.enum(['ok', 'unreachable']), time: isoTime }),
   me: profile,
   contactPoints: notificationSettings,
-  contactPointsPost: notificationSettings.extend({ country: z.string().nullable().describe('the country the number belongs to') }),
+  contactPointsPost: notificationSettings.extend({
+    country: z.string().nullable().describe('the country the number belongs to'),
+    verification_sent: z.boolean().describe('true when a 6-digit code was texted to the number (it is not verified yet)'),
+    verification_expires_at: isoTime.nullable().describe('when that code expires (10 minutes)'),
+  }),
   providerOutcome: z.strictObject({ outcome: z.enum(['applied', 'recorded', 'duplicate', 'unmatched']) }),
 };
 
@@ -160,11 +165,12 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
       },
       {
         method: 'POST', path: '/contact-points',
-        summary: 'Sets the caller\'s phone number, validated and normalised to E.164 (libphonenumber-js). A new number withdraws the WhatsApp opt-in.',
+        summary: 'Sets the caller\'s phone number, validated and normalised to E.164 (libphonenumber-js), and texts a 6-digit code to it; the number is used only once verify_phone_number confirms the code. Posting the same unverified number again sends a new code. A new number withdraws the WhatsApp opt-in.',
         caller: 'a signed-in user',
         request: { kind: 'json', schema: contactPointsBody },
         response: RESPONSES.contactPointsPost,
-        extraErrors: [{ status: 400, code: 'invalid_phone' }, { status: 400, code: 'invalid_country' }],
+        extraErrors: [{ status: 400, code: 'invalid_phone' }, { status: 400, code: 'invalid_country' },
+                      { status: 429, code: 'rate_limited', note: 'verification codes per user per hour, or per number per day; Retry-After' }],
       },
       {
         method: 'DELETE', path: '/contact-points',
@@ -290,7 +296,11 @@ export const HELPER_ERRORS: Readonly<Record<string, readonly HttpErrorSpec[]>> =
   routeByMethod: [{ status: 405, code: 'method_not_allowed' }],
   requireUser: [{ status: 401, code: 'missing_authorization' }, { status: 401, code: 'invalid_jwt' }],
   verifyBearer: [{ status: 401, code: 'missing_authorization' }, { status: 401, code: 'invalid_jwt' }],
-  readJson: [{ status: 400, code: 'invalid_json' }, { status: 400, code: 'validation_failed' }],
+  readJson: [{ status: 400, code: 'invalid_json' }, { status: 400, code: 'validation_failed' },
+             { status: 413, code: 'payload_too_large', note: 'body over the cap (4 KiB), read no further' }],
+  readBodyText: [{ status: 413, code: 'payload_too_large', note: 'body over the function\'s cap, read no further' }],
+  requireAccount: [{ status: 403, code: 'account_not_found' }, { status: 403, code: 'account_deleted' },
+                   { status: 403, code: 'account_suspended' }],
   readQuery: [{ status: 400, code: 'validation_failed' }],
   validationError: [{ status: 400, code: 'validation_failed' }],
   NotConfiguredError: [{ status: 503, code: 'not_configured' }],
@@ -303,6 +313,7 @@ export const HELPER_ERRORS: Readonly<Record<string, readonly HttpErrorSpec[]>> =
     { status: 400, code: '<hint>', note: 'SQL 22023 (bad input), code = the SQL hint' },
     { status: 403, code: '<hint>', note: 'SQL 42501 (forbidden), code = the SQL hint (`forbidden` without one)' },
     { status: 422, code: '<hint>', note: 'SQL P0001 (business rule), code = the SQL hint' },
+    { status: 429, code: 'rate_limited', note: 'SQL P0001 rate_limited: a rate limit (docs/abuse-limits.md); Retry-After' },
     ...DATABASE_ERRORS,
   ],
   withServiceRole: DATABASE_ERRORS,
