@@ -1,8 +1,8 @@
 /**
- * What a failed Stripe call means for the payment command outbox: retry later (with the same
- * idempotency key, or a fresh one after a refusal Stripe saved) or give up. Pure: reads only the
- * fields stripe-node's errors carry (`type`, `statusCode`, `code`, `headers`), so it is
- * unit-tested with plain objects.
+ * What a failed Stripe call means: retry later (with the same idempotency key, or a fresh one after a refusal Stripe saved) or give up. The
+ * payment command outbox acts on it (`classifyStripeError`), and so does a function calling
+ * Stripe while it serves a request (`stripeCall`). Pure: reads only the fields stripe-node's
+ * errors carry (`type`, `statusCode`, `code`, `headers`), so it is unit-tested with plain objects.
  *
  * Retry: connection problems and timeouts (the request may or may not have run — the same key
  * makes the retry safe), rate limits, 409 (a concurrent request with the same key), 5xx, and an
@@ -20,6 +20,7 @@
  * and its next attempt sends a new key, stored on the command before it is sent
  * (`private.fail_payment_command(…, p_fresh_key)`); it dies, compensated, after its last attempt.
  */
+import { HttpError } from "./http-errors.ts";
 
 export interface StripeFailure {
   retryable: boolean;
@@ -76,4 +77,19 @@ export function classifyStripeError(err: unknown): StripeFailure {
   // Stripe has recovered; we keep retrying with backoff and dead-letter at the limit).
   if (shouldRetry === "true") retryable = true;
   return { retryable, freshKey: false, code, message: message.slice(0, 2000), statusCode };
+}
+
+/**
+ * Runs a Stripe call for a request being served. A failure worth retrying (an outage, a timeout,
+ * a rate limit) is a 503 `stripe_unavailable` the client can retry; anything else is a fault on
+ * Rally's side and is rethrown as is, so the caller answers 500 `internal_error` and the log
+ * keeps the whole Stripe error.
+ */
+export async function stripeCall<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    if (!classifyStripeError(err).retryable) throw err;
+    throw new HttpError(503, "stripe_unavailable", "The payment provider is not reachable right now. Please try again.", { cause: err });
+  }
 }

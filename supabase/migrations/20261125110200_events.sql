@@ -304,7 +304,7 @@ comment on view public.events is
   'Events the caller may see. address, online_url and the exact location are shown to the host, co-hosts and confirmed guests only (location is otherwise rounded to ~1 km). Hosts insert drafts here; status changes go through publish_event / cancel_event.';
 comment on column public.events.timezone is 'IANA time zone the event happens in; starts_at/ends_at are instants (timestamptz).';
 comment on column public.events.visibility is 'public (searchable) | unlisted (by link) | followers (followers of the host) | private (invite-only: invitees, booked guests and staff; see invite_to_event and create_invite_link).';
-comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and the README.';
+comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and docs/events-and-bookings.md.';
 comment on column public.events.series_id is 'The recurring series this event is an occurrence of (public.event_series), or null.';
 comment on column public.events.series_position is 'The occurrence''s place in its series: 1 for the event the series was made from.';
 comment on column public.events.is_online is 'True when the event has an online link (visible to confirmed guests).';

@@ -539,7 +539,7 @@ begin
 end
 $$;
 comment on function public.book_event(uuid, uuid, integer, text, text, text) is
-  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval, unless the guest is invited); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. p_promo_code (case-insensitive) takes the code''s discount off each ticket — the booking records list_amount_cents, discount_cents and amount_cents, and the payment, fees and refunds follow amount_cents (a booking the code makes free is confirmed at once) — and is the only way to book a hidden ticket type. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code / promo_code_not_found; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused, promo_code_not_started, promo_code_expired, promo_code_not_applicable, promo_code_used_up, promo_code_guest_limit, rate_limited (more than the booking limit, see docs/abuse-limits.md); 42501 not_authenticated.';
+  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval, unless the guest is invited); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. p_promo_code (case-insensitive) takes the code''s discount off each ticket — the booking records list_amount_cents, discount_cents and amount_cents, and the payment, fees and refunds follow amount_cents (a booking the code makes free is confirmed at once) — and is the only way to book a hidden ticket type. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code / promo_code_not_found; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, host_cannot_book, idempotency_key_reused, promo_code_not_started, promo_code_expired, promo_code_not_applicable, promo_code_used_up, promo_code_guest_limit, rate_limited (more than the booking limit, see docs/abuse-limits.md); 42501 not_authenticated (a guest the host blocked gets event_not_found: the event is hidden from them).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Approvals
@@ -657,7 +657,7 @@ comment on function public.decline_booking(uuid) is
 -- Refund policy, quotes and cancellation
 -- ---------------------------------------------------------------------------------------------
 
--- Percentage of the amount a guest gets back when cancelling at p_at (README: refund policies).
+-- Percentage of the amount a guest gets back when cancelling at p_at (docs/events-and-bookings.md: refund policies).
 create or replace function private.refund_percent(p_policy text, p_starts_at timestamptz, p_at timestamptz) returns integer
 language sql
 immutable

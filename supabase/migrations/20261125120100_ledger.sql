@@ -186,7 +186,7 @@ create constraint trigger ledger_transactions_have_entries after insert on priva
   for each row execute function private.ledger_check_has_entries();
 
 -- ---------------------------------------------------------------------------------------------
--- Pure building blocks (immutable; unit-tested in tests/db/11-payments-ledger.test.sql)
+-- Pure building blocks (immutable; unit-tested in tests/db/20261125120100-ledger.test.sql)
 -- ---------------------------------------------------------------------------------------------
 
 -- The platform fee on an amount: basis points, rounded half up to the minor unit.

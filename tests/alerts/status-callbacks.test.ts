@@ -13,7 +13,7 @@ import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { testEnv } from "../support/env.ts";
+import { envOverride, testEnv } from "../support/env.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
 import { createUser, type TestUser } from "../support/users.ts";
@@ -26,26 +26,19 @@ const WEBHOOK_SECRET = `whsec_${Buffer.from("resend-webhook-secret-for-tests!").
 let resend: ResendStandIn;
 let twilio: TwilioStandIn;
 let pool: pg.Pool;
-const saved: Record<string, string | undefined> = {};
+const env = envOverride();
 
 beforeAll(async () => {
   resend = await startResendStandIn();
   twilio = await startTwilioStandIn();
   pool = new pg.Pool({ connectionString: testEnv("SUPABASE_DB_URL"), max: 3 });
-  const env: Record<string, string> = {
+  env.set({
     TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_STATUS_CALLBACK_URL: CALLBACK_URL,
     RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET,
-  };
-  for (const [name, value] of Object.entries(env)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
+  });
 });
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  env.restore();
   await resend.close();
   await twilio.close();
   await pool.end();

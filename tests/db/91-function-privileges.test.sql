@@ -1,4 +1,5 @@
 -- Helpers in private and admin run with the owner's rights; none may be callable by everyone.
+-- Also tells: 20261125100000_private_and_admin_schemas
 begin;
 select plan(3);
 
