@@ -15,10 +15,9 @@ import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
 import { DEFAULT_APP_URL } from "../_shared/alerts/config.ts";
 import { type CalendarEntry, renderCalendar } from "../_shared/calendar.ts";
-import { remapDbError } from "../_shared/db-errors.ts";
 import { withServiceRole, withUserContext } from "../_shared/db.ts";
 import { readEnv } from "../_shared/env.ts";
-import { notFound } from "../_shared/http-errors.ts";
+import { notFound, remapDbError } from "../_shared/http-errors.ts";
 import { routeByMethod } from "../_shared/router.ts";
 
 /** What the path names, after the function's own name: `bookings/<uuid>[.ics]` or `feed/<token>[.ics]`. */

@@ -18,7 +18,7 @@
  */
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
-import { remapDbError } from "../_shared/db-errors.ts";
+import { remapDbError } from "../_shared/http-errors.ts";
 import { withUserContext } from "../_shared/db.ts";
 import { json, readJson } from "../_shared/json.ts";
 import { expandRecurrence, recurrenceRuleText } from "../_shared/recurrence.ts";

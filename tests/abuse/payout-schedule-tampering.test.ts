@@ -7,8 +7,8 @@
  * request_payout would: the available balance, under the same lock and refusals.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { closeTestPools, ownerQuery } from "../support/db.ts";
-import { failure, rpc } from "../support/events.ts";
+import { closeTestPools, ownerQuery, failure } from "../support/db.ts";
+import { rpc } from "../support/events.ts";
 import { walletOf } from "../support/payments.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 

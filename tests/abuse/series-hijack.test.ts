@@ -8,8 +8,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closePool } from "../../functions/_shared/db.ts";
 import { handler } from "../../functions/event-series/handler.ts";
-import { asAnon, closeTestPools, ownerQuery } from "../support/db.ts";
-import { addTicketType, bookEvent, createEvent, createHost, failure, publishEvent, rpc } from "../support/events.ts";
+import { asAnon, closeTestPools, ownerQuery, failure } from "../support/db.ts";
+import { addTicketType, bookEvent, createEvent, createHost, publishEvent, rpc } from "../support/events.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 afterAll(async () => {

@@ -108,17 +108,21 @@ describe("errors of an RPC", () => {
     ]);
   });
 
-  it("collects literal raise_error calls only, ignoring commented-out ones and computed codes", () => {
+  it("collects literal raise_error calls and raise … using statements only, ignoring commented-out ones and computed codes", () => {
     const body = `
       perform private.raise_error('22023', 'bad_input', 'Bad.');
       -- perform private.raise_error('P0001', 'commented_out', 'No.');
       perform private.raise_error(
         'P0001',
         'multi_line', format('%s', 1));
-      perform private.raise_error(v_state, v_code, 'computed');`;
+      perform private.raise_error(v_state, v_code, 'computed');
+      raise exception using errcode = 'P0001', hint = 'rate_limited', message = format('Too many %s.', v_label);
+      -- raise exception using errcode = 'P0001', hint = 'commented_raise';
+      raise exception using errcode = 'P0001', hint = v_code;`;
     expect(directErrors(body)).toEqual([
       { sqlstate: "22023", hint: "bad_input" },
       { sqlstate: "P0001", hint: "multi_line" },
+      { sqlstate: "P0001", hint: "rate_limited" },
     ]);
   });
 

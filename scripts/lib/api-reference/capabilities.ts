@@ -35,6 +35,13 @@ export const CAPABILITIES: readonly Capability[] = [
     functions: [],
   },
   {
+    title: 'Ticketing',
+    doc: 'ticketing.md',
+    migrations: ['20261125110410_event_invitations', '20261125110420_promo_codes', '20261125110430_attendees_and_transfers',
+      '20261125110600_event_series', '20261125110900_calendar', '20261125120310_payout_schedules'],
+    functions: ['calendar', 'event-series'],
+  },
+  {
     title: 'Social graph and alerts',
     doc: 'social-and-alerts.md',
     migrations: ['20261125100310_notification_preferences', '20261125110100_follows_and_blocks', '20261125140000_social_graph_rpcs',

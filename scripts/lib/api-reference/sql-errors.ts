@@ -77,7 +77,7 @@ export interface FunctionBody {
   source: string;
 }
 
-/** Literal raise_error calls in one body (non-literal arguments are skipped). */
+/** Literal raise_error calls and `raise exception using` statements in one body (non-literal arguments are skipped). */
 export function directErrors(source: string): ApiError[] {
   const errors: ApiError[] = [];
   for (const call of findQualifiedCalls(source, ['private'])) {
@@ -85,6 +85,15 @@ export function directErrors(source: string): ApiError[] {
     const sqlstate = stringLiteral(call.args[0] ?? '');
     const hint = stringLiteral(call.args[1] ?? '');
     if (sqlstate !== null && hint !== null && SQLSTATE.test(sqlstate)) errors.push({ sqlstate, hint });
+  }
+  // `raise exception using errcode = '…', hint = '…'` with literal values (the rate limiter raises
+  // this way, to attach a DETAIL).
+  const uncommented = source.replace(/--[^\n]*/g, '');
+  for (const raise of uncommented.matchAll(/\braise\s+exception\s+using\b([^;]*);/gi)) {
+    const options = raise[1] ?? '';
+    const sqlstate = /\berrcode\s*=\s*'([^']*)'/i.exec(options)?.[1];
+    const hint = /\bhint\s*=\s*'([a-z][a-z0-9_]*)'/i.exec(options)?.[1];
+    if (sqlstate !== undefined && hint !== undefined && SQLSTATE.test(sqlstate)) errors.push({ sqlstate, hint });
   }
   return errors;
 }
