@@ -24,9 +24,9 @@ export const DISPUTE_FEE = 1500;
  * Fixed rates into the settlement currency used by the stand-in (EUR per unit of the key):
  * Stripe converts at the rate of the moment; a fixed table keeps tests reproducible.
  */
-export const EUR_RATES: Record<string, number> = { eur: 1, usd: 0.9213, gbp: 1.1724, chf: 1.0612, sek: 0.0871, dkk: 0.1341 };
+export const EUR_RATES: Record<string, number> = { eur: 1, usd: 0.9213, gbp: 1.1724, chf: 1.0612, sek: 0.0871, dkk: 0.1341, jpy: 0.0061 };
 
-/** Zero-decimal currencies (docs.stripe.com/currencies#zero-decimal): the stand-in does not convert them. */
+/** Zero-decimal currencies (docs.stripe.com/currencies#zero-decimal): amounts are whole units, not hundredths. */
 const ZERO_DECIMAL = new Set(["bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga", "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"]);
 
 const ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
@@ -140,12 +140,13 @@ export class StandinState {
   settle(amount: number, currency: string): { amount: number; currency: string; exchangeRate: number | null } {
     const target = this.options.settlementCurrency;
     if (currency === target) return { amount, currency, exchangeRate: null };
-    if (ZERO_DECIMAL.has(currency) || ZERO_DECIMAL.has(target)) throw unsupported(`converting the zero-decimal currency ${currency} into ${target}`, "currency");
     const from = EUR_RATES[currency];
     const to = EUR_RATES[target];
     if (from === undefined || to === undefined) throw unsupported(`charges in ${currency} on a platform settling in ${target}`, "currency");
+    // exchange_rate is per whole unit (1 JPY = 0.0061 EUR); amounts are in each currency's minor unit.
     const rate = Math.round((from / to) * 1e6) / 1e6;
-    return { amount: Math.round(amount * rate), currency: target, exchangeRate: rate };
+    const minorUnits = (code: string): number => (ZERO_DECIMAL.has(code) ? 1 : 100);
+    return { amount: Math.round((amount / minorUnits(currency)) * rate * minorUnits(target)), currency: target, exchangeRate: rate };
   }
 
   /** Records a balance transaction (Stripe's immutable record of a balance movement). */
