@@ -46,7 +46,8 @@ const payloads = {
     amount, currency, destination: z.string().regex(/^acct_/), source_transaction: z.string().min(1),
     transfer_group: z.string().min(1), metadata,
   }),
-  reverse_transfer: z.object({ amount, currency, transfer_id: z.string().regex(/^tr_/).optional(), metadata }),
+  // transfer_command_id: the create_transfer command whose transfer this reverses (Rally's own; never sent to Stripe).
+  reverse_transfer: z.object({ amount, currency, transfer_id: z.string().regex(/^tr_/).optional(), transfer_command_id: z.string().uuid().optional(), metadata }),
   create_refund: z.object({
     payment_intent: z.string().regex(/^pi_/), amount, reason: z.enum(["requested_by_customer", "duplicate", "fraudulent"]), metadata,
   }),

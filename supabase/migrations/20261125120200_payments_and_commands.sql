@@ -280,6 +280,12 @@ declare
   v_transfer text;
 begin
   if p_command.kind = 'reverse_transfer' and p_command.payload ->> 'transfer_id' is null then
+    -- A reversal queued for a transfer still being made (sync_host_transfers) reverses that one.
+    select c.result ->> 'id' into v_transfer from private.payment_commands c
+     where c.id = (p_command.payload ->> 'transfer_command_id')::uuid and c.kind = 'create_transfer' and c.status = 'succeeded';
+    if v_transfer is not null then
+      return p_command.payload || jsonb_build_object('transfer_id', v_transfer);
+    end if;
     select t.id into v_transfer from private.stripe_transfers t
      where t.payment_id = p_command.payment_id and t.amount_cents - t.amount_reversed_cents > 0
      order by t.amount_cents - t.amount_reversed_cents >= (p_command.payload ->> 'amount')::bigint desc, t.created_at desc, t.id
@@ -291,7 +297,7 @@ begin
   return p_command.payload;
 end
 $$;
-comment on function private.resolve_command_payload(private.payment_commands) is 'Adds late-known parameters to a command payload: the transfer a reversal queued before its transfer was made applies to (the newest of the payment''s transfers that still holds the amount).';
+comment on function private.resolve_command_payload(private.payment_commands) is 'Adds late-known parameters to a command payload: the transfer a reversal queued before its transfer was made applies to (the one its transfer_command_id made; else the newest of the payment''s transfers that still holds the amount).';
 
 -- The worker reports a failed call. Retryable failures wait (exponential backoff with ±25 %
 -- jitter, capped); the last attempt, or a failure Stripe says will never succeed, dead-letters

@@ -209,24 +209,25 @@ begin
     v_gap := v_gap + v_amount;
     v_queued := v_queued - v_amount;
   end loop;
-  -- Transfers still queued: reversed once made (the worker then names the transfer).
+  -- Transfers still queued: each reversed once made, by no more than it will hold (Stripe refuses a
+  -- reversal larger than its transfer). The reversal names the command that makes its transfer;
+  -- the worker names the transfer itself once that command has run (resolve_command_payload).
   for r in
-    select c.payment_id, p.booking_id,
-           sum((c.payload ->> 'amount')::bigint)
+    select c.id as command_id, c.payment_id, p.booking_id,
+           (c.payload ->> 'amount')::bigint
              - coalesce((select sum((x.payload ->> 'amount')::bigint) from private.payment_commands x
-                          where x.payment_id = c.payment_id and x.kind = 'reverse_transfer' and x.status in ('pending', 'processing')
-                            and x.payload ->> 'transfer_id' is null), 0) as holds
+                          where x.kind = 'reverse_transfer' and x.status in ('pending', 'processing')
+                            and x.payload ->> 'transfer_command_id' = c.id::text), 0) as holds
       from private.payment_commands c join private.payments p on p.id = c.payment_id
      where c.host_id = p_host_id and c.kind = 'create_transfer' and c.status in ('pending', 'processing')
        and c.payload ->> 'currency' = lower(p_currency)
-     group by c.payment_id, p.booking_id
-     order by c.payment_id = p_payment_id desc, max(c.created_at) desc
+     order by c.payment_id = p_payment_id desc, c.created_at desc, c.id
   loop
     exit when v_gap >= 0;
     v_amount := least(-v_gap, r.holds);
     continue when v_amount <= 0;
     perform private.enqueue_payment_command('reverse_transfer',
-      jsonb_build_object('amount', v_amount, 'currency', lower(p_currency),
+      jsonb_build_object('amount', v_amount, 'currency', lower(p_currency), 'transfer_command_id', r.command_id,
                          'metadata', jsonb_build_object('payment_id', r.payment_id::text, 'booking_id', r.booking_id::text,
                                                         'host_id', p_host_id::text)),
       r.payment_id, p_host_id);
