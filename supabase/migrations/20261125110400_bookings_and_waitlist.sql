@@ -684,7 +684,7 @@ as $$
   select (p_amount_cents * p_percent) / 100
 $$;
 
-create or replace function private.quote_refund(p_user_id uuid, p_booking_id uuid, p_at timestamptz)
+create or replace function private.refund_quote_as(p_user_id uuid, p_booking_id uuid, p_at timestamptz)
 returns table (booking_id uuid, amount_cents bigint, refundable_cents bigint, currency text, refund_policy text,
                refund_percent integer, cancelled_by_host boolean, full_refund_until timestamptz, partial_refund_until timestamptz)
 language plpgsql
@@ -744,7 +744,7 @@ as $$
 declare
   v_uid uuid := private.require_user();
 begin
-  return query select * from private.quote_refund(v_uid, p_booking_id, now());
+  return query select * from private.refund_quote_as(v_uid, p_booking_id, now());
 end
 $$;
 
@@ -766,7 +766,7 @@ comment on function public.refund_quote(uuid) is
 
 -- Cancels one booking: the guest under the event's policy, or the host / a managing co-host
 -- with a full refund. A paid, confirmed booking gets a refund request for the payments worker.
-create or replace function private.cancel_booking(p_user_id uuid, p_booking_id uuid, p_reason text default null) returns public.bookings
+create or replace function private.cancel_booking_as(p_user_id uuid, p_booking_id uuid, p_reason text default null) returns public.bookings
 language plpgsql
 security definer
 set search_path = ''
@@ -801,7 +801,7 @@ begin
       'Some seats of this booking belong to the people you gave them to; they can hand them back first.');
   end if;
 
-  select * into v_quote from private.quote_refund(p_user_id, p_booking_id, now());
+  select * into v_quote from private.refund_quote_as(p_user_id, p_booking_id, now());
   update public.bookings
      set status = 'cancelled', cancelled_at = now(), cancelled_by = p_user_id, hold_expires_at = null, updated_at = now(),
          cancel_reason = coalesce(p_reason, case when v_by_host then 'host_cancelled' else 'guest_cancelled' end)
@@ -832,7 +832,7 @@ begin
 end
 $$;
 
-create or replace function private.cancel_my_booking(p_booking_id uuid) returns public.bookings
+create or replace function private.cancel_booking(p_booking_id uuid) returns public.bookings
 language plpgsql
 security definer
 set search_path = ''
@@ -845,7 +845,7 @@ begin
   if exists (select 1 from public.bookings b where b.id = p_booking_id and b.guest_id = v_uid) then
     perform private.consume_rate_limit('booking_cancel', v_uid::text);
   end if;
-  return private.cancel_booking(v_uid, p_booking_id, null);
+  return private.cancel_booking_as(v_uid, p_booking_id, null);
 end
 $$;
 
@@ -856,7 +856,7 @@ as $$
 begin
   -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
   perform private.require_user();
-  return private.cancel_my_booking(p_booking_id);
+  return private.cancel_booking(p_booking_id);
 end
 $$;
 comment on function public.cancel_booking(uuid) is
@@ -1259,7 +1259,7 @@ grant select, insert, update, delete on public.waitlist_entries to service_role;
 -- Entry points the public RPCs call; each resolves the caller from the JWT itself, so none
 -- can act for another user. Internal helpers (taking a user id) are granted to nobody.
 grant execute on function private.book_event(uuid, uuid, integer, text, text, text), private.approve_booking(uuid),
-  private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_my_booking(uuid), private.check_in(text),
+  private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_booking(uuid), private.check_in(text),
   private.join_waitlist(uuid, uuid, integer), private.leave_waitlist(uuid), private.accept_waitlist_offer(uuid)
   to authenticated;
 revoke execute on function public.book_event(uuid, uuid, integer, text, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
@@ -1279,8 +1279,8 @@ revoke execute on function
   private.booking_deadline(text,timestamp with time zone),
   private.booking_for_staff(uuid,uuid,text[]),
   private.broadcast_seats_left(uuid,uuid),
-  private.cancel_booking(uuid,uuid,text),
-  private.cancel_my_booking(uuid),
+  private.cancel_booking(uuid),
+  private.cancel_booking_as(uuid,uuid,text),
   private.check_in(text),
   private.confirm_booking_payment(uuid),
   private.decline_booking(uuid),
@@ -1290,10 +1290,10 @@ revoke execute on function
   private.join_waitlist(uuid,uuid,integer),
   private.leave_waitlist(uuid),
   private.promote_waitlist(uuid),
-  private.quote_refund(uuid,uuid,timestamp with time zone),
-  private.refund_amount(bigint,integer),
+    private.refund_amount(bigint,integer),
   private.refund_percent(text,timestamp with time zone,timestamp with time zone),
   private.refund_quote(uuid),
+  private.refund_quote_as(uuid,uuid,timestamp with time zone),
   private.release_seats(uuid),
   private.take_seats(uuid,uuid,integer)
   from public;

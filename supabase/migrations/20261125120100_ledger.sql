@@ -6,22 +6,9 @@
 -- positive balances; liability, income and clearing accounts negative ones (a host's wallet
 -- figures are the negated balances of their liability accounts).
 --
--- Accounts (one per kind × currency, and per host for host_* kinds):
---   platform_cash        asset     the platform's Stripe balance
---   platform_fees        income    platform fees earned (reduced by refunds and lost disputes)
---   stripe_fees          expense   Stripe processing fees, once Stripe reports them
---   dispute_fees         expense   dispute fees the platform bears (payment_settings.dispute_fee_payer)
---   refunds              clearing  refunds asked of Stripe and not yet settled
---   disputes             clearing  disputed amounts taken from balances until Stripe withdraws or reinstates them
---   suspense             clearing  money Stripe reported that matches no booking (for operators)
---   fx_difference        expense   what Stripe's conversion at the rate of the day gave or took beyond
---                                  the payment's own rate (refunds and disputes of payments in a currency
---                                  other than the settlement currency); debit = a loss
---   host_pending         liability the host's earnings from events not yet released
---   host_available       liability released earnings the host may withdraw (negative: the host owes Rally)
---   host_in_transit      liability payouts requested and not yet paid
---   host_paid_out        liability payouts paid to the host's bank (cumulative)
---   host_transferred     asset     money moved to the host's connected Stripe account (net of reversals)
+-- Accounts: one per kind × currency, and per host for host_* kinds. The kinds, their nature
+-- (asset, liability, income, expense, clearing) and what each holds are the rows of
+-- private.ledger_account_kinds below.
 --
 -- Why it is built this way (research §10):
 -- - Append-only: entries and transactions are never updated or deleted (triggers refuse it,
@@ -40,15 +27,39 @@
 --   balance. Platform accounts are not cached (they would be a hot row every payment waits on);
 --   their balances are sums over entries.
 
+-- The account kinds, defined once: ledger_accounts.kind references them, every posting is
+-- checked against them, and in_host_wallet says which of them make up a host's wallet (what
+-- wallet_balances and my_wallet_activity show; host_transferred is Rally's side of the transfers).
+create table private.ledger_account_kinds (
+  kind text primary key,
+  nature text not null check (nature in ('asset', 'liability', 'income', 'expense', 'clearing')),
+  in_host_wallet boolean not null,
+  description text not null,
+  constraint ledger_account_kinds_host check ((kind like 'host\_%') or not in_host_wallet)
+);
+comment on table private.ledger_account_kinds is
+  'The ledger''s account kinds (see the migration header): their nature, whether they are part of a host''s wallet, and what they hold.';
+insert into private.ledger_account_kinds (kind, nature, in_host_wallet, description) values
+  ('platform_cash', 'asset', false, 'the platform''s Stripe balance'),
+  ('platform_fees', 'income', false, 'platform fees earned (reduced by refunds and lost disputes)'),
+  ('stripe_fees', 'expense', false, 'Stripe processing fees, once Stripe reports them'),
+  ('dispute_fees', 'expense', false, 'dispute fees the platform bears (payment_settings.dispute_fee_payer)'),
+  ('refunds', 'clearing', false, 'refunds asked of Stripe and not yet settled'),
+  ('disputes', 'clearing', false, 'disputed amounts taken from balances until Stripe withdraws or reinstates them'),
+  ('suspense', 'clearing', false, 'money Stripe reported that matches no booking (for operators)'),
+  ('fx_difference', 'expense', false, 'what Stripe''s conversion at the rate of the day gave or took beyond the payment''s own rate; debit = a loss'),
+  ('host_pending', 'liability', true, 'the host''s earnings from events not yet released'),
+  ('host_available', 'liability', true, 'released earnings the host may withdraw (negative: the host owes Rally)'),
+  ('host_in_transit', 'liability', true, 'payouts requested and not yet paid'),
+  ('host_paid_out', 'liability', true, 'payouts paid to the host''s bank (cumulative)'),
+  ('host_transferred', 'asset', false, 'money moved to the host''s connected Stripe account (net of reversals)');
+
 create table private.ledger_accounts (
   id bigint generated always as identity primary key,
-  kind text not null,
+  kind text not null references private.ledger_account_kinds (kind),
   host_id uuid references public.profiles (id),
   currency text not null references public.currencies (code),
   created_at timestamptz not null default now(),
-  constraint ledger_accounts_kind check (kind in (
-    'platform_cash', 'platform_fees', 'stripe_fees', 'dispute_fees', 'refunds', 'disputes', 'suspense', 'fx_difference',
-    'host_pending', 'host_available', 'host_in_transit', 'host_paid_out', 'host_transferred')),
   constraint ledger_accounts_owner check ((kind like 'host\_%') = (host_id is not null)),
   constraint ledger_accounts_id_currency unique (id, currency),
   constraint ledger_accounts_identity unique nulls not distinct (kind, host_id, currency)
@@ -459,8 +470,7 @@ begin
   end if;
   for v_entry in select e from jsonb_array_elements(p_entries) as e loop
     v_kind := v_entry ->> 'account';
-    if v_kind is null or v_kind not in ('platform_cash', 'platform_fees', 'stripe_fees', 'dispute_fees', 'refunds',
-        'disputes', 'suspense', 'fx_difference', 'host_pending', 'host_available', 'host_in_transit', 'host_paid_out', 'host_transferred') then
+    if v_kind is null or not exists (select 1 from private.ledger_account_kinds k where k.kind = v_kind) then
       perform private.raise_error('22023', 'invalid_ledger_account', format('Unknown ledger account %L.', v_kind));
     end if;
     if (v_kind like 'host\_%') <> (v_entry ->> 'host_id' is not null) then

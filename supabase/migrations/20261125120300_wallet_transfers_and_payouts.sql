@@ -600,7 +600,8 @@ as $$
          coalesce(-sum(b.balance) filter (where a.kind = 'host_in_transit'), 0)::bigint,
          coalesce(-sum(b.balance) filter (where a.kind = 'host_paid_out'), 0)::bigint
     from private.ledger_accounts a join private.ledger_balances b on b.account_id = a.id
-   where a.host_id = (select auth.uid()) and a.kind in ('host_pending', 'host_available', 'host_in_transit', 'host_paid_out')
+   where a.host_id = (select auth.uid())
+     and a.kind in (select k.kind from private.ledger_account_kinds k where k.in_host_wallet)
    group by a.currency
 $$;
 comment on function private.my_wallet_balances() is 'The caller''s wallet balances per currency (read through public.wallet_balances).';
@@ -643,7 +644,7 @@ begin
       join private.ledger_accounts a on a.id = e.account_id
       join private.ledger_transactions t on t.id = e.transaction_id
       left join private.payments p on p.id = t.payment_id
-     where a.host_id = v_uid and a.kind in ('host_pending', 'host_available', 'host_in_transit', 'host_paid_out')
+     where a.host_id = v_uid and a.kind in (select k.kind from private.ledger_account_kinds k where k.in_host_wallet)
        and (v_after is null or e.id < v_after)
      order by e.id desc
      limit p_limit;

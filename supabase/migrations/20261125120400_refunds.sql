@@ -479,28 +479,6 @@ $$;
 comment on function admin.refund_booking(uuid, bigint) is
   'Operators (Studio): refunds p_amount_cents of a paid booking (default: all that is left), through the normal refund path. Returns the refund id. Errors: 22023 booking_not_found; P0001 payment_not_settled / refund_exceeds_payment.';
 
--- Notifies every admin (users with app_metadata.role = admin).
-create or replace function private.notify_admins(p_type text, p_title text, p_body text, p_data jsonb) returns integer
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_admin uuid;
-  v_count integer := 0;
-begin
-  for v_admin in
-    select u.id from auth.users u join public.profiles p on p.id = u.id
-     where u.raw_app_meta_data ->> 'role' = 'admin' order by u.id
-  loop
-    perform private.notify(v_admin, p_type, p_title, p_body, p_data);
-    v_count := v_count + 1;
-  end loop;
-  return v_count;
-end
-$$;
-comment on function private.notify_admins(text, text, text, jsonb) is 'Sends an in-app notification to every admin.';
-
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
@@ -508,7 +486,6 @@ revoke execute on function
   private.apply_refund(jsonb,text),
   private.apply_refund_balance_transaction(jsonb),
   private.fail_refund(private.refunds,text,text,text),
-  private.notify_admins(text,text,text,jsonb),
   private.on_refund_requested(),
   private.payment_refundable(uuid),
   private.queue_refund_fx_lookup(private.refunds,text),
