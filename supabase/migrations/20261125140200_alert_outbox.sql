@@ -296,7 +296,7 @@ begin
      where pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('rally:alert_cap:' || picked.user_id::text || ':' || picked.channel, 0))
   ), facts as (
     -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
-    -- (tests/db/13 checks the claim agrees with them row by row).
+    -- (tests/db/20261125140200-alert-outbox checks the claim agrees with them row by row).
     select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.display_name as n_name,
            coalesce(t.critical, private.is_critical_type_name(due.type)) as n_critical,
            case due.channel when 'email' then u.email else s.phone_e164 end as n_destination,

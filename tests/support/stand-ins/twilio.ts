@@ -5,7 +5,8 @@
  * auth token (401, error 20003), the account in the path (404, 20404), a form body with To
  * (21604; E.164 or whatsapp:+E.164, else 21211), From or MessagingServiceSid (21603; WhatsApp
  * needs a whatsapp: sender, 63007) and Body (21602; ≤ 1600 characters, 21617) — answers
- * `201` with a message resource (`sid` SM…, `status: queued`) and errors in Twilio's shape
+ * `201` with the message resource's fields (`sid` SM…, `status: queued`, num_segments, num_media,
+ * price_unit, subresource_uris, …; www.twilio.com/docs/messaging/api/message-resource) and errors in Twilio's shape
  * `{code, message, more_info, status}`. It has no idempotency, like the real API. It can fail
  * or hang on demand (`failures`; a hang may come after sending: the indeterminate case) and build the signed status callbacks Twilio sends
  * (`statusCallbackRequest`).
@@ -109,9 +110,10 @@ export async function startTwilioStandIn(
       status: 201,
       body: {
         sid: message.sid, account_sid: accountSid, to, from, messaging_service_sid: service, body, status: "queued",
-        num_segments: String(Math.ceil(body.length / 153)), direction: "outbound-api", api_version: "2010-04-01",
-        date_created: now, date_updated: now, date_sent: null, error_code: null, error_message: null, price: null,
+        num_segments: String(Math.ceil(body.length / 153)), num_media: "0", direction: "outbound-api", api_version: "2010-04-01",
+        date_created: now, date_updated: now, date_sent: null, error_code: null, error_message: null, price: null, price_unit: "USD",
         uri: `${path.replace(".json", "")}/${message.sid}.json`,
+        subresource_uris: { media: `${path.replace(".json", "")}/${message.sid}/Media.json`, feedback: `${path.replace(".json", "")}/${message.sid}/Feedback.json` },
       },
     };
   };
@@ -128,9 +130,11 @@ export async function startTwilioStandIn(
     failures,
     async statusCallbackRequest(message, status, extra = {}) {
       if (message.statusCallback === null) throw new Error("the message has no StatusCallback");
+      // Twilio adds ErrorCode to failed and undelivered callbacks (www.twilio.com/docs/messaging/guides/track-outbound-message-status).
+      const failure: Record<string, string> = status === "failed" || status === "undelivered" ? { ErrorCode: "30003" } : {};
       const params = new URLSearchParams({
         MessageSid: message.sid, SmsSid: message.sid, AccountSid: accountSid, MessageStatus: status, SmsStatus: status,
-        To: message.to, From: message.from ?? "", ApiVersion: "2010-04-01", ...extra,
+        To: message.to, From: message.from ?? "", ApiVersion: "2010-04-01", ...failure, ...extra,
       });
       const signature = await twilioSignature(authToken, message.statusCallback, params.entries());
       return new Request(message.statusCallback, {
