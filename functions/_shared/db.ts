@@ -79,17 +79,30 @@ const ROLE_SETTINGS_SQL = `
         from unnest(s.setconfig) with ordinality as u(c, ord)
     ) kv
     join pg_catalog.pg_settings ps on ps.name = kv.name and ps.context = 'user'
-   where s.setrole = (select r.oid from pg_catalog.pg_roles r where r.rolname = $1)
+   where s.setrole = (select r.oid from pg_catalog.pg_roles r where r.rolname = $2)
      and s.setdatabase in (0, (select d.oid from pg_catalog.pg_database d where d.datname = current_database()))
      and kv.name <> 'search_path'`;
 
-/** PostgREST's per-request preamble, the role's settings applied in the order read. */
+/** PostgREST's per-request preamble, the role's settings ($4 names, $5 values) applied in order. */
 const REQUEST_CONTEXT_SQL = `
   select set_config('search_path', $1, true),
          set_config('role', $2, true),
          set_config('request.jwt.claims', $3, true),
          (select count(set_config(kv.name, kv.value, true))
             from unnest($4::text[], $5::text[]) with ordinality as kv(name, value, ord))`;
+
+/**
+ * The same preamble on a connection's first request as a role: it reads the role's settings in
+ * the same statement and returns them to keep, so every request stays one round trip.
+ */
+const FIRST_REQUEST_CONTEXT_SQL = `
+  select rs.names, rs.values,
+         set_config('search_path', $1, true),
+         set_config('role', $2, true),
+         set_config('request.jwt.claims', $3, true),
+         (select count(set_config(kv.name, kv.value, true))
+            from unnest(rs.names, rs.values) with ordinality as kv(name, value, ord))
+    from (${ROLE_SETTINGS_SQL}) rs`;
 
 interface RoleSettings {
   names: string[];
@@ -98,28 +111,24 @@ interface RoleSettings {
 
 const roleSettingsByClient = new WeakMap<pg.ClientBase, Map<JwtRole, RoleSettings>>();
 
-async function roleSettings(client: pg.ClientBase, role: JwtRole): Promise<RoleSettings> {
-  let byRole = roleSettingsByClient.get(client);
-  if (byRole === undefined) {
-    byRole = new Map();
-    roleSettingsByClient.set(client, byRole);
-  }
-  const known = byRole.get(role);
-  if (known !== undefined) return known;
-  const { rows } = await client.query<RoleSettings>(ROLE_SETTINGS_SQL, [role]);
-  const settings = rows[0] ?? { names: [], values: [] };
-  byRole.set(role, settings);
-  return settings;
-}
-
 /**
  * Sets the PostgREST request context on a client that is inside a transaction. The role is
  * checked against the three API roles: a token claiming `postgres` must not become `postgres`.
  */
 export async function applyRequestContext(client: pg.ClientBase, claims: RequestClaims): Promise<void> {
   if (!isJwtRole(claims.role)) throw new Error(`refusing to switch to role ${JSON.stringify(claims.role)}`);
-  const settings = await roleSettings(client, claims.role);
-  await client.query(REQUEST_CONTEXT_SQL, [SEARCH_PATH, claims.role, JSON.stringify(claims), settings.names, settings.values]);
+  let byRole = roleSettingsByClient.get(client);
+  if (byRole === undefined) {
+    byRole = new Map();
+    roleSettingsByClient.set(client, byRole);
+  }
+  const known = byRole.get(claims.role);
+  if (known !== undefined) {
+    await client.query(REQUEST_CONTEXT_SQL, [SEARCH_PATH, claims.role, JSON.stringify(claims), known.names, known.values]);
+    return;
+  }
+  const { rows } = await client.query<RoleSettings>(FIRST_REQUEST_CONTEXT_SQL, [SEARCH_PATH, claims.role, JSON.stringify(claims)]);
+  byRole.set(claims.role, { names: rows[0]?.names ?? [], values: rows[0]?.values ?? [] });
 }
 
 export interface TransactionOptions {
