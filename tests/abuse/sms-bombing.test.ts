@@ -27,7 +27,8 @@ beforeAll(async () => {
   twilio = await startTwilioStandIn();
   const text = createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url,
                                       smsFrom: "+15005550006", whatsappFrom: "+14155238886" });
-  providers = { email: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records))), sms: text, whatsapp: text };
+  const sink = createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records)));
+  providers = { email: sink, sms: text, whatsapp: text, push: sink };
 });
 
 afterAll(async () => {

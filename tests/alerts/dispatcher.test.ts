@@ -53,6 +53,7 @@ function dispatcher(options: Partial<DispatchOptions> = {}) {
     sms: createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url, smsFrom: "+15005550006",
                                 whatsappFrom: "+14155238886", statusCallbackUrl: "https://rally.example/functions/v1/twilio-status" }),
     whatsapp: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records), { pool })),
+    push: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records), { pool })),
   };
   return () => runDispatch({
     claim: (limit, lease) => withServiceRole((db) => claimDeliveries(db, limit, lease), { pool }),

@@ -6,7 +6,8 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runDispatch } from "../../functions/_shared/alerts/dispatcher.ts";
-import { claimDeliveries, completeDeliveries } from "../../functions/_shared/alerts/outbox.ts";
+import { claimDeliveries, completeDeliveries, recordSinkAlerts } from "../../functions/_shared/alerts/outbox.ts";
+import { createSinkProvider } from "../../functions/_shared/alerts/providers/sink.ts";
 import { createResendProvider } from "../../functions/_shared/alerts/providers/resend.ts";
 import { createTwilioProvider } from "../../functions/_shared/alerts/providers/twilio.ts";
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
@@ -69,6 +70,7 @@ async function dispatch(): Promise<void> {
                                   whatsappFrom: "+14155238886", statusCallbackUrl: CALLBACK_URL }),
       whatsapp: createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url, smsFrom: "+15005550006",
                                        whatsappFrom: "+14155238886", statusCallbackUrl: CALLBACK_URL }),
+      push: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records), { pool })),
     },
     appUrl: "https://rally.example",
   }, { batchSize: 50, maxBatches: 5, concurrency: 5, budgetMs: 10_000, leaseSeconds: 60 });

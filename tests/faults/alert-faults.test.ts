@@ -292,7 +292,8 @@ describe("a batch that would outlive its claim's lease", () => {
     const delivery = (i: number): ClaimedDelivery => ({
       id: `00000000-0000-4000-8000-00000000000${i}`, claim_token: `10000000-0000-4000-8000-00000000000${i}`, attempt: 1, max_attempts: 8,
       channel: "sms", type: "booking_approved", destination: "+12025550100", locale: null, display_name: null, title: "Approved",
-      body: null, data: {}, event: null,
+      body: null, data: {}, event: null, timezone: null, device_platform: null, badge: null, whatsapp_content_sid: null,
+      whatsapp_variables: null,
     });
     const started: number[] = [];
     const hanging: Provider = {
@@ -311,7 +312,7 @@ describe("a batch that would outlive its claim's lease", () => {
         recorded.push(...results);
         return Promise.resolve(results.length);
       },
-      providers: { email: hanging, sms: hanging, whatsapp: hanging },
+      providers: { email: hanging, sms: hanging, whatsapp: hanging, push: hanging },
       appUrl: "https://rally.example",
       now: () => clock,
       random: () => 0.5,
