@@ -23,7 +23,7 @@ create table public.push_devices (
   created_at timestamptz not null default now(),
   registered_at timestamptz not null default now(),
   constraint push_devices_token_key unique (token),
-  constraint push_devices_token_format check (token ~ '^[A-Za-z0-9_:.\-]{16,4096}$'),
+  constraint push_devices_token_format check (char_length(token) between 16 and 4096 and token ~ '^[A-Za-z0-9_:.\-]+$'),
   constraint push_devices_platform check (platform in ('android', 'ios', 'web'))
 );
 revoke all on public.push_devices from public, anon, authenticated, service_role;
@@ -49,7 +49,7 @@ declare
   v_uid uuid := private.require_user();
   v_row public.push_devices;
 begin
-  if p_token is null or p_token !~ '^[A-Za-z0-9_:.\-]{16,4096}$' then
+  if p_token is null or char_length(p_token) not between 16 and 4096 or p_token !~ '^[A-Za-z0-9_:.\-]+$' then
     perform private.raise_error('22023', 'invalid_token', 'p_token is the FCM registration token of this app install (16 to 4,096 characters: letters, digits, _ : . -).');
   end if;
   if p_platform is null or p_platform not in ('android', 'ios', 'web') then

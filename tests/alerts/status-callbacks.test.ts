@@ -112,11 +112,14 @@ describe("Twilio status callbacks", () => {
 
     res = await twilioStatus(await twilio.statusCallbackRequest(whatsapp, "undelivered", { ErrorCode: "63016" }));
     expect(await outcome(res)).toBe("applied");
-    expect(await delivery(ivy, "whatsapp")).toMatchObject({ status: "failed", last_error: "Twilio error 63016" });
+    // 63016: WhatsApp refused it outside the 24-hour window, so the alert goes by SMS instead.
+    expect(await delivery(ivy, "whatsapp")).toMatchObject({
+      status: "failed", last_error: "Twilio error 63016 — outside WhatsApp's 24-hour window: sent by SMS instead" });
   });
 
   it("refuse a forged or tampered callback", async () => {
-    const message = twilio.messages.at(-1) ?? { sid: "SMx", to: "+1", from: "+1", messagingServiceSid: null, body: "x", statusCallback: `${CALLBACK_URL}?delivery_id=x` };
+    const message = twilio.messages.at(-1) ?? { sid: "SMx", to: "+1", from: "+1", messagingServiceSid: null, body: "x", contentSid: null,
+                                                contentVariables: null, statusCallback: `${CALLBACK_URL}?delivery_id=x`, status: "queued" as const, errorCode: null };
     const genuine = await twilio.statusCallbackRequest(message, "delivered");
     const tampered = new Request(genuine.url, { method: "POST", headers: genuine.headers, body: (await genuine.text()).replace("delivered", "failed") });
     const res = await twilioStatus(tampered);
