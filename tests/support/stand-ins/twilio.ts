@@ -66,8 +66,6 @@ export interface TwilioStandIn {
    * signed with the auth token.
    */
   inbound(from: string, to: string, body: string, webhookUrl: string, channel?: "whatsapp" | "sms"): Promise<Request>;
-  /** Moves a number's window into the past (as if its last message were `hoursAgo` old). */
-  ageWindow(phone: string, hoursAgo: number): void;
   close(): Promise<void>;
 }
 
@@ -259,9 +257,6 @@ export async function startTwilioStandIn(
         ...(channel === "whatsapp" ? { WaId: from.slice(1), ProfileName: "Stand-in user", MessageType: "text" } : {}),
       });
       return signedPost(webhookUrl, params);
-    },
-    ageWindow(phone, hoursAgo) {
-      lastInbound.set(phone, Date.now() - hoursAgo * 3600 * 1000);
     },
     close: server.close,
   };
