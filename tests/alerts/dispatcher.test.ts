@@ -19,7 +19,7 @@ import { testEnv } from "../support/env.ts";
 import { anonKey, signJwt } from "../support/jwt.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
-import { createUser, type TestUser } from "../support/users.ts";
+import { createUser, forgetWelcome, type TestUser } from "../support/users.ts";
 import { confirmPhone } from "../support/phones.ts";
 
 let resend: ResendStandIn;
@@ -80,6 +80,7 @@ const makeDue = (user: TestUser) =>
 describe("concurrent dispatchers", () => {
   it("send each of 300 emails exactly once between them", async () => {
     const ana = await createUser();
+    await forgetWelcome(ana);
     // Receipts are critical, so no per-recipient cap holds any of them back.
     await notify(ana, "payment_succeeded", "Receipt", 300);
     const summaries = await Promise.all([dispatcher(), dispatcher(), dispatcher(), dispatcher()].map((run) => run()));
@@ -97,6 +98,7 @@ describe("concurrent dispatchers", () => {
 describe("failing providers", () => {
   it("retry with growing backoff and dead-letter after the last attempt", async () => {
     const ben = await createUser();
+    await forgetWelcome(ben);
     await notify(ben, "booking_confirmed", "Stuck");
     resend.failures.failAlways({ status: 500 });
     const before = resend.requests;
@@ -128,6 +130,7 @@ describe("failing providers", () => {
 
   it("recover when the provider does", async () => {
     const cat = await createUser();
+    await forgetWelcome(cat);
     await notify(cat, "booking_confirmed", "Flaky");
     resend.failures.failNext(2, { status: 503 });
     await dispatcher()();
@@ -142,6 +145,7 @@ describe("failing providers", () => {
 
   it("dead-letter at once what the provider will never accept", async () => {
     const dan = await createUser();
+    await forgetWelcome(dan);
     await confirmPhone(dan, "+12025550143");
     await asUser(dan.claims, (db) => db.query("select public.set_notification_preference('booking_approved', 'sms', true)"));
     await notify(dan, "booking_approved", "Approved");
@@ -158,6 +162,7 @@ describe("failing providers", () => {
 describe("quiet hours", () => {
   it("hold SMS back until they end, while email goes at once", async () => {
     const eve = await createUser({ userMetadata: { timezone: "Asia/Tokyo" } });
+    await forgetWelcome(eve);
     await confirmPhone(eve, "+819012345678");
     await asUser(eve.claims, async (db) => {
       await db.query("select public.set_notification_preference('booking_approved', 'sms', true)");

@@ -12,15 +12,17 @@ import { createResendProvider } from "../../functions/_shared/alerts/providers/r
 import { createTwilioProvider } from "../../functions/_shared/alerts/providers/twilio.ts";
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
+import { handler as twilioInbound } from "../../functions/twilio-inbound/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
-import { createUser, type TestUser } from "../support/users.ts";
+import { createUser, forgetWelcome, type TestUser } from "../support/users.ts";
 import { confirmPhone } from "../support/phones.ts";
 
 const CALLBACK_URL = "https://rally.example/functions/v1/twilio-status";
+const INBOUND_URL = "https://rally.example/functions/v1/twilio-inbound";
 const WEBHOOK_URL = "https://rally.example/functions/v1/resend-webhook";
 const WEBHOOK_SECRET = `whsec_${Buffer.from("resend-webhook-secret-for-tests!").toString("base64")}`;
 
@@ -35,7 +37,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: testEnv("SUPABASE_DB_URL"), max: 3 });
   const env: Record<string, string> = {
     TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_STATUS_CALLBACK_URL: CALLBACK_URL,
-    RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    TWILIO_INBOUND_WEBHOOK_URL: INBOUND_URL, RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET,
   };
   for (const [name, value] of Object.entries(env)) {
     saved[name] = process.env[name];
@@ -87,11 +89,14 @@ const outcome = async (res: Response): Promise<string> => ((await res.json()) as
 describe("Twilio status callbacks", () => {
   it("are verified, applied once, and never move a status back", async () => {
     const ivy = await createUser();
+    await forgetWelcome(ivy);
     await confirmPhone(ivy, "+447400123456");
     await asUser(ivy.claims, async (db) => {
       await db.query("select public.set_whatsapp_opt_in(true)");
       await db.query("select public.set_notification_preference('event_cancelled', 'whatsapp', true)");
     });
+    // Ivy wrote to Rally on WhatsApp, so free text may go to her for 24 hours (tests/alerts/whatsapp.test.ts).
+    expect((await twilioInbound(await twilio.inbound("+447400123456", "+14155238886", "Hi", INBOUND_URL))).status).toBe(200);
     await ownerQuery("select private.notify($1, 'event_cancelled', 'Gig cancelled', 'Sorry', '{}')", [ivy.id]);
     await dispatch();
     const sms = twilio.messages.find((message) => message.to === "+447400123456")!;
@@ -133,6 +138,7 @@ describe("Twilio status callbacks", () => {
 describe("Resend webhooks", () => {
   it("mark emails delivered, and a bounce stops further emails to that address", async () => {
     const jon = await createUser();
+    await forgetWelcome(jon);
     await ownerQuery("select private.notify($1, 'booking_confirmed', 'Going ' || g, null, '{}') from generate_series(1, 2) g", [jon.id]);
     await dispatch();
     const [first, second] = resend.emails.filter((email) => email.to[0] === jon.email);
