@@ -42,6 +42,142 @@ export type Database = {
           },
         ]
       }
+      booking_seats: {
+        Row: {
+          attendee_name: string | null
+          booking_id: string
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          created_at: string
+          event_id: string
+          holder_id: string | null
+          seat_no: number
+          updated_at: string
+        }
+        Insert: {
+          attendee_name?: string | null
+          booking_id: string
+          check_in_code?: string
+          checked_in_at?: string | null
+          checked_in_by?: string | null
+          created_at?: string
+          event_id: string
+          holder_id?: string | null
+          seat_no: number
+          updated_at?: string
+        }
+        Update: {
+          attendee_name?: string | null
+          booking_id?: string
+          check_in_code?: string
+          checked_in_at?: string | null
+          checked_in_by?: string | null
+          created_at?: string
+          event_id?: string
+          holder_id?: string | null
+          seat_no?: number
+          updated_at?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "booking_seats_booking_id_fkey"
+            columns: ["booking_id"]
+            isOneToOne: false
+            referencedRelation: "bookings"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "booking_seats_checked_in_by_fkey"
+            columns: ["checked_in_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "booking_seats_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "booking_seats_holder_id_fkey"
+            columns: ["holder_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      booking_transfers: {
+        Row: {
+          booking_id: string
+          created_at: string
+          event_id: string
+          expires_at: string
+          from_user_id: string
+          id: string
+          responded_at: string | null
+          seat_no: number | null
+          status: string
+          to_user_id: string
+        }
+        Insert: {
+          booking_id: string
+          created_at?: string
+          event_id: string
+          expires_at: string
+          from_user_id: string
+          id?: string
+          responded_at?: string | null
+          seat_no?: number | null
+          status?: string
+          to_user_id: string
+        }
+        Update: {
+          booking_id?: string
+          created_at?: string
+          event_id?: string
+          expires_at?: string
+          from_user_id?: string
+          id?: string
+          responded_at?: string | null
+          seat_no?: number | null
+          status?: string
+          to_user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "booking_transfers_booking_id_fkey"
+            columns: ["booking_id"]
+            isOneToOne: false
+            referencedRelation: "bookings"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "booking_transfers_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "booking_transfers_from_user_id_fkey"
+            columns: ["from_user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "booking_transfers_to_user_id_fkey"
+            columns: ["to_user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       bookings: {
         Row: {
           amount_cents: number
@@ -54,11 +190,14 @@ export type Database = {
           confirmed_at: string | null
           created_at: string
           currency: string
+          discount_cents: number
           event_id: string
           guest_id: string
           hold_expires_at: string | null
           id: string
           idempotency_key: string | null
+          list_amount_cents: number | null
+          promo_code_id: string | null
           quantity: number
           status: string
           ticket_type_id: string
@@ -75,11 +214,14 @@ export type Database = {
           confirmed_at?: string | null
           created_at?: string
           currency: string
+          discount_cents?: number
           event_id: string
           guest_id: string
           hold_expires_at?: string | null
           id?: string
           idempotency_key?: string | null
+          list_amount_cents?: never
+          promo_code_id?: string | null
           quantity: number
           status: string
           ticket_type_id: string
@@ -96,11 +238,14 @@ export type Database = {
           confirmed_at?: string | null
           created_at?: string
           currency?: string
+          discount_cents?: number
           event_id?: string
           guest_id?: string
           hold_expires_at?: string | null
           id?: string
           idempotency_key?: string | null
+          list_amount_cents?: never
+          promo_code_id?: string | null
           quantity?: number
           status?: string
           ticket_type_id?: string
@@ -140,6 +285,13 @@ export type Database = {
             columns: ["guest_id"]
             isOneToOne: false
             referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "bookings_promo_code_id_fkey"
+            columns: ["promo_code_id"]
+            isOneToOne: false
+            referencedRelation: "promo_codes"
             referencedColumns: ["id"]
           },
           {
@@ -346,6 +498,125 @@ export type Database = {
             columns: ["user_id"]
             isOneToOne: false
             referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      event_invitations: {
+        Row: {
+          created_at: string
+          event_id: string
+          id: string
+          invite_link_id: string | null
+          invited_by: string | null
+          notified_at: string | null
+          responded_at: string | null
+          status: string
+          updated_at: string
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          event_id: string
+          id?: string
+          invite_link_id?: string | null
+          invited_by?: string | null
+          notified_at?: string | null
+          responded_at?: string | null
+          status?: string
+          updated_at?: string
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          event_id?: string
+          id?: string
+          invite_link_id?: string | null
+          invited_by?: string | null
+          notified_at?: string | null
+          responded_at?: string | null
+          status?: string
+          updated_at?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "event_invitations_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "event_invitations_invite_link_id_fkey"
+            columns: ["invite_link_id"]
+            isOneToOne: false
+            referencedRelation: "event_invite_links"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "event_invitations_invited_by_fkey"
+            columns: ["invited_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "event_invitations_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      event_invite_links: {
+        Row: {
+          created_at: string
+          created_by: string | null
+          event_id: string
+          expires_at: string | null
+          id: string
+          max_uses: number | null
+          revoked_at: string | null
+          token: string
+          uses: number
+        }
+        Insert: {
+          created_at?: string
+          created_by?: string | null
+          event_id: string
+          expires_at?: string | null
+          id?: string
+          max_uses?: number | null
+          revoked_at?: string | null
+          token?: string
+          uses?: number
+        }
+        Update: {
+          created_at?: string
+          created_by?: string | null
+          event_id?: string
+          expires_at?: string | null
+          id?: string
+          max_uses?: number | null
+          revoked_at?: string | null
+          token?: string
+          uses?: number
+        }
+        Relationships: [
+          {
+            foreignKeyName: "event_invite_links_created_by_fkey"
+            columns: ["created_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "event_invite_links_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
             referencedColumns: ["id"]
           },
         ]
@@ -775,6 +1046,90 @@ export type Database = {
         }
         Relationships: []
       }
+      promo_codes: {
+        Row: {
+          active: boolean
+          amount_off_cents: number | null
+          code: string
+          created_at: string
+          created_by: string | null
+          currency: string | null
+          event_id: string
+          id: string
+          max_redemptions: number | null
+          per_guest_limit: number | null
+          percent_off: number | null
+          ticket_type_id: string | null
+          updated_at: string
+          valid_from: string | null
+          valid_until: string | null
+          redeemed: number | null
+        }
+        Insert: {
+          active?: boolean
+          amount_off_cents?: number | null
+          code: string
+          created_at?: string
+          created_by?: string | null
+          currency?: string | null
+          event_id: string
+          id?: string
+          max_redemptions?: number | null
+          per_guest_limit?: number | null
+          percent_off?: number | null
+          ticket_type_id?: string | null
+          updated_at?: string
+          valid_from?: string | null
+          valid_until?: string | null
+        }
+        Update: {
+          active?: boolean
+          amount_off_cents?: number | null
+          code?: string
+          created_at?: string
+          created_by?: string | null
+          currency?: string | null
+          event_id?: string
+          id?: string
+          max_redemptions?: number | null
+          per_guest_limit?: number | null
+          percent_off?: number | null
+          ticket_type_id?: string | null
+          updated_at?: string
+          valid_from?: string | null
+          valid_until?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "promo_codes_created_by_fkey"
+            columns: ["created_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "promo_codes_currency_fkey"
+            columns: ["currency"]
+            isOneToOne: false
+            referencedRelation: "currencies"
+            referencedColumns: ["code"]
+          },
+          {
+            foreignKeyName: "promo_codes_event_id_fkey"
+            columns: ["event_id"]
+            isOneToOne: false
+            referencedRelation: "events"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "promo_codes_ticket_type_id_fkey"
+            columns: ["ticket_type_id"]
+            isOneToOne: false
+            referencedRelation: "ticket_types"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       reviews: {
         Row: {
           author_id: string
@@ -853,6 +1208,7 @@ export type Database = {
           currency: string
           description: string | null
           event_id: string
+          hidden: boolean
           id: string
           max_per_booking: number
           name: string
@@ -869,6 +1225,7 @@ export type Database = {
           currency: string
           description?: string | null
           event_id: string
+          hidden?: boolean
           id?: string
           max_per_booking?: number
           name: string
@@ -884,6 +1241,7 @@ export type Database = {
           currency?: string
           description?: string | null
           event_id?: string
+          hidden?: boolean
           id?: string
           max_per_booking?: number
           name?: string
@@ -1079,6 +1437,27 @@ export type Database = {
       }
     }
     Functions: {
+      accept_booking_transfer: {
+        Args: { p_transfer_id: string }
+        Returns: {
+          booking_id: string
+          created_at: string
+          event_id: string
+          expires_at: string
+          from_user_id: string
+          id: string
+          responded_at: string | null
+          seat_no: number | null
+          status: string
+          to_user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "booking_transfers"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       accept_group_invitation: {
         Args: { p_invitation_id: string }
         Returns: {
@@ -1114,11 +1493,14 @@ export type Database = {
           confirmed_at: string | null
           created_at: string
           currency: string
+          discount_cents: number
           event_id: string
           guest_id: string
           hold_expires_at: string | null
           id: string
           idempotency_key: string | null
+          list_amount_cents: number | null
+          promo_code_id: string | null
           quantity: number
           status: string
           ticket_type_id: string
@@ -1221,11 +1603,14 @@ export type Database = {
           confirmed_at: string | null
           created_at: string
           currency: string
+          discount_cents: number
           event_id: string
           guest_id: string
           hold_expires_at: string | null
           id: string
           idempotency_key: string | null
+          list_amount_cents: number | null
+          promo_code_id: string | null
           quantity: number
           status: string
           ticket_type_id: string
@@ -1287,6 +1672,7 @@ export type Database = {
         Args: {
           p_event_id: string
           p_idempotency_key?: string
+          p_promo_code?: string
           p_quantity?: number
           p_share_code?: string
           p_ticket_type_id: string
@@ -1302,11 +1688,14 @@ export type Database = {
           confirmed_at: string | null
           created_at: string
           currency: string
+          discount_cents: number
           event_id: string
           guest_id: string
           hold_expires_at: string | null
           id: string
           idempotency_key: string | null
+          list_amount_cents: number | null
+          promo_code_id: string | null
           quantity: number
           status: string
           ticket_type_id: string
@@ -1332,11 +1721,14 @@ export type Database = {
           confirmed_at: string | null
           created_at: string
           currency: string
+          discount_cents: number
           event_id: string
           guest_id: string
           hold_expires_at: string | null
           id: string
           idempotency_key: string | null
+          list_amount_cents: number | null
+          promo_code_id: string | null
           quantity: number
           status: string
           ticket_type_id: string
@@ -1345,6 +1737,27 @@ export type Database = {
         SetofOptions: {
           from: "*"
           to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      cancel_booking_transfer: {
+        Args: { p_transfer_id: string }
+        Returns: {
+          booking_id: string
+          created_at: string
+          event_id: string
+          expires_at: string
+          from_user_id: string
+          id: string
+          responded_at: string | null
+          seat_no: number | null
+          status: string
+          to_user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "booking_transfers"
           isOneToOne: true
           isSetofReturn: false
         }
@@ -1436,12 +1849,14 @@ export type Database = {
       check_in: {
         Args: { p_code: string }
         Returns: {
+          attendee_name: string
           booking_id: string
           checked_in_at: string
           display_name: string
           event_id: string
           guest_id: string
           quantity: number
+          seat_no: number
           ticket_type: string
           username: string
         }[]
@@ -1491,6 +1906,26 @@ export type Database = {
           isSetofReturn: false
         }
       }
+      create_invite_link: {
+        Args: { p_event_id: string; p_expires_at?: string; p_max_uses?: number }
+        Returns: {
+          created_at: string
+          created_by: string | null
+          event_id: string
+          expires_at: string | null
+          id: string
+          max_uses: number | null
+          revoked_at: string | null
+          token: string
+          uses: number
+        }
+        SetofOptions: {
+          from: "*"
+          to: "event_invite_links"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       create_share_link: {
         Args: { p_event_id: string }
         Returns: {
@@ -1513,11 +1948,14 @@ export type Database = {
           confirmed_at: string | null
           created_at: string
           currency: string
+          discount_cents: number
           event_id: string
           guest_id: string
           hold_expires_at: string | null
           id: string
           idempotency_key: string | null
+          list_amount_cents: number | null
+          promo_code_id: string | null
           quantity: number
           status: string
           ticket_type_id: string
@@ -1526,6 +1964,27 @@ export type Database = {
         SetofOptions: {
           from: "*"
           to: "bookings"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      decline_booking_transfer: {
+        Args: { p_transfer_id: string }
+        Returns: {
+          booking_id: string
+          created_at: string
+          event_id: string
+          expires_at: string
+          from_user_id: string
+          id: string
+          responded_at: string | null
+          seat_no: number | null
+          status: string
+          to_user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "booking_transfers"
           isOneToOne: true
           isSetofReturn: false
         }
@@ -1545,6 +2004,27 @@ export type Database = {
         SetofOptions: {
           from: "*"
           to: "group_invitations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      decline_invitation: {
+        Args: { p_event_id: string }
+        Returns: {
+          created_at: string
+          event_id: string
+          id: string
+          invite_link_id: string | null
+          invited_by: string | null
+          notified_at: string | null
+          responded_at: string | null
+          status: string
+          updated_at: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "event_invitations"
           isOneToOne: true
           isSetofReturn: false
         }
@@ -1696,6 +2176,13 @@ export type Database = {
           views: number
         }[]
       }
+      invite_to_event: {
+        Args: { p_event_id: string; p_user_ids: string[] }
+        Returns: {
+          status: string
+          user_id: string
+        }[]
+      }
       join_waitlist: {
         Args: {
           p_event_id: string
@@ -1820,6 +2307,45 @@ export type Database = {
           type: string
         }[]
       }
+      name_attendees: {
+        Args: { p_booking_id: string; p_names: Json }
+        Returns: {
+          attendee_name: string | null
+          booking_id: string
+          check_in_code: string
+          checked_in_at: string | null
+          checked_in_by: string | null
+          created_at: string
+          event_id: string
+          holder_id: string | null
+          seat_no: number
+          updated_at: string
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "booking_seats"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      preview_promo_code: {
+        Args: { p_code: string; p_event_id: string }
+        Returns: {
+          code: string
+          currency: string
+          description: string
+          discount_cents: number
+          final_price_cents: number
+          hidden: boolean
+          max_per_booking: number
+          name: string
+          price_cents: number
+          seats_left: number
+          ticket_type_id: string
+          uses_left: number
+          valid_until: string
+        }[]
+      }
       promote_event: {
         Args: { p_event_id: string }
         Returns: {
@@ -1869,6 +2395,33 @@ export type Database = {
         Args: { p_event_id: string; p_share_code?: string }
         Returns: boolean
       }
+      redeem_invite_link: {
+        Args: { p_token: string }
+        Returns: {
+          created_at: string
+          event_id: string
+          id: string
+          invite_link_id: string | null
+          invited_by: string | null
+          notified_at: string | null
+          responded_at: string | null
+          status: string
+          updated_at: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "event_invitations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      redeemed: {
+        Args: { "": Database["public"]["Tables"]["promo_codes"]["Row"] }
+        Returns: {
+          error: true
+        } & "the function public.redeemed with parameter or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache"
+      }
       refund_quote: {
         Args: { p_booking_id: string }
         Returns: {
@@ -1900,6 +2453,47 @@ export type Database = {
           requested_at: string
           status: string
         }[]
+      }
+      revoke_invitation: {
+        Args: { p_event_id: string; p_user_id: string }
+        Returns: {
+          created_at: string
+          event_id: string
+          id: string
+          invite_link_id: string | null
+          invited_by: string | null
+          notified_at: string | null
+          responded_at: string | null
+          status: string
+          updated_at: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "event_invitations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      revoke_invite_link: {
+        Args: { p_link_id: string }
+        Returns: {
+          created_at: string
+          created_by: string | null
+          event_id: string
+          expires_at: string | null
+          id: string
+          max_uses: number | null
+          revoked_at: string | null
+          token: string
+          uses: number
+        }
+        SetofOptions: {
+          from: "*"
+          to: "event_invite_links"
+          isOneToOne: true
+          isSetofReturn: false
+        }
       }
       search_events: {
         Args: {
@@ -2108,6 +2702,27 @@ export type Database = {
         SetofOptions: {
           from: "*"
           to: "conversations"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
+      transfer_booking: {
+        Args: { p_booking_id: string; p_seat_no?: number; p_to_user_id: string }
+        Returns: {
+          booking_id: string
+          created_at: string
+          event_id: string
+          expires_at: string
+          from_user_id: string
+          id: string
+          responded_at: string | null
+          seat_no: number | null
+          status: string
+          to_user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "booking_transfers"
           isOneToOne: true
           isSetofReturn: false
         }

@@ -82,7 +82,7 @@ async function prepareRallyEvent(ctx: RaceContext, capacity: number, label: stri
       `insert into public.events (title, description, category, starts_at, ends_at, timezone, venue_name, city, location)
        values ($1, 'Benchmark booking race', 'music', now() + interval '30 days', now() + interval '30 days 3 hours',
                'Europe/Lisbon', 'Bench Hall', 'Lisbon',
-               extensions.st_setsrid(extensions.st_makepoint(-9.1393, 38.7223), 4326)::extensions.geography)
+               extensions.st_setsrid(extensions.st_makepoint(-9.1393, 38.7223), 4326))
        returning id`,
       [`Bench race ${label}`],
     );

@@ -7,7 +7,9 @@
 -- about a kilometre). Writes through the view go to INSTEAD OF triggers that check who may
 -- write what; every row is validated by a trigger on private.events whoever writes it.
 -- Visibility: public (searchable), unlisted (anyone with the link), followers (followers of the
--- host). Co-hosts: role manager (edits, approves, checks in) or checkin (checks in only).
+-- host), private (invite-only: the host, co-hosts, invitees and booked guests; invitations are
+-- their own capability, 20261125110410_event_invitations, which defines the private.is_event_invitee
+-- hook can_see_event calls). Co-hosts: role manager (edits, approves, checks in) or checkin (checks in only).
 
 alter table public.profiles add column payouts_enabled boolean not null default false;
 comment on column public.profiles.payouts_enabled is
@@ -45,7 +47,7 @@ create table private.events (
   constraint events_time_order check (ends_at > starts_at),
   constraint events_title_length check (char_length(title) between 3 and 120),
   constraint events_description_length check (char_length(description) <= 10000),
-  constraint events_visibility check (visibility in ('public', 'unlisted', 'followers')),
+  constraint events_visibility check (visibility in ('public', 'unlisted', 'followers', 'private')),
   constraint events_status check (status in ('draft', 'published', 'completed', 'cancelled')),
   constraint events_refund_policy check (refund_policy in ('flexible', 'moderate', 'strict', 'none')),
   constraint events_category check (category in ('music', 'nightlife', 'food_drink', 'sports_fitness', 'arts_culture',
@@ -139,18 +141,25 @@ begin
     if v_event.visibility in ('public', 'unlisted') then
       return true;
     end if;
-    if p_user_id is not null
+    if v_event.visibility = 'followers' and p_user_id is not null
        and exists (select 1 from public.follows f where f.follower_id = p_user_id and f.followee_id = v_event.host_id) then
       return true;
     end if;
+    -- Invitees see the event whatever its visibility (for a private one, only they do).
+    if p_user_id is not null and private.is_event_invitee(p_event_id, p_user_id) then
+      return true;
+    end if;
   end if;
-  return p_user_id is not null and exists (
-    select 1 from public.bookings b
-     where b.event_id = p_event_id and b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed'));
+  -- Guests with a live booking keep access, and so do people holding a seat someone gave them
+  -- (private.holds_seat, a hook of 20261125110430_attendees_and_transfers).
+  return p_user_id is not null and (
+    exists (select 1 from public.bookings b
+             where b.event_id = p_event_id and b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed'))
+    or private.holds_seat(p_event_id, p_user_id));
 end
 $$;
 comment on function private.can_see_event(uuid, uuid) is
-  'Event visibility: staff always; otherwise not a draft, no block between host and viewer, and public/unlisted or the viewer follows the host; guests with an active booking keep access.';
+  'Event visibility: staff always; otherwise not a draft, no block between host and viewer, and public/unlisted, followers-only and the viewer follows the host, or the viewer is invited (the only way into a private event); guests with an active booking and holders of a transferred seat keep access.';
 grant execute on function private.can_see_event(uuid, uuid) to anon, authenticated, service_role;
 
 -- Whether p_user_id may see the exact address, online link and location.
@@ -164,10 +173,11 @@ begin
   return p_user_id is not null and (
     private.is_event_staff(p_event_id, p_user_id)
     or exists (select 1 from public.bookings b
-                where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed'));
+                where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed')
+    or private.holds_seat(p_event_id, p_user_id));
 end
 $$;
-comment on function private.can_see_event_details(uuid, uuid) is 'True for staff and confirmed guests: they see the exact address, link and location.';
+comment on function private.can_see_event_details(uuid, uuid) is 'True for staff, confirmed guests and holders of a transferred seat: they see the exact address, link and location.';
 grant execute on function private.can_see_event_details(uuid, uuid) to anon, authenticated, service_role;
 
 -- Row validation, whoever writes (view triggers, the service role, jobs).
@@ -198,8 +208,8 @@ begin
        'tech', 'business', 'community', 'education', 'outdoors', 'wellness', 'family', 'games', 'other') then
     perform private.raise_error('22023', 'invalid_category', format('"%s" is not an event category.', new.category));
   end if;
-  if new.visibility is null or new.visibility not in ('public', 'unlisted', 'followers') then
-    perform private.raise_error('22023', 'invalid_visibility', 'Visibility is public, unlisted or followers.');
+  if new.visibility is null or new.visibility not in ('public', 'unlisted', 'followers', 'private') then
+    perform private.raise_error('22023', 'invalid_visibility', 'Visibility is public, unlisted, followers or private.');
   end if;
   if new.refund_policy is null or new.refund_policy not in ('flexible', 'moderate', 'strict', 'none') then
     perform private.raise_error('22023', 'invalid_refund_policy', 'The refund policy is flexible, moderate, strict or none.');
@@ -281,7 +291,7 @@ revoke all on public.events from public, anon, authenticated, service_role;
 comment on view public.events is
   'Events the caller may see. address, online_url and the exact location are shown to the host, co-hosts and confirmed guests only (location is otherwise rounded to ~1 km). Hosts insert drafts here; status changes go through publish_event / cancel_event.';
 comment on column public.events.timezone is 'IANA time zone the event happens in; starts_at/ends_at are instants (timestamptz).';
-comment on column public.events.visibility is 'public (searchable) | unlisted (by link) | followers (followers of the host).';
+comment on column public.events.visibility is 'public (searchable) | unlisted (by link) | followers (followers of the host) | private (invite-only: invitees, booked guests and staff; see invite_to_event and create_invite_link).';
 comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and the README.';
 comment on column public.events.is_online is 'True when the event has an online link (visible to confirmed guests).';
 comment on column public.events.location is 'Longitude/latitude point (SRID 4326), exact for the host, co-hosts and confirmed guests, rounded to ~1 km for everyone else. Written as a point such as SRID=4326;POINT(-0.1276 51.5072); out-of-range coordinates are refused (invalid_location), never wrapped.';

@@ -25,6 +25,7 @@ create table public.ticket_types (
   sales_end timestamptz,
   max_per_booking integer not null default 10,
   position integer not null default 0,
+  hidden boolean not null default false,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now(),
   constraint ticket_types_name_length check (char_length(name) between 1 and 80),
@@ -38,6 +39,8 @@ comment on table public.ticket_types is
   'Ticket types of an event: price in minor units of `currency`, capacity, optional sales window (inside the event) and a per-booking limit. Managed by the host and managing co-hosts.';
 comment on column public.ticket_types.price_cents is 'Price per ticket in minor units of currency (cents; yen for JPY). 0 = free.';
 comment on column public.ticket_types.sales_end is 'When sales close; defaults to the event''s end. Must not be after the event ends.';
+comment on column public.ticket_types.hidden is
+  'A hidden tier: listed only to the event''s staff and to guests who booked it, and bookable only with a promo code scoped to it (preview_promo_code shows it to whoever has the code; 20261125110420_promo_codes).';
 create index ticket_types_event_idx on public.ticket_types (event_id, position);
 create index ticket_types_currency_idx on public.ticket_types (currency);
 
@@ -195,10 +198,35 @@ comment on function public.seats_left(public.ticket_types) is
   'Seats still available for this ticket type (computed field: ticket_types?select=*,seats_left).';
 grant execute on function public.seats_left(public.ticket_types) to anon, authenticated, service_role;
 
+-- Whether p_user_id (null = anonymous) may list a ticket type: with its event, and a hidden tier
+-- only for the event's staff and guests who booked it (private.has_booked_ticket_type, a hook the
+-- bookings capability defines); others reach a hidden tier through its promo code.
+create or replace function private.can_see_ticket_type(p_event_id uuid, p_ticket_type_id uuid, p_hidden boolean, p_user_id uuid)
+returns boolean
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+begin
+  if private.can_see_event(p_event_id, p_user_id) is not true then
+    return false;
+  end if;
+  if p_hidden is not true then
+    return true;
+  end if;
+  return p_user_id is not null
+     and (private.is_event_staff(p_event_id, p_user_id) or private.has_booked_ticket_type(p_ticket_type_id, p_user_id));
+end
+$$;
+comment on function private.can_see_ticket_type(uuid, uuid, boolean, uuid) is
+  'Ticket type visibility: with the event; a hidden tier only for staff and the guests who booked it.';
+grant execute on function private.can_see_ticket_type(uuid, uuid, boolean, uuid) to anon, authenticated, service_role;
+
 alter table public.ticket_types enable row level security;
-create policy "ticket types are visible with their event" on public.ticket_types
+create policy "ticket types are visible with their event, hidden tiers to staff and their guests" on public.ticket_types
   for select to anon, authenticated
-  using (private.can_see_event(event_id, (select auth.uid())));
+  using (private.can_see_ticket_type(event_id, id, hidden, (select auth.uid())));
 create policy "hosts and managers add ticket types" on public.ticket_types
   for insert to authenticated
   with check (private.is_event_staff(event_id, (select auth.uid()), array['manager']));
@@ -211,14 +239,15 @@ create policy "hosts and managers remove unsold ticket types" on public.ticket_t
   using (private.is_event_staff(event_id, (select auth.uid()), array['manager']));
 
 grant select on public.ticket_types to anon, authenticated;
-grant insert (id, event_id, name, description, price_cents, currency, capacity, sales_start, sales_end, max_per_booking, position),
-      update (name, description, price_cents, capacity, sales_start, sales_end, max_per_booking, position),
+grant insert (id, event_id, name, description, price_cents, currency, capacity, sales_start, sales_end, max_per_booking, position, hidden),
+      update (name, description, price_cents, capacity, sales_start, sales_end, max_per_booking, position, hidden),
       delete on public.ticket_types to authenticated;
 grant select, insert, update, delete on public.ticket_types to service_role;
 
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
+  private.can_see_ticket_type(uuid,uuid,boolean,uuid),
   private.refuse_booked_ticket_type_delete(),
   private.resize_inventory(uuid,integer),
   private.seats_left(uuid),

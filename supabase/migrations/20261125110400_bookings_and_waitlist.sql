@@ -13,6 +13,13 @@
 -- Money never moves here: paid cancellations write a refund request into private.refund_requests,
 -- which the payments capability executes; it confirms paid bookings with
 -- private.confirm_booking_payment().
+-- A booking records what it costs: amount_cents (what the guest pays, and what the PaymentIntent,
+-- the platform fee, the host's ledger entries and every refund follow), discount_cents (a promo
+-- code's discount) and list_amount_cents (their sum: the list price at booking time).
+-- Later capabilities book_event calls through hooks: invitations (20261125110410: invitees skip
+-- approval, private.accept_invitation) and promo codes (20261125110420: private.promo_code_for_booking
+-- prices a code, private.claim_promo_code counts its uses under the code's lock, taken before any
+-- slot lock and never by a release, so it adds no deadlock).
 
 create table public.bookings (
   id uuid primary key default gen_random_uuid(),
@@ -22,6 +29,9 @@ create table public.bookings (
   quantity integer not null,
   status text not null,
   amount_cents bigint not null default 0,
+  discount_cents bigint not null default 0,
+  list_amount_cents bigint generated always as (amount_cents + discount_cents) stored,
+  promo_code_id uuid,
   currency text not null references public.currencies (code),
   hold_expires_at timestamptz,
   check_in_code text not null default encode(extensions.gen_random_bytes(16), 'hex'),
@@ -37,6 +47,7 @@ create table public.bookings (
   constraint bookings_status check (status in ('held', 'pending_approval', 'confirmed', 'cancelled', 'refunded', 'expired', 'declined')),
   constraint bookings_quantity check (quantity between 1 and 100),
   constraint bookings_amount check (amount_cents >= 0),
+  constraint bookings_discount check (discount_cents >= 0),
   constraint bookings_idempotency_key_length check (idempotency_key is null or char_length(idempotency_key) between 1 and 200),
   constraint bookings_hold_has_deadline check (status not in ('held', 'pending_approval') or hold_expires_at is not null),
   constraint bookings_cancel_reason check (cancel_reason is null or cancel_reason in
@@ -48,6 +59,10 @@ comment on table public.bookings is
 comment on column public.bookings.status is 'held | pending_approval | confirmed | cancelled | refunded | expired | declined';
 comment on column public.bookings.hold_expires_at is 'Deadline of a held booking (payment) or a pending approval (72 hours); past it the booking expires and any seats it held go back.';
 comment on column public.bookings.check_in_code is '128-bit random code shown to the guest as a QR code; single use at check_in().';
+comment on column public.bookings.amount_cents is 'What the guest pays (minor units of currency): the list price times the quantity minus the discount. The PaymentIntent, the platform fee, the host''s earnings and every refund follow it.';
+comment on column public.bookings.discount_cents is 'The promo code''s discount on this booking (0 without a code).';
+comment on column public.bookings.list_amount_cents is 'The list price times the quantity at booking time (amount_cents + discount_cents).';
+comment on column public.bookings.promo_code_id is 'The promo code this booking used (its discount is discount_cents); references public.promo_codes (20261125110420_promo_codes).';
 create unique index bookings_guest_idempotency_key on public.bookings (guest_id, idempotency_key);
 create unique index bookings_one_active_per_guest on public.bookings (event_id, guest_id)
   where status in ('held', 'pending_approval', 'confirmed');
@@ -212,6 +227,10 @@ security definer
 set search_path = ''
 as $$
 begin
+  -- A hidden tier is not announced to everyone who may see the event.
+  if exists (select 1 from public.ticket_types t where t.id = p_ticket_type_id and t.hidden) then
+    return;
+  end if;
   perform realtime.send(
     jsonb_build_object('ticket_type_id', p_ticket_type_id, 'seats_left', private.seats_left(p_ticket_type_id),
                        'waiting', (select count(*) from public.waitlist_entries w
@@ -286,8 +305,12 @@ begin
     return true;
   end if;
   if v_booking.status = 'expired' then
+    -- Paid after the hold lapsed: it comes back only if its seats and its promo code's uses are
+    -- still there (the code's lock before the slots', as in book_event).
     if exists (select 1 from public.bookings b where b.event_id = v_booking.event_id and b.guest_id = v_booking.guest_id
                 and b.status in ('held', 'pending_approval', 'confirmed'))
+       or (v_booking.promo_code_id is not null
+           and private.claim_promo_code(v_booking.promo_code_id, v_booking.id, v_booking.quantity) is not true)
        or private.take_seats(v_booking.id, v_booking.ticket_type_id, v_booking.quantity) is not true then
       return false;
     end if;
@@ -315,8 +338,44 @@ comment on function private.confirm_booking_payment(uuid) is
 -- A booking made through a share link is attributed to it by private.attribute_booking, a hook
 -- the event promotion capability defines with the share links (20261125140400_event_promotion.sql).
 
+-- Whether a booking answers the same request (an idempotent retry), or the key was reused.
+create or replace function private.is_same_booking_request(
+  p_booking public.bookings, p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_promo_code_id uuid
+) returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select (p_booking.event_id, p_booking.ticket_type_id, p_booking.quantity, p_booking.promo_code_id)
+         is not distinct from (p_event_id, p_ticket_type_id, p_quantity, p_promo_code_id)
+$$;
+
+-- The booking an earlier call with this key made (null if none); raises when it was a different request.
+create or replace function private.booking_for_idempotency_key(
+  p_guest_id uuid, p_idempotency_key text, p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_promo_code text
+) returns public.bookings
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_booking public.bookings;
+begin
+  if p_idempotency_key is null then
+    return null;
+  end if;
+  select * into v_booking from public.bookings where guest_id = p_guest_id and idempotency_key = p_idempotency_key;
+  if v_booking.id is not null and private.is_same_booking_request(v_booking, p_event_id, p_ticket_type_id, p_quantity,
+       private.promo_code_id(p_event_id, p_promo_code)) is not true then
+    perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
+  end if;
+  return v_booking;
+end
+$$;
+
 create or replace function private.book_event(
-  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text
+  p_event_id uuid, p_ticket_type_id uuid, p_quantity integer, p_idempotency_key text, p_share_code text, p_promo_code text
 ) returns public.bookings
 language plpgsql
 security definer
@@ -327,6 +386,8 @@ declare
   v_event private.events;
   v_ticket public.ticket_types;
   v_booking public.bookings;
+  v_promo_code_id uuid;
+  v_unit_discount bigint := 0;
   v_status text;
   v_constraint text;
 begin
@@ -344,14 +405,9 @@ begin
   end if;
 
   -- A retry with the same key gets the booking the first call made.
-  if p_idempotency_key is not null then
-    select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-    if v_booking.id is not null then
-      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-      end if;
-      return v_booking;
-    end if;
+  v_booking := private.booking_for_idempotency_key(v_uid, p_idempotency_key, p_event_id, p_ticket_type_id, p_quantity, p_promo_code);
+  if v_booking.id is not null then
+    return v_booking;
   end if;
 
   select * into v_event from private.events where id = p_event_id;
@@ -372,6 +428,18 @@ begin
   if v_event.host_id = v_uid then
     perform private.raise_error('P0001', 'host_cannot_book', 'Hosts do not book their own events.');
   end if;
+  -- Someone gave them a seat already (attendees and transfers, 20261125110430).
+  if private.holds_seat(p_event_id, v_uid) then
+    perform private.raise_error('P0001', 'already_booked', 'You already have a ticket for this event.');
+  end if;
+  -- A promo code prices the booking; a hidden tier is bookable only with a code made for it.
+  if p_promo_code is not null then
+    select q.promo_code_id, q.unit_discount_cents into v_promo_code_id, v_unit_discount
+      from private.promo_code_for_booking(v_event, v_ticket, p_quantity, p_promo_code) q;
+  end if;
+  if v_ticket.hidden and v_promo_code_id is null then
+    perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');
+  end if;
   if v_ticket.sales_start is not null and now() < v_ticket.sales_start then
     perform private.raise_error('P0001', 'sales_not_started', format('Sales open at %s.', v_ticket.sales_start));
   end if;
@@ -389,14 +457,9 @@ begin
      or private.seats_left(p_ticket_type_id) < p_quantity then
     -- A concurrent retry with the same key may have committed the booking (and the last seats)
     -- since we looked: it gets that booking, not sold_out.
-    if p_idempotency_key is not null then
-      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-      if v_booking.id is not null then
-        if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-          perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-        end if;
-        return v_booking;
-      end if;
+    v_booking := private.booking_for_idempotency_key(v_uid, p_idempotency_key, p_event_id, p_ticket_type_id, p_quantity, p_promo_code);
+    if v_booking.id is not null then
+      return v_booking;
     end if;
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
@@ -405,27 +468,25 @@ begin
   -- same idempotency key returned above and costs nothing.
   perform private.consume_rate_limit('booking', v_uid::text);
 
+  -- Invitees skip approval: the host chose them already.
   v_status := case
-    when v_event.requires_approval then 'pending_approval'
-    when v_ticket.price_cents > 0 then 'held'
+    when v_event.requires_approval and private.is_event_invitee(p_event_id, v_uid) is not true then 'pending_approval'
+    when v_ticket.price_cents - v_unit_discount > 0 then 'held'
     else 'confirmed' end;
 
   begin
-    insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, amount_cents, currency,
-                                 hold_expires_at, idempotency_key, confirmed_at)
-    values (p_event_id, p_ticket_type_id, v_uid, p_quantity, v_status, v_ticket.price_cents * p_quantity,
-            v_ticket.currency, private.booking_deadline(v_status, v_event.starts_at), p_idempotency_key,
+    insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, amount_cents, discount_cents,
+                                 promo_code_id, currency, hold_expires_at, idempotency_key, confirmed_at)
+    values (p_event_id, p_ticket_type_id, v_uid, p_quantity, v_status, (v_ticket.price_cents - v_unit_discount) * p_quantity,
+            v_unit_discount * p_quantity, v_promo_code_id, v_ticket.currency,
+            private.booking_deadline(v_status, v_event.starts_at), p_idempotency_key,
             case when v_status = 'confirmed' then now() end)
     returning * into v_booking;
   exception when unique_violation then
     get stacked diagnostics v_constraint = constraint_name;
     if v_constraint = 'bookings_guest_idempotency_key' then
       -- A concurrent retry with the same key won the race: answer with its booking.
-      select * into v_booking from public.bookings where guest_id = v_uid and idempotency_key = p_idempotency_key;
-      if (v_booking.event_id, v_booking.ticket_type_id, v_booking.quantity) is distinct from (p_event_id, p_ticket_type_id, p_quantity) then
-        perform private.raise_error('P0001', 'idempotency_key_reused', 'This idempotency key was already used for a different booking.');
-      end if;
-      return v_booking;
+      return private.booking_for_idempotency_key(v_uid, p_idempotency_key, p_event_id, p_ticket_type_id, p_quantity, p_promo_code);
     end if;
     perform private.raise_error('P0001', 'already_booked', 'You already have a booking for this event.');
   end;
@@ -433,6 +494,7 @@ begin
   if p_share_code is not null then
     perform private.attribute_booking(v_booking.id, p_event_id, p_share_code, v_uid);
   end if;
+  perform private.accept_invitation(p_event_id, v_uid);
 
   if v_status = 'confirmed' then
     perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
@@ -442,11 +504,14 @@ begin
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end if;
 
-  -- A request takes its seats when the host approves it.
+  -- Locks last, the promo code's before the slots': each is held only from here to commit. A
+  -- request's promo use counts from now; its seats are taken when the host approves it.
+  if v_promo_code_id is not null and private.claim_promo_code(v_promo_code_id, v_booking.id, p_quantity) is not true then
+    perform private.raise_error('P0001', 'promo_code_used_up', 'This promo code has been used as many times as the host allowed.');
+  end if;
   if v_status = 'pending_approval' then
     return v_booking;
   end if;
-  -- Seats last: the slot lock is held only from here to commit.
   if private.take_seats(v_booking.id, p_ticket_type_id, p_quantity) is not true then
     perform private.raise_error('P0001', 'sold_out', 'Sold out. Join the waitlist to get the next free seats.');
   end if;
@@ -457,7 +522,7 @@ $$;
 
 create or replace function public.book_event(
   p_event_id uuid, p_ticket_type_id uuid, p_quantity integer default 1, p_idempotency_key text default null,
-  p_share_code text default null
+  p_share_code text default null, p_promo_code text default null
 ) returns public.bookings
 language plpgsql
 set search_path = ''
@@ -465,11 +530,11 @@ as $$
 begin
   -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
   perform private.require_user();
-  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code);
+  return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code, p_promo_code);
 end
 $$;
-comment on function public.book_event(uuid, uuid, integer, text, text) is
-  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused, rate_limited (more than the booking limit, see docs/abuse-limits.md); 42501 not_authenticated.';
+comment on function public.book_event(uuid, uuid, integer, text, text, text) is
+  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval, unless the guest is invited); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. p_promo_code (case-insensitive) takes the code''s discount off each ticket — the booking records list_amount_cents, discount_cents and amount_cents, and the payment, fees and refunds follow amount_cents (a booking the code makes free is confirmed at once) — and is the only way to book a hidden ticket type. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code / promo_code_not_found; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused, promo_code_not_started, promo_code_expired, promo_code_not_applicable, promo_code_used_up, promo_code_guest_limit, rate_limited (more than the booking limit, see docs/abuse-limits.md); 42501 not_authenticated.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Approvals
@@ -725,6 +790,11 @@ begin
   if v_by_host is not true and v_event.starts_at <= now() then
     perform private.raise_error('P0001', 'event_started', 'The event has started; bookings can no longer be cancelled.');
   end if;
+  -- Seats the guest gave away belong to their holders now (20261125110430_attendees_and_transfers).
+  if v_by_host is not true and private.has_transferred_seats(p_booking_id) then
+    perform private.raise_error('P0001', 'seats_transferred',
+      'Some seats of this booking belong to the people you gave them to; they can hand them back first.');
+  end if;
 
   select * into v_quote from private.quote_refund(p_user_id, p_booking_id, now());
   update public.bookings
@@ -745,6 +815,8 @@ begin
       case when v_quote.refundable_cents = v_booking.amount_cents and v_quote.refundable_cents > 0 then 'You will get a full refund.'
            when v_quote.refundable_cents > 0 then 'You will get the rest of your payment back.' end,
       jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id, 'refund_cents', v_quote.refundable_cents));
+    perform private.notify_seat_holders(v_booking.id, format('Your ticket for %s was cancelled by the host', v_event.title), null,
+      jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
   else
     -- The host's own copy is guest_cancelled, which the host may mute (booking_cancelled, the
     -- guest's refund notice, is critical); nothing crosses a block.
@@ -783,15 +855,17 @@ begin
 end
 $$;
 comment on function public.cancel_booking(uuid) is
-  'Cancels a booking. The guest is refunded per the event''s refund policy (see refund_quote); the host or a managing co-host cancelling refunds in full. Seats go to the waitlist. Errors: 22023 booking_not_found, 42501 not_your_booking, P0001 not_cancellable / already_checked_in / event_started / rate_limited (a guest''s own cancellations are limited).';
+  'Cancels a booking. The guest is refunded per the event''s refund policy (see refund_quote); the host or a managing co-host cancelling refunds in full (to the card that paid, also after a transfer). Seats go to the waitlist. A guest cannot cancel while someone they gave a seat to holds it. Errors: 22023 booking_not_found, 42501 not_your_booking, P0001 not_cancellable / already_checked_in / event_started / seats_transferred / rate_limited (a guest''s own cancellations are limited).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Check-in
 -- ---------------------------------------------------------------------------------------------
 
+-- A code is a booking's own (every seat its guest holds) or one seat's (named attendees and
+-- transfer, 20261125110430, defines the seat hooks called here).
 create or replace function private.check_in(p_code text)
 returns table (booking_id uuid, event_id uuid, guest_id uuid, username text, display_name text, quantity integer,
-               ticket_type text, checked_in_at timestamptz)
+               ticket_type text, checked_in_at timestamptz, seat_no integer, attendee_name text)
 language plpgsql
 security definer
 set search_path = ''
@@ -799,6 +873,10 @@ as $$
 declare
   v_uid uuid := private.require_user();
   v_booking public.bookings;
+  v_seat_no smallint;
+  v_attendee text;
+  v_holder uuid;
+  v_count integer;
   v_event private.events;
   v_guest public.profiles;
   v_ticket_name text;
@@ -808,6 +886,16 @@ begin
   end if;
   select * into v_booking from public.bookings b where b.check_in_code = p_code for update;
   if v_booking.id is null then
+    select * into v_booking from public.bookings b
+     where b.id = (select c.booking_id from private.seat_for_code(p_code) c) for update;
+    -- The seat may have changed hands (and codes) while we waited for the booking's lock: only
+    -- the code as it is now counts.
+    select c.seat_no into v_seat_no from private.seat_for_code(p_code) c where c.booking_id = v_booking.id;
+    if v_seat_no is null then
+      v_booking := null;
+    end if;
+  end if;
+  if v_booking.id is null then
     perform private.raise_error('22023', 'invalid_code', 'This is not a valid check-in code.');
   end if;
   if private.is_event_staff(v_booking.event_id, v_uid) is not true then
@@ -816,32 +904,39 @@ begin
   if v_booking.status <> 'confirmed' then
     perform private.raise_error('P0001', 'booking_not_confirmed', format('This booking is %s, not confirmed.', v_booking.status));
   end if;
-  if v_booking.checked_in_at is not null then
-    perform private.raise_error('P0001', 'already_checked_in', format('Already checked in at %s.', v_booking.checked_in_at));
-  end if;
   select * into v_event from private.events e where e.id = v_booking.event_id;
   if now() < v_event.starts_at - interval '2 hours' or now() > v_event.ends_at then
     perform private.raise_error('P0001', 'outside_event_window', 'Check-in opens 2 hours before the start and closes at the end.');
   end if;
-  update public.bookings b set checked_in_at = now(), checked_in_by = v_uid, updated_at = now()
+  v_count := private.check_in_seats(v_booking, v_seat_no, v_uid);
+  if v_count = 0 then
+    perform private.raise_error('P0001', 'already_checked_in',
+      format('Already checked in at %s.', coalesce(v_booking.checked_in_at, now())));
+  end if;
+  update public.bookings b set checked_in_at = coalesce(b.checked_in_at, now()), checked_in_by = coalesce(b.checked_in_by, v_uid),
+                              updated_at = now()
    where b.id = v_booking.id returning * into v_booking;
-  select * into v_guest from public.profiles p where p.id = v_booking.guest_id;
+  if v_seat_no is not null then
+    select s.holder_id, s.attendee_name into v_holder, v_attendee
+      from public.booking_seats s where s.booking_id = v_booking.id and s.seat_no = v_seat_no;
+  end if;
+  select * into v_guest from public.profiles p where p.id = coalesce(v_holder, v_booking.guest_id);
   select t.name into v_ticket_name from public.ticket_types t where t.id = v_booking.ticket_type_id;
 
-  perform realtime.send(jsonb_build_object('checked_in', (select coalesce(sum(b.quantity), 0) from public.bookings b
-                                                           where b.event_id = v_event.id and b.checked_in_at is not null)),
+  perform realtime.send(jsonb_build_object('checked_in', private.checked_in_count(v_event.id)),
                         'check_in_count', 'event:' || v_event.id::text, true);
   perform realtime.send(jsonb_build_object('booking_id', v_booking.id, 'guest_id', v_guest.id, 'display_name', v_guest.display_name,
-                                           'quantity', v_booking.quantity, 'checked_in_at', v_booking.checked_in_at),
+                                           'quantity', v_count, 'seat_no', v_seat_no, 'attendee_name', v_attendee,
+                                           'checked_in_at', now()),
                         'check_in', 'event:' || v_event.id::text || ':staff', true);
   return query select v_booking.id, v_booking.event_id, v_guest.id, v_guest.username, v_guest.display_name,
-                      v_booking.quantity, v_ticket_name, v_booking.checked_in_at;
+                      v_count, v_ticket_name, now(), v_seat_no::integer, v_attendee;
 end
 $$;
 
 create or replace function public.check_in(p_code text)
 returns table (booking_id uuid, event_id uuid, guest_id uuid, username text, display_name text, quantity integer,
-               ticket_type text, checked_in_at timestamptz)
+               ticket_type text, checked_in_at timestamptz, seat_no integer, attendee_name text)
 language plpgsql
 set search_path = ''
 as $$
@@ -852,7 +947,7 @@ begin
 end
 $$;
 comment on function public.check_in(text) is
-  'Host or co-host scans a guest''s code: from 2 hours before the start until the end, once per booking. Returns who checked in. Errors: 22023 invalid_code, 42501 not_event_staff, P0001 already_checked_in / booking_not_confirmed / outside_event_window.';
+  'Host or co-host scans a code: from 2 hours before the start until the end. A booking''s code checks in every seat its guest still holds; a seat''s own code (booking_seats) checks in that seat alone, for whoever holds it. Each seat checks in once. Returns who checked in and how many seats (quantity), with the seat number and attendee name for a seat''s code. Errors: 22023 invalid_code, 42501 not_event_staff, P0001 already_checked_in / booking_not_confirmed / outside_event_window.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Waitlist
@@ -937,7 +1032,8 @@ begin
   if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
-  select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id;
+  -- A hidden tier has no public queue: it is booked with its promo code only.
+  select * into v_ticket from public.ticket_types where id = p_ticket_type_id and event_id = p_event_id and not hidden;
   if v_ticket.id is null then
     perform private.raise_error('22023', 'ticket_type_not_found', 'This ticket type does not belong to the event.');
   end if;
@@ -1058,7 +1154,7 @@ begin
     perform private.raise_error('P0001', 'payment_required', 'Pay for this offer through the checkout function.');
   end if;
   select * into v_event from private.events where id = v_booking.event_id;
-  if v_event.requires_approval then
+  if v_event.requires_approval and private.is_event_invitee(v_event.id, v_uid) is not true then
     update public.bookings set status = 'pending_approval', hold_expires_at = private.booking_deadline('pending_approval', v_event.starts_at),
                                updated_at = now()
      where id = p_booking_id returning * into v_booking;
@@ -1067,6 +1163,7 @@ begin
      where id = p_booking_id returning * into v_booking;
     perform private.notify(v_uid, 'booking_confirmed', format('You''re going to %s', v_event.title), null,
                            jsonb_build_object('event_id', v_event.id, 'booking_id', v_booking.id));
+    perform private.accept_invitation(v_event.id, v_uid);
   end if;
   update public.waitlist_entries set status = 'converted', updated_at = now() where booking_id = p_booking_id;
   return v_booking;
@@ -1126,6 +1223,18 @@ end
 $$;
 comment on function private.expire_stale_bookings(integer) is 'Job (every minute): expires held bookings and pending approvals past their deadline and frees their seats.';
 
+-- The ticket types capability (20261125110300) lists a hidden tier to the guests who booked it.
+create or replace function private.has_booked_ticket_type(p_ticket_type_id uuid, p_user_id uuid) returns boolean
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select exists (select 1 from public.bookings b where b.ticket_type_id = p_ticket_type_id and b.guest_id = p_user_id)
+$$;
+comment on function private.has_booked_ticket_type(uuid, uuid) is 'True when the user has (or had) a booking of this ticket type.';
+grant execute on function private.has_booked_ticket_type(uuid, uuid) to anon, authenticated, service_role;
+
 alter table public.bookings enable row level security;
 create policy "guests see their bookings and staff see their events' bookings" on public.bookings
   for select to authenticated
@@ -1142,14 +1251,14 @@ grant select, insert, update, delete on public.waitlist_entries to service_role;
 
 -- Entry points the public RPCs call; each resolves the caller from the JWT itself, so none
 -- can act for another user. Internal helpers (taking a user id) are granted to nobody.
-grant execute on function private.book_event(uuid, uuid, integer, text, text), private.approve_booking(uuid),
+grant execute on function private.book_event(uuid, uuid, integer, text, text, text), private.approve_booking(uuid),
   private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_my_booking(uuid), private.check_in(text),
   private.join_waitlist(uuid, uuid, integer), private.leave_waitlist(uuid), private.accept_waitlist_offer(uuid)
   to authenticated;
-revoke execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
+revoke execute on function public.book_event(uuid, uuid, integer, text, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) from public, anon, authenticated, service_role;
-grant execute on function public.book_event(uuid, uuid, integer, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
+grant execute on function public.book_event(uuid, uuid, integer, text, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) to anon, authenticated;
 
@@ -1158,7 +1267,8 @@ grant execute on function public.book_event(uuid, uuid, integer, text, text), pu
 revoke execute on function
   private.accept_waitlist_offer(uuid),
   private.approve_booking(uuid),
-  private.book_event(uuid,uuid,integer,text,text),
+  private.book_event(uuid,uuid,integer,text,text,text),
+  private.booking_for_idempotency_key(uuid,text,uuid,uuid,integer,text),
   private.booking_deadline(text,timestamp with time zone),
   private.booking_for_staff(uuid,uuid,text[]),
   private.broadcast_seats_left(uuid,uuid),
@@ -1168,6 +1278,8 @@ revoke execute on function
   private.confirm_booking_payment(uuid),
   private.decline_booking(uuid),
   private.expire_stale_bookings(integer),
+  private.has_booked_ticket_type(uuid,uuid),
+  private.is_same_booking_request(public.bookings,uuid,uuid,integer,uuid),
   private.join_waitlist(uuid,uuid,integer),
   private.leave_waitlist(uuid),
   private.promote_waitlist(uuid),

@@ -267,6 +267,9 @@ begin
         || case when v_refund = v_booking.amount_cents and v_refund > 0 then ' You will get a full refund.'
                 when v_refund > 0 then ' You will get the rest of your payment back.' else '' end,
       jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id, 'refund_cents', v_refund));
+    perform private.notify_seat_holders(v_booking.id, format('%s was cancelled', v_event.title),
+      coalesce(nullif(btrim(p_reason), ''), 'The host cancelled this event.'),
+      jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end loop;
 
   -- Open offers close with their (now cancelled) bookings, whose guests were told above.

@@ -123,7 +123,7 @@ begin
     cross join lateral (select extensions.st_snaptogrid(e.location::extensions.geometry, 0.01)::extensions.geography as location) rounded
     cross join lateral (
       select min(t.price_cents) as min_price_cents, min(t.currency) as currency
-        from public.ticket_types t where t.event_id = e.id) price
+        from public.ticket_types t where t.event_id = e.id and not t.hidden) price
    where e.status = 'published' and e.visibility = 'public' and e.ends_at > now()
      and (v_query is null or e.search_vector @@ v_query)
      and (v_point is null or (extensions.st_dwithin(e.location, v_point, v_radius_m + 1500)
@@ -205,7 +205,7 @@ begin
          private.encode_keyset_cursor(c.starts_at, c.id)
     from candidates c
     cross join lateral (select min(t.price_cents) as min_price_cents, min(t.currency) as currency
-                          from public.ticket_types t where t.event_id = c.id) price
+                          from public.ticket_types t where t.event_id = c.id and not t.hidden) price
    where c.from_host or (c.visibility = 'public' and c.going > 0)
    order by c.starts_at, c.id
    limit v_limit;

@@ -5,8 +5,8 @@
 --           the pair unique); closed to both while either has blocked the other.
 --   event   one per event, created with the event (a trigger on private.events; existing
 --           events are backfilled here). Access is DERIVED from live rows, never from a copy:
---           the host and co-hosts are admins, guests with a `confirmed` booking are members, and
---           nobody else — a cancelled, refunded or declined guest loses access in the same
+--           the host and co-hosts are admins, guests with a `confirmed` booking and the people
+--           holding a seat someone transferred to them from one are members, and nobody else — a cancelled, refunded or declined guest loses access in the same
 --           transaction that changes the booking, because every check reads public.bookings.
 --           A block between the host and a user (either direction) also closes the event chat
 --           to that user: a host who blocks a guest stops sharing a conversation with them
@@ -117,14 +117,15 @@ begin
     return 'admin';
   end if;
   if exists (select 1 from public.bookings b
-              where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed') then
+              where b.event_id = p_event_id and b.guest_id = p_user_id and b.status = 'confirmed')
+     or private.holds_seat(p_event_id, p_user_id) then
     return 'member';
   end if;
   return null;
 end
 $$;
 comment on function private.event_chat_role(uuid, uuid) is
-  'Event chat access from live rows: admin for the host and co-hosts, member for confirmed guests, null otherwise (and for anyone blocked with the host, and for deleted accounts).';
+  'Event chat access from live rows: admin for the host and co-hosts, member for confirmed guests and holders of a seat transferred to them, null otherwise (and for anyone blocked with the host, and for deleted accounts).';
 
 -- The caller-independent core of every chat check: p_user_id's role in the conversation, or
 -- null when they have no access right now.
@@ -320,21 +321,54 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_holder uuid;
 begin
   if tg_op = 'INSERT' then
     if new.status = 'confirmed' then
       perform private.sync_event_chat_member(new.event_id, new.guest_id);
     end if;
-  elsif (old.status = 'confirmed') is distinct from (new.status = 'confirmed') then
+  elsif (old.status = 'confirmed') is distinct from (new.status = 'confirmed') or old.guest_id <> new.guest_id then
     perform private.sync_event_chat_member(new.event_id, new.guest_id);
+    if old.guest_id <> new.guest_id then
+      -- A booking handed to someone else (accept_booking_transfer): the old guest leaves.
+      perform private.sync_event_chat_member(old.event_id, old.guest_id);
+    end if;
+    -- The people holding seats of the booking come and go with it.
+    for v_holder in select distinct s.holder_id from public.booking_seats s
+                     where s.booking_id = new.id and s.holder_id is not null loop
+      perform private.sync_event_chat_member(new.event_id, v_holder);
+    end loop;
   end if;
   return null;
 end
 $$;
 comment on function private.bookings_sync_event_chat() is
-  'Trigger: a booking becoming confirmed adds the guest''s event chat row; leaving confirmed (cancelled, refunded, expired, declined) removes it.';
-create trigger bookings_sync_event_chat after insert or update of status on public.bookings
+  'Trigger: a booking becoming confirmed adds the guest''s (and its seat holders'') event chat rows; leaving confirmed (cancelled, refunded, expired, declined) removes them; a booking handed to another guest moves the row.';
+create trigger bookings_sync_event_chat after insert or update of status, guest_id on public.bookings
   for each row execute function private.bookings_sync_event_chat();
+
+-- A seat handed to someone (20261125110430_attendees_and_transfers) moves its holder in or out.
+create or replace function private.booking_seats_sync_event_chat() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.holder_id is not null then
+    perform private.sync_event_chat_member(new.event_id, new.holder_id);
+  end if;
+  if old.holder_id is not null then
+    perform private.sync_event_chat_member(old.event_id, old.holder_id);
+  end if;
+  return null;
+end
+$$;
+comment on function private.booking_seats_sync_event_chat() is
+  'Trigger: the new holder of a transferred seat joins the event chat (of a confirmed booking); a previous holder who has no other seat leaves.';
+create trigger booking_seats_sync_event_chat after update of holder_id on public.booking_seats
+  for each row when (old.holder_id is distinct from new.holder_id)
+  execute function private.booking_seats_sync_event_chat();
 
 create or replace function private.cohosts_sync_event_chat() returns trigger
 language plpgsql
@@ -370,6 +404,7 @@ begin
       from (values (v_a, v_b), (v_b, v_a)) as x(host_id, user_id)
       join private.events e on e.host_id = x.host_id
      where exists (select 1 from public.bookings b where b.event_id = e.id and b.guest_id = x.user_id and b.status = 'confirmed')
+        or private.holds_seat(e.id, x.user_id)
         or exists (select 1 from public.event_cohosts c where c.event_id = e.id and c.user_id = x.user_id)
   loop
     perform private.sync_event_chat_member(r.event_id, r.user_id);
@@ -421,6 +456,7 @@ grant execute on function private.caller_can_access_conversation(uuid) to authen
 revoke execute on function
   private.blocks_sync_event_chats(),
   private.bookings_sync_event_chat(),
+  private.booking_seats_sync_event_chat(),
   private.broadcast_to_conversation(uuid,text,jsonb),
   private.broadcast_to_user(uuid,text,jsonb),
   private.caller_can_access_conversation(uuid),

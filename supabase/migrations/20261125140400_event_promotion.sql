@@ -311,6 +311,9 @@ begin
   if v_event.visibility = 'unlisted' then
     perform private.raise_error('P0001', 'event_unlisted', 'Unlisted events are shared by link, not announced to followers.');
   end if;
+  if v_event.visibility = 'private' then
+    perform private.raise_error('P0001', 'event_private', 'Private events are shared by invitation (invite_to_event, create_invite_link), not announced.');
+  end if;
   select max(j.created_at) into v_last from private.promotion_jobs j where j.event_id = p_event_id;
   if v_last > now() - interval '7 days' then
     perform private.raise_error('P0001', 'promoted_recently',
@@ -339,7 +342,7 @@ begin
 end
 $$;
 comment on function public.promote_event(uuid) is
-  'The host or a managing co-host tells the host''s followers about the event again (event_published, kind promoted; followers who already booked are skipped). At most once per event per 7 days, counting the announcement at publish. Delivered in batches by the promotion queue. Errors: 22023 event_not_found; 42501 not_event_staff; P0001 event_not_open, event_unlisted, promoted_recently, no_followers.';
+  'The host or a managing co-host tells the host''s followers about the event again (event_published, kind promoted; followers who already booked are skipped). At most once per event per 7 days, counting the announcement at publish. Delivered in batches by the promotion queue. Errors: 22023 event_not_found; 42501 not_event_staff; P0001 event_not_open, event_unlisted, event_private, promoted_recently, no_followers.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Share links and views

@@ -61,6 +61,8 @@ create trigger refuse_suspended_writer before insert or update or delete on publ
   for each statement execute function private.refuse_suspended_writer();
 create trigger refuse_suspended_writer before insert or update or delete on public.ticket_types
   for each statement execute function private.refuse_suspended_writer();
+create trigger refuse_suspended_writer before insert or update or delete on public.promo_codes
+  for each statement execute function private.refuse_suspended_writer();
 create trigger refuse_suspended_writer before insert or update or delete on public.event_cohosts
   for each statement execute function private.refuse_suspended_writer();
 create trigger refuse_suspended_writer before insert or update or delete on public.reviews

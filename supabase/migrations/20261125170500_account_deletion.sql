@@ -21,9 +21,10 @@
 --   * Removed: profile personal fields, contact points (notification_settings: phone;
 --     auth email), notification preferences, in-app notifications, unsent alert deliveries (and
 --     the destination on sent ones, the local sink's copies, provider callback payloads),
---     follows both ways, the user's blocks, waitlist entries, co-host roles, reactions,
---     conversation memberships and group invitations to them (those they sent stay open, from
---     nobody), rate-limit buckets, unpublished drafts, the avatar (queued: the storage-purge
+--     follows both ways, the user's blocks, waitlist entries, event invitations and open ticket
+--     offers, attendee names typed on their seats, co-host roles, reactions, conversation
+--     memberships and group invitations to them (those they sent stay open, from nobody),
+--     rate-limit buckets, unpublished drafts, the avatar (queued: the storage-purge
 --     worker deletes row and bytes through the Storage API, 20261125170800_storage_purge),
 --     the viewer id on event views, the reporter on their content reports, and the
 --     notifications in other people's inboxes that name them (follows, announcements, chat).
@@ -191,9 +192,14 @@ begin
       'You host %s upcoming event(s). Cancel them first (guests are refunded in full), or wait until they have ended.', v_count);
   end if;
 
-  select count(*) into v_count from public.bookings b join private.events e on e.id = b.event_id
-   where b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed')
-     and e.status = 'published' and e.ends_at > now();
+  select (select count(*) from public.bookings b join private.events e on e.id = b.event_id
+            where b.guest_id = p_user_id and b.status in ('held', 'pending_approval', 'confirmed')
+              and e.status = 'published' and e.ends_at > now())
+       -- Seats someone gave them count too: they can hand them back (transfer_booking).
+       + (select count(*) from public.booking_seats s join public.bookings b on b.id = s.booking_id
+            join private.events e on e.id = s.event_id
+           where s.holder_id = p_user_id and b.status = 'confirmed' and e.status = 'published' and e.ends_at > now())
+    into v_count;
   if v_count > 0 then
     return query select 'has_upcoming_bookings'::text, v_count, format(
       'You have %s booking(s) for events that are not over yet. Cancel them first (refunds follow each event''s policy), or wait until the events have ended.', v_count);
@@ -367,6 +373,17 @@ begin
   v_removed := v_removed || jsonb_build_object('draft_events', v_count);
   update private.event_views set viewer_id = null where viewer_id = p_user_id;
   update private.content_reports set reporter_id = null where reporter_id = p_user_id;
+  -- Ticketing: invitations and open transfer offers go; the names typed on their bookings' seats
+  -- (other people's names, entered by this account) are erased; seats stay with the booking.
+  delete from public.event_invitations where user_id = p_user_id;
+  get diagnostics v_count = row_count;
+  v_removed := v_removed || jsonb_build_object('invitations', v_count);
+  update public.booking_transfers set status = 'cancelled', responded_at = now()
+   where status = 'pending' and (from_user_id = p_user_id or to_user_id = p_user_id);
+  update public.booking_seats s set attendee_name = null
+   where s.attendee_name is not null
+     and (s.holder_id = p_user_id
+          or (s.holder_id is null and s.booking_id in (select b.id from public.bookings b where b.guest_id = p_user_id)));
 
   -- Chat: reactions go; memberships go (groups keep an admin: the longest-standing member
   -- takes over, as when the last admin leaves); messages stay under the tombstone.

@@ -127,6 +127,10 @@ update public.bookings set checked_in_at = now() - interval '10 days' where id =
 select tests.authenticate_as('gus');
 insert into public.reviews (booking_id, rating, body) values (pg_temp.fx('B'), 5, 'Wonderful night, thanks Hana');
 select tests.as_superuser();
+-- He had named himself on his seat and been invited to the jazz night: both must go with him
+-- (the checks below find neither his name nor his id in those tables).
+update public.booking_seats set attendee_name = 'Gus Gustafsson' where booking_id = pg_temp.fx('B');
+insert into public.event_invitations (event_id, user_id, invited_by) values (pg_temp.fx('E'), pg_temp.fx('gus'), pg_temp.fx('hana'));
 update private.payment_settings set release_hold_hours = 48;
 select private.release_host_earnings();
 create temp table before_counts as

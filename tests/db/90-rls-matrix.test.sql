@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(566);
+select plan(720);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -53,6 +53,25 @@ update public.profiles set rating_count = rating_count + 1, rating_sum = rating_
 set local session_replication_role = origin;
 select tests.create_supabase_user('loner', 'loner@example.test', '{"username":"loner"}');
 
+-- Ticketing fixtures: PV a private event the owner is invited to (the co-host manages it too),
+-- with an invite link IL; on E a hidden tier HT and a promo code PC; the owner offers booking B
+-- to 'other' (transfer TR, pending).
+select tests.authenticate_as('host');
+with e as (insert into public.events (title, starts_at, ends_at, timezone, visibility) values ('Matrix private', now() + interval '7 days', now() + interval '7 days 2 hours', 'UTC', 'private') returning id)
+insert into fx select 'PV', id from e;
+insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('PV'), 'Guest list', 0, 'EUR', 20);
+select public.publish_event(pg_temp.fx('PV'));
+insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.fx('PV'), tests.get_supabase_uid('cohost'), 'manager');
+select public.invite_to_event(pg_temp.fx('PV'), array[tests.get_supabase_uid('owner')]);
+insert into fx select 'IL', id from public.create_invite_link(pg_temp.fx('PV'), 10, null);
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity, hidden) values (pg_temp.fx('E'), 'Crew', 0, 'EUR', 5, true) returning id)
+insert into fx select 'HT', id from t;
+with c as (insert into public.promo_codes (event_id, code, percent_off) values (pg_temp.fx('E'), 'matrix10', 10) returning id)
+insert into fx select 'PC', id from c;
+select tests.authenticate_as('owner');
+insert into fx select 'TR', id from public.transfer_booking(pg_temp.fx('B'), tests.get_supabase_uid('other'));
+select tests.as_superuser();
+
 -- The gate: every exposed table and view has a section in this file.
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -60,6 +79,7 @@ select is_empty($$
   except
   select unnest(array['profiles', 'notifications', 'currencies', 'follows', 'blocks', 'events', 'ticket_types',
                       'event_cohosts', 'bookings', 'waitlist_entries', 'reviews',
+                      'event_invitations', 'event_invite_links', 'promo_codes', 'booking_seats', 'booking_transfers',
                       'notification_preferences', 'notification_settings', 'push_devices',
                       'conversations', 'conversation_members', 'messages', 'message_reactions',
                       'group_invitations', 'wallet_balances'])
@@ -167,6 +187,18 @@ cross join (values
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1'])
 ) as x(action, stmt, expected);
 
+-- events (private visibility): only invitees, booked guests and staff see an invite-only event.
+insert into matrix
+select 'events', a.actor, 'select private', $$select 1 from public.events where id = pg_temp.fx('PV')$$,
+       (array['rows:0', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord);
+
+-- ticket_types (hidden tier): listed to the event's staff and to guests who booked it only.
+insert into matrix
+select 'ticket_types', a.actor, 'select hidden', $$select 1 from public.ticket_types where id = pg_temp.fx('HT')$$,
+       (array['rows:0', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord);
+
 -- ticket_types: visible with the event; the host and managing co-hosts manage them.
 insert into matrix
 select 'ticket_types', a.actor, x.action, x.stmt, x.expected[a.ord]
@@ -224,6 +256,81 @@ cross join (values
   ('update', $$update public.waitlist_entries set quantity = 2 where guest_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
   ('delete', $$delete from public.waitlist_entries where guest_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- event_invitations: the invitee and the event's staff read them; written only through the invitation RPCs.
+insert into matrix
+select 'event_invitations', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.event_invitations where event_id = pg_temp.fx('PV') and user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.event_invitations (event_id, user_id) values (pg_temp.fx('PV'), tests.get_supabase_uid('other'))$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.event_invitations set status = 'declined' where event_id = pg_temp.fx('PV')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.event_invitations where event_id = pg_temp.fx('PV')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- event_invite_links: the token is a secret: the host and managing co-hosts only; written through the link RPCs.
+insert into matrix
+select 'event_invite_links', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.event_invite_links where id = pg_temp.fx('IL')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.event_invite_links (event_id) values (pg_temp.fx('PV'))$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.event_invite_links set max_uses = 5 where id = pg_temp.fx('IL')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.event_invite_links where id = pg_temp.fx('IL')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- promo_codes: the host and managing co-hosts read and manage them; guests only use them (book_event, preview_promo_code).
+insert into matrix
+select 'promo_codes', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.promo_codes where id = pg_temp.fx('PC')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.promo_codes (event_id, code, percent_off) values (pg_temp.fx('E'), 'MATRIXNEW', 5)$$,
+   array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
+  ('update', $$update public.promo_codes set active = false where id = pg_temp.fx('PC')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('delete', $$delete from public.promo_codes where id = pg_temp.fx('PC')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- booking_seats: the guest sees the seats they hold, a transfer's recipient theirs, staff every seat; written by the booking RPCs.
+insert into matrix
+select 'booking_seats', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.booking_seats where booking_id = pg_temp.fx('B')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.booking_seats (booking_id, seat_no, event_id) values (pg_temp.fx('B'), 2, pg_temp.fx('E'))$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.booking_seats set attendee_name = 'Matrix' where booking_id = pg_temp.fx('B')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.booking_seats where booking_id = pg_temp.fx('B')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- booking_transfers: the sender, the recipient and the event's staff read them; written through the transfer RPCs.
+insert into matrix
+select 'booking_transfers', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.booking_transfers where id = pg_temp.fx('TR')$$,
+   array['error:42501', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.booking_transfers (booking_id, event_id, seat_no, from_user_id, to_user_id, expires_at) values (pg_temp.fx('B'), pg_temp.fx('E'), 1, tests.get_supabase_uid('owner'), tests.get_supabase_uid('loner'), now() + interval '1 day')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.booking_transfers set status = 'cancelled' where id = pg_temp.fx('TR')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.booking_transfers where id = pg_temp.fx('TR')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 

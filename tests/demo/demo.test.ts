@@ -132,6 +132,12 @@ describe('npm run demo', () => {
     expect(text).toMatch(/Realtime: Unauthorized: You do not have permissions to read from this Channel topic: conversation:/);
     expect(text).toMatch(/pending €45\.00 · available €0\.00/);
     expect(text).toMatch(/available €15\.00 · in transit €0\.00 · paid out €30\.00/);
+    // The invite-only next event: an invitation by name, an invite link and a promo code.
+    expect(text).toContain("rpc('invite_to_event')");
+    expect(text).toMatch(/priya_\w+'s app: ".+ invited you to Rooftop jazz \w+ II"/);
+    expect(text).toMatch(/sam_\w+ followed it, used 1 of 10/);
+    expect(text).toContain('list €25.00, discount €2.50, to pay €22.50');
+    expect(text).toMatch(/PaymentIntent \S+ for €22\.50/);
     expect(text).toContain(`demo: all ${result.steps.length} steps happened as expected`);
   });
 

@@ -14,7 +14,7 @@ import { handler as twilioStatus } from "../../functions/twilio-status/handler.t
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { useFileEnv } from "../support/file-env.ts";
 import { databaseSnapshot, diffSnapshots } from "../support/fuzz/snapshot.ts";
-import { failure } from "../support/events.ts";
+import { createHost, failure, publishedEvent } from "../support/events.ts";
 import { createUser } from "../support/users.ts";
 
 const STRIPE_SECRET = "whsec_regression_platform";
@@ -48,6 +48,19 @@ describe("fuzzing findings stay fixed", () => {
     expect(err).toMatchObject({ code: "22023", hint: "invalid_ids" });
     const { rows } = await ownerQuery("select 1 from public.notifications where user_id = $1 and read_at is null", [reader.id]);
     expect(rows.length).toBeGreaterThan(0);
+  });
+
+  it("a host who sends a nested list of people to invite_to_event gets invalid_argument, and nobody is invited", async () => {
+    const host = await createHost("nested_inviter");
+    const { event } = await publishedEvent(host, { visibility: "private" });
+    const guest = await createUser();
+    const body = JSON.stringify({ p_event_id: event.id, p_user_ids: [[guest.id], [guest.id]] });
+    const err = await failure(asUser(host.claims, (db) =>
+      db.query(`select r.* from json_to_record($1::json) as _ ("p_event_id" uuid, "p_user_ids" uuid[])
+                 cross join lateral public.invite_to_event(p_event_id := _.p_event_id, p_user_ids := _.p_user_ids) as r`, [body])));
+    expect(err).toMatchObject({ code: "22023", hint: "invalid_argument" });
+    const { rows } = await ownerQuery("select 1 from public.event_invitations where event_id = $1", [event.id]);
+    expect(rows).toEqual([]);
   });
 
   it("knows which JSON strings PostgreSQL cannot store", () => {

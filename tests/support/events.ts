@@ -96,7 +96,7 @@ export interface EventInput {
   starts_at?: Date;
   ends_at?: Date;
   timezone?: string;
-  visibility?: "public" | "unlisted" | "followers";
+  visibility?: "public" | "unlisted" | "followers" | "private";
   requires_approval?: boolean;
   refund_policy?: "flexible" | "moderate" | "strict" | "none";
 }

@@ -104,7 +104,7 @@ export const REALTIME_EVENTS: readonly EventSpec[] = [
   {
     event: 'check_in_count', topic: 'event:<id>', source: 'database',
     when: 'a guest checks in',
-    payload: { checked_in: 'integer tickets checked in so far' },
+    payload: { checked_in: 'integer seats checked in so far' },
   },
   {
     event: 'event_cancelled', topic: 'event:<id>', source: 'database',
@@ -118,8 +118,12 @@ export const REALTIME_EVENTS: readonly EventSpec[] = [
   },
   {
     event: 'check_in', topic: 'event:<id>:staff', source: 'database',
-    when: 'a guest checks in (names the guest, so staff only)',
-    payload: { booking_id: 'uuid', guest_id: 'uuid', display_name: 'text', quantity: 'integer', checked_in_at: 'timestamptz' },
+    when: 'a guest checks in, with the booking\'s code or one seat\'s (names the guest, so staff only)',
+    payload: {
+      booking_id: 'uuid', guest_id: 'uuid (the seat\'s holder for a transferred seat)', display_name: 'text',
+      quantity: 'integer seats checked in by this scan', seat_no: 'integer, or null for the booking\'s code',
+      attendee_name: 'text, or null', checked_in_at: 'timestamptz',
+    },
   },
   {
     event: 'message_created', topic: 'conversation:<id>', source: 'database',

@@ -78,6 +78,8 @@ export interface EventPlan {
   endsAt: Date;
   priceCents: number;
   currency: string;
+  /** public (default) or private: an invite-only event */
+  visibility?: 'public' | 'private';
 }
 
 /** `from('events').insert(…)` and `from('ticket_types').insert(…)`, as the host's app writes a draft. */
@@ -86,7 +88,7 @@ export async function createPaidEvent(host: Person, plan: EventPlan): Promise<Pa
     title: plan.title, description: 'Live jazz on the roof, a Rally demo event.', category: 'music',
     starts_at: plan.startsAt.toISOString(), ends_at: plan.endsAt.toISOString(), timezone: 'Europe/Lisbon',
     venue_name: 'Rooftop Bar', address: 'Rua Nova do Carvalho 24', city: 'Lisboa', location: 'POINT(-9.1446 38.7069)',
-    visibility: 'public', refund_policy: 'flexible',
+    visibility: plan.visibility ?? 'public', refund_policy: 'flexible',
   }).select('id').single(), `${host.username} inserts the event`);
   const ticket = must(await host.client.from('ticket_types').insert({
     event_id: event.id ?? '', name: 'General', price_cents: plan.priceCents, currency: plan.currency, capacity: 20, max_per_booking: 4,

@@ -8,8 +8,9 @@
  *   confirmation arrives over Realtime; host and guest chat in the event chat (a photo too);
  *   strangers are refused; the guest is checked in; the event ends and completes; the guest
  *   reviews and the host replies; the earnings are released and transferred; the host withdraws;
- *   another guest pays for the host's next event and disputes the charge; the operator sees it
- *   in the admin app.
+ *   the host's next event is invite-only: she invites another guest by name, hands out an invite
+ *   link and a promo code; the invited guest books with the code, pays the discounted price and
+ *   disputes the charge; the operator sees it in the admin app.
  *
  * Every person acts through their own `@supabase/supabase-js` client on the stack's API URL and
  * anon key, as their app would: Auth for sign-up and sign-in, `/rest/v1` for reads and RPCs,
@@ -62,6 +63,9 @@ export interface DemoResult {
 
 const CURRENCY = 'EUR';
 const PRICE = 2500;
+/** The promo code of the host's next event and what it takes off each ticket. */
+const PROMO_CODE = 'FRIENDS10';
+const PROMO_PERCENT = 10;
 
 interface Ctx {
   stack: DemoStack;
@@ -161,7 +165,7 @@ async function story(ctx: Ctx, run: string, step: Step, options: DemoOptions): P
   const gig = await publishAndNotify(scene, cast, startsAt, endsAt);
   const attended = await bookPayAndAttend(scene, cast, gig);
   await afterTheEvent(scene, cast, gig, attended, endsAt);
-  const disputed = await anotherGuestDisputes(scene, cast);
+  const disputed = await invitedGuestWithCodeDisputes(scene, cast);
   await ledgerStaysBalanced(scene, cast, [attended.payment.paymentId, disputed.payment.paymentId]);
   return { hostWallet: disputed.hostWallet, platformDelta: diff(await platformBalances(cast.ops), platformBefore) };
 }
@@ -439,23 +443,58 @@ async function afterTheEvent({ ctx, step, share }: Scene, { host, guest, account
   });
 }
 
-/** The host's next event: another guest pays, and their bank disputes the charge. */
-async function anotherGuestDisputes(scene: Scene, { host, other, ops }: Cast): Promise<{ payment: Payment; hostWallet: Wallet }> {
+/**
+ * The host's next event is invite-only: she invites another guest by name, hands out an invite
+ * link, and gives her friends a promo code; the invited guest books with it, pays the discounted
+ * price, and their bank disputes the charge.
+ */
+async function invitedGuestWithCodeDisputes(scene: Scene, { host, guest, other, ops }: Cast): Promise<{ payment: Payment; hostWallet: Wallet }> {
   const { ctx, step, run, share } = scene;
   const nextWeek = new Date(Date.now() + 7 * 24 * 3600 * 1000);
-  const next = await step(`${host.username} publishes the next event (next week): from('events').insert, rpc('publish_event')`, async () => {
-    const created = await createPaidEvent(host, { title: `Rooftop jazz ${run} II`, startsAt: nextWeek, endsAt: new Date(nextWeek.getTime() + 3 * 3600 * 1000), priceCents: PRICE, currency: CURRENCY });
+  const next = await step(`${host.username} publishes the next event (next week), invite-only: from('events').insert({ visibility: 'private' }), rpc('publish_event')`, async () => {
+    const created = await createPaidEvent(host, {
+      title: `Rooftop jazz ${run} II`, startsAt: nextWeek, endsAt: new Date(nextWeek.getTime() + 3 * 3600 * 1000), priceCents: PRICE,
+      currency: CURRENCY, visibility: 'private',
+    });
     must(await host.client.rpc('publish_event', { p_event_id: created.eventId }), 'rpc publish_event');
-    return [created, `"${created.title}" published, ${nextWeek.toISOString().slice(0, 10)}`];
+    const seen = must(await other.client.from('events').select('id').eq('id', created.eventId), `${other.username} reads events`);
+    expectThat(seen.length === 0, `${other.username} sees the private event before being invited`);
+    return [created, `"${created.title}" published, ${nextWeek.toISOString().slice(0, 10)}; nobody but the host sees it yet`];
   });
-  const otherBooking = await step(`${other.username} books 1 ticket: rpc('book_event')`, async () => {
+
+  await step(`${host.username} invites ${other.username} by name and makes an invite link that ${guest.username} follows: rpc('invite_to_event'), rpc('create_invite_link'), rpc('redeem_invite_link')`, async () => {
+    const invited = must(await host.client.rpc('invite_to_event', { p_event_id: next.eventId, p_user_ids: [other.id] }), 'rpc invite_to_event');
+    expectThat(invited[0]?.status === 'invited', `invite_to_event answered ${String(invited[0]?.status)}`);
+    const told = await waitFor(ctx, `${other.username}'s event_invitation notification over Realtime`, async () =>
+      notification(other, 'event_invitation', (data) => data.event_id === next.eventId));
+    const link = must(await host.client.rpc('create_invite_link', { p_event_id: next.eventId, p_max_uses: 10 }), 'rpc create_invite_link');
+    must(await guest.client.rpc('redeem_invite_link', { p_token: link.token }), 'rpc redeem_invite_link');
+    const seen = must(await guest.client.from('events').select('title').eq('id', next.eventId), `${guest.username} reads the event`);
+    expectThat(seen[0]?.title === next.title, `${guest.username} does not see the event after following the invite link`);
+    return [null, `${other.username}'s app: "${String(told.title)}"; she now sees the event\n` +
+      `invite link …/invite/${link.token.slice(0, 6)}… (10 uses): ${guest.username} followed it, used 1 of 10, and sees the event too`];
+  });
+
+  const discounted = PRICE - Math.floor((PRICE * PROMO_PERCENT) / 100);
+  await step(`${host.username} adds the promo code ${PROMO_CODE} (${PROMO_PERCENT} % off); ${other.username} previews it: from('promo_codes').insert, rpc('preview_promo_code')`, async () => {
+    const [code] = must(await host.client.from('promo_codes')
+      .insert({ event_id: next.eventId, code: PROMO_CODE, percent_off: PROMO_PERCENT, max_redemptions: 20 }).select('code'), 'insert into promo_codes');
+    expectThat(code?.code === PROMO_CODE, `the promo code was stored as ${String(code?.code)}`);
+    const [preview] = must(await other.client.rpc('preview_promo_code', { p_event_id: next.eventId, p_code: PROMO_CODE.toLowerCase() }), 'rpc preview_promo_code');
+    expectThat(Number(preview?.final_price_cents) === discounted, `the preview says ${String(preview?.final_price_cents)}, expected ${discounted}`);
+    return [null, `"${String(preview?.name)}": ${money(Number(preview?.price_cents))} − ${money(Number(preview?.discount_cents))} = ${money(discounted)} per ticket`];
+  });
+
+  const otherBooking = await step(`${other.username} books 1 ticket with the code: rpc('book_event', { …, p_promo_code })`, async () => {
     const b = must(await other.client.rpc('book_event', {
       p_event_id: next.eventId, p_ticket_type_id: next.ticketTypeId, p_quantity: 1, p_idempotency_key: `demo-${run}-priya`,
+      p_promo_code: PROMO_CODE.toLowerCase(),
     }), 'rpc book_event');
     expectThat(b.status === 'held', `the booking is ${String(b.status)}`);
-    return [String(b.id), `booking ${String(b.id)}: held`];
+    expectThat(Number(b.amount_cents) === discounted, `the booking costs ${String(b.amount_cents)}, expected ${discounted}`);
+    return [String(b.id), `booking ${String(b.id)}: held; list ${money(Number(b.list_amount_cents))}, discount ${money(Number(b.discount_cents))}, to pay ${money(Number(b.amount_cents))}`];
   });
-  const disputed = await payFor(scene, other, otherBooking, 'pm_card_createDispute', PRICE);
+  const disputed = await payFor(scene, other, otherBooking, 'pm_card_createDispute', discounted);
 
   const hostWallet = await step(`${other.username}'s bank disputes the charge (Stripe test card pm_card_createDispute): ${host.username} and the operator hear it over Realtime; the operator sees it in the admin app: rpc('admin_dashboard', { p_view: 'open_disputes' })`, async () => {
     const told = await waitFor(ctx, `${host.username}'s dispute_opened notification over Realtime`, async () =>
@@ -474,7 +513,7 @@ async function anotherGuestDisputes(scene: Scene, { host, other, ops }: Cast): P
     return [w, `dispute ${String(dispute.id)}: ${String(dispute.status)}, ${money(Number(dispute.amount_cents))}, evidence due ${String(dispute.evidence_due_by ?? '—').slice(0, 10)}, ` +
       `urgency ${String(dispute.urgency)}; fee ${money(DISPUTE_FEE)} paid by the ${String(dispute.fee_payer)}\n` +
       `${host.username}'s app: "${String(told.title)}"; ${ops.username}'s app: "${String(opsTold.title)}"\n` +
-      `${walletLine(host.username, w)}\n(${money(share(PRICE))} pending − ${money(share(PRICE))} disputed − ${money(fee)} dispute fee; a negative balance is recovered from future earnings)`];
+      `${walletLine(host.username, w)}\n(${money(share(discounted))} pending − ${money(share(discounted))} disputed − ${money(fee)} dispute fee; a negative balance is recovered from future earnings)`];
   });
 
   return { payment: disputed, hostWallet };

@@ -3,7 +3,8 @@
  * admin, and a "ghost" — a valid token whose account no longer exists) and, owned by them and by a fifth user nobody acts as (the "victim"), one of each
  * thing the API works on — published free and paid events, a draft, an approval-required one,
  * bookings in several states, a waitlist entry, direct, group and event conversations with
- * messages, follows, a block, notifications, a share link and a report. Everything is made
+ * messages, follows, a block, notifications, a share link and a report; a private event with an
+ * invitation and an invite link, promo codes and a hidden tier, named seats and a transfer offer. Everything is made
  * through the API the way apps make it (asUser), except what only Stripe or an operator does.
  *
  *   const world = await buildWorld();
@@ -101,6 +102,26 @@ async function makeThings(guest: TestUser, host: TestUser, admin: TestUser, vict
   await call(guest, "select public.cancel_booking($1)", [cancelled.id]);
   await bookEvent(victim, tiny.id, tinyTicket, 1);
   await call(guest, "select public.join_waitlist($1, $2, 1)", [tiny.id, tinyTicket]);
+
+  // Ticketing: a private event the guest is invited to, with an invite link; a promo code and a
+  // hidden tier with its code on the paid event; a party booking with named seats, one of them
+  // offered to the guest.
+  const secret = await createEvent(host, { title: "Fuzz private", visibility: "private" });
+  await addTicketType(host, secret.id, { capacity: 10 });
+  await publishEvent(host, secret.id);
+  await call(host, "select * from public.invite_to_event($1, $2::uuid[])", [secret.id, [guest.id]]);
+  await call(host, "select * from public.create_invite_link($1, 5)", [secret.id]);
+  const [crew] = await call<{ id: string }>(host,
+    "insert into public.ticket_types (event_id, name, price_cents, currency, capacity, hidden) values ($1, 'Fuzz crew', 1000, 'EUR', 5, true) returning id",
+    [paid.id]);
+  await call(host, "insert into public.promo_codes (event_id, code, percent_off, max_redemptions) values ($1, 'FUZZ20', 20, 10)", [paid.id]);
+  await call(host, "insert into public.promo_codes (event_id, code, percent_off, ticket_type_id) values ($1, 'FUZZCREW', 0, $2)", [paid.id, crew?.id]);
+  const party = await createEvent(host, { title: "Fuzz party" });
+  const partyTicket = await addTicketType(host, party.id, { capacity: 10, max_per_booking: 3 });
+  await publishEvent(host, party.id);
+  const seats = await bookEvent(victim, party.id, partyTicket, 3);
+  await call(victim, "select * from public.name_attendees($1, $2::jsonb)", [seats.id, JSON.stringify(["Vic", "Val", "Vera"])]);
+  await call(victim, "select * from public.transfer_booking($1, $2, 2)", [seats.id, guest.id]);
 
   // Social: follows (which notify), a block, a share link, a report.
   await call(victim, "select public.follow_user($1)", [host.id]);
