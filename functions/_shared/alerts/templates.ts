@@ -209,6 +209,27 @@ export const TEMPLATES: Record<string, Localised> = {
     pt: (c) => ({ subject: "Convite para um grupo", intro: c.body ?? "Foste convidado para uma conversa de grupo. Aceita ou recusa na app.", action: "Ver o convite" }),
     es: (c) => ({ subject: "Invitación a un grupo", intro: c.body ?? "Te invitaron a un chat de grupo. Acéptala o recházala en la app.", action: "Ver la invitación" }),
   },
+  // Ticketing (invitations and transfers): the English title names the person; other languages say it without the name.
+  event_invitation: {
+    en: (c) => ({ subject: c.title, intro: "You are invited. Say whether you are coming in the app.", detail: when(c), action: VIEW_EVENT.en }),
+    pt: (c) => ({ subject: `Foste convidado para ${ev(c)}`, intro: "Estás convidado. Diz na app se vais.", detail: when(c), action: VIEW_EVENT.pt }),
+    es: (c) => ({ subject: `Te invitaron a ${ev(c)}`, intro: "Estás invitado. Dinos en la app si vienes.", detail: when(c), action: VIEW_EVENT.es }),
+  },
+  ticket_transfer_offered: {
+    en: (c) => ({ subject: c.title, intro: sentence("Accept it in the app", at(c, "expires_at") ? `before ${at(c, "expires_at")}.` : "before the event starts."), detail: when(c), action: "See the offer" }),
+    pt: (c) => ({ subject: `Querem dar-te um bilhete para ${ev(c)}`, intro: sentence("Aceita-o na app", at(c, "expires_at") ? `até ${at(c, "expires_at")}.` : "antes de o evento começar."), detail: when(c), action: "Ver a oferta" }),
+    es: (c) => ({ subject: `Quieren darte una entrada para ${ev(c)}`, intro: sentence("Acéptala en la app", at(c, "expires_at") ? `antes del ${at(c, "expires_at")}.` : "antes de que empiece el evento."), detail: when(c), action: "Ver la oferta" }),
+  },
+  ticket_transfer_accepted: {
+    en: (c) => ({ subject: c.title, intro: "They hold the ticket now.", detail: when(c), action: VIEW_BOOKINGS.en }),
+    pt: (c) => ({ subject: `O bilhete para ${ev(c)} foi aceite`, intro: "O bilhete passou para a outra pessoa.", detail: when(c), action: VIEW_BOOKINGS.pt }),
+    es: (c) => ({ subject: `Aceptaron tu entrada para ${ev(c)}`, intro: "La entrada pasó a la otra persona.", detail: when(c), action: VIEW_BOOKINGS.es }),
+  },
+  ticket_transfer_declined: {
+    en: (c) => ({ subject: c.title, intro: "The ticket stays yours. You can offer it to someone else.", detail: when(c), action: VIEW_BOOKINGS.en }),
+    pt: (c) => ({ subject: `O bilhete para ${ev(c)} foi recusado`, intro: "O bilhete continua a ser teu. Podes oferecê-lo a outra pessoa.", detail: when(c), action: VIEW_BOOKINGS.pt }),
+    es: (c) => ({ subject: `Rechazaron tu entrada para ${ev(c)}`, intro: "La entrada sigue siendo tuya. Puedes ofrecérsela a otra persona.", detail: when(c), action: VIEW_BOOKINGS.es }),
+  },
   // The receipt: what was paid, for what, Rally's part of it, and the booking reference.
   payment_succeeded: {
     en: (c) => ({ subject: `Receipt: ${ev(c)}`, intro: sentence(`Payment received: ${c.amount ?? ""} for ${String(c.data.quantity ?? 1)} × ${str(c.data.ticket_type) ?? "ticket"}.`, "Your ticket is in the app."), detail: sentence(when(c), `· Booking ${bookingRef(c)}`, moneyOf(c, "platform_fee_cents") === null ? null : `· Includes Rally's service fee of ${moneyOf(c, "platform_fee_cents")}`), action: VIEW_TICKET.en }),
