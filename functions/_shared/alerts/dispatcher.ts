@@ -183,7 +183,8 @@ export async function runDispatch(deps: DispatchDeps, options: DispatchOptions =
         summary.dead += 1;
       }
     }
-    if (claimed.length < options.batchSize) break;
+    // A short batch does not end the run: claiming may have queued an SMS in place of a WhatsApp
+    // alert without a template, due at once; the run ends when a claim finds nothing.
   }
   return summary;
 }
