@@ -173,11 +173,12 @@ export const TEMPLATES: Record<string, Localised> = {
     pt: (c) => ({ subject: c.data.kind === "1h" ? `Começa daqui a 1 hora: ${ev(c)}` : `Amanhã: ${ev(c)}`, intro: c.data.kind === "1h" ? "Tem o código de entrada à mão." : "Até lá! O teu bilhete está na app.", detail: when(c), action: VIEW_TICKET.pt }),
     es: (c) => ({ subject: c.data.kind === "1h" ? `Empieza en 1 hora: ${ev(c)}` : `Mañana: ${ev(c)}`, intro: c.data.kind === "1h" ? "Ten a mano tu código de acceso." : "¡Nos vemos allí! Tu entrada está en la app.", detail: when(c), action: VIEW_TICKET.es }),
   },
-  // The host's own words, in whatever language they wrote them; the frame is the reader's.
+  // The host's own words, in whatever language they wrote them, as the intro (an SMS and a push
+  // carry them whole); the subject names the event, the frame is the reader's.
   event_announcement: {
-    en: (c) => ({ subject: `${ev(c)}: ${c.title}`, intro: c.body ?? c.title, detail: `From the host of ${ev(c)} · ${when(c)}`, action: VIEW_EVENT.en }),
-    pt: (c) => ({ subject: `${ev(c)}: ${c.title}`, intro: c.body ?? c.title, detail: `Do anfitrião de ${ev(c)} · ${when(c)}`, action: VIEW_EVENT.pt }),
-    es: (c) => ({ subject: `${ev(c)}: ${c.title}`, intro: c.body ?? c.title, detail: `Del anfitrión de ${ev(c)} · ${when(c)}`, action: VIEW_EVENT.es }),
+    en: (c) => ({ subject: `${ev(c)}: ${c.title}`, intro: c.body ?? c.title, action: VIEW_EVENT.en }),
+    pt: (c) => ({ subject: `${ev(c)}: ${c.title}`, intro: c.body ?? c.title, action: VIEW_EVENT.pt }),
+    es: (c) => ({ subject: `${ev(c)}: ${c.title}`, intro: c.body ?? c.title, action: VIEW_EVENT.es }),
   },
   event_published: {
     en: (c) => ({ subject: c.data.kind === "promoted" ? `Don't miss ${ev(c)}` : `New event: ${ev(c)}`, intro: "A host you follow has an event coming up.", detail: when(c), action: VIEW_EVENT.en }),
@@ -432,12 +433,14 @@ ${detail === null ? "" : `<p style="margin:0 0 20px;color:#555">${escapeHtml(det
   return { subject: copy.subject, text, html };
 }
 
-/** SMS / free-form WhatsApp: one short message (subject, the detail line, the link), at most 320 characters. */
+/**
+ * SMS / free-form WhatsApp: one short message (subject, the detail line — or the intro when there
+ * is none, so a change notice says what changed —, the link), at most 320 characters.
+ */
 export function renderText(delivery: ClaimedDelivery, appUrl: string): string {
   const { copy } = copyFor(delivery);
   const url = actionUrl(appUrl, delivery.data);
-  const detail = detailOf(copy);
-  const head = `Rally: ${copy.subject}${detail === null ? "" : ` — ${detail}`}`;
+  const head = `Rally: ${copy.subject} — ${detailOf(copy) ?? copy.intro}`;
   const room = 320 - url.length - 1;
   return `${head.length > room ? `${head.slice(0, Math.max(0, room - 1))}…` : head} ${url}`;
 }
