@@ -35,7 +35,7 @@ import { type PgFault, startPgFaultProxy, type PgFaultProxy } from "../support/p
 import type { InjectedFailure } from "../support/stand-ins/http.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
-import { createUser, type TestUser, uniqueSuffix } from "../support/users.ts";
+import { createUser, forgetWelcome, type TestUser, uniqueSuffix } from "../support/users.ts";
 import { confirmPhone } from "../support/phones.ts";
 
 const TIMEOUT_MS = 300;
@@ -104,6 +104,7 @@ async function dispatch(): Promise<{ status: number; body: Record<string, unknow
 /** A user who gets booking approvals by email and by SMS. */
 async function subscriber(): Promise<{ user: TestUser; phone: string }> {
   const user = await createUser();
+  await forgetWelcome(user); // one alert per test: the approval
   const phone = `+1202555${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`;
   await confirmPhone(user, phone);
   await asUser(user.claims, (db) => db.query("select public.set_notification_preference('booking_approved', 'sms', true)"));
