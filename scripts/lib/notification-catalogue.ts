@@ -11,10 +11,13 @@
  *   insert into public.notifications (…, type, …) select|values (…, '<type>', …)
  * A call whose type is not a literal cannot be checked and is a problem itself, except where a
  * helper passes its own p_type parameter on (notify_from and notify_admins forwarding to notify).
- * tests/alerts/catalogue.test.ts runs this over the repository and the migrated database.
+ * tests/alerts/catalogue.test.ts runs this over the repository and the migrated database, and
+ * shows it failing; `tsx scripts/ci-checks.ts all` runs it as a CI check (catalogueCheck).
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import type pg from 'pg';
+import { LOCALES, TEMPLATES } from '../../functions/_shared/alerts/templates.ts';
 
 export interface SentType {
   type: string;
@@ -162,4 +165,15 @@ export function catalogueProblems(input: CatalogueInput): string[] {
     if (!registered.has(type)) problems.push(`the template for ${type} belongs to no registered type`);
   }
   return problems;
+}
+
+/** type → the locales functions/_shared/alerts/templates.ts has a template in. */
+export function templateLocales(): Record<string, string[]> {
+  return Object.fromEntries(Object.entries(TEMPLATES).map(([type, byLocale]) => [type, Object.keys(byLocale)]));
+}
+
+/** The check's input: the repository's sends, `db`'s registered types, the templates. */
+export async function catalogueInput(db: pg.ClientBase, root: string): Promise<CatalogueInput> {
+  const { rows } = await db.query<{ type: string }>('select type from private.notification_types order by type');
+  return { ...sentTypesInRepository(root), registered: rows.map((row) => row.type), templates: templateLocales(), locales: LOCALES };
 }

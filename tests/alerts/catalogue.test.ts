@@ -8,18 +8,12 @@
  */
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { LOCALES, TEMPLATES } from "../../functions/_shared/alerts/templates.ts";
-import {
-  catalogueProblems, sentTypesIn, sentTypesInRepository, type CatalogueInput,
-} from "../../scripts/lib/notification-catalogue.ts";
+import { catalogueInput, catalogueProblems, sentTypesIn, type CatalogueInput } from "../../scripts/lib/notification-catalogue.ts";
 import { closeTestPools, ownerPool } from "../support/db.ts";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 
 afterAll(closeTestPools);
-
-const templateLocales = (): Record<string, string[]> =>
-  Object.fromEntries(Object.entries(TEMPLATES).map(([type, byLocale]) => [type, Object.keys(byLocale)]));
 
 /** The check's input: the repository's sends, the migrated catalogue (inside `sql`'s transaction), the templates. */
 async function inputWith(sql?: string): Promise<CatalogueInput> {
@@ -27,8 +21,7 @@ async function inputWith(sql?: string): Promise<CatalogueInput> {
   try {
     await client.query("begin");
     if (sql !== undefined) await client.query(sql);
-    const { rows } = await client.query<{ type: string }>("select type from private.notification_types order by type");
-    return { ...sentTypesInRepository(ROOT), registered: rows.map((row) => row.type), templates: templateLocales(), locales: LOCALES };
+    return await catalogueInput(client, ROOT);
   } finally {
     await client.query("rollback");
     client.release();
