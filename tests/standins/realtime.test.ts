@@ -119,6 +119,7 @@ describe("Realtime stand-in: private channels", () => {
 
   it("delivers committed realtime.send rows in commit order, never rolled-back ones, with meta.id", async () => {
     const sam = await createUser();
+    await standin.flush(); // Sam's welcome is delivered before he subscribes
     const channel = (await clientWith(sam.token)).channel(`user:${sam.id}`, { config: { private: true } });
     const got = collect(channel, "notification_created");
     expect((await subscribe(channel)).status).toBe("SUBSCRIBED");
