@@ -17,7 +17,7 @@ import { startSchedules, storeScheduleSecrets, type ScheduleRunner } from './lib
 import { startNetWorker, type NetWorker } from './lib/net-worker.ts';
 import { formatStatus } from './lib/status.ts';
 import { startStripeStandin, type StripeStandin } from '../tools/stripe-standin/server.ts';
-import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET } from '../tools/stripe-standin/config.ts';
+import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_DEFAULT_PORT, STANDIN_WEBHOOK_SECRET, standinEnvOptions } from '../tools/stripe-standin/config.ts';
 
 const USAGE = 'usage: tsx scripts/stack.ts start [--reset]';
 
@@ -94,6 +94,7 @@ async function maybeStartStripeStandin(webhookUrl: string): Promise<StripeStandi
     port: Number(process.env.STRIPE_STANDIN_PORT ?? STANDIN_DEFAULT_PORT),
     platformWebhook: { url: webhookUrl, secret: process.env.STRIPE_WEBHOOK_SECRET },
     connectWebhook: { url: `${webhookUrl}/connect`, secret: process.env.STRIPE_CONNECT_WEBHOOK_SECRET },
+    ...standinEnvOptions(process.env),
     log: logLine,
   });
   process.env.STRIPE_API_BASE = standin.url;

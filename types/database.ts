@@ -621,6 +621,54 @@ export type Database = {
           },
         ]
       }
+      event_series: {
+        Row: {
+          created_at: string
+          created_by: string | null
+          first_local_start: string
+          host_id: string
+          id: string
+          occurrence_count: number
+          rrule: string
+          timezone: string
+        }
+        Insert: {
+          created_at?: string
+          created_by?: string | null
+          first_local_start: string
+          host_id: string
+          id: string
+          occurrence_count: number
+          rrule: string
+          timezone: string
+        }
+        Update: {
+          created_at?: string
+          created_by?: string | null
+          first_local_start?: string
+          host_id?: string
+          id?: string
+          occurrence_count?: number
+          rrule?: string
+          timezone?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "event_series_created_by_fkey"
+            columns: ["created_by"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+          {
+            foreignKeyName: "event_series_host_id_fkey"
+            columns: ["host_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
       follows: {
         Row: {
           created_at: string
@@ -975,6 +1023,50 @@ export type Database = {
             foreignKeyName: "notifications_user_id_fkey"
             columns: ["user_id"]
             isOneToOne: false
+            referencedRelation: "profiles"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      payout_schedules: {
+        Row: {
+          created_at: string
+          host_id: string
+          interval: string
+          last_outcome: string | null
+          last_run_at: string | null
+          monthly_anchor: number | null
+          next_run_at: string | null
+          updated_at: string
+          weekly_anchor: string | null
+        }
+        Insert: {
+          created_at?: string
+          host_id: string
+          interval?: string
+          last_outcome?: string | null
+          last_run_at?: string | null
+          monthly_anchor?: number | null
+          next_run_at?: string | null
+          updated_at?: string
+          weekly_anchor?: string | null
+        }
+        Update: {
+          created_at?: string
+          host_id?: string
+          interval?: string
+          last_outcome?: string | null
+          last_run_at?: string | null
+          monthly_anchor?: number | null
+          next_run_at?: string | null
+          updated_at?: string
+          weekly_anchor?: string | null
+        }
+        Relationships: [
+          {
+            foreignKeyName: "payout_schedules_host_id_fkey"
+            columns: ["host_id"]
+            isOneToOne: true
             referencedRelation: "profiles"
             referencedColumns: ["id"]
           },
@@ -1399,6 +1491,8 @@ export type Database = {
           published_at: string | null
           refund_policy: string | null
           requires_approval: boolean | null
+          series_id: string | null
+          series_position: number | null
           starts_at: string | null
           status: string | null
           timezone: string | null
@@ -1426,6 +1520,8 @@ export type Database = {
           published_at?: string | null
           refund_policy?: string | null
           requires_approval?: boolean | null
+          series_id?: string | null
+          series_position?: number | null
           starts_at?: string | null
           status?: string | null
           timezone?: string | null
@@ -1453,6 +1549,8 @@ export type Database = {
           published_at?: string | null
           refund_policy?: string | null
           requires_approval?: boolean | null
+          series_id?: string | null
+          series_position?: number | null
           starts_at?: string | null
           status?: string | null
           timezone?: string | null
@@ -1821,6 +1919,46 @@ export type Database = {
           published_at: string | null
           refund_policy: string | null
           requires_approval: boolean | null
+          series_id: string | null
+          series_position: number | null
+          starts_at: string | null
+          status: string | null
+          timezone: string | null
+          title: string | null
+          updated_at: string | null
+          venue_name: string | null
+          visibility: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "events"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      cancel_event_occurrences: {
+        Args: { p_event_id: string; p_reason?: string; p_scope?: string }
+        Returns: {
+          address: string | null
+          cancel_reason: string | null
+          cancelled_at: string | null
+          category: string | null
+          city: string | null
+          completed_at: string | null
+          cover_path: string | null
+          created_at: string | null
+          description: string | null
+          ends_at: string | null
+          host_id: string | null
+          id: string | null
+          is_online: boolean | null
+          location: unknown
+          online_url: string | null
+          published_at: string | null
+          refund_policy: string | null
+          requires_approval: boolean | null
+          series_id: string | null
+          series_position: number | null
           starts_at: string | null
           status: string | null
           timezone: string | null
@@ -1869,6 +2007,58 @@ export type Database = {
           published_at: string | null
           refund_policy: string | null
           requires_approval: boolean | null
+          series_id: string | null
+          series_position: number | null
+          starts_at: string | null
+          status: string | null
+          timezone: string | null
+          title: string | null
+          updated_at: string | null
+          venue_name: string | null
+          visibility: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "events"
+          isOneToOne: false
+          isSetofReturn: true
+        }
+      }
+      change_event_occurrences: {
+        Args: {
+          p_address?: string
+          p_city?: string
+          p_end_time?: string
+          p_event_id: string
+          p_lat?: number
+          p_lng?: number
+          p_online_url?: string
+          p_reason?: string
+          p_scope?: string
+          p_start_time?: string
+          p_venue_name?: string
+        }
+        Returns: {
+          address: string | null
+          cancel_reason: string | null
+          cancelled_at: string | null
+          category: string | null
+          city: string | null
+          completed_at: string | null
+          cover_path: string | null
+          created_at: string | null
+          description: string | null
+          ends_at: string | null
+          host_id: string | null
+          id: string | null
+          is_online: boolean | null
+          location: unknown
+          online_url: string | null
+          published_at: string | null
+          refund_policy: string | null
+          requires_approval: boolean | null
+          series_id: string | null
+          series_position: number | null
           starts_at: string | null
           status: string | null
           timezone: string | null
@@ -1920,6 +2110,14 @@ export type Database = {
           sender_id: string
           seq: number
           shared_event_id: string
+        }[]
+      }
+      create_calendar_feed: {
+        Args: Record<PropertyKey, never>
+        Returns: {
+          created_at: string
+          path: string
+          token: string
         }[]
       }
       create_group_conversation: {
@@ -2438,6 +2636,8 @@ export type Database = {
           published_at: string | null
           refund_policy: string | null
           requires_approval: boolean | null
+          series_id: string | null
+          series_position: number | null
           starts_at: string | null
           status: string | null
           timezone: string | null
@@ -2532,6 +2732,10 @@ export type Database = {
           requested_at: string
           status: string
         }[]
+      }
+      revoke_calendar_feed: {
+        Args: Record<PropertyKey, never>
+        Returns: boolean
       }
       revoke_invitation: {
         Args: { p_event_id: string; p_user_id: string }
@@ -2706,6 +2910,30 @@ export type Database = {
           to: "notification_preferences"
           isOneToOne: true
           isSetofReturn: false
+        }
+      }
+      set_payout_schedule: {
+        Args: {
+          p_interval: string
+          p_monthly_anchor?: number
+          p_weekly_anchor?: string
+        }
+        Returns: {
+          created_at: string
+          host_id: string
+          interval: string
+          last_outcome: string | null
+          last_run_at: string | null
+          monthly_anchor: number | null
+          next_run_at: string | null
+          updated_at: string
+          weekly_anchor: string | null
+        }[]
+        SetofOptions: {
+          from: "*"
+          to: "payout_schedules"
+          isOneToOne: false
+          isSetofReturn: true
         }
       }
       set_phone_number: {

@@ -7,14 +7,17 @@
  *   That is what the platform's `verify_jwt = true` gate checks, and the local gateway uses it.
  * - `requireUser(req)` also demands a signed-in user: role `authenticated`, audience
  *   `authenticated`, a uuid `sub`. Handlers that act for a person call this.
+ * - `requireServiceRole(req, job)` demands the service_role key: the workers the platform's
+ *   schedules call (payments worker, alert dispatcher, storage purge).
  *
- * Every failure is a 401 with code `missing_authorization` or `invalid_jwt`; the reason stays in
- * the message (never the token or the verifier's internals).
+ * Every verification failure is a 401 with code `missing_authorization` or `invalid_jwt`; the
+ * reason stays in the message (never the token or the verifier's internals). A valid token of
+ * the wrong role for a worker is a 403 `service_role_only`.
  */
 import { errors as joseErrors, jwtVerify, type JWTPayload } from "jose";
 import { z } from "zod";
 import { requireEnv } from "./env.ts";
-import { type HttpError, unauthorized } from "./http-errors.ts";
+import { forbidden, type HttpError, unauthorized } from "./http-errors.ts";
 
 /** The database roles a JWT may switch to, exactly those `authenticator` is granted on the platform. */
 export const JWT_ROLES = ["anon", "authenticated", "service_role"] as const;
@@ -113,4 +116,11 @@ export async function requireUser(req: Request, options: Omit<VerifyOptions, "au
   const parsed = userClaimsSchema.safeParse(claims);
   if (!parsed.success) throw invalid("The access token does not identify a user.");
   return parsed.data;
+}
+
+/** The service_role key's claims; 403 `service_role_only` for any other valid token. `job` names the worker. */
+export async function requireServiceRole(req: Request, job: string): Promise<JwtClaims> {
+  const claims = await verifyBearer(req);
+  if (claims.role !== "service_role") throw forbidden("service_role_only", `Only the service role runs ${job}.`);
+  return claims;
 }

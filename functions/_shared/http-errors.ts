@@ -122,6 +122,18 @@ export function toHttpError(err: unknown): HttpError {
   return new HttpError(db.status, db.code, db.message, { details: db.details, cause: err });
 }
 
+/**
+ * Re-maps an error's HTTP status for one endpoint, keeping the code and message the SQL chose:
+ * e.g. `booking_not_found` (22023 → 400 by default) is a 404 for checkout, and `hold_expired`
+ * (P0001 → 422) a 409. Anything else keeps the shared mapping.
+ */
+export function remapDbError(err: unknown, statusByCode: Readonly<Record<string, HttpErrorStatus>>): unknown {
+  const mapped = toHttpError(err);
+  const status = statusByCode[mapped.code];
+  if (status === undefined || status === mapped.status) return err;
+  return new HttpError(status, mapped.code, mapped.message, { details: mapped.details, cause: err });
+}
+
 /** Logs only what the client can't see: 5xx causes. Kept swappable for tests. */
 export type ErrorLogger = (err: unknown, mapped: HttpError) => void;
 

@@ -14,11 +14,6 @@ export function json(body: unknown, init: { status?: number; headers?: HeadersIn
   return new Response(JSON.stringify(body), { status: init.status ?? 200, headers });
 }
 
-/** 204 No Content. */
-export function noContent(headers?: HeadersInit): Response {
-  return new Response(null, { status: 204, headers });
-}
-
 /** The body cap of the small JSON endpoints (checkout, connect-onboarding, contact-points, workers). */
 export const SMALL_BODY_BYTES = 4 * 1024;
 

@@ -1,9 +1,11 @@
 /**
  * The payment command outbox, worker side (ARCHITECTURE §6): claim due commands in one short
  * transaction (FOR UPDATE SKIP LOCKED, under a lease), call Stripe outside any transaction with
- * the command id as Idempotency-Key, then report the answer in another short transaction —
+ * the command's idempotency key (its id, or `<id>:<n>` once Stripe saved a refusal under the
+ * previous one), then report the answer in another short transaction —
  * `private.complete_payment_command` applies the returned Stripe object exactly as the matching
- * webhook would; `private.fail_payment_command` retries with backoff or dead-letters.
+ * webhook would; `private.fail_payment_command` retries with backoff (with a fresh key when the
+ * refusal was saved) or dead-letters.
  *
  * `stripeRequestFor(command)` is pure (what to call, with which parameters), so it is unit-tested
  * without Stripe; `executeCommand` performs it.
@@ -20,7 +22,7 @@ export const COMMAND_KINDS = [
   "create_refund",
   "create_payout",
   "cancel_payment_intent",
-  "sync_stripe_fee",
+  "sync_balance_transaction",
 ] as const;
 export type CommandKind = (typeof COMMAND_KINDS)[number];
 
@@ -29,6 +31,8 @@ export interface PaymentCommand {
   kind: CommandKind;
   priority: number;
   payload: Record<string, unknown>;
+  /** The Idempotency-Key this attempt sends. */
+  idempotency_key: string;
   attempts: number;
   max_attempts: number;
 }
@@ -42,13 +46,14 @@ const payloads = {
     amount, currency, destination: z.string().regex(/^acct_/), source_transaction: z.string().min(1),
     transfer_group: z.string().min(1), metadata,
   }),
-  reverse_transfer: z.object({ amount, currency, transfer_id: z.string().regex(/^tr_/).optional(), metadata }),
+  // transfer_command_id: the create_transfer command whose transfer this reverses (Rally's own; never sent to Stripe).
+  reverse_transfer: z.object({ amount, currency, transfer_id: z.string().regex(/^tr_/).optional(), transfer_command_id: z.string().uuid().optional(), metadata }),
   create_refund: z.object({
     payment_intent: z.string().regex(/^pi_/), amount, reason: z.enum(["requested_by_customer", "duplicate", "fraudulent"]), metadata,
   }),
   create_payout: z.object({ amount, currency, stripe_account: z.string().regex(/^acct_/), metadata }),
   cancel_payment_intent: z.object({ payment_intent_id: z.string().regex(/^pi_/) }),
-  sync_stripe_fee: z.object({ balance_transaction: z.string().regex(/^txn_/) }),
+  sync_balance_transaction: z.object({ balance_transaction: z.string().regex(/^txn_/) }),
 } as const;
 
 /** One Stripe call, described as data. */
@@ -58,7 +63,7 @@ export type StripeRequest =
   | { kind: "create_refund"; params: Stripe.RefundCreateParams }
   | { kind: "create_payout"; stripeAccount: string; params: Stripe.PayoutCreateParams }
   | { kind: "cancel_payment_intent"; paymentIntentId: string }
-  | { kind: "sync_stripe_fee"; balanceTransactionId: string }
+  | { kind: "sync_balance_transaction"; balanceTransactionId: string }
   | { kind: "not_ready"; reason: string };
 
 /** The Stripe call a command stands for. Throws a ZodError for a malformed payload. */
@@ -91,17 +96,17 @@ export function stripeRequestFor(command: Pick<PaymentCommand, "kind" | "payload
       const p = payloads.cancel_payment_intent.parse(command.payload);
       return { kind: "cancel_payment_intent", paymentIntentId: p.payment_intent_id };
     }
-    case "sync_stripe_fee": {
-      const p = payloads.sync_stripe_fee.parse(command.payload);
-      return { kind: "sync_stripe_fee", balanceTransactionId: p.balance_transaction };
+    case "sync_balance_transaction": {
+      const p = payloads.sync_balance_transaction.parse(command.payload);
+      return { kind: "sync_balance_transaction", balanceTransactionId: p.balance_transaction };
     }
   }
 }
 
-/** Performs a command at Stripe (idempotency key = command id) and returns the resulting object. */
+/** Performs a command at Stripe (with its idempotency key) and returns the resulting object. */
 export async function executeCommand(stripe: Stripe, command: PaymentCommand): Promise<Record<string, unknown>> {
   const request = stripeRequestFor(command);
-  const idem = { idempotencyKey: command.id };
+  const idem = { idempotencyKey: command.idempotency_key };
   switch (request.kind) {
     case "create_transfer":
       return plainObject(await stripe.transfers.create(request.params, idem));
@@ -121,7 +126,7 @@ export async function executeCommand(stripe: Stripe, command: PaymentCommand): P
         }
         throw err;
       }
-    case "sync_stripe_fee":
+    case "sync_balance_transaction":
       return plainObject(await stripe.balanceTransactions.retrieve(request.balanceTransactionId));
     case "not_ready":
       throw new CommandNotReady(request.reason);
@@ -157,19 +162,22 @@ const claimedRow = z.object({
   kind: z.enum(COMMAND_KINDS),
   priority: z.number().int(),
   payload: z.record(z.string(), z.unknown()),
+  idempotency_key: z.string().min(1).max(255),
   attempts: z.number().int(),
   max_attempts: z.number().int(),
 });
 
 async function claim(limit: number, leaseSeconds: number): Promise<PaymentCommand[]> {
   const { rows } = await withServiceRole((db: DbClient) =>
-    db.query("select id, kind, priority, payload, attempts, max_attempts from private.claim_payment_commands($1, $2)", [limit, leaseSeconds]));
+    db.query("select id, kind, priority, payload, idempotency_key, attempts, max_attempts from private.claim_payment_commands($1, $2)",
+      [limit, leaseSeconds]));
   return rows.map((row) => claimedRow.parse(row)).sort((a, b) => a.priority - b.priority);
 }
 
-async function fail(id: string, code: string, message: string, retryable: boolean): Promise<string> {
+async function fail(id: string, code: string, message: string, retryable: boolean, freshKey = false): Promise<string> {
   const { rows } = await withServiceRole((db) =>
-    db.query<{ outcome: string }>("select private.fail_payment_command($1, $2, $3, $4) as outcome", [id, code, message, retryable]));
+    db.query<{ outcome: string }>("select private.fail_payment_command($1, $2, $3, $4, $5) as outcome",
+      [id, code, message, retryable, freshKey]));
   return rows[0]?.outcome ?? "unknown";
 }
 
@@ -193,11 +201,11 @@ export async function drainPaymentCommands(options: DrainOptions): Promise<Drain
         result = await executeCommand(options.stripe, command);
       } catch (err) {
         const failure = err instanceof CommandNotReady
-          ? { retryable: true, code: "not_ready", message: err.message }
+          ? { retryable: true, freshKey: false, code: "not_ready", message: err.message }
           : err instanceof z.ZodError
-            ? { retryable: false, code: "invalid_payload", message: err.message }
+            ? { retryable: false, freshKey: false, code: "invalid_payload", message: err.message }
             : classifyStripeError(err);
-        const outcome = await fail(command.id, failure.code, failure.message, failure.retryable);
+        const outcome = await fail(command.id, failure.code, failure.message, failure.retryable, failure.freshKey);
         if (outcome === "dead") report.dead += 1;
         else report.retried += 1;
         report.failures.push({ id: command.id, kind: command.kind, code: failure.code, outcome });

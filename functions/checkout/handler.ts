@@ -23,11 +23,11 @@
 import type Stripe from "stripe";
 import { z } from "zod";
 import { requireUser } from "../_shared/auth.ts";
-import { remapDbError } from "../_shared/db-errors.ts";
 import { withServiceRole, withUserContext } from "../_shared/db.ts";
-import { HttpError } from "../_shared/http-errors.ts";
+import { HttpError, remapDbError } from "../_shared/http-errors.ts";
 import { json, readJson } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
+import { stripeCall } from "../_shared/stripe-errors.ts";
 import { getStripe, plainObject, stripeSettings } from "../_shared/stripe.ts";
 
 export const body = z.object({ booking_id: z.uuid() });
@@ -75,16 +75,11 @@ export function paymentIntentParams(ctx: CheckoutContext): Stripe.PaymentIntentC
   };
 }
 
-const stripeUnavailable = (cause: unknown): HttpError =>
-  new HttpError(503, "stripe_unavailable", "The payment provider is not reachable right now. Please try again.", { cause });
-
-async function findOrCreateIntent(stripe: Stripe, ctx: CheckoutContext): Promise<Stripe.PaymentIntent> {
-  try {
-    if (ctx.payment_intent_id !== null) return await stripe.paymentIntents.retrieve(ctx.payment_intent_id);
-    return await stripe.paymentIntents.create(paymentIntentParams(ctx), { idempotencyKey: ctx.booking_id });
-  } catch (err) {
-    throw stripeUnavailable(err);
-  }
+function findOrCreateIntent(stripe: Stripe, ctx: CheckoutContext): Promise<Stripe.PaymentIntent> {
+  const intentId = ctx.payment_intent_id;
+  return stripeCall(() => intentId !== null
+    ? stripe.paymentIntents.retrieve(intentId)
+    : stripe.paymentIntents.create(paymentIntentParams(ctx), { idempotencyKey: ctx.booking_id }));
 }
 
 export const handler = routeByMethod({
@@ -121,9 +116,7 @@ export const handler = routeByMethod({
     });
     if (recorded !== intent.id) {
       // Another request recorded its intent first (same idempotency key, so normally the same).
-      intent = await stripe.paymentIntents.retrieve(recorded).catch((err: unknown) => {
-        throw stripeUnavailable(err);
-      });
+      intent = await stripeCall(() => stripe.paymentIntents.retrieve(recorded));
     }
     if (intent.status === "canceled") {
       throw new HttpError(409, "hold_expired", "Your hold on these seats has expired. Book again to pay.");

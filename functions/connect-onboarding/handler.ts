@@ -28,9 +28,10 @@ import { z } from "zod";
 import { requireUser, type UserClaims } from "../_shared/auth.ts";
 import { withServiceRole, withUserContext } from "../_shared/db.ts";
 import { readEnv } from "../_shared/env.ts";
-import { badRequest, HttpError } from "../_shared/http-errors.ts";
+import { badRequest } from "../_shared/http-errors.ts";
 import { json, readJson, readQuery } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
+import { stripeCall } from "../_shared/stripe-errors.ts";
 import { getStripe, plainObject, stripeSettings } from "../_shared/stripe.ts";
 
 interface ConnectRow {
@@ -126,17 +127,6 @@ function myAccount(claims: UserClaims, forStripe = false): Promise<ConnectRow> {
     if (forStripe) await db.query("select private.consume_caller_rate_limit('connect_onboarding')");
     return row;
   });
-}
-
-const stripeUnavailable = (cause: unknown): HttpError =>
-  new HttpError(503, "stripe_unavailable", "Stripe is not reachable right now. Please try again.", { cause });
-
-async function stripeCall<T>(call: () => Promise<T>): Promise<T> {
-  try {
-    return await call();
-  } catch (err) {
-    throw stripeUnavailable(err);
-  }
 }
 
 export const handler = routeByMethod({

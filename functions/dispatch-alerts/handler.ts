@@ -13,9 +13,8 @@
  * 503 not_configured when a provider is half configured (names the variables).
  */
 import { z } from "zod";
-import { verifyBearer } from "../_shared/auth.ts";
+import { requireServiceRole } from "../_shared/auth.ts";
 import { withServiceRole } from "../_shared/db.ts";
-import { forbidden } from "../_shared/http-errors.ts";
 import { json, readJson } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { alertsConfig } from "../_shared/alerts/config.ts";
@@ -33,8 +32,7 @@ export const optionsSchema = z.strictObject({
 
 export const handler = routeByMethod({
   POST: async (req) => {
-    const claims = await verifyBearer(req);
-    if (claims.role !== "service_role") throw forbidden("service_role_only", "Only the service role runs the alert dispatcher.");
+    await requireServiceRole(req, "the alert dispatcher");
     const body = (await readJson(req, optionsSchema)) ?? {};
     const config = alertsConfig();
     const providers = buildProviders(config, { recordSink: (records) => withServiceRole((db) => recordSinkAlerts(db, records)) });

@@ -1,9 +1,9 @@
 /**
  * POST /functions/v1/payments-worker (verify_jwt = true, service_role key only) — drains the
  * payment command outbox: transfers, transfer reversals, refunds, payouts, PaymentIntent
- * cancellations and Stripe fee look-ups. Scheduled (pg_cron + pg_net every 30 s in production;
- * the local stack runner locally); safe to run concurrently (FOR UPDATE SKIP LOCKED) and to
- * call by hand.
+ * cancellations and Stripe balance transaction look-ups (fees, settlement amounts). Scheduled
+ * (pg_cron + pg_net every 30 s in production; the local stack runner locally); safe to run
+ * concurrently (FOR UPDATE SKIP LOCKED) and to call by hand.
  *
  *   request   {} or { "max_commands": 1–1000, "batch_size": 1–100, "time_budget_ms": 100–55000 }
  *   200       { "claimed", "succeeded", "retried", "dead", "failures": [{ id, kind, code, outcome }] }
@@ -11,8 +11,7 @@
  *   (body over 4 KiB, read no further); 503 not_configured.
  */
 import { z } from "zod";
-import { verifyBearer } from "../_shared/auth.ts";
-import { forbidden } from "../_shared/http-errors.ts";
+import { requireServiceRole } from "../_shared/auth.ts";
 import { json, readJson } from "../_shared/json.ts";
 import { drainPaymentCommands } from "../_shared/payment-commands.ts";
 import { routeByMethod } from "../_shared/router.ts";
@@ -26,10 +25,7 @@ export const body = z.object({
 
 export const handler = routeByMethod({
   POST: async (req) => {
-    const claims = await verifyBearer(req);
-    if (claims.role !== "service_role") {
-      throw forbidden("service_role_only", "Only the service role runs the payments worker.");
-    }
+    await requireServiceRole(req, "the payments worker");
     const input = await readJson(req, body);
     const report = await drainPaymentCommands({
       stripe: getStripe(),

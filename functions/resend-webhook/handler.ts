@@ -1,13 +1,15 @@
 /**
  * POST /functions/v1/resend-webhook (verify_jwt = false: Resend calls it): Resend's email
- * events (email.sent, email.delivered, email.bounced, email.complained, email.failed, …),
+ * events (email.sent, email.delivered, email.bounced, email.complained, email.failed,
+ * email.suppressed, …),
  * delivered by Svix.
  *
  * Verified with the Svix headers (svix-id, svix-timestamp within 5 minutes, svix-signature:
  * HMAC-SHA256 with RESEND_WEBHOOK_SECRET over `id.timestamp.body`). Stored once per svix-id
  * (Svix retries are duplicates), applied forward-only to the delivery named by the
- * `delivery_id` tag the dispatcher set (or found by email_id). A hard bounce or a spam
- * complaint suppresses email to that user.
+ * `delivery_id` tag the dispatcher set (or found by email_id). A hard bounce, a spam
+ * complaint or Resend's own suppression (email.suppressed, which also fails the delivery)
+ * suppresses email to that user.
  *
  * 200 { outcome }; 401 invalid_signature / stale_webhook; 400 validation_failed / invalid_json;
  * 413 payload_too_large past 256 KiB (read no further; Resend's events are a few KiB);
@@ -38,6 +40,8 @@ export const eventSchema = z.looseObject({
     email_id: z.string().min(1).max(128).optional(),
     tags: tagsSchema,
     bounce: z.looseObject({ message: z.string().optional(), type: z.string().optional() }).optional(),
+    failed: z.looseObject({ reason: z.string().optional() }).optional(),
+    suppressed: z.looseObject({ message: z.string().optional(), type: z.string().optional() }).optional(),
   }),
 });
 
@@ -76,7 +80,7 @@ export const handler = routeByMethod({
     const parsed = eventSchema.safeParse(value);
     if (!parsed.success) throw validationError(parsed.error, "The webhook event is not one Rally understands.");
     const event = parsed.data;
-    const update = resendStatus(event.type);
+    const update = resendStatus(event.type, event.data.suppressed?.type);
     const outcome = await withServiceRole((db) => applyProviderStatus(db, {
       provider: "resend",
       eventId: svixId,
@@ -84,7 +88,7 @@ export const handler = routeByMethod({
       messageId: event.data.email_id ?? null,
       status: update.status,
       rawStatus: event.type,
-      error: event.data.bounce?.message ?? (update.status === "failed" ? event.type : null),
+      error: event.data.bounce?.message ?? event.data.failed?.reason ?? event.data.suppressed?.message ?? (update.status === "failed" ? event.type : null),
       suppress: update.suppress,
       payload: event,
     }));

@@ -15,10 +15,9 @@
  * SUPABASE_DB_URL; STORAGE_PURGE_TIMEOUT_MS (one Storage API call, default 15000).
  */
 import { z } from "zod";
-import { verifyBearer } from "../_shared/auth.ts";
+import { requireServiceRole } from "../_shared/auth.ts";
 import { withServiceRole } from "../_shared/db.ts";
 import { readEnv, requireEnv } from "../_shared/env.ts";
-import { forbidden } from "../_shared/http-errors.ts";
 import { json, readJson } from "../_shared/json.ts";
 import { routeByMethod } from "../_shared/router.ts";
 import { claimPurges, completePurges, createStorageRemover, DEFAULT_PURGE, DEFAULT_REMOVE_TIMEOUT_MS, runPurge } from "../_shared/storage-purge.ts";
@@ -38,8 +37,7 @@ export function removeTimeoutMs(value: string | undefined): number {
 
 export const handler = routeByMethod({
   POST: async (req) => {
-    const claims = await verifyBearer(req);
-    if (claims.role !== "service_role") throw forbidden("service_role_only", "Only the service role runs the storage purge.");
+    await requireServiceRole(req, "the storage purge");
     const body = (await readJson(req, optionsSchema)) ?? {};
     const env = requireEnv("SUPABASE_URL", "SUPABASE_SERVICE_ROLE_KEY");
     const leaseSeconds = body.lease_seconds ?? DEFAULT_PURGE.leaseSeconds;

@@ -219,10 +219,6 @@ export function logTail(logFile: string, lines = 20): string {
   return readFileSync(logFile, 'utf8').trim().split('\n').slice(-lines).join('\n');
 }
 
-export function clusterLogFile(dataDir: string): string {
-  return join(dataDir, LOG_FILE);
-}
-
 function tail(result: RunResult): string {
   return `${result.stdout}\n${result.stderr}`.trim().split('\n').slice(-15).join('\n');
 }

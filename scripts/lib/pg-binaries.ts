@@ -7,6 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import { RallyError } from './errors.ts';
 import { run } from './process.ts';
+import { debianInstallHint } from './system-packages.ts';
 
 export const PREFERRED_MAJOR = 15;
 
@@ -19,11 +20,10 @@ export interface PgBinaries {
   path(tool: ServerTool): string;
 }
 
-export const INSTALL_HINT = [
+export const installHint = (): string => [
   'PostgreSQL 15 server binaries (initdb, pg_ctl, postgres) were not found.',
   'Install them, then run the command again:',
-  '  Debian/Ubuntu: sudo apt-get install -y postgresql-15 postgresql-server-dev-15 make gcc postgresql-15-pgtap \\',
-  '                 libtap-parser-sourcehandler-pgtap-perl postgresql-15-plpgsql-check postgresql-15-cron postgresql-15-postgis-3',
+  debianInstallHint(),
   '  macOS:         brew install postgresql@15 pgtap   (then: cpan TAP::Parser::SourceHandler::pgTAP for pg_prove)',
   'Or point RALLY_PG_BINDIR at the directory that holds initdb and pg_ctl.',
 ].join('\n');
@@ -41,7 +41,7 @@ export async function findPgBinaries(): Promise<PgBinaries> {
     found.push(makeBinaries(dir, major));
   }
   const choice = found.find((b) => b.major === PREFERRED_MAJOR) ?? found[0];
-  if (!choice) throw new RallyError('PG_BINARIES_MISSING', INSTALL_HINT);
+  if (!choice) throw new RallyError('PG_BINARIES_MISSING', installHint());
   if (choice.major !== PREFERRED_MAJOR) {
     process.stderr.write(`warning: using PostgreSQL ${choice.major} from ${choice.bindir}; the platform runs 15.\n`);
   }
@@ -110,7 +110,7 @@ export async function findPgProve(): Promise<string> {
   }
   throw new RallyError(
     'PG_TOOL_MISSING',
-    'pg_prove was not found on PATH. Debian/Ubuntu: apt-get install -y libtap-parser-sourcehandler-pgtap-perl postgresql-15-pgtap; ' +
-      'macOS: brew install pgtap && cpan TAP::Parser::SourceHandler::pgTAP',
+    `pg_prove was not found on PATH.\n${debianInstallHint()}\n` +
+      '  macOS:         brew install pgtap && cpan TAP::Parser::SourceHandler::pgTAP',
   );
 }

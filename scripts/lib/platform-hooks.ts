@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { RALLY_DIR, REPO_ROOT } from './config.ts';
 import { RallyError } from './errors.ts';
 import { findPgBinaries, type PgBinaries } from './pg-binaries.ts';
+import { debianInstallHint } from './system-packages.ts';
 import { run } from './process.ts';
 
 export const HOOKS_SOURCE_DIR = join(REPO_ROOT, 'tools', 'platform-hooks');
@@ -21,9 +22,9 @@ export const EXTENSION_SCRIPTS_DIR = join(REPO_ROOT, 'sql', 'platform', 'extensi
 const LIBRARY = 'rally_platform_hooks';
 const SOURCES = ['Makefile', `${LIBRARY}.c`];
 
-export const HEADERS_HINT = [
-  'rally_platform_hooks (tools/platform-hooks/) is built with PGXS and needs the PostgreSQL 15 server headers:',
-  '  Debian/Ubuntu: sudo apt-get install -y postgresql-server-dev-15 make gcc',
+const headersHint = (): string => [
+  'rally_platform_hooks (tools/platform-hooks/) is built with PGXS and needs the PostgreSQL 15 server headers, make and gcc:',
+  debianInstallHint(),
   '  macOS:         Homebrew\'s postgresql@15 ships them (pg_config --includedir-server)',
 ].join('\n');
 
@@ -64,14 +65,14 @@ async function pgConfigFor(bins: PgBinaries): Promise<string> {
   if (existsSync(beside)) return beside;
   const onPath = await run('pg_config', ['--bindir'], { output: 'capture' }).catch(() => undefined);
   if (onPath?.code === 0 && onPath.stdout.trim() === bins.bindir) return 'pg_config';
-  throw new RallyError('PG_TOOL_MISSING', `pg_config for ${bins.bindir} was not found.\n${HEADERS_HINT}`);
+  throw new RallyError('PG_TOOL_MISSING', `pg_config for ${bins.bindir} was not found.\n${headersHint()}`);
 }
 
 async function assertServerHeaders(pgConfig: string): Promise<void> {
   const includeDir = (await run(pgConfig, ['--includedir-server'], { output: 'capture' })).stdout.trim();
   const pgxs = (await run(pgConfig, ['--pgxs'], { output: 'capture' })).stdout.trim();
   if (!includeDir || !existsSync(join(includeDir, 'postgres.h')) || !pgxs || !existsSync(pgxs)) {
-    throw new RallyError('PG_TOOL_MISSING', `PostgreSQL server headers or PGXS are missing (pg_config: ${pgConfig}).\n${HEADERS_HINT}`);
+    throw new RallyError('PG_TOOL_MISSING', `PostgreSQL server headers or PGXS are missing (pg_config: ${pgConfig}).\n${headersHint()}`);
   }
 }
 
@@ -83,7 +84,7 @@ async function build(pgConfig: string, cacheDir: string): Promise<string> {
     for (const file of SOURCES) cpSync(join(HOOKS_SOURCE_DIR, file), join(scratch, file));
     const result = await run('make', ['-C', scratch, 'with_llvm=no', `PG_CONFIG=${pgConfig}`], { output: 'capture' });
     if (result.code !== 0) {
-      throw new RallyError('PG_TOOL_MISSING', `building rally_platform_hooks failed:\n${`${result.stdout}\n${result.stderr}`.trim()}\n${HEADERS_HINT}`);
+      throw new RallyError('PG_TOOL_MISSING', `building rally_platform_hooks failed:\n${`${result.stdout}\n${result.stderr}`.trim()}\n${headersHint()}`);
     }
     // mkdtemp makes it private; the server's OS user must be able to load the library.
     chmodSync(scratch, 0o755);

@@ -99,13 +99,3 @@ export async function runChecked(
   }
   return result;
 }
-
-/** True when `command` can be spawned (used to probe optional tools such as pg_prove). */
-export async function commandExists(command: string): Promise<boolean> {
-  try {
-    const result = await run(command, ['--version'], { output: 'capture' });
-    return result.code === 0;
-  } catch {
-    return false;
-  }
-}

@@ -3,7 +3,7 @@
 -- (initdb -U supabase_admin), in file-name order, idempotently.
 --
 -- As on a new hosted project (supabase/postgres init scripts and image migrations; the sources
--- are listed in the README's platform table):
+-- are listed in docs/platform-contract.md's table):
 --   * `postgres` is NOT a superuser (`10000000000000_demote-postgres`): migrations run as it.
 --     It bypasses RLS, may create databases and roles, and is a member of the API roles,
 --     pg_read_all_data, pg_signal_backend, pg_monitor and supabase_functions_admin, and of

@@ -49,6 +49,9 @@ comment on column private.rate_limits.label is 'Plural noun for the message a li
 
 insert into private.rate_limits (action, max_calls, per, scope, label, description) values
   ('event_create',              30, interval '1 hour',     'user',         'new events',             'Events a host creates (public.events inserts).'),
+  ('event_series',              10, interval '1 hour',     'user',         'new series',             'Recurring series a host makes with the event-series function (each makes up to 100 dates).'),
+  ('calendar_feed',             10, interval '1 hour',     'user',         'new calendar links',     'create_calendar_feed (each call makes a new secret feed URL).'),
+  ('payout_schedule',           20, interval '1 hour',     'user',         'payout schedule changes', 'set_payout_schedule.'),
   ('booking',                   20, interval '1 hour',     'user',         'bookings',               'book_event and join_waitlist calls that book or queue.'),
   ('booking_cancel',            20, interval '1 hour',     'user',         'cancellations',          'cancel_booking and leave_waitlist calls by a guest.'),
   ('follow',                   100, interval '1 hour',     'user',         'follows',                'New follows (follow_user or an insert into follows).'),

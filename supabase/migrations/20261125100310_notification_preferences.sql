@@ -651,6 +651,30 @@ comment on function private.send_welcome() is
 create trigger on_auth_user_welcome after insert or update of email_confirmed_at, phone_confirmed_at on auth.users
   for each row execute function private.send_welcome();
 
+-- Notifies every admin (users with app_metadata.role = admin): refunds, disputes and Stripe events
+-- that need a person.
+create or replace function private.notify_admins(p_type text, p_title text, p_body text, p_data jsonb) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_admin uuid;
+  v_count integer := 0;
+begin
+  for v_admin in
+    select u.id from auth.users u join public.profiles p on p.id = u.id
+     where u.raw_app_meta_data ->> 'role' = 'admin' order by u.id
+  loop
+    perform private.notify(v_admin, p_type, p_title, p_body, p_data);
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end
+$$;
+comment on function private.notify_admins(text, text, text, jsonb) is 'Sends an in-app notification to every admin.';
+revoke execute on function private.notify_admins(text, text, text, jsonb) from public;
+
 create or replace function private.my_notifications(p_cursor text, p_limit integer, p_unread_only boolean)
 returns table (id uuid, type text, title text, body text, data jsonb, read_at timestamptz, created_at timestamptz, cursor text)
 language plpgsql

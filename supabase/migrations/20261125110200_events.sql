@@ -39,6 +39,10 @@ create table private.events (
   cancelled_at timestamptz,
   cancel_reason text,
   completed_at timestamptz,
+  -- A recurring series' occurrence (public.event_series, 20261125110600_event_series): its series
+  -- and its place in it (1 = the event the series was made from; the series id is that event's id).
+  series_id uuid,
+  series_position integer,
   search_vector tsvector generated always as (
     setweight(to_tsvector('simple', coalesce(title, '')), 'A') ||
     setweight(to_tsvector('simple', coalesce(description, '')), 'B')) stored,
@@ -49,6 +53,7 @@ create table private.events (
   constraint events_description_length check (char_length(description) <= 10000),
   constraint events_visibility check (visibility in ('public', 'unlisted', 'followers', 'private')),
   constraint events_status check (status in ('draft', 'published', 'completed', 'cancelled')),
+  constraint events_series_position check ((series_id is null) = (series_position is null) and series_position >= 1),
   constraint events_refund_policy check (refund_policy in ('flexible', 'moderate', 'strict', 'none')),
   constraint events_category check (category in ('music', 'nightlife', 'food_drink', 'sports_fitness', 'arts_culture',
     'tech', 'business', 'community', 'education', 'outdoors', 'wellness', 'family', 'games', 'other'))
@@ -59,6 +64,7 @@ create index events_location_idx on private.events using gist (location);
 create index events_search_idx on private.events using gin (search_vector);
 create index events_listing_idx on private.events (starts_at, id) where status = 'published' and visibility = 'public';
 create index events_ending_idx on private.events (ends_at) where status = 'published';
+create unique index events_series_position_key on private.events (series_id, series_position) where series_id is not null;
 
 create table public.event_cohosts (
   event_id uuid not null references private.events (id) on delete cascade,
@@ -225,7 +231,9 @@ begin
                                        and extensions.st_x(new.location::extensions.geometry) between -180 and 180) is not true then
     perform private.raise_error('22023', 'invalid_location', 'The location must be a longitude/latitude point.');
   end if;
-  if new.cover_path is not null and (storage.foldername(new.cover_path))[1] is distinct from new.id::text then
+  -- Occurrences of a series share the cover of the event it was made from (the series' id).
+  if new.cover_path is not null and (storage.foldername(new.cover_path))[1] is distinct from new.id::text
+     and (storage.foldername(new.cover_path))[1] is distinct from new.series_id::text then
     perform private.raise_error('22023', 'invalid_cover_path', 'A cover must be uploaded to event-covers under <event id>/.');
   end if;
   if tg_op = 'UPDATE' then
@@ -245,6 +253,9 @@ begin
     end if;
     if new.host_id <> old.host_id then
       perform private.raise_error('42501', 'host_not_editable', 'An event''s host cannot be changed.');
+    end if;
+    if old.series_id is not null and (new.series_id, new.series_position) is distinct from (old.series_id, old.series_position) then
+      perform private.raise_error('22023', 'not_editable', 'An occurrence stays in its series.');
     end if;
     -- Money follows facts: hosts' earnings are released after a published event really ended,
     -- so on behalf of a user (any API request) its start and end can never be moved into the
@@ -284,7 +295,8 @@ select e.id, e.host_id, e.title, e.description, e.category, e.starts_at, e.ends_
        case when d.full_details then e.online_url end as online_url,
        e.online_url is not null as is_online,
        e.visibility, e.status, e.requires_approval, e.refund_policy, e.cover_path,
-       e.published_at, e.cancelled_at, e.cancel_reason, e.completed_at, e.created_at, e.updated_at
+       e.published_at, e.cancelled_at, e.cancel_reason, e.completed_at, e.created_at, e.updated_at,
+       e.series_id, e.series_position
   from private.events e
   cross join lateral (select private.can_see_event_details(e.id, (select auth.uid())) as full_details) d;
 revoke all on public.events from public, anon, authenticated, service_role;
@@ -292,7 +304,9 @@ comment on view public.events is
   'Events the caller may see. address, online_url and the exact location are shown to the host, co-hosts and confirmed guests only (location is otherwise rounded to ~1 km). Hosts insert drafts here; status changes go through publish_event / cancel_event.';
 comment on column public.events.timezone is 'IANA time zone the event happens in; starts_at/ends_at are instants (timestamptz).';
 comment on column public.events.visibility is 'public (searchable) | unlisted (by link) | followers (followers of the host) | private (invite-only: invitees, booked guests and staff; see invite_to_event and create_invite_link).';
-comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and the README.';
+comment on column public.events.refund_policy is 'flexible | moderate | strict | none; see refund_quote() and docs/events-and-bookings.md.';
+comment on column public.events.series_id is 'The recurring series this event is an occurrence of (public.event_series), or null.';
+comment on column public.events.series_position is 'The occurrence''s place in its series: 1 for the event the series was made from.';
 comment on column public.events.is_online is 'True when the event has an online link (visible to confirmed guests).';
 comment on column public.events.location is 'Longitude/latitude point (SRID 4326), exact for the host, co-hosts and confirmed guests, rounded to ~1 km for everyone else. Written as a point such as SRID=4326;POINT(-0.1276 51.5072); out-of-range coordinates are refused (invalid_location), never wrapped.';
 
@@ -351,6 +365,9 @@ begin
   if coalesce(new.status, 'draft') <> 'draft' then
     perform private.raise_error('22023', 'use_publish_event', 'Events are created as drafts; publish them with publish_event().');
   end if;
+  if new.series_id is not null or new.series_position is not null then
+    perform private.raise_error('22023', 'use_event_series', 'Recurring series are made with the event-series function.');
+  end if;
   insert into private.events (id, host_id, title, description, category, starts_at, ends_at, timezone, venue_name,
                               address, city, location, online_url, visibility, requires_approval, refund_policy, cover_path)
   values (coalesce(new.id, gen_random_uuid()), coalesce(new.host_id, v_uid), new.title, coalesce(new.description, ''),
@@ -381,10 +398,12 @@ begin
       perform private.raise_error('42501', 'not_event_staff', 'Only the host or a managing co-host can edit this event.');
     end if;
   end if;
-  if (new.status, new.published_at, new.cancelled_at, new.cancel_reason, new.completed_at, new.host_id, new.id)
-     is distinct from (old.status, old.published_at, old.cancelled_at, old.cancel_reason, old.completed_at, old.host_id, old.id) then
+  if (new.status, new.published_at, new.cancelled_at, new.cancel_reason, new.completed_at, new.host_id, new.id,
+      new.series_id, new.series_position)
+     is distinct from (old.status, old.published_at, old.cancelled_at, old.cancel_reason, old.completed_at, old.host_id, old.id,
+                       old.series_id, old.series_position) then
     perform private.raise_error('22023', 'not_editable',
-      'status, host and lifecycle dates change through publish_event() and cancel_event() only.');
+      'status, host, series and lifecycle dates change through publish_event(), cancel_event() and the series functions only.');
   end if;
   -- Guests bought tickets for a time and a place: once published, those change only through
   -- change_event_details(), which tells every booked guest and opens their refund window.

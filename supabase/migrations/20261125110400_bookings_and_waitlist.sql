@@ -410,7 +410,12 @@ begin
     return v_booking;
   end if;
 
-  select * into v_event from private.events where id = p_event_id;
+  -- KEY SHARE, the lock the booking's foreign key takes on the event anyway, taken before the
+  -- status is read: cancel_event (FOR UPDATE) then either waits for this booking and cancels it
+  -- too, or has committed first and this booking reads the event as cancelled. Read without it, a
+  -- booking racing the cancellation could commit into the cancelled event. Bookings never wait
+  -- for each other here: KEY SHARE locks do not conflict.
+  select * into v_event from private.events where id = p_event_id for key share;
   if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
@@ -534,7 +539,7 @@ begin
 end
 $$;
 comment on function public.book_event(uuid, uuid, integer, text, text, text) is
-  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval, unless the guest is invited); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. p_promo_code (case-insensitive) takes the code''s discount off each ticket — the booking records list_amount_cents, discount_cents and amount_cents, and the payment, fees and refunds follow amount_cents (a booking the code makes free is confirmed at once) — and is the only way to book a hidden ticket type. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code / promo_code_not_found; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, blocked, host_cannot_book, idempotency_key_reused, promo_code_not_started, promo_code_expired, promo_code_not_applicable, promo_code_used_up, promo_code_guest_limit, rate_limited (more than the booking limit, see docs/abuse-limits.md); 42501 not_authenticated.';
+  'Books p_quantity tickets. Free → confirmed (pending_approval when the event requires approval, unless the guest is invited); paid → held for 15 minutes until paid via the checkout function. The same p_idempotency_key returns the same booking. p_share_code (from create_share_link) attributes the booking to that link. p_promo_code (case-insensitive) takes the code''s discount off each ticket — the booking records list_amount_cents, discount_cents and amount_cents, and the payment, fees and refunds follow amount_cents (a booking the code makes free is confirmed at once) — and is the only way to book a hidden ticket type. Errors: 22023 invalid_quantity / event_not_found / ticket_type_not_found / invalid_share_code / promo_code_not_found; P0001 sold_out, already_booked, sales_not_started, sales_ended, over_max_per_booking, event_cancelled, event_ended, event_not_published, host_cannot_book, idempotency_key_reused, promo_code_not_started, promo_code_expired, promo_code_not_applicable, promo_code_used_up, promo_code_guest_limit, rate_limited (more than the booking limit, see docs/abuse-limits.md); 42501 not_authenticated (a guest the host blocked gets event_not_found: the event is hidden from them).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Approvals
@@ -652,7 +657,7 @@ comment on function public.decline_booking(uuid) is
 -- Refund policy, quotes and cancellation
 -- ---------------------------------------------------------------------------------------------
 
--- Percentage of the amount a guest gets back when cancelling at p_at (README: refund policies).
+-- Percentage of the amount a guest gets back when cancelling at p_at (docs/events-and-bookings.md: refund policies).
 create or replace function private.refund_percent(p_policy text, p_starts_at timestamptz, p_at timestamptz) returns integer
 language sql
 immutable
@@ -679,7 +684,7 @@ as $$
   select (p_amount_cents * p_percent) / 100
 $$;
 
-create or replace function private.quote_refund(p_user_id uuid, p_booking_id uuid, p_at timestamptz)
+create or replace function private.refund_quote_as(p_user_id uuid, p_booking_id uuid, p_at timestamptz)
 returns table (booking_id uuid, amount_cents bigint, refundable_cents bigint, currency text, refund_policy text,
                refund_percent integer, cancelled_by_host boolean, full_refund_until timestamptz, partial_refund_until timestamptz)
 language plpgsql
@@ -739,7 +744,7 @@ as $$
 declare
   v_uid uuid := private.require_user();
 begin
-  return query select * from private.quote_refund(v_uid, p_booking_id, now());
+  return query select * from private.refund_quote_as(v_uid, p_booking_id, now());
 end
 $$;
 
@@ -761,7 +766,7 @@ comment on function public.refund_quote(uuid) is
 
 -- Cancels one booking: the guest under the event's policy, or the host / a managing co-host
 -- with a full refund. A paid, confirmed booking gets a refund request for the payments worker.
-create or replace function private.cancel_booking(p_user_id uuid, p_booking_id uuid, p_reason text default null) returns public.bookings
+create or replace function private.cancel_booking_as(p_user_id uuid, p_booking_id uuid, p_reason text default null) returns public.bookings
 language plpgsql
 security definer
 set search_path = ''
@@ -796,7 +801,7 @@ begin
       'Some seats of this booking belong to the people you gave them to; they can hand them back first.');
   end if;
 
-  select * into v_quote from private.quote_refund(p_user_id, p_booking_id, now());
+  select * into v_quote from private.refund_quote_as(p_user_id, p_booking_id, now());
   update public.bookings
      set status = 'cancelled', cancelled_at = now(), cancelled_by = p_user_id, hold_expires_at = null, updated_at = now(),
          cancel_reason = coalesce(p_reason, case when v_by_host then 'host_cancelled' else 'guest_cancelled' end)
@@ -827,7 +832,7 @@ begin
 end
 $$;
 
-create or replace function private.cancel_my_booking(p_booking_id uuid) returns public.bookings
+create or replace function private.cancel_booking(p_booking_id uuid) returns public.bookings
 language plpgsql
 security definer
 set search_path = ''
@@ -840,7 +845,7 @@ begin
   if exists (select 1 from public.bookings b where b.id = p_booking_id and b.guest_id = v_uid) then
     perform private.consume_rate_limit('booking_cancel', v_uid::text);
   end if;
-  return private.cancel_booking(v_uid, p_booking_id, null);
+  return private.cancel_booking_as(v_uid, p_booking_id, null);
 end
 $$;
 
@@ -851,7 +856,7 @@ as $$
 begin
   -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
   perform private.require_user();
-  return private.cancel_my_booking(p_booking_id);
+  return private.cancel_booking(p_booking_id);
 end
 $$;
 comment on function public.cancel_booking(uuid) is
@@ -1028,7 +1033,9 @@ begin
   if p_quantity is null or p_quantity < 1 or p_quantity > 100 then
     perform private.raise_error('22023', 'invalid_quantity', 'A party has 1 to 100 people.');
   end if;
-  select * into v_event from private.events where id = p_event_id;
+  -- KEY SHARE before the status is read, as book_event does: a cancellation either waits for this
+  -- entry (and cancels it with the waitlist) or is seen.
+  select * into v_event from private.events where id = p_event_id for key share;
   if v_event.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
   end if;
@@ -1252,7 +1259,7 @@ grant select, insert, update, delete on public.waitlist_entries to service_role;
 -- Entry points the public RPCs call; each resolves the caller from the JWT itself, so none
 -- can act for another user. Internal helpers (taking a user id) are granted to nobody.
 grant execute on function private.book_event(uuid, uuid, integer, text, text, text), private.approve_booking(uuid),
-  private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_my_booking(uuid), private.check_in(text),
+  private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_booking(uuid), private.check_in(text),
   private.join_waitlist(uuid, uuid, integer), private.leave_waitlist(uuid), private.accept_waitlist_offer(uuid)
   to authenticated;
 revoke execute on function public.book_event(uuid, uuid, integer, text, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
@@ -1272,8 +1279,8 @@ revoke execute on function
   private.booking_deadline(text,timestamp with time zone),
   private.booking_for_staff(uuid,uuid,text[]),
   private.broadcast_seats_left(uuid,uuid),
-  private.cancel_booking(uuid,uuid,text),
-  private.cancel_my_booking(uuid),
+  private.cancel_booking(uuid),
+  private.cancel_booking_as(uuid,uuid,text),
   private.check_in(text),
   private.confirm_booking_payment(uuid),
   private.decline_booking(uuid),
@@ -1283,10 +1290,10 @@ revoke execute on function
   private.join_waitlist(uuid,uuid,integer),
   private.leave_waitlist(uuid),
   private.promote_waitlist(uuid),
-  private.quote_refund(uuid,uuid,timestamp with time zone),
-  private.refund_amount(bigint,integer),
+    private.refund_amount(bigint,integer),
   private.refund_percent(text,timestamp with time zone,timestamp with time zone),
   private.refund_quote(uuid),
+  private.refund_quote_as(uuid,uuid,timestamp with time zone),
   private.release_seats(uuid),
   private.take_seats(uuid,uuid,integer)
   from public;

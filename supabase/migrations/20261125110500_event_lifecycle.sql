@@ -58,6 +58,39 @@ $$;
 comment on function public.publish_event(uuid) is
   'Publishes a draft (host or managing co-host). Needs at least one ticket type, a start in the future, and payouts enabled when any ticket is paid. Idempotent. Errors: 22023 event_not_found; 42501 not_event_staff; P0001 no_ticket_types, payouts_not_enabled, event_in_past, event_closed.';
 
+-- An event with a new time, place or online link, as change_event_details and the series'
+-- change_event_occurrences read their arguments: null keeps a value, an empty string clears a
+-- text field, p_lat and p_lng move the location together.
+create or replace function private.event_with_details(
+  p_event private.events, p_starts_at timestamptz, p_ends_at timestamptz, p_timezone text, p_venue_name text,
+  p_address text, p_city text, p_lat double precision, p_lng double precision, p_online_url text
+) returns private.events
+language plpgsql
+stable
+set search_path = ''
+as $$
+declare
+  v_new private.events := p_event;
+begin
+  if (p_lat is null) <> (p_lng is null) then
+    perform private.raise_error('22023', 'invalid_location', 'Give both p_lat and p_lng, or neither.');
+  end if;
+  v_new.starts_at := coalesce(p_starts_at, p_event.starts_at);
+  v_new.ends_at := coalesce(p_ends_at, p_event.ends_at);
+  v_new.timezone := coalesce(p_timezone, p_event.timezone);
+  v_new.venue_name := case when p_venue_name is null then p_event.venue_name else nullif(btrim(p_venue_name), '') end;
+  v_new.address := case when p_address is null then p_event.address else nullif(btrim(p_address), '') end;
+  v_new.city := case when p_city is null then p_event.city else nullif(btrim(p_city), '') end;
+  v_new.online_url := case when p_online_url is null then p_event.online_url else nullif(btrim(p_online_url), '') end;
+  if p_lat is not null then
+    v_new.location := private.event_location(extensions.st_setsrid(extensions.st_makepoint(p_lng, p_lat), 4326));
+  end if;
+  return v_new;
+end
+$$;
+comment on function private.event_with_details(private.events, timestamptz, timestamptz, text, text, text, text, double precision, double precision, text) is
+  'The event with new time, place or link applied as the change RPCs take them (null keeps, '''' clears, lat and lng together); nothing is written. Errors: 22023 invalid_location.';
+
 -- Changes a published event's time, place or online link: the one way they change once guests
 -- may have booked (public.events refuses them). Every booked guest is told what changed, in their
 -- own time zone, on every channel they chose for event_changed (in-app, email, push, SMS,
@@ -88,9 +121,6 @@ begin
   if p_reason is not null and char_length(p_reason) > 1000 then
     perform private.raise_error('22023', 'reason_too_long', 'A reason has at most 1,000 characters.');
   end if;
-  if (p_lat is null) <> (p_lng is null) then
-    perform private.raise_error('22023', 'invalid_location', 'Give both p_lat and p_lng, or neither.');
-  end if;
   select * into v_old from private.events where id = p_event_id for update;
   if v_old.id is null or private.can_see_event(p_event_id, v_uid) is not true then
     perform private.raise_error('22023', 'event_not_found', 'No such event.');
@@ -104,17 +134,8 @@ begin
     perform private.raise_error('P0001', 'event_closed', format('A %s event can no longer change.', v_old.status));
   end if;
 
-  v_new := v_old;
-  v_new.starts_at := coalesce(p_starts_at, v_old.starts_at);
-  v_new.ends_at := coalesce(p_ends_at, v_old.ends_at);
-  v_new.timezone := coalesce(p_timezone, v_old.timezone);
-  v_new.venue_name := case when p_venue_name is null then v_old.venue_name else nullif(btrim(p_venue_name), '') end;
-  v_new.address := case when p_address is null then v_old.address else nullif(btrim(p_address), '') end;
-  v_new.city := case when p_city is null then v_old.city else nullif(btrim(p_city), '') end;
-  v_new.online_url := case when p_online_url is null then v_old.online_url else nullif(btrim(p_online_url), '') end;
-  if p_lat is not null then
-    v_new.location := private.event_location(extensions.st_setsrid(extensions.st_makepoint(p_lng, p_lat), 4326));
-  end if;
+  v_new := private.event_with_details(v_old, p_starts_at, p_ends_at, p_timezone, p_venue_name, p_address, p_city, p_lat, p_lng,
+                                      p_online_url);
   if (v_new.starts_at, v_new.ends_at, v_new.timezone, v_new.venue_name, v_new.address, v_new.city, v_new.location::text,
       v_new.online_url)
      is not distinct from (v_old.starts_at, v_old.ends_at, v_old.timezone, v_old.venue_name, v_old.address, v_old.city,
@@ -347,5 +368,6 @@ revoke execute on function
   private.cancel_event(uuid,text),
   private.change_event_details(uuid,timestamptz,timestamptz,text,text,text,text,double precision,double precision,text,text),
   private.complete_ended_events(),
+  private.event_with_details(private.events,timestamptz,timestamptz,text,text,text,text,double precision,double precision,text),
   private.publish_event(uuid)
   from public;

@@ -26,6 +26,7 @@ create table private.payment_settings (
   command_backoff_base_seconds integer not null default 30,
   command_backoff_max_seconds integer not null default 3600,
   reconciliation_grace_minutes integer not null default 60,
+  settlement_currency text not null default 'EUR' references public.currencies (code),
   updated_at timestamptz not null default now(),
   constraint payment_settings_singleton check (id),
   constraint payment_settings_fee check (platform_fee_bps between 0 and 5000),
@@ -37,10 +38,12 @@ create table private.payment_settings (
   constraint payment_settings_grace check (reconciliation_grace_minutes between 0 and 10080)
 );
 comment on table private.payment_settings is
-  'One row of payment settings, edited by operators: platform_fee_bps (1000 = 10 % of each payment), release_hold_hours (how long after an event ends earnings stay pending), dispute_fee_payer (host | platform), the payment command retry policy, and the reconciliation grace period.';
+  'One row of payment settings, edited by operators: platform_fee_bps (1000 = 10 % of each payment), release_hold_hours (how long after an event ends earnings stay pending), dispute_fee_payer (host | platform), the payment command retry policy, the reconciliation grace period, and the currency Stripe settles the platform''s balance in.';
 comment on column private.payment_settings.platform_fee_bps is 'Platform fee in basis points of the amount paid (1000 = 10 %), rounded half up to the minor unit; the host''s share is the rest.';
 comment on column private.payment_settings.release_hold_hours is 'Earnings move from pending to available this many hours after the event ends (unless the payment is disputed).';
 comment on column private.payment_settings.dispute_fee_payer is 'Who bears Stripe''s dispute fee: host (taken from the host''s balance with the disputed amount) or platform.';
+comment on column private.payment_settings.settlement_currency is
+  'The currency of the platform''s Stripe balance (its default settlement currency). A payment in it is booked as soon as Stripe reports it paid; a payment in another currency is booked in the currency and amount of its charge''s balance transaction, once Rally has read it (Stripe converts at the rate of the day).';
 insert into private.payment_settings default values;
 
 create table private.stripe_accounts (

@@ -6,19 +6,9 @@
 -- positive balances; liability, income and clearing accounts negative ones (a host's wallet
 -- figures are the negated balances of their liability accounts).
 --
--- Accounts (one per kind × currency, and per host for host_* kinds):
---   platform_cash        asset     the platform's Stripe balance
---   platform_fees        income    platform fees earned (reduced by refunds and lost disputes)
---   stripe_fees          expense   Stripe processing fees, once Stripe reports them
---   dispute_fees         expense   dispute fees the platform bears (payment_settings.dispute_fee_payer)
---   refunds              clearing  refunds asked of Stripe and not yet settled
---   disputes             clearing  disputed amounts taken from balances until Stripe withdraws or reinstates them
---   suspense             clearing  money Stripe reported that matches no booking (for operators)
---   host_pending         liability the host's earnings from events not yet released
---   host_available       liability released earnings the host may withdraw (negative: the host owes Rally)
---   host_in_transit      liability payouts requested and not yet paid
---   host_paid_out        liability payouts paid to the host's bank (cumulative)
---   host_transferred     asset     money moved to the host's connected Stripe account (net of reversals)
+-- Accounts: one per kind × currency, and per host for host_* kinds. The kinds, their nature
+-- (asset, liability, income, expense, clearing) and what each holds are the rows of
+-- private.ledger_account_kinds below.
 --
 -- Why it is built this way (research §10):
 -- - Append-only: entries and transactions are never updated or deleted (triggers refuse it,
@@ -37,15 +27,39 @@
 --   balance. Platform accounts are not cached (they would be a hot row every payment waits on);
 --   their balances are sums over entries.
 
+-- The account kinds, defined once: ledger_accounts.kind references them, every posting is
+-- checked against them, and in_host_wallet says which of them make up a host's wallet (what
+-- wallet_balances and my_wallet_activity show; host_transferred is Rally's side of the transfers).
+create table private.ledger_account_kinds (
+  kind text primary key,
+  nature text not null check (nature in ('asset', 'liability', 'income', 'expense', 'clearing')),
+  in_host_wallet boolean not null,
+  description text not null,
+  constraint ledger_account_kinds_host check ((kind like 'host\_%') or not in_host_wallet)
+);
+comment on table private.ledger_account_kinds is
+  'The ledger''s account kinds (see the migration header): their nature, whether they are part of a host''s wallet, and what they hold.';
+insert into private.ledger_account_kinds (kind, nature, in_host_wallet, description) values
+  ('platform_cash', 'asset', false, 'the platform''s Stripe balance'),
+  ('platform_fees', 'income', false, 'platform fees earned (reduced by refunds and lost disputes)'),
+  ('stripe_fees', 'expense', false, 'Stripe processing fees, once Stripe reports them'),
+  ('dispute_fees', 'expense', false, 'dispute fees the platform bears (payment_settings.dispute_fee_payer)'),
+  ('refunds', 'clearing', false, 'refunds asked of Stripe and not yet settled'),
+  ('disputes', 'clearing', false, 'disputed amounts taken from balances until Stripe withdraws or reinstates them'),
+  ('suspense', 'clearing', false, 'money Stripe reported that matches no booking (for operators)'),
+  ('fx_difference', 'expense', false, 'what Stripe''s conversion at the rate of the day gave or took beyond the payment''s own rate; debit = a loss'),
+  ('host_pending', 'liability', true, 'the host''s earnings from events not yet released'),
+  ('host_available', 'liability', true, 'released earnings the host may withdraw (negative: the host owes Rally)'),
+  ('host_in_transit', 'liability', true, 'payouts requested and not yet paid'),
+  ('host_paid_out', 'liability', true, 'payouts paid to the host''s bank (cumulative)'),
+  ('host_transferred', 'asset', false, 'money moved to the host''s connected Stripe account (net of reversals)');
+
 create table private.ledger_accounts (
   id bigint generated always as identity primary key,
-  kind text not null,
+  kind text not null references private.ledger_account_kinds (kind),
   host_id uuid references public.profiles (id),
   currency text not null references public.currencies (code),
   created_at timestamptz not null default now(),
-  constraint ledger_accounts_kind check (kind in (
-    'platform_cash', 'platform_fees', 'stripe_fees', 'dispute_fees', 'refunds', 'disputes', 'suspense',
-    'host_pending', 'host_available', 'host_in_transit', 'host_paid_out', 'host_transferred')),
   constraint ledger_accounts_owner check ((kind like 'host\_%') = (host_id is not null)),
   constraint ledger_accounts_id_currency unique (id, currency),
   constraint ledger_accounts_identity unique nulls not distinct (kind, host_id, currency)
@@ -71,7 +85,7 @@ create table private.ledger_transactions (
   constraint ledger_transactions_kind check (kind in (
     'payment', 'stripe_fee', 'release', 'transfer', 'transfer_reversal', 'payout_requested', 'payout_paid',
     'payout_returned', 'refund_requested', 'refund_settled', 'refund_failed', 'dispute_opened',
-    'dispute_funds_withdrawn', 'dispute_fee', 'dispute_funds_reinstated', 'dispute_won', 'suspense', 'adjustment'))
+    'dispute_funds_withdrawn', 'dispute_fee', 'dispute_funds_reinstated', 'dispute_won', 'fx_difference', 'suspense', 'adjustment'))
 );
 comment on table private.ledger_transactions is
   'Ledger transactions: one per money movement, named by a unique idempotency key (e.g. payment:pi_123:succeeded). Append-only.';
@@ -183,7 +197,7 @@ create constraint trigger ledger_transactions_have_entries after insert on priva
   for each row execute function private.ledger_check_has_entries();
 
 -- ---------------------------------------------------------------------------------------------
--- Pure building blocks (immutable; unit-tested in tests/db/11-payments-ledger.test.sql)
+-- Pure building blocks (immutable; unit-tested in tests/db/20261125120100-ledger.test.sql)
 -- ---------------------------------------------------------------------------------------------
 
 -- The platform fee on an amount: basis points, rounded half up to the minor unit.
@@ -405,6 +419,17 @@ as $$
     private.ledger_entry('disputes', null, p_currency, -p_amount))
 $$;
 
+-- Stripe moved p_amount more cash than Rally expected at the payment's own rate (negative: less).
+create or replace function private.postings_fx_difference(p_currency text, p_amount bigint) returns jsonb
+language sql
+immutable
+set search_path = ''
+as $$
+  select private.ledger_entries_of(
+    private.ledger_entry('fx_difference', null, p_currency, p_amount),
+    private.ledger_entry('platform_cash', null, p_currency, -p_amount))
+$$;
+
 comment on function private.postings_payment(uuid, text, bigint, bigint) is 'Entries: Dr platform_cash gross / Cr host_pending (gross − fee), Cr platform_fees fee.';
 comment on function private.postings_stripe_fee(text, bigint) is 'Entries: Dr stripe_fees / Cr platform_cash.';
 comment on function private.postings_release(uuid, text, bigint) is 'Entries: Dr host_pending / Cr host_available.';
@@ -419,6 +444,7 @@ comment on function private.postings_dispute_opened(uuid, text, bigint, bigint, 
 comment on function private.postings_dispute_funds_withdrawn(text, bigint) is 'Entries: Dr disputes / Cr platform_cash.';
 comment on function private.postings_dispute_fee(uuid, text, bigint, text, text) is 'Entries: Dr p_bucket (host pays) or dispute_fees (platform pays) / Cr platform_cash.';
 comment on function private.postings_dispute_funds_reinstated(text, bigint) is 'Entries: Dr platform_cash / Cr disputes.';
+comment on function private.postings_fx_difference(text, bigint) is 'Entries: Dr fx_difference / Cr platform_cash (a conversion loss; negative amounts book a gain).';
 
 -- ---------------------------------------------------------------------------------------------
 -- Posting
@@ -444,8 +470,7 @@ begin
   end if;
   for v_entry in select e from jsonb_array_elements(p_entries) as e loop
     v_kind := v_entry ->> 'account';
-    if v_kind is null or v_kind not in ('platform_cash', 'platform_fees', 'stripe_fees', 'dispute_fees', 'refunds',
-        'disputes', 'suspense', 'host_pending', 'host_available', 'host_in_transit', 'host_paid_out', 'host_transferred') then
+    if v_kind is null or not exists (select 1 from private.ledger_account_kinds k where k.kind = v_kind) then
       perform private.raise_error('22023', 'invalid_ledger_account', format('Unknown ledger account %L.', v_kind));
     end if;
     if (v_kind like 'host\_%') <> (v_entry ->> 'host_id' is not null) then
@@ -644,6 +669,7 @@ revoke execute on function
   private.postings_dispute_funds_reinstated(text,bigint),
   private.postings_dispute_funds_withdrawn(text,bigint),
   private.postings_dispute_opened(uuid,text,bigint,bigint,text),
+  private.postings_fx_difference(text,bigint),
   private.postings_payment(uuid,text,bigint,bigint),
   private.postings_payout_paid(uuid,text,bigint),
   private.postings_payout_requested(uuid,text,bigint),

@@ -5,6 +5,18 @@
 -- metadata booking id) and records its id. Stripe's webhooks confirm the booking; nothing else
 -- does.
 --
+-- Two currencies per payment: the guest pays amount_cents of `currency` (what the booking says,
+-- what refunds are asked in), and Stripe adds it to the platform's balance in its settlement
+-- currency (payment_settings.settlement_currency), converted at the rate of the day when the
+-- charge was in another currency: the charge's balance transaction says how much. The ledger,
+-- the host's share and the platform fee are in the settlement currency, so they are known at
+-- checkout for a payment in that currency and once the balance transaction is read otherwise.
+--
+-- Rally's status columns hold the statuses Rally understands; Stripe's enums are open ("prepared
+-- to handle enum variants … not in the SDK"), so the raw status Stripe last sent is kept beside
+-- them in stripe_status, unconstrained: an unknown one moves nothing and is listed by
+-- reconciliation, never refused by a constraint (which would make the webhook fail for days).
+--
 -- Every call Rally makes to move money at Stripe (transfers, transfer reversals, refunds,
 -- payouts, cancelling an abandoned PaymentIntent, reading a charge's fee) is a row in
 -- private.payment_commands written in the same transaction as the decision (ARCHITECTURE §6).
@@ -23,10 +35,14 @@ create table private.payments (
   amount_cents bigint not null,
   currency text not null references public.currencies (code),
   platform_fee_bps integer not null,
+  settlement_currency text references public.currencies (code),
+  settlement_amount_cents bigint,
+  exchange_rate numeric,
   platform_fee_cents bigint,
   host_share_cents bigint,
   refund_policy text not null,
   status text not null default 'created',
+  stripe_status text,
   payment_intent_id text,
   charge_id text,
   balance_transaction_id text,
@@ -43,13 +59,22 @@ create table private.payments (
   constraint payments_status check (status in ('created', 'requires_payment_method', 'requires_confirmation', 'requires_action',
                                                'processing', 'requires_capture', 'succeeded', 'canceled')),
   constraint payments_fee_bps check (platform_fee_bps between 0 and 10000),
-  constraint payments_split check ((platform_fee_cents is null) = (host_share_cents is null)),
+  constraint payments_split check ((platform_fee_cents is null) = (host_share_cents is null)
+                                   and (platform_fee_cents is null) = (settlement_amount_cents is null)
+                                   and (settlement_amount_cents is null) = (settlement_currency is null)),
+  constraint payments_settlement check (settlement_amount_cents is null or settlement_amount_cents > 0),
   constraint payments_intent_id check (payment_intent_id is null or payment_intent_id ~ '^pi_[A-Za-z0-9]+$')
 );
 comment on table private.payments is
   'One payment per paid booking: the Stripe PaymentIntent, the amount and its split (platform fee at the rate in force at checkout), and its state. Released once the host''s share moved to available.';
 comment on column private.payments.refund_policy is 'The event''s refund policy when the guest paid (evidence in disputes).';
 comment on column private.payments.released_at is 'When the release job moved this payment''s pending host share to available.';
+comment on column private.payments.settlement_amount_cents is
+  'What the payment added to the platform''s Stripe balance, in settlement_currency (before Stripe''s fee): amount_cents for a payment in the settlement currency, else the amount of the charge''s balance transaction. Null until known.';
+comment on column private.payments.exchange_rate is 'Stripe''s rate from currency into settlement_currency (the balance transaction''s exchange_rate); null when no conversion.';
+comment on column private.payments.platform_fee_cents is 'The platform''s fee, in settlement_currency: platform_fee_bps of settlement_amount_cents.';
+comment on column private.payments.host_share_cents is 'The host''s share, in settlement_currency: settlement_amount_cents − platform_fee_cents.';
+comment on column private.payments.stripe_status is 'The PaymentIntent status Stripe last sent, raw (may be one Rally does not know: reconciliation lists it).';
 create unique index payments_booking_key on private.payments (booking_id);
 create unique index payments_intent_key on private.payments (payment_intent_id);
 create unique index payments_charge_key on private.payments (charge_id);
@@ -58,28 +83,55 @@ create index payments_host_idx on private.payments (host_id);
 create index payments_guest_idx on private.payments (guest_id);
 create index payments_currency_idx on private.payments (currency);
 create index payments_release_idx on private.payments (succeeded_at) where status = 'succeeded' and released_at is null;
+create index payments_settlement_currency_idx on private.payments (settlement_currency);
 
--- A payment knows its split (platform fee, host share) from checkout on. Stripe does not promise
--- event order: a dispute (or its funds_withdrawn) can arrive before the payment_intent.succeeded it
--- belongs to, and then needs the host's share to take the right amount from the host. The split
--- depends only on the amount and the fee rate fixed at checkout, so it is filled in when the row
--- is written (and computed again from Stripe's amount_received when the payment succeeds).
+-- A payment in the settlement currency knows its split (platform fee, host share) from checkout
+-- on. Stripe does not promise event order: a dispute (or its funds_withdrawn) can arrive before
+-- the payment_intent.succeeded it belongs to, and then needs the host's share to take the right
+-- amount from the host. The split depends only on the amount and the fee rate fixed at checkout,
+-- so it is filled in when the row is written (and computed again from Stripe's amount_received
+-- when the payment succeeds). A payment in another currency learns its settlement amount, and so
+-- its split, from the charge's balance transaction (private.settle_payment).
 create or replace function private.fill_payment_split() returns trigger
 language plpgsql
 set search_path = ''
 as $$
 begin
-  if new.platform_fee_cents is null then
-    new.platform_fee_cents := private.platform_fee_for(new.amount_cents, new.platform_fee_bps);
-    new.host_share_cents := new.amount_cents - new.platform_fee_cents;
+  if new.settlement_amount_cents is null and new.currency = (select s.settlement_currency from private.payment_settings s) then
+    new.settlement_currency := new.currency;
+    new.settlement_amount_cents := new.amount_cents;
+  end if;
+  if new.platform_fee_cents is null and new.settlement_amount_cents is not null then
+    new.platform_fee_cents := private.platform_fee_for(new.settlement_amount_cents, new.platform_fee_bps);
+    new.host_share_cents := new.settlement_amount_cents - new.platform_fee_cents;
   end if;
   return new;
 end
 $$;
-comment on function private.fill_payment_split() is 'Trigger: a new payment gets its platform fee and host share from its amount and the fee rate fixed at checkout.';
+comment on function private.fill_payment_split() is 'Trigger: a new payment in the settlement currency gets its settlement amount, platform fee and host share from its amount and the fee rate fixed at checkout.';
 
 create trigger payments_fill_split before insert on private.payments
   for each row execute function private.fill_payment_split();
+
+-- The statuses of the pinned API version (2026-10-28.endive, stripe-node 23.1.0) Rally
+-- understands, per Stripe object. Stripe may add more at any time: appliers store an unknown one
+-- raw (stripe_status), move nothing, and reconciliation lists it for an operator.
+create or replace function private.stripe_status_known(p_object text, p_status text) returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  select coalesce(p_status = any (case p_object
+    when 'payment_intent' then array['requires_payment_method', 'requires_confirmation', 'requires_action', 'processing',
+                                     'requires_capture', 'succeeded', 'canceled']
+    when 'refund' then array['pending', 'requires_action', 'succeeded', 'failed', 'canceled']
+    when 'payout' then array['pending', 'in_transit', 'paid', 'failed', 'canceled']
+    when 'dispute' then array['warning_needs_response', 'warning_under_review', 'warning_closed', 'needs_response', 'under_review',
+                              'won', 'lost', 'prevented', 'appeal_needs_response', 'appeal_under_review']
+  end), false)
+$$;
+comment on function private.stripe_status_known(text, text) is
+  'Whether Rally understands a status Stripe sent for a payment_intent, refund, payout or dispute (the pinned API version''s statuses). Unknown ones are stored raw and listed by reconciliation.';
 
 alter table private.ledger_transactions
   add constraint ledger_transactions_payment_fk foreign key (payment_id) references private.payments (id);
@@ -94,6 +146,7 @@ create table private.payment_commands (
   priority smallint not null,
   status text not null default 'pending',
   payload jsonb not null,
+  idempotency_key text not null,
   payment_id uuid references private.payments (id),
   host_id uuid references public.profiles (id),
   payout_id uuid,
@@ -109,13 +162,16 @@ create table private.payment_commands (
   updated_at timestamptz not null default now(),
   completed_at timestamptz,
   constraint payment_commands_kind check (kind in ('create_transfer', 'reverse_transfer', 'create_refund', 'create_payout',
-                                                   'cancel_payment_intent', 'sync_stripe_fee')),
+                                                   'cancel_payment_intent', 'sync_balance_transaction')),
+  constraint payment_commands_idempotency_key check (char_length(idempotency_key) between 1 and 255),
   constraint payment_commands_status check (status in ('pending', 'processing', 'succeeded', 'dead')),
   constraint payment_commands_payload check (jsonb_typeof(payload) = 'object')
 );
 comment on table private.payment_commands is
-  'Outbox of Stripe calls (transfers, reversals, refunds, payouts, PaymentIntent cancellations, fee look-ups). The id is the Stripe Idempotency-Key. Drained by the payments-worker function; dead after command_max_attempts.';
-comment on column private.payment_commands.priority is 'Lower runs first: refunds 10, transfers 20, reversals 30, payouts 40, cancellations 50, fee look-ups 60.';
+  'Outbox of Stripe calls (transfers, reversals, refunds, payouts, PaymentIntent cancellations, balance transaction look-ups). Sent with idempotency_key (the id, until Stripe saved a refusal under it). Drained by the payments-worker function; dead after command_max_attempts.';
+comment on column private.payment_commands.priority is 'Lower runs first: refunds 10, transfers 20, reversals 30, payouts 40, cancellations 50, balance transaction look-ups 60.';
+comment on column private.payment_commands.idempotency_key is
+  'The Idempotency-Key the next attempt sends: the command id, or <id>:<attempt> after Stripe refused an attempt and saved that refusal under the key it used (balance_insufficient), so that a later attempt can succeed. Replaced only before an attempt, never after one was sent with it.';
 comment on column private.payment_commands.locked_until is 'Lease of a claimed (processing) command; past it another worker may claim it again (same idempotency key).';
 create index payment_commands_due_idx on private.payment_commands (priority, next_attempt_at) where status = 'pending';
 create index payment_commands_lease_idx on private.payment_commands (locked_until) where status = 'processing';
@@ -142,18 +198,41 @@ as $$
 declare
   v_id uuid := coalesce(p_id, gen_random_uuid());
 begin
-  insert into private.payment_commands (id, kind, priority, payload, payment_id, host_id, payout_id, refund_id, max_attempts)
+  insert into private.payment_commands (id, kind, priority, payload, idempotency_key, payment_id, host_id, payout_id, refund_id, max_attempts)
   values (v_id, p_kind,
           case p_kind when 'create_refund' then 10 when 'create_transfer' then 20 when 'reverse_transfer' then 30
                       when 'create_payout' then 40 when 'cancel_payment_intent' then 50 else 60 end,
-          p_payload, p_payment_id, p_host_id, p_payout_id, p_refund_id,
+          p_payload, v_id::text, p_payment_id, p_host_id, p_payout_id, p_refund_id,
           (select s.command_max_attempts from private.payment_settings s))
   on conflict (id) do nothing;
   return v_id;
 end
 $$;
 comment on function private.enqueue_payment_command(text, jsonb, uuid, uuid, uuid, uuid, uuid) is
-  'Queues a Stripe call in the payment command outbox (same transaction as the decision). Returns the command id = Stripe idempotency key.';
+  'Queues a Stripe call in the payment command outbox (same transaction as the decision). Returns the command id, which is its first Stripe idempotency key.';
+
+-- Queues the look-up of a Stripe balance transaction (the fee and settlement amount of a charge,
+-- the converted amount of a refund), once per balance transaction.
+create or replace function private.queue_balance_transaction_lookup(p_balance_transaction text, p_payment_id uuid, p_host_id uuid)
+returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_balance_transaction !~ '^txn_[A-Za-z0-9]+$' then
+    return;
+  end if;
+  if not exists (select 1 from private.payment_commands c
+                  where c.payment_id = p_payment_id and c.kind = 'sync_balance_transaction'
+                    and c.payload ->> 'balance_transaction' = p_balance_transaction) then
+    perform private.enqueue_payment_command('sync_balance_transaction', jsonb_build_object('balance_transaction', p_balance_transaction),
+                                            p_payment_id, p_host_id);
+  end if;
+end
+$$;
+comment on function private.queue_balance_transaction_lookup(text, uuid, uuid) is
+  'Queues (once per balance transaction) the worker''s look-up of a Stripe balance transaction of a payment.';
 
 -- The worker's claim: due commands (and ones whose lease ran out), locked with SKIP LOCKED so
 -- workers never take the same row, marked processing under a lease, attempts counted.
@@ -187,7 +266,7 @@ begin
 end
 $$;
 comment on function private.claim_payment_commands(integer, integer) is
-  'Service role (payments-worker): claims up to p_limit due commands with FOR UPDATE SKIP LOCKED under a lease; each claim counts as an attempt.';
+  'Service role (payments-worker): claims up to p_limit due commands with FOR UPDATE SKIP LOCKED under a lease; each claim counts as an attempt. Each row carries the idempotency_key its attempt sends.';
 
 -- Fills what only becomes known after queueing (the transfer to reverse). Never changes a
 -- parameter that was already sent: only absent keys are added.
@@ -201,9 +280,16 @@ declare
   v_transfer text;
 begin
   if p_command.kind = 'reverse_transfer' and p_command.payload ->> 'transfer_id' is null then
+    -- A reversal queued for a transfer still being made (sync_host_transfers) reverses that one.
+    select c.result ->> 'id' into v_transfer from private.payment_commands c
+     where c.id = (p_command.payload ->> 'transfer_command_id')::uuid and c.kind = 'create_transfer' and c.status = 'succeeded';
+    if v_transfer is not null then
+      return p_command.payload || jsonb_build_object('transfer_id', v_transfer);
+    end if;
     select t.id into v_transfer from private.stripe_transfers t
      where t.payment_id = p_command.payment_id and t.amount_cents - t.amount_reversed_cents > 0
-     order by t.created_at limit 1;
+     order by t.amount_cents - t.amount_reversed_cents >= (p_command.payload ->> 'amount')::bigint desc, t.created_at desc, t.id
+     limit 1;
     if v_transfer is not null then
       return p_command.payload || jsonb_build_object('transfer_id', v_transfer);
     end if;
@@ -211,12 +297,18 @@ begin
   return p_command.payload;
 end
 $$;
-comment on function private.resolve_command_payload(private.payment_commands) is 'Adds late-known parameters to a command payload (the transfer a reversal applies to).';
+comment on function private.resolve_command_payload(private.payment_commands) is 'Adds late-known parameters to a command payload: the transfer a reversal queued before its transfer was made applies to (the one its transfer_command_id made; else the newest of the payment''s transfers that still holds the amount).';
 
 -- The worker reports a failed call. Retryable failures wait (exponential backoff with ±25 %
 -- jitter, capped); the last attempt, or a failure Stripe says will never succeed, dead-letters
--- the command and runs its compensation. Returns 'retry', 'dead' or the status it already had.
-create or replace function private.fail_payment_command(p_id uuid, p_error_code text, p_error text, p_retryable boolean)
+-- the command and runs its compensation. p_fresh_key: Stripe saved this refusal under the key the
+-- attempt used and would replay it to any retry with that key (a 400 such as balance_insufficient,
+-- docs.stripe.com/error-low-level), so the next attempt gets a new key, <id>:2, <id>:3, …, stored
+-- now, before it is sent: an attempt that then fails indeterminately is retried with that same
+-- new key. A command that dies this way gets its new key too, for an operator's retry.
+-- Returns 'retry', 'dead' or the status it already had.
+create or replace function private.fail_payment_command(p_id uuid, p_error_code text, p_error text, p_retryable boolean,
+                                                        p_fresh_key boolean default false)
 returns text
 language plpgsql
 security definer
@@ -226,6 +318,7 @@ declare
   v_command private.payment_commands;
   v_settings private.payment_settings;
   v_delay double precision;
+  v_key text;
 begin
   select * into v_command from private.payment_commands where id = p_id for update;
   if v_command.id is null then
@@ -235,17 +328,21 @@ begin
     return v_command.status;
   end if;
   select * into v_settings from private.payment_settings;
+  v_key := case when coalesce(p_fresh_key, false)
+                then v_command.id::text || ':' || (coalesce(nullif(split_part(v_command.idempotency_key, ':', 2), '')::integer, 1) + 1)::text
+                else v_command.idempotency_key end;
   if coalesce(p_retryable, false) and v_command.attempts < v_command.max_attempts then
     v_delay := least(v_settings.command_backoff_base_seconds * power(2, greatest(v_command.attempts - 1, 0)),
                      v_settings.command_backoff_max_seconds) * (0.75 + random() * 0.5);
     update private.payment_commands
        set status = 'pending', next_attempt_at = now() + make_interval(secs => v_delay), locked_until = null,
+           idempotency_key = v_key,
            last_error_code = left(p_error_code, 100), last_error = left(p_error, 2000), updated_at = now()
      where id = p_id;
     return 'retry';
   end if;
   update private.payment_commands
-     set status = 'dead', locked_until = null, completed_at = now(),
+     set status = 'dead', locked_until = null, completed_at = now(), idempotency_key = v_key,
          last_error_code = left(p_error_code, 100), last_error = left(p_error, 2000), updated_at = now()
    where id = p_id
   returning * into v_command;
@@ -253,8 +350,8 @@ begin
   return 'dead';
 end
 $$;
-comment on function private.fail_payment_command(uuid, text, text, boolean) is
-  'Service role (payments-worker): records a failed Stripe call; retry with backoff, or dead-letter with compensation after the last attempt or a permanent error.';
+comment on function private.fail_payment_command(uuid, text, text, boolean, boolean) is
+  'Service role (payments-worker): records a failed Stripe call; retry with backoff (with a fresh idempotency key when Stripe saved the refusal under the old one), or dead-letter with compensation after the last attempt or a permanent error.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Checkout
@@ -378,17 +475,19 @@ create trigger bookings_cancel_open_payment after update of status on public.boo
 
 grant execute on function private.prepare_checkout(uuid) to authenticated;
 grant execute on function private.record_payment_intent(uuid, jsonb), private.claim_payment_commands(integer, integer),
-  private.fail_payment_command(uuid, text, text, boolean) to service_role;
+  private.fail_payment_command(uuid, text, text, boolean, boolean) to service_role;
 
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).
 revoke execute on function
   private.claim_payment_commands(integer,integer),
   private.enqueue_payment_command(text,jsonb,uuid,uuid,uuid,uuid,uuid),
-  private.fail_payment_command(uuid,text,text,boolean),
+  private.fail_payment_command(uuid,text,text,boolean,boolean),
   private.fill_payment_split(),
   private.on_booking_hold_ended(),
   private.prepare_checkout(uuid),
+  private.queue_balance_transaction_lookup(text,uuid,uuid),
   private.record_payment_intent(uuid,jsonb),
-  private.resolve_command_payload(private.payment_commands)
+  private.resolve_command_payload(private.payment_commands),
+  private.stripe_status_known(text,text)
   from public;

@@ -14,10 +14,13 @@
 --
 -- Transfers follow the wallet, not the other way round: private.sync_host_transfers keeps
 -- "what Rally has transferred to the host" equal to "what the host's wallet says is at Stripe"
--- (available, if positive, + in transit + paid out). After a refund or a dispute on released
--- money the difference is negative and the host's share is reversed (as far as their connected
--- account still holds it); a host whose balance went negative receives no transfer until later
--- earnings have covered it — that is how a debt is recovered from future earnings.
+-- (available, if positive, + in transit + paid out), whatever order payments are released in.
+-- After a refund or a dispute on released money the difference is negative and transfers are
+-- reversed (that payment's first, then the host's others, newest first, as far as their
+-- connected account still holds them); a host whose balance went negative receives no transfer
+-- until later earnings have covered it — that is how a debt is recovered from future earnings.
+-- Wallets, transfers and payouts are in the settlement currency (payments.settlement_currency):
+-- a transfer with source_transaction must be in the currency of the charge's balance transaction.
 
 create table private.stripe_transfers (
   id text primary key,
@@ -59,6 +62,7 @@ create table private.payouts (
   amount_cents bigint not null,
   currency text not null references public.currencies (code),
   status text not null default 'requested',
+  stripe_status text,
   stripe_payout_id text,
   failure_code text,
   failure_message text,
@@ -75,6 +79,7 @@ create table private.payouts (
 comment on table private.payouts is
   'Withdrawals hosts asked for with request_payout: Stripe payouts from their connected account to their bank. Status follows payout.* webhooks.';
 comment on column private.payouts.failure_code is 'Stripe''s failure code, or command_dead when Stripe never accepted the payout.';
+comment on column private.payouts.stripe_status is 'The payout status in Stripe''s newest snapshot, raw (may be one Rally does not know: reconciliation lists it).';
 create unique index payouts_stripe_id_key on private.payouts (stripe_payout_id);
 create index payouts_host_idx on private.payouts (host_id, requested_at desc);
 create index payouts_currency_idx on private.payouts (currency);
@@ -122,23 +127,27 @@ as $$
 $$;
 comment on function private.payment_net_transferred(uuid) is 'What a payment''s transfers still hold at the host, including queued transfers and reversals.';
 
--- Queues the transfer or reversal that makes "transferred to the host" match the wallet:
--- target = max(available, 0) + in transit + paid out. A positive gap is transferred from this
--- payment's charge (at most its host share not yet transferred); a negative gap is reversed
--- from this payment's transfer (at most what it still holds there). Serialized per host and
--- currency by the host_available row lock. Returns the amount queued (+ transfer, − reversal).
+-- Queues the transfers or reversals that make "transferred to the host" match the wallet:
+-- target = max(available, 0) + in transit + paid out, in one currency. A positive gap is
+-- transferred from released charges, this payment's first, then the host's other ones newest
+-- first, each at most what it still earns the host (its share released to available, less what
+-- refunds and disputes took back) not yet transferred; a negative gap is reversed from
+-- transfers, this payment's first, then the host's others newest first, each as far as it still
+-- holds money (and, last, from transfers still queued, once they are made). Serialized per host
+-- and currency by the host_available row lock. Returns the amount queued (+ transfers, − reversals).
 create or replace function private.sync_host_transfers(p_host_id uuid, p_currency text, p_payment_id uuid) returns bigint
 language plpgsql
 security definer
 set search_path = ''
 as $$
 declare
-  v_payment private.payments;
   v_account private.stripe_accounts;
   v_wallet record;
   v_current bigint;
   v_gap bigint;
   v_amount bigint;
+  v_queued bigint := 0;
+  r record;
 begin
   perform private.lock_host_balance(p_host_id, 'host_available', p_currency);
   select * into v_wallet from private.host_wallet(p_host_id, p_currency);
@@ -150,38 +159,86 @@ begin
                  where c.host_id = p_host_id and c.kind = 'reverse_transfer' and c.status in ('pending', 'processing')
                    and c.payload ->> 'currency' = lower(p_currency)), 0);
   v_gap := greatest(v_wallet.available, 0) + v_wallet.in_transit + v_wallet.paid_out - v_current;
-  select * into v_payment from private.payments where id = p_payment_id;
-  if v_gap = 0 or v_payment.id is null then
-    return 0;
-  end if;
   if v_gap > 0 then
     select * into v_account from private.stripe_accounts where host_id = p_host_id;
-    v_amount := least(v_gap, coalesce(v_payment.host_share_cents, 0) - private.payment_net_transferred(p_payment_id));
-    if v_amount <= 0 or v_account.host_id is null or private.stripe_account_ready(v_account) is not true or v_payment.charge_id is null then
+    if v_account.host_id is null or private.stripe_account_ready(v_account) is not true then
       return 0;
     end if;
-    perform private.enqueue_payment_command('create_transfer',
-      jsonb_build_object('amount', v_amount, 'currency', lower(p_currency), 'destination', v_account.account_id,
-                         'source_transaction', v_payment.charge_id, 'transfer_group', v_payment.booking_id::text,
-                         'metadata', jsonb_build_object('payment_id', v_payment.id::text, 'booking_id', v_payment.booking_id::text,
-                                                        'host_id', p_host_id::text)),
-      v_payment.id, p_host_id);
-    return v_amount;
+    for r in
+      select p.* from private.payments p
+       where p.host_id = p_host_id and p.settlement_currency = upper(p_currency) and p.status = 'succeeded'
+         and p.released_at is not null and p.charge_id is not null
+       order by p.id = p_payment_id desc, p.released_at desc, p.id
+    loop
+      exit when v_gap <= 0;
+      v_amount := least(v_gap, -private.payment_ledger_sum(r.id, 'host_available') - private.payment_net_transferred(r.id));
+      continue when v_amount <= 0;
+      perform private.enqueue_payment_command('create_transfer',
+        jsonb_build_object('amount', v_amount, 'currency', lower(p_currency), 'destination', v_account.account_id,
+                           'source_transaction', r.charge_id, 'transfer_group', r.booking_id::text,
+                           'metadata', jsonb_build_object('payment_id', r.id::text, 'booking_id', r.booking_id::text,
+                                                          'host_id', p_host_id::text)),
+        r.id, p_host_id);
+      v_gap := v_gap - v_amount;
+      v_queued := v_queued + v_amount;
+    end loop;
+    return v_queued;
   end if;
-  v_amount := least(-v_gap, private.payment_net_transferred(p_payment_id));
-  if v_amount <= 0 then
+  if v_gap = 0 then
     return 0;
   end if;
-  perform private.enqueue_payment_command('reverse_transfer',
-    jsonb_build_object('amount', v_amount, 'currency', lower(p_currency),
-                       'metadata', jsonb_build_object('payment_id', v_payment.id::text, 'booking_id', v_payment.booking_id::text,
-                                                      'host_id', p_host_id::text)),
-    v_payment.id, p_host_id);
-  return -v_amount;
+  -- Transfers made: each as far as it still holds money, counting reversals already queued for it.
+  for r in
+    select t.id, t.payment_id, p.booking_id,
+           t.amount_cents - t.amount_reversed_cents
+             - coalesce((select sum((c.payload ->> 'amount')::bigint) from private.payment_commands c
+                          where c.kind = 'reverse_transfer' and c.status in ('pending', 'processing')
+                            and c.payload ->> 'transfer_id' = t.id), 0) as holds
+      from private.stripe_transfers t left join private.payments p on p.id = t.payment_id
+     where t.host_id = p_host_id and t.currency = upper(p_currency)
+     order by t.payment_id is not distinct from p_payment_id desc, t.created_at desc, t.id
+  loop
+    exit when v_gap >= 0;
+    v_amount := least(-v_gap, r.holds);
+    continue when v_amount <= 0;
+    perform private.enqueue_payment_command('reverse_transfer',
+      jsonb_build_object('amount', v_amount, 'currency', lower(p_currency), 'transfer_id', r.id,
+                         'metadata', jsonb_strip_nulls(jsonb_build_object('payment_id', r.payment_id::text, 'booking_id', r.booking_id::text,
+                                                                          'host_id', p_host_id::text))),
+      r.payment_id, p_host_id);
+    v_gap := v_gap + v_amount;
+    v_queued := v_queued - v_amount;
+  end loop;
+  -- Transfers still queued: each reversed once made, by no more than it will hold (Stripe refuses a
+  -- reversal larger than its transfer). The reversal names the command that makes its transfer;
+  -- the worker names the transfer itself once that command has run (resolve_command_payload).
+  for r in
+    select c.id as command_id, c.payment_id, p.booking_id,
+           (c.payload ->> 'amount')::bigint
+             - coalesce((select sum((x.payload ->> 'amount')::bigint) from private.payment_commands x
+                          where x.kind = 'reverse_transfer' and x.status in ('pending', 'processing')
+                            and x.payload ->> 'transfer_command_id' = c.id::text), 0) as holds
+      from private.payment_commands c join private.payments p on p.id = c.payment_id
+     where c.host_id = p_host_id and c.kind = 'create_transfer' and c.status in ('pending', 'processing')
+       and c.payload ->> 'currency' = lower(p_currency)
+     order by c.payment_id = p_payment_id desc, c.created_at desc, c.id
+  loop
+    exit when v_gap >= 0;
+    v_amount := least(-v_gap, r.holds);
+    continue when v_amount <= 0;
+    perform private.enqueue_payment_command('reverse_transfer',
+      jsonb_build_object('amount', v_amount, 'currency', lower(p_currency), 'transfer_command_id', r.command_id,
+                         'metadata', jsonb_build_object('payment_id', r.payment_id::text, 'booking_id', r.booking_id::text,
+                                                        'host_id', p_host_id::text)),
+      r.payment_id, p_host_id);
+    v_gap := v_gap + v_amount;
+    v_queued := v_queued - v_amount;
+  end loop;
+  return v_queued;
 end
 $$;
 comment on function private.sync_host_transfers(uuid, text, uuid) is
-  'Queues the transfer (or reversal) that keeps what was transferred to a host equal to max(available, 0) + in transit + paid out, using this payment''s charge or transfer. Returns the amount queued (+ transfer, − reversal).';
+  'Queues the transfers (or reversals) that keep what was transferred to a host equal to max(available, 0) + in transit + paid out in one currency, whatever order payments were released in: this payment''s charge or transfers first, then the host''s others. Returns the amount queued (+ transfers, − reversals).';
 
 -- Applies a Stripe Transfer object (worker result or transfer.created / .updated / .reversed):
 -- records it, books the transfer once (transfer:<tr id>) and every reversal it lists once.
@@ -265,11 +322,13 @@ comment on function private.apply_transfer_reversal(jsonb, text) is 'Applies a S
 
 -- Job (every 10 minutes): paid bookings whose event ended at least release_hold_hours ago
 -- (and whose payment has no open dispute, in an event not cancelled) have their pending host
--- share moved to available, and the transfer to the host is queued. Returns how many payments
+-- share moved to available, and the transfers to the host are queued. Returns how many payments
 -- were released. Money that comes back to pending after a payment's release (a refund taken from
 -- pending that failed late, a late dispute fee or reinstatement) is swept into available too,
 -- booked as its own release keyed by the pending entry it clears; the sweep looks at pending
--- movements of the last 7 days, which the 10-minute job covers many times over.
+-- movements of the last 7 days, which the 10-minute job covers many times over. Transfers are
+-- synced once per host and currency after all of the run's releases, so the order payments are
+-- released in cannot change what the host is sent.
 create or replace function private.release_host_earnings(p_limit integer default 200) returns integer
 language plpgsql
 security definer
@@ -281,10 +340,17 @@ declare
   v_pending bigint;
   v_last_entry bigint;
   v_count integer := 0;
+  v_hosts uuid[] := array[]::uuid[];
+  v_currencies text[] := array[]::text[];
+  v_payments uuid[] := array[]::uuid[];
+  r record;
 begin
   for v_payment in
     select p.* from private.payments p join private.events e on e.id = p.event_id
      where p.status = 'succeeded' and p.released_at is null
+       -- Booked: a payment in another currency than the settlement currency is booked (and so
+       -- released) only once Stripe's balance transaction said what it settled for.
+       and p.settlement_amount_cents is not null
        -- Money follows facts: the event really ended (completed by the system, never a time
        -- the host can move) at least release_hold_hours ago.
        and e.status = 'completed' and e.completed_at + make_interval(hours => v_hold) <= now()
@@ -295,10 +361,12 @@ begin
   loop
     v_pending := -private.payment_ledger_sum(v_payment.id, 'host_pending');
     perform private.post_ledger_transaction('release:' || v_payment.id::text, 'release',
-      private.postings_release(v_payment.host_id, v_payment.currency, v_pending),
+      private.postings_release(v_payment.host_id, v_payment.settlement_currency, v_pending),
       p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id);
     update private.payments set released_at = now(), updated_at = now() where id = v_payment.id;
-    perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
+    v_hosts := v_hosts || v_payment.host_id;
+    v_currencies := v_currencies || v_payment.settlement_currency;
+    v_payments := v_payments || v_payment.id;
     v_count := v_count + 1;
   end loop;
 
@@ -323,20 +391,86 @@ begin
       join private.ledger_accounts a on a.id = e.account_id
      where t.payment_id = v_payment.id and a.kind = 'host_pending';
     perform private.post_ledger_transaction('release:' || v_payment.id::text || ':after:' || v_last_entry::text, 'release',
-      private.postings_release(v_payment.host_id, v_payment.currency, v_pending),
+      private.postings_release(v_payment.host_id, v_payment.settlement_currency, v_pending),
       p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id);
-    perform private.sync_host_transfers(v_payment.host_id, v_payment.currency, v_payment.id);
+    v_hosts := v_hosts || v_payment.host_id;
+    v_currencies := v_currencies || v_payment.settlement_currency;
+    v_payments := v_payments || v_payment.id;
     v_count := v_count + 1;
+  end loop;
+
+  for r in
+    select distinct on (u.host_id, u.currency) u.host_id, u.currency, u.payment_id
+      from unnest(v_hosts, v_currencies, v_payments) with ordinality as u(host_id, currency, payment_id, n)
+     order by u.host_id, u.currency, u.n
+  loop
+    perform private.sync_host_transfers(r.host_id, r.currency, r.payment_id);
   end loop;
   return v_count;
 end
 $$;
 comment on function private.release_host_earnings(integer) is
-  'Job (every 10 minutes): moves the pending share of paid bookings to available once the event ended release_hold_hours ago (disputed payments and cancelled events wait), queues the transfer to the host, and sweeps pending amounts that came back after a payment''s release.';
+  'Job (every 10 minutes): moves the pending share of paid bookings to available once the event ended release_hold_hours ago (disputed payments, payments not yet booked and cancelled events wait), sweeps pending amounts that came back after a payment''s release, then queues the transfers to each host once.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Payouts
 -- ---------------------------------------------------------------------------------------------
+
+-- The one way money leaves a host's wallet for their bank, whoever asks (the host through
+-- request_payout, or the payout schedule's job): under the lock on the host's available balance
+-- it refuses more than the balance holds (insufficient_funds), moves the amount to in transit
+-- and queues the Stripe payout from the connected account. Parallel callers queue on that lock,
+-- so no combination of them can overdraw the balance.
+create or replace function private.start_payout(p_host_id uuid, p_amount_cents bigint, p_currency text)
+returns private.payouts
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_profile public.profiles;
+  v_account private.stripe_accounts;
+  v_available bigint;
+  v_payout private.payouts;
+begin
+  if p_amount_cents is null or p_amount_cents <= 0 then
+    perform private.raise_error('22023', 'invalid_amount', 'Ask for a positive amount in minor units.');
+  end if;
+  if p_currency is null or not exists (select 1 from public.currencies c where c.code = p_currency) then
+    perform private.raise_error('22023', 'invalid_currency', 'Unknown currency.');
+  end if;
+  select * into v_profile from public.profiles p where p.id = p_host_id;
+  if v_profile.is_host is not true then
+    perform private.raise_error('42501', 'not_a_host', 'Only hosts have a wallet to withdraw from.');
+  end if;
+  if v_profile.host_status = 'suspended' then
+    perform private.raise_error('P0001', 'host_suspended', 'Your hosting rights are suspended; payouts wait until they are restored.');
+  end if;
+  select * into v_account from private.stripe_accounts a where a.host_id = p_host_id;
+  if v_account.host_id is null or private.stripe_account_ready(v_account) is not true then
+    perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding before withdrawing.');
+  end if;
+  -- The lock every payout for this host and currency queues on: the check and the move below
+  -- see the balance no other request can change until this one commits.
+  v_available := -private.lock_host_balance(p_host_id, 'host_available', p_currency);
+  if v_available < p_amount_cents then
+    perform private.raise_error('P0001', 'insufficient_funds',
+      format('You can withdraw at most %s %s right now.', greatest(v_available, 0), p_currency));
+  end if;
+  insert into private.payouts (host_id, account_id, amount_cents, currency)
+  values (p_host_id, v_account.account_id, p_amount_cents, p_currency)
+  returning * into v_payout;
+  perform private.post_ledger_transaction('payout:' || v_payout.id::text || ':requested', 'payout_requested',
+    private.postings_payout_requested(p_host_id, p_currency, p_amount_cents), p_payout_id => v_payout.id);
+  perform private.enqueue_payment_command('create_payout',
+    jsonb_build_object('amount', p_amount_cents, 'currency', lower(p_currency), 'stripe_account', v_account.account_id,
+                       'metadata', jsonb_build_object('payout_id', v_payout.id::text, 'host_id', p_host_id::text)),
+    p_host_id => p_host_id, p_payout_id => v_payout.id);
+  return v_payout;
+end
+$$;
+comment on function private.start_payout(uuid, bigint, text) is
+  'Starts a payout of p_amount_cents from a host''s available balance (under its row lock: insufficient_funds when it holds less), moves it to in transit and queues the Stripe payout. The one path behind request_payout and scheduled payouts. Errors: 22023 invalid_amount / invalid_currency; 42501 not_a_host; P0001 host_suspended, payouts_not_enabled, insufficient_funds.';
 
 create or replace function private.request_payout(p_amount_cents bigint, p_currency text)
 returns table (payout_id uuid, amount_cents bigint, currency text, status text, requested_at timestamptz)
@@ -345,41 +479,8 @@ security definer
 set search_path = ''
 as $$
 declare
-  v_uid uuid := private.require_user();
-  v_currency text := upper(btrim(p_currency));
-  v_account private.stripe_accounts;
-  v_available bigint;
-  v_payout private.payouts;
+  v_payout private.payouts := private.start_payout(private.require_user(), p_amount_cents, upper(btrim(p_currency)));
 begin
-  if p_amount_cents is null or p_amount_cents <= 0 then
-    perform private.raise_error('22023', 'invalid_amount', 'Ask for a positive amount in minor units.');
-  end if;
-  if v_currency is null or not exists (select 1 from public.currencies c where c.code = v_currency) then
-    perform private.raise_error('22023', 'invalid_currency', 'Unknown currency.');
-  end if;
-  if not exists (select 1 from public.profiles p where p.id = v_uid and p.is_host) then
-    perform private.raise_error('42501', 'not_a_host', 'Only hosts have a wallet to withdraw from.');
-  end if;
-  select * into v_account from private.stripe_accounts a where a.host_id = v_uid;
-  if v_account.host_id is null or private.stripe_account_ready(v_account) is not true then
-    perform private.raise_error('P0001', 'payouts_not_enabled', 'Finish Stripe onboarding before withdrawing.');
-  end if;
-  -- The lock every request for this host and currency queues on: the check and the move below
-  -- see the balance no other request can change until this one commits.
-  v_available := -private.lock_host_balance(v_uid, 'host_available', v_currency);
-  if v_available < p_amount_cents then
-    perform private.raise_error('P0001', 'insufficient_funds',
-      format('You can withdraw at most %s %s right now.', greatest(v_available, 0), v_currency));
-  end if;
-  insert into private.payouts (host_id, account_id, amount_cents, currency)
-  values (v_uid, v_account.account_id, p_amount_cents, v_currency)
-  returning * into v_payout;
-  perform private.post_ledger_transaction('payout:' || v_payout.id::text || ':requested', 'payout_requested',
-    private.postings_payout_requested(v_uid, v_currency, p_amount_cents), p_payout_id => v_payout.id);
-  perform private.enqueue_payment_command('create_payout',
-    jsonb_build_object('amount', p_amount_cents, 'currency', lower(v_currency), 'stripe_account', v_account.account_id,
-                       'metadata', jsonb_build_object('payout_id', v_payout.id::text, 'host_id', v_uid::text)),
-    p_host_id => v_uid, p_payout_id => v_payout.id);
   return query select v_payout.id, v_payout.amount_cents, v_payout.currency, v_payout.status, v_payout.requested_at;
 end
 $$;
@@ -396,7 +497,7 @@ begin
 end
 $$;
 comment on function public.request_payout(bigint, text) is
-  'A host withdraws p_amount_cents (minor units) of p_currency from their available balance to their bank through Stripe: the amount moves to in transit at once (under a lock on the balance, so parallel requests never overdraw) and the payout is sent by the payments worker; payout.paid settles it, a failure puts it back. Errors: 22023 invalid_amount / invalid_currency; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled, insufficient_funds.';
+  'A host withdraws p_amount_cents (minor units) of p_currency from their available balance to their bank through Stripe: the amount moves to in transit at once (under a lock on the balance, so parallel requests never overdraw) and the payout is sent by the payments worker; payout.paid settles it, a failure puts it back. Errors: 22023 invalid_amount / invalid_currency; 42501 not_authenticated / not_a_host; P0001 payouts_not_enabled, insufficient_funds, host_suspended.';
 
 -- Applies a Stripe Payout object from the host's connected account (worker result or payout.*
 -- webhooks). Statuses only move forward (paid → failed is Stripe's one way back).
@@ -426,10 +527,13 @@ begin
   if v_row.stripe_payout_id is null then
     update private.payouts set stripe_payout_id = p_payout ->> 'id', updated_at = now() where id = v_row.id;
   end if;
-  if v_row.synced_at is null or p_as_of > v_row.synced_at then
-    update private.payouts set synced_at = p_as_of,
+  if v_row.synced_at is null or p_as_of > v_row.synced_at or (p_as_of = v_row.synced_at and v_status in ('failed', 'canceled')) then
+    update private.payouts set synced_at = p_as_of, stripe_status = v_status,
            arrival_date = coalesce(to_timestamp((p_payout ->> 'arrival_date')::bigint)::date, arrival_date)
      where id = v_row.id;
+  end if;
+  if private.stripe_status_known('payout', v_status) is not true then
+    return 'unknown_status'; -- kept raw in stripe_status; nothing moves (reconciliation lists it)
   end if;
 
   if v_status = 'paid' then
@@ -477,7 +581,7 @@ begin
 end
 $$;
 comment on function private.apply_payout(jsonb, text, timestamptz, text) is
-  'Applies a Stripe Payout from a host''s connected account: paid → paid out; failed / canceled → back to available (from paid out if Stripe had said paid). Booked once per transition.';
+  'Applies a Stripe Payout from a host''s connected account: paid → paid out; failed / canceled → back to available (from paid out if Stripe had said paid). Booked once per transition. A status Rally does not know is stored raw (stripe_status) and moves nothing: unknown_status.';
 
 -- ---------------------------------------------------------------------------------------------
 -- What hosts read
@@ -496,7 +600,8 @@ as $$
          coalesce(-sum(b.balance) filter (where a.kind = 'host_in_transit'), 0)::bigint,
          coalesce(-sum(b.balance) filter (where a.kind = 'host_paid_out'), 0)::bigint
     from private.ledger_accounts a join private.ledger_balances b on b.account_id = a.id
-   where a.host_id = (select auth.uid()) and a.kind in ('host_pending', 'host_available', 'host_in_transit', 'host_paid_out')
+   where a.host_id = (select auth.uid())
+     and a.kind in (select k.kind from private.ledger_account_kinds k where k.in_host_wallet)
    group by a.currency
 $$;
 comment on function private.my_wallet_balances() is 'The caller''s wallet balances per currency (read through public.wallet_balances).';
@@ -539,7 +644,7 @@ begin
       join private.ledger_accounts a on a.id = e.account_id
       join private.ledger_transactions t on t.id = e.transaction_id
       left join private.payments p on p.id = t.payment_id
-     where a.host_id = v_uid and a.kind in ('host_pending', 'host_available', 'host_in_transit', 'host_paid_out')
+     where a.host_id = v_uid and a.kind in (select k.kind from private.ledger_account_kinds k where k.in_host_wallet)
        and (v_after is null or e.id < v_after)
      order by e.id desc
      limit p_limit;
@@ -582,5 +687,6 @@ revoke execute on function
   private.payment_net_transferred(uuid),
   private.release_host_earnings(integer),
   private.request_payout(bigint,text),
+  private.start_payout(uuid,bigint,text),
   private.sync_host_transfers(uuid,text,uuid)
   from public;

@@ -6,9 +6,13 @@
 -- answered 200 and changes nothing) and applies it. Every applier is idempotent and monotonic
 -- — ledger movements are keyed by the money movement, statuses only move forward, account
 -- snapshots older than the one applied are ignored — so replays and out-of-order delivery
--- change nothing. Unknown event types are stored (status ignored), never dropped. If applying
--- fails, the transaction rolls back, the function answers 500 and Stripe retries; the failure
--- is recorded separately in private.stripe_event_failures for operators.
+-- change nothing. Unknown event types are stored (status ignored), never dropped; a status
+-- Rally does not know is stored raw and moves nothing (result unknown_status). An event about a
+-- payment that is not booked yet (a Dashboard refund, a dispute, arriving before Stripe said
+-- what the payment settled for) is stored with result `deferred` and applied again when the
+-- payment is booked (private.book_payment). If applying fails, the transaction rolls back, the
+-- function answers 500 and Stripe retries; the failure is recorded separately in
+-- private.stripe_event_failures for operators.
 --
 -- The payments worker reports Stripe's answers to its commands through
 -- private.complete_payment_command, which applies the returned object with the same appliers,
@@ -34,8 +38,9 @@ create table private.stripe_events (
 );
 comment on table private.stripe_events is
   'Every Stripe webhook event received, stored once (redeliveries change nothing) and applied in the same transaction. status ignored = stored but not applied (unknown type, or the wrong live/test mode).';
-comment on column private.stripe_events.result is 'What applying it did: applied, stale, unknown_payment, unknown_account, …';
+comment on column private.stripe_events.result is 'What applying it did: applied, stale, unknown_payment, unknown_account, unknown_status (a status Rally does not know, stored raw), deferred (waiting for its payment to be booked), …';
 create index stripe_events_type_idx on private.stripe_events (type, stripe_created_at);
+create index stripe_events_deferred_idx on private.stripe_events (stripe_created_at) where result = 'deferred';
 create index stripe_events_object_idx on private.stripe_events (object_id);
 create index stripe_events_received_idx on private.stripe_events (received_at);
 
@@ -53,9 +58,73 @@ comment on table private.stripe_event_failures is 'Webhook events whose applicat
 -- PaymentIntents and charges
 -- ---------------------------------------------------------------------------------------------
 
+-- Books a payment once Rally knows both that Stripe says it succeeded and what it settled for
+-- (whichever of the PaymentIntent and the charge's balance transaction comes second): the
+-- payment (host pending + platform fee, in the settlement currency), then what waited for it —
+-- refund requests, and the events deferred until it was booked. Returns whether it is booked.
+create or replace function private.book_payment(p_payment_id uuid, p_event_id text) returns boolean
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_payment private.payments;
+begin
+  select * into v_payment from private.payments where id = p_payment_id for update;
+  if v_payment.status is distinct from 'succeeded' or v_payment.settlement_amount_cents is null then
+    return false;
+  end if;
+  perform private.post_ledger_transaction('payment:' || v_payment.payment_intent_id || ':succeeded', 'payment',
+    private.postings_payment(v_payment.host_id, v_payment.settlement_currency, v_payment.settlement_amount_cents, v_payment.platform_fee_cents),
+    p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => v_payment.payment_intent_id,
+    p_stripe_event_id => p_event_id);
+  perform private.start_waiting_refund_requests(v_payment.id);
+  perform private.replay_deferred_stripe_events(v_payment);
+  return true;
+end
+$$;
+comment on function private.book_payment(uuid, text) is
+  'Books a succeeded payment once its settlement amount is known (payment:<pi>:succeeded, in the settlement currency), then starts the refund requests and applies the Stripe events that waited for it. Idempotent.';
+
+-- Applies again, oldest first, the stored events that were deferred until this payment was booked.
+create or replace function private.replay_deferred_stripe_events(p_payment private.payments) returns integer
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_event private.stripe_events;
+  v_result text;
+  v_count integer := 0;
+begin
+  for v_event in
+    select e.* from private.stripe_events e
+     where e.result = 'deferred'
+       and (e.payload -> 'data' -> 'object' ->> 'payment_intent' = p_payment.payment_intent_id
+            or e.payload -> 'data' -> 'object' ->> 'charge' = p_payment.charge_id)
+     order by e.stripe_created_at, e.received_at, e.id
+     for update
+  loop
+    begin
+      v_result := private.apply_stripe_event(v_event.payload);
+    exception when data_exception then
+      -- A value of the wrong type in that event's object: its own fault, not the payment's booking.
+      v_result := 'invalid_stripe_event';
+      perform private.record_stripe_event_failure(v_event.id, v_event.type, 'deferred event: ' || sqlerrm);
+    end;
+    update private.stripe_events set result = v_result, processed_at = now() where id = v_event.id;
+    v_count := v_count + 1;
+  end loop;
+  return v_count;
+end
+$$;
+comment on function private.replay_deferred_stripe_events(private.payments) is
+  'Applies again the stored Stripe events (Dashboard refunds, disputes) that were deferred until the payment was booked, oldest first (one carrying a value of the wrong type is marked invalid_stripe_event and noted in stripe_event_failures). Returns how many.';
+
 -- Applies a PaymentIntent (webhooks, the checkout answer, a cancellation). Succeeded: the
--- payment is booked (host pending + platform fee), the booking confirmed — or, when its hold
--- ended and the seats are gone, refunded in full.
+-- booking is confirmed — or, when its hold ended and the seats are gone, refunded in full — and
+-- the payment booked (private.book_payment) once its settlement amount is known: at once for a
+-- payment in the settlement currency, else when the charge's balance transaction is read.
 create or replace function private.apply_payment_intent(p_intent jsonb, p_event_id text, p_as_of timestamptz) returns text
 language plpgsql
 security definer
@@ -96,6 +165,13 @@ begin
     return 'unknown_payment';
   end if;
 
+  if private.stripe_status_known('payment_intent', v_status) is not true then
+    -- Kept raw; the payment's status and money do not move (reconciliation lists it).
+    if v_payment.status not in ('succeeded', 'canceled') and (v_payment.intent_synced_at is null or p_as_of >= v_payment.intent_synced_at) then
+      update private.payments set stripe_status = v_status, intent_synced_at = p_as_of, updated_at = now() where id = v_payment.id;
+    end if;
+    return 'unknown_status';
+  end if;
   if v_payment.status in ('succeeded', 'canceled') then
     -- Final. A later snapshot can still tell us the charge.
     if v_payment.charge_id is null and p_intent ->> 'latest_charge' is not null then
@@ -111,16 +187,18 @@ begin
   if v_status = 'succeeded' then
     v_amount := coalesce((p_intent ->> 'amount_received')::bigint, (p_intent ->> 'amount')::bigint);
     v_fee := private.platform_fee_for(v_amount, v_payment.platform_fee_bps);
+    -- In the settlement currency the split follows what Stripe received; in another currency it
+    -- comes from the balance transaction (private.apply_balance_transaction).
     update private.payments
-       set status = 'succeeded', amount_cents = v_amount, platform_fee_cents = v_fee, host_share_cents = v_amount - v_fee,
+       set status = 'succeeded', stripe_status = v_status, amount_cents = v_amount,
+           settlement_amount_cents = case when currency = settlement_currency then v_amount else settlement_amount_cents end,
+           platform_fee_cents = case when currency = settlement_currency then v_fee else platform_fee_cents end,
+           host_share_cents = case when currency = settlement_currency then v_amount - v_fee else host_share_cents end,
            charge_id = coalesce(charge_id, p_intent ->> 'latest_charge'), succeeded_at = now(), last_payment_error = null,
            intent_synced_at = p_as_of, livemode = coalesce((p_intent ->> 'livemode')::boolean, livemode), updated_at = now()
      where id = v_payment.id
     returning * into v_payment;
-    perform private.post_ledger_transaction('payment:' || (p_intent ->> 'id') || ':succeeded', 'payment',
-      private.postings_payment(v_payment.host_id, v_payment.currency, v_amount, v_fee),
-      p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => p_intent ->> 'id',
-      p_stripe_event_id => p_event_id);
+    perform private.book_payment(v_payment.id, p_event_id);
     v_confirmed := private.confirm_booking_payment(v_payment.booking_id);
     if v_confirmed then
       -- The receipt (payment_succeeded is critical: its email cannot be turned off).
@@ -145,10 +223,11 @@ begin
         jsonb_build_object('booking_id', v_payment.booking_id, 'event_id', v_payment.event_id));
     end if;
   elsif v_status = 'canceled' then
-    update private.payments set status = 'canceled', intent_synced_at = p_as_of, updated_at = now() where id = v_payment.id;
+    update private.payments set status = 'canceled', stripe_status = v_status, intent_synced_at = p_as_of, updated_at = now()
+     where id = v_payment.id;
   else
     update private.payments
-       set status = v_status, intent_synced_at = p_as_of,
+       set status = v_status, stripe_status = v_status, intent_synced_at = p_as_of,
            last_payment_error = coalesce(p_intent -> 'last_payment_error' ->> 'message', last_payment_error), updated_at = now()
      where id = v_payment.id;
     -- A declined card (payment_intent.payment_failed): the guest hears it, once per failure.
@@ -172,10 +251,11 @@ begin
 end
 $$;
 comment on function private.apply_payment_intent(jsonb, text, timestamptz) is
-  'Applies a PaymentIntent snapshot (statuses only move forward): succeeded → booked (host pending, platform fee), the booking confirmed and the receipt sent (payment_succeeded), or refunded in full if it can no longer be confirmed; a declined payment tells the guest (payment_failed). Unattributable payments go to suspense.';
+  'Applies a PaymentIntent snapshot (statuses only move forward): succeeded → the booking confirmed and the receipt sent (payment_succeeded), or refunded in full if it can no longer be confirmed, and the payment booked once its settlement amount is known; a declined payment tells the guest (payment_failed). Unattributable payments go to suspense; unknown statuses are stored raw (unknown_status).';
 
 -- Applies a Charge (charge.succeeded / .updated / .refunded): learns the charge id and its
--- balance transaction, and queues the look-up of Stripe's fee.
+-- balance transaction — with asynchronous capture, the default of the pinned API version, only
+-- charge.updated brings it — and queues the look-up of Stripe's fee and settlement amount.
 create or replace function private.apply_charge(p_charge jsonb) returns text
 language plpgsql
 security definer
@@ -202,16 +282,18 @@ begin
          amount_refunded_cents = greatest(amount_refunded_cents, coalesce((p_charge ->> 'amount_refunded')::bigint, 0)),
          balance_transaction_id = coalesce(balance_transaction_id, v_bt), updated_at = now()
    where id = v_payment.id;
-  if v_bt is not null and v_payment.balance_transaction_id is null and (p_charge ->> 'status') = 'succeeded' then
-    perform private.enqueue_payment_command('sync_stripe_fee', jsonb_build_object('balance_transaction', v_bt),
-                                            v_payment.id, v_payment.host_id);
+  if v_bt is not null and (p_charge ->> 'status') = 'succeeded' then
+    perform private.queue_balance_transaction_lookup(v_bt, v_payment.id, v_payment.host_id);
   end if;
   return 'applied';
 end
 $$;
-comment on function private.apply_charge(jsonb) is 'Applies a Charge: records the charge and its balance transaction and queues the Stripe fee look-up.';
+comment on function private.apply_charge(jsonb) is 'Applies a Charge: records the charge and its balance transaction and queues the look-up of Stripe''s fee and settlement amount.';
 
--- Books Stripe's processing fee from a BalanceTransaction.
+-- Applies a BalanceTransaction the worker read. A charge's: what the payment settled for (in
+-- the settlement currency, converted at exchange_rate when the charge was in another currency),
+-- its split, and Stripe's fee (stripe_fee:<txn id>); the payment is booked if it is the second
+-- of the two facts. A refund's or a refund failure's: its exchange difference.
 create or replace function private.apply_balance_transaction(p_bt jsonb) returns text
 language plpgsql
 security definer
@@ -220,22 +302,47 @@ as $$
 declare
   v_payment private.payments;
   v_fee bigint := coalesce((p_bt ->> 'fee')::bigint, 0);
+  v_currency text := upper(p_bt ->> 'currency');
+  v_amount bigint := (p_bt ->> 'amount')::bigint;
+  v_platform_fee bigint;
+  v_settled_now boolean := false;
 begin
   if p_bt ->> 'object' is distinct from 'balance_transaction' then
     perform private.raise_error('22023', 'invalid_stripe_object', 'Expected a Stripe balance transaction object.');
   end if;
-  select * into v_payment from private.payments where balance_transaction_id = p_bt ->> 'id' or charge_id = p_bt ->> 'source' limit 1;
+  if p_bt ->> 'type' in ('refund', 'refund_failure') then
+    return private.apply_refund_balance_transaction(p_bt);
+  end if;
+  select * into v_payment from private.payments where balance_transaction_id = p_bt ->> 'id' or charge_id = p_bt ->> 'source'
+   limit 1 for update;
   if v_payment.id is null then
     return 'unknown_payment';
   end if;
-  update private.payments set stripe_fee_cents = v_fee, updated_at = now() where id = v_payment.id;
+  if v_payment.settlement_amount_cents is null then
+    if v_amount is null or v_amount <= 0 then
+      perform private.raise_error('22023', 'invalid_stripe_object', 'A charge''s balance transaction has a positive amount.');
+    end if;
+    v_platform_fee := private.platform_fee_for(v_amount, v_payment.platform_fee_bps);
+    update private.payments
+       set settlement_currency = v_currency, settlement_amount_cents = v_amount, exchange_rate = (p_bt ->> 'exchange_rate')::numeric,
+           platform_fee_cents = v_platform_fee, host_share_cents = v_amount - v_platform_fee, updated_at = now()
+     where id = v_payment.id;
+    v_settled_now := true;
+  end if;
+  update private.payments
+     set stripe_fee_cents = v_fee, balance_transaction_id = coalesce(balance_transaction_id, p_bt ->> 'id'), updated_at = now()
+   where id = v_payment.id;
   perform private.post_ledger_transaction('stripe_fee:' || (p_bt ->> 'id'), 'stripe_fee',
-    private.postings_stripe_fee(upper(p_bt ->> 'currency'), v_fee),
+    private.postings_stripe_fee(v_currency, v_fee),
     p_payment_id => v_payment.id, p_booking_id => v_payment.booking_id, p_stripe_object_id => p_bt ->> 'id');
+  if v_settled_now then
+    perform private.book_payment(v_payment.id, null);
+  end if;
   return 'applied';
 end
 $$;
-comment on function private.apply_balance_transaction(jsonb) is 'Books Stripe''s fee on a payment''s charge (stripe_fee:<txn id>).';
+comment on function private.apply_balance_transaction(jsonb) is
+  'Applies a balance transaction the worker read: a charge''s gives the payment''s settlement amount (booking it if Stripe already said it succeeded) and books Stripe''s fee (stripe_fee:<txn id>); a refund''s books its exchange difference.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Events
@@ -402,7 +509,7 @@ begin
     when 'create_payout' then private.apply_payout(p_result, v_command.payload ->> 'stripe_account', now(), null)
     when 'cancel_payment_intent' then
       case when p_result ->> 'object' = 'payment_intent' then private.apply_payment_intent(p_result, null, now()) else 'applied' end
-    when 'sync_stripe_fee' then private.apply_balance_transaction(p_result)
+    when 'sync_balance_transaction' then private.apply_balance_transaction(p_result)
   end;
   update private.payment_commands
      set status = 'succeeded', result = p_result, locked_until = null, completed_at = now(), updated_at = now()
@@ -448,14 +555,14 @@ begin
         'The money is back in your available balance. Please try again later.',
         jsonb_build_object('payout_id', v_payout.id, 'amount_cents', v_payout.amount_cents, 'currency', v_payout.currency));
     end if;
-  elsif p_command.kind in ('create_transfer', 'reverse_transfer') then
+  elsif p_command.kind in ('create_transfer', 'reverse_transfer', 'sync_balance_transaction') then
     perform private.notify_admins('payment_command_dead', format('A %s was given up', replace(p_command.kind, '_', ' ')),
       coalesce(p_command.last_error, 'No error recorded.'), jsonb_build_object('command_id', p_command.id, 'host_id', p_command.host_id));
   end if;
 end
 $$;
 comment on function private.on_payment_command_dead(private.payment_commands) is
-  'Compensates a dead-lettered command: refunds are reversed in the ledger (and operators told), payouts go back to available (and the host told), transfer problems go to operators.';
+  'Compensates a dead-lettered command: refunds are reversed in the ledger (and operators told), payouts go back to available (and the host told), transfer problems and balance transaction look-ups (a payment that cannot be booked) go to operators.';
 
 grant execute on function private.ingest_stripe_event(jsonb, text, boolean), private.record_stripe_event_failure(text, text, text),
   private.complete_payment_command(uuid, jsonb) to service_role;
@@ -467,6 +574,8 @@ revoke execute on function
   private.apply_charge(jsonb),
   private.apply_payment_intent(jsonb,text,timestamp with time zone),
   private.apply_stripe_event(jsonb),
+  private.book_payment(uuid,text),
+  private.replay_deferred_stripe_events(private.payments),
   private.complete_payment_command(uuid,jsonb),
   private.ingest_stripe_event(jsonb,text,boolean),
   private.on_payment_command_dead(private.payment_commands),

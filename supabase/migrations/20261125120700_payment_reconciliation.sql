@@ -5,8 +5,11 @@
 -- the same Stripe objects, and lists every difference in admin.payment_reconciliation. It also
 -- lists ledger movements Stripe never reported (older than the grace period), and the ledger's
 -- own health: unbalanced transactions, cached balances that differ from their entries,
--- refunds stuck in flight, dead commands, webhook events that keep failing, money in suspense.
--- The comparison is by Stripe object id, so it works the same whatever order events came in.
+-- refunds stuck in flight, dead commands, webhook events that keep failing, money in suspense,
+-- statuses Stripe sent that Rally does not know, events still waiting for their payment to be
+-- booked, and payments whose settlement amount was never read. Amounts are compared in the
+-- settlement currency (what the ledger books). The comparison is by Stripe object id, so it
+-- works the same whatever order events came in.
 
 create table private.reconciliation_runs (
   id bigint generated always as identity primary key,
@@ -58,21 +61,31 @@ declare
 begin
   insert into private.reconciliation_runs default values returning id into v_run;
 
-  -- Payments Stripe says succeeded vs platform cash booked for them.
+  -- Payments Stripe says succeeded vs platform cash booked for them, in the settlement currency:
+  -- a payment in another currency is compared with its charge's balance transaction (once read:
+  -- until then the payment_unsettled check below lists it).
   insert into private.reconciliation_items (run_id, check_name, object_type, object_id, currency, stripe_amount, ledger_amount, detail)
-  select v_run, 'payment', 'payment_intent', f.object_id, f.currency, f.amount, l.amount,
+  select v_run, 'payment', 'payment_intent', f.object_id, x.currency, x.amount, l.amount,
          case when l.amount = 0 then 'succeeded at Stripe, not in the ledger' else 'amounts differ' end
     from (select distinct on (e.object_id) e.object_id, upper(e.payload -> 'data' -> 'object' ->> 'currency') as currency,
                  coalesce((e.payload -> 'data' -> 'object' ->> 'amount_received')::bigint, (e.payload -> 'data' -> 'object' ->> 'amount')::bigint) as amount
             from private.stripe_events e
            where e.type like 'payment\_intent.%' and e.status <> 'ignored' and e.payload -> 'data' -> 'object' ->> 'status' = 'succeeded'
            order by e.object_id, e.stripe_created_at desc) as f
+    left join private.payments p on p.payment_intent_id = f.object_id
+    cross join lateral (select case when p.settlement_currency is not null and p.settlement_currency <> f.currency then p.settlement_currency
+                                    else f.currency end as currency,
+                               case when p.settlement_currency is not null and p.settlement_currency <> f.currency then p.settlement_amount_cents
+                                    else f.amount end as amount) as x
     cross join lateral (select private.ledger_amount_for_object(f.object_id, 'platform_cash') as amount) as l
-   where l.amount <> f.amount;
+   where (p.id is null or p.settlement_amount_cents is not null)
+     and l.amount <> x.amount;
 
-  -- Refunds: Stripe's latest status (succeeded = the amount left; failed / canceled = nothing) vs cash booked.
+  -- Refunds: Stripe's latest status (succeeded = the amount left; failed / canceled = nothing) vs
+  -- cash booked. A refund of a payment in another currency is booked at the payment's rate (its
+  -- exchange difference is booked apart, by balance transaction).
   insert into private.reconciliation_items (run_id, check_name, object_type, object_id, currency, stripe_amount, ledger_amount, detail)
-  select v_run, 'refund', 'refund', f.object_id, f.currency, f.amount, l.amount, format('Stripe status %s', f.status)
+  select v_run, 'refund', 'refund', f.object_id, x.currency, x.amount, l.amount, format('Stripe status %s', f.status)
     from (select distinct on (e.object_id) e.object_id, upper(e.payload -> 'data' -> 'object' ->> 'currency') as currency,
                  e.payload -> 'data' -> 'object' ->> 'status' as status,
                  case when e.payload -> 'data' -> 'object' ->> 'status' = 'succeeded'
@@ -82,8 +95,14 @@ begin
              and e.payload -> 'data' -> 'object' ->> 'status' in ('succeeded', 'failed', 'canceled')
            order by e.object_id, e.stripe_created_at desc,
                     (e.payload -> 'data' -> 'object' ->> 'status' <> 'succeeded') desc) as f
+    left join private.refunds r on r.stripe_refund_id = f.object_id
+    cross join lateral (select case when r.settlement_currency is not null and r.settlement_currency <> f.currency then r.settlement_currency
+                                    else f.currency end as currency,
+                               case when r.settlement_currency is not null and r.settlement_currency <> f.currency
+                                    then case when f.amount = 0 then 0 else r.settlement_amount_cents end
+                                    else f.amount end as amount) as x
     cross join lateral (select -private.ledger_amount_for_object(f.object_id, 'platform_cash') as amount) as l
-   where l.amount <> f.amount;
+   where l.amount <> x.amount;
 
   -- Transfers to hosts and their reversals.
   insert into private.reconciliation_items (run_id, check_name, object_type, object_id, currency, stripe_amount, ledger_amount, detail)
@@ -179,13 +198,53 @@ begin
     from private.ledger_accounts a join private.ledger_entries e on e.account_id = a.id
    where a.kind = 'suspense' group by a.currency having sum(e.amount) <> 0;
 
+  -- Statuses Stripe sent that Rally does not know (kept raw; nothing moved): an operator decides.
+  insert into private.reconciliation_items (run_id, check_name, object_type, object_id, currency, stripe_amount, detail)
+  select v_run, 'unknown_status', u.object_type, u.object_id, u.currency, u.amount, u.detail
+    from (select 'dispute' as object_type, d.id as object_id, d.currency, d.amount_cents as amount,
+                 format('Stripe status %s; Rally status %s', d.stripe_status, coalesce(d.status, 'none')) as detail
+            from private.disputes d where d.stripe_status is not null and private.stripe_status_known('dispute', d.stripe_status) is not true
+          union all
+          select 'payment_intent', p.payment_intent_id, p.currency, p.amount_cents,
+                 format('Stripe status %s; Rally status %s', p.stripe_status, p.status)
+            from private.payments p where p.stripe_status is not null and private.stripe_status_known('payment_intent', p.stripe_status) is not true
+          union all
+          select 'refund', coalesce(r.stripe_refund_id, r.id::text), r.currency, r.amount_cents,
+                 format('Stripe status %s; Rally status %s', r.stripe_status, r.status)
+            from private.refunds r where r.stripe_status is not null and private.stripe_status_known('refund', r.stripe_status) is not true
+          union all
+          select 'payout', coalesce(o.stripe_payout_id, o.id::text), o.currency, o.amount_cents,
+                 format('Stripe status %s; Rally status %s', o.stripe_status, o.status)
+            from private.payouts o where o.stripe_status is not null and private.stripe_status_known('payout', o.stripe_status) is not true
+          union all
+          -- A Dashboard refund first seen with an unknown status has no row yet: its event is the record.
+          select 'refund', e.object_id, upper(e.payload -> 'data' -> 'object' ->> 'currency'),
+                 (e.payload -> 'data' -> 'object' ->> 'amount')::bigint,
+                 format('Stripe status %s (event %s); no refund recorded', e.payload -> 'data' -> 'object' ->> 'status', e.id)
+            from (select distinct on (se.object_id) se.* from private.stripe_events se
+                   where se.type in ('refund.created', 'refund.updated', 'refund.failed', 'charge.refund.updated')
+                   order by se.object_id, se.stripe_created_at desc, se.received_at desc) as e
+           where e.result = 'unknown_status' and not exists (select 1 from private.refunds r where r.stripe_refund_id = e.object_id)) as u;
+
+  -- Events still waiting for their payment to be booked, and payments whose settlement Stripe's
+  -- balance transaction never gave (the look-up died, or no charge.updated came).
+  insert into private.reconciliation_items (run_id, check_name, object_type, object_id, detail)
+  select v_run, 'event_deferred', e.type, e.id, format('received %s, waiting for its payment to be booked', e.received_at)
+    from private.stripe_events e
+   where e.result = 'deferred' and e.received_at < now() - v_grace;
+  insert into private.reconciliation_items (run_id, check_name, object_type, object_id, currency, stripe_amount, detail)
+  select v_run, 'payment_unsettled', 'payment_intent', p.payment_intent_id, p.currency, p.amount_cents,
+         format('succeeded %s; its balance transaction in the settlement currency was never read, so it is not booked', p.succeeded_at)
+    from private.payments p
+   where p.status = 'succeeded' and p.settlement_amount_cents is null and p.succeeded_at < now() - v_grace;
+
   select count(*) into v_count from private.reconciliation_items where run_id = v_run;
   update private.reconciliation_runs set finished_at = now(), differences = v_count where id = v_run;
   return v_run;
 end
 $$;
 comment on function private.reconcile_payments() is
-  'Job (hourly): compares Stripe''s reported payments, refunds, transfers, reversals, payouts and dispute movements with the ledger, and checks ledger health. Differences go to admin.payment_reconciliation.';
+  'Job (hourly): compares Stripe''s reported payments, refunds, transfers, reversals, payouts and dispute movements with the ledger (in the settlement currency), checks ledger health, and lists statuses Rally does not know, deferred events and payments never booked. Differences go to admin.payment_reconciliation.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Operators' views and functions (Studio)
@@ -207,19 +266,20 @@ create view admin.payment_commands with (security_invoker = true) as
 comment on view admin.payment_commands is 'The payment command outbox: pending, processing and dead-lettered Stripe calls.';
 
 create view admin.disputes with (security_invoker = true) as
-  select d.id, d.status, d.reason, d.amount_cents, d.currency, d.evidence_due_by, d.host_id, d.booking_id, d.payment_id,
-         d.host_part_cents, d.fee_part_cents, d.fee_payer, d.evidence, d.opened_at, d.closed_at
+  select d.id, d.status, d.stripe_status, d.reason, d.amount_cents, d.currency, d.evidence_due_by, d.host_id, d.booking_id, d.payment_id,
+         d.settlement_currency, d.settlement_amount_cents, d.host_part_cents, d.fee_part_cents, d.fee_payer, d.evidence, d.opened_at,
+         d.appealed_at, d.closed_at
     from private.disputes d
    order by d.is_open desc, d.evidence_due_by nulls last;
-comment on view admin.disputes is 'Disputes with the evidence Rally gathered (booking, guest, event, check-in, refund policy accepted, refunds); open ones first, by due date.';
+comment on view admin.disputes is 'Disputes with the evidence Rally gathered (booking, guest, event, check-in, refund policy accepted, refunds); open ones first, by due date. stripe_status is Stripe''s raw status: when Rally does not know it, status keeps the last one it understood (null if none) and nothing moved.';
 
 create view admin.payout_queue with (security_invoker = true) as
-  select p.id, p.host_id, pr.username, p.amount_cents, p.currency, p.status, p.stripe_payout_id, p.failure_code,
+  select p.id, p.host_id, pr.username, p.amount_cents, p.currency, p.status, p.stripe_status, p.stripe_payout_id, p.failure_code,
          p.failure_message, p.requested_at, p.arrival_date
     from private.payouts p join public.profiles pr on pr.id = p.host_id
    where p.status in ('requested', 'pending', 'in_transit') or p.failed_at > now() - interval '30 days'
    order by p.requested_at;
-comment on view admin.payout_queue is 'Host payouts in flight, and those that failed in the last 30 days.';
+comment on view admin.payout_queue is 'Host payouts in flight, and those that failed in the last 30 days. stripe_status is Stripe''s raw status (one Rally does not know moves nothing and is listed by reconciliation).';
 
 create view admin.platform_balances with (security_invoker = true) as
   select a.kind, a.currency, coalesce(sum(e.amount), 0)::bigint as balance
@@ -242,8 +302,10 @@ create view admin.host_wallets with (security_invoker = true) as
    group by a.host_id, pr.username, a.currency;
 comment on view admin.host_wallets is 'Every host''s wallet per currency, and what was transferred to their connected account.';
 
--- Studio: queue a dead transfer, reversal, fee look-up or cancellation again (same idempotency
--- key). Refunds and payouts were compensated when they died: start a new one instead.
+-- Studio: queue a dead transfer, reversal, balance transaction look-up or cancellation again
+-- (with the idempotency key it holds: fail_payment_command gave it a fresh one if Stripe saved
+-- the refusal it died of). Refunds and payouts were compensated when they died: start a new
+-- one instead.
 create or replace function admin.retry_payment_command(p_id uuid) returns text
 language plpgsql
 security definer
@@ -270,7 +332,7 @@ begin
 end
 $$;
 comment on function admin.retry_payment_command(uuid) is
-  'Operators: re-queues a dead transfer, reversal, fee look-up or PaymentIntent cancellation with the same idempotency key. Errors: 22023 command_not_found; P0001 command_not_dead / command_compensated.';
+  'Operators: re-queues a dead transfer, reversal, balance transaction look-up or PaymentIntent cancellation with the idempotency key it holds (fresh after a saved refusal). Errors: 22023 command_not_found; P0001 command_not_dead / command_compensated.';
 
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).

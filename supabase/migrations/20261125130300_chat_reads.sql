@@ -7,7 +7,7 @@
 --       unread count; keyset paginated on (last_activity_at, id) with an opaque cursor.
 --   conversation_messages(conv, before, limit)  newest first, keyset paginated on seq.
 -- Unread = messages after the read pointer that others sent, not deleted, not system messages,
--- and not from people the reader blocked. Own messages are never unread (sending moves the
+-- and not from people the reader blocked (private.unread_messages). Own messages are never unread (sending moves the
 -- pointer). my_conversations reads the caller's member rows once, decides event-chat access
 -- from live bookings/co-host rows in one pass (hashed sets, not a function call per row),
 -- sorts, and only then computes last message and unread count for the page's rows.
@@ -55,7 +55,8 @@ begin
 
   conversation_id := p_conversation_id;
   last_read_message_id := v_member.last_read_message_id;
-  unread_count := private.unread_count(p_conversation_id, v_uid, v_member.last_read_seq, v_conv.last_seq);
+  unread_count := case when v_member.last_read_seq >= v_conv.last_seq then 0 else
+    (select u.unread_count from private.unread_messages(p_conversation_id, v_uid, v_member.last_read_seq, private.blocked_by(v_uid)) u) end;
   if v_moved then
     perform private.broadcast_to_conversation(p_conversation_id, 'message_read',
       jsonb_build_object('conversation_id', p_conversation_id, 'user_id', v_uid, 'message_id', v_target.id,
@@ -68,23 +69,36 @@ begin
 end
 $$;
 
--- Exact unread count for one member (see the header for what counts).
-create or replace function private.unread_count(p_conversation_id uuid, p_user_id uuid, p_last_read_seq bigint, p_last_seq bigint)
-returns integer
+-- What counts as unread, defined once (the inbox, mark_conversation_read and the new-message
+-- notifications all ask here): messages after p_after_seq that others sent, not deleted, not
+-- system messages, not from anyone in p_reader_blocks (the people the reader blocked, which the
+-- caller reads once for all its conversations). The filter matches messages_unread_idx, so the
+-- count is an index-only scan of the unread tail.
+create or replace function private.unread_messages(p_conversation_id uuid, p_reader_id uuid, p_after_seq bigint, p_reader_blocks uuid[])
+returns table (unread_count integer, latest_seq bigint)
 language sql
 stable
 security definer
 set search_path = ''
 as $$
-  select case when p_last_read_seq >= p_last_seq then 0 else (
-    select count(*)::integer from public.messages x
-     where x.conversation_id = p_conversation_id and x.seq > p_last_read_seq
-       and x.deleted_at is null and x.kind <> 'system' and x.sender_id is distinct from p_user_id
-       and (x.sender_id is null or not exists (
-             select 1 from public.blocks b where b.blocker_id = p_user_id and b.blocked_id = x.sender_id))) end
+  select count(*)::integer, max(x.seq) from public.messages x
+   where x.conversation_id = p_conversation_id and x.seq > p_after_seq
+     and x.deleted_at is null and x.kind <> 'system' and x.sender_id is distinct from p_reader_id
+     and not coalesce(x.sender_id = any (p_reader_blocks), false)
 $$;
-comment on function private.unread_count(uuid, uuid, bigint, bigint) is
-  'Messages after the read pointer that others sent, not deleted, not system, not from users the reader blocked.';
+comment on function private.unread_messages(uuid, uuid, bigint, uuid[]) is
+  'How many messages after p_after_seq are unread for the reader, and the newest one''s seq: sent by others, not deleted, not system, not from anyone in p_reader_blocks.';
+
+-- The people a reader blocked, the p_reader_blocks of private.unread_messages.
+create or replace function private.blocked_by(p_user_id uuid) returns uuid[]
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(array_agg(b.blocked_id), '{}') from public.blocks b where b.blocker_id = p_user_id
+$$;
+comment on function private.blocked_by(uuid) is 'The ids of everyone p_user_id blocked.';
 
 create or replace function public.mark_conversation_read(p_conversation_id uuid, p_message_id uuid default null)
 returns table (conversation_id uuid, last_read_message_id uuid, unread_count integer)
@@ -130,7 +144,7 @@ declare
   v_my_blocks uuid[];
   v_events uuid[];
 begin
-  select coalesce(array_agg(b.blocked_id), '{}') into v_my_blocks from public.blocks b where b.blocker_id = v_uid;
+  v_my_blocks := private.blocked_by(v_uid);
   select coalesce(array_agg(x.user_id), '{}') into v_blocked from (
     select b.blocked_id as user_id from public.blocks b where b.blocker_id = v_uid
     union select b.blocker_id from public.blocks b where b.blocked_id = v_uid) x;
@@ -166,12 +180,8 @@ begin
   select p.id, p.kind, p.event_id,
          case when p.kind = 'direct' then (select pr.display_name from public.profiles pr where pr.id = p.other_user_id) else p.title end,
          p.other_user_id, p.role, p.muted,
-         -- private.unread_count(), inlined (an index-only scan of messages_unread_idx per row)
-         case when p.last_read_seq >= p.last_seq then 0 else (
-           select count(*)::integer from public.messages x
-            where x.conversation_id = p.id and x.seq > p.last_read_seq
-              and x.deleted_at is null and x.kind <> 'system' and x.sender_id is distinct from v_uid
-              and not coalesce(x.sender_id = any (v_my_blocks), false)) end,
+         case when p.last_read_seq >= p.last_seq then 0 else
+           (select u.unread_count from private.unread_messages(p.id, v_uid, p.last_read_seq, v_my_blocks) u) end,
          (select private.message_preview(x) from public.messages x
            where x.conversation_id = p.id and not coalesce(x.sender_id = any (v_my_blocks), false)
            order by x.seq desc limit 1),
@@ -271,5 +281,6 @@ revoke execute on function
   private.mark_conversation_read(uuid,uuid),
   private.message_preview(messages),
   private.my_conversations(text,integer),
-  private.unread_count(uuid,uuid,bigint,bigint)
+  private.blocked_by(uuid),
+  private.unread_messages(uuid,uuid,bigint,uuid[])
   from public;

@@ -72,12 +72,9 @@ begin
        order by m.user_id
     loop
       continue when private.conversation_role(v_conv.id, v_member.user_id) is null;
-      select count(*)::integer, max(x.seq) into v_count, v_latest_seq
-        from public.messages x
-       where x.conversation_id = v_conv.id and x.seq > greatest(v_member.last_read_seq, v_member.notified_seq)
-         and x.deleted_at is null and x.kind <> 'system' and x.sender_id is distinct from v_member.user_id
-         and (x.sender_id is null or not exists (
-               select 1 from public.blocks b where b.blocker_id = v_member.user_id and b.blocked_id = x.sender_id));
+      select u.unread_count, u.latest_seq into v_count, v_latest_seq
+        from private.unread_messages(v_conv.id, v_member.user_id, greatest(v_member.last_read_seq, v_member.notified_seq),
+                                     private.blocked_by(v_member.user_id)) u;
       if v_count = 0 then
         update public.conversation_members set notified_seq = v_conv.last_seq
          where conversation_id = v_conv.id and user_id = v_member.user_id;

@@ -315,7 +315,7 @@ begin
      for update of d skip locked
   ), facts as (
     -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
-    -- (tests/db/13 checks the claim agrees with them row by row).
+    -- (tests/db/20261125140200-alert-outbox checks the claim agrees with them row by row).
     select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.timezone as n_timezone,
            pr.display_name as n_name, s.whatsapp_fallback as n_fallback,
            coalesce(t.critical, private.is_critical_type_name(due.type)) as n_critical,

@@ -64,10 +64,11 @@ comment on view admin.bookings_per_day is
   'Bookings made per UTC day and what became of them: confirmed, still awaiting payment or approval, cancelled, refunded, expired, declined; seats confirmed and guests checked in.';
 
 create view admin.open_disputes with (security_invoker = true) as
-select d.id, d.status, d.reason, d.amount_cents, d.currency, d.evidence_due_by,
+select d.id, d.status, d.stripe_status, d.reason, d.amount_cents, d.currency, d.evidence_due_by,
        case when d.evidence_due_by is null then null
             else round(extract(epoch from (d.evidence_due_by - now())) / 3600, 1) end as hours_left,
-       case when d.status not in ('needs_response', 'warning_needs_response') then 'waiting_for_bank'
+       case when d.status is null then 'unknown_status'
+            when d.status not in ('needs_response', 'warning_needs_response', 'appeal_needs_response') then 'waiting_for_bank'
             when d.evidence_due_by is null then 'no_deadline'
             when d.evidence_due_by < now() then 'overdue'
             when d.evidence_due_by < now() + interval '24 hours' then 'due_within_24h'
@@ -81,9 +82,9 @@ select d.id, d.status, d.reason, d.amount_cents, d.currency, d.evidence_due_by,
   left join public.profiles h on h.id = d.host_id
   left join public.profiles g on g.id = p.guest_id
  where d.is_open
- order by d.status in ('needs_response', 'warning_needs_response') desc, d.evidence_due_by nulls last, d.opened_at;
+ order by d.status in ('needs_response', 'warning_needs_response', 'appeal_needs_response') desc, d.evidence_due_by nulls last, d.opened_at;
 comment on view admin.open_disputes is
-  'Open disputes and inquiries, most urgent first: those needing a response by their evidence deadline (overdue, due within 24 h, within 72 h, later), then those waiting for the bank. With hours left, the event, host, guest and the evidence Rally gathered.';
+  'Open disputes, appeals and inquiries, most urgent first: those needing a response by their evidence deadline (overdue, due within 24 h, within 72 h, later), then those waiting for the bank (and any whose only status is one Rally does not know: unknown_status). With hours left, the event, host, guest and the evidence Rally gathered.';
 
 create view admin.payment_dead_letters with (security_invoker = true) as
 select c.id, c.kind, c.attempts, c.last_error_code, c.last_error,
@@ -161,6 +162,7 @@ select 'payment_without_ledger', 'payment', p.id::text, p.currency, p.amount_cen
        format('succeeded %s (%s) with no payment transaction', p.succeeded_at, p.payment_intent_id)
   from private.payments p
  where p.status = 'succeeded'
+   and p.settlement_amount_cents is not null -- else not booked yet (reconciliation lists it after the grace period)
    and not exists (select 1 from private.ledger_transactions t where t.payment_id = p.id and t.kind = 'payment')
 union all
 -- A paid booking confirmed without a payment Rally collected.
@@ -175,10 +177,12 @@ select 'payout_without_ledger', 'payout', p.id::text, p.currency, p.amount_cents
   from private.payouts p
  where not exists (select 1 from private.ledger_transactions t where t.payout_id = p.id and t.kind = 'payout_requested')
 union all
--- A refund whose amount was never taken from the balances.
+-- A refund whose amount was never taken from the balances (but one Stripe reported failed before
+-- Rally heard of it, which moves nothing).
 select 'refund_without_ledger', 'refund', r.id::text, r.currency, r.amount_cents, format('%s since %s', r.status, r.created_at)
   from private.refunds r
- where not exists (select 1 from private.ledger_transactions t where t.idempotency_key = 'refund:' || r.id::text || ':requested')
+ where r.status not in ('failed', 'canceled')
+   and not exists (select 1 from private.ledger_transactions t where t.idempotency_key = 'refund:' || r.id::text || ':requested')
 union all
 -- The refunds clearing account holds exactly the refunds asked of Stripe and not yet settled.
 select 'refunds_clearing_mismatch', 'ledger_account', 'refunds', c.currency, (c.clearing + coalesce(f.in_flight, 0))::bigint,
@@ -186,8 +190,8 @@ select 'refunds_clearing_mismatch', 'ledger_account', 'refunds', c.currency, (c.
   from (select a.currency, sum(e.amount) as clearing
           from private.ledger_accounts a join private.ledger_entries e on e.account_id = a.id
          where a.kind = 'refunds' group by a.currency) as c
-  left join (select r.currency, sum(r.amount_cents) as in_flight from private.refunds r
-              where r.status in ('requested', 'pending') group by r.currency) as f on f.currency = c.currency
+  left join (select r.settlement_currency as currency, sum(r.settlement_amount_cents) as in_flight from private.refunds r
+              where r.status in ('requested', 'pending') group by r.settlement_currency) as f on f.currency = c.currency
  where c.clearing + coalesce(f.in_flight, 0) <> 0
 union all
 -- Payouts and refunds asked for more than a week ago that Stripe never settled either way.

@@ -110,7 +110,7 @@ begin
 end
 $$;
 comment on function public.admin_refund_booking(uuid, text, bigint) is
-  'Admins only: refunds p_amount_cents (minor units; null = everything still refundable) of a paid booking to the guest, through Stripe, with the host''s share taken back pro rata. The booking itself stays as it is (cancel it separately if needed). Returns the refund (status requested until Stripe settles it). Recorded in the audit log with p_reason. Errors: 42501 not_authenticated / admin_only; 22023 invalid_reason / invalid_amount / booking_not_found; P0001 payment_not_refundable / nothing_to_refund / refund_exceeds_payment.';
+  'Admins only: refunds p_amount_cents (minor units; null = everything still refundable) of a paid booking to the guest, through Stripe, with the host''s share taken back pro rata. The booking itself stays as it is (cancel it separately if needed). Returns the refund (status requested until Stripe settles it). Recorded in the audit log with p_reason. Errors: 42501 not_authenticated / admin_only; 22023 invalid_reason / invalid_amount / booking_not_found; P0001 payment_not_refundable / payment_not_settled (paid in another currency than the settlement currency, and Stripe''s balance transaction not read yet: try again in a few minutes) / nothing_to_refund / refund_exceeds_payment.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Resolve a report
@@ -211,7 +211,7 @@ begin
 end
 $$;
 comment on function public.admin_retry_dead_letter(text, uuid, text) is
-  'Admins only: queues a dead letter again with fresh attempts and returns its new status (pending). p_kind: payment_command (a dead Stripe transfer, reversal, fee look-up or PaymentIntent cancellation, retried with the same idempotency key; dead refunds and payouts were already put back and cannot be retried) or alert_delivery (a dead or failed email / SMS / WhatsApp alert). Recorded in the audit log with p_reason. Errors: 42501 not_authenticated / admin_only; 22023 invalid_reason / invalid_dead_letter_kind / command_not_found / delivery_not_found; P0001 command_not_dead / command_compensated.';
+  'Admins only: queues a dead letter again with fresh attempts and returns its new status (pending). p_kind: payment_command (a dead Stripe transfer, reversal, balance transaction look-up or PaymentIntent cancellation, retried with the idempotency key it holds — a fresh one when it died of a refusal Stripe saved under the old one; dead refunds and payouts were already put back and cannot be retried) or alert_delivery (a dead or failed email / SMS / WhatsApp alert). Recorded in the audit log with p_reason. Errors: 42501 not_authenticated / admin_only; 22023 invalid_reason / invalid_dead_letter_kind / command_not_found / delivery_not_found; P0001 command_not_dead / command_compensated.';
 
 revoke execute on function private.require_admin(), private.admin_reason(text),
   private.admin_refund_booking(uuid, text, bigint), private.admin_resolve_report(uuid, text, text),

@@ -350,6 +350,9 @@ begin
   delete from public.notification_settings where user_id = p_user_id;
   -- Rate-limit buckets are keyed by the user id.
   delete from private.rate_limit_buckets where key = p_user_id::text;
+  -- Their calendar subscription stops answering, and no payout is scheduled for them any more.
+  delete from private.calendar_feeds where user_id = p_user_id;
+  delete from public.payout_schedules where host_id = p_user_id;
   delete from private.alert_sink s
    using private.alert_deliveries d where d.id = s.delivery_id and d.user_id = p_user_id;
   update private.provider_events pe set payload = '{}'::jsonb, error = null

@@ -5,8 +5,8 @@
  * cancellation telling the host, group invitations.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ownerQuery, closeTestPools } from "../support/db.ts";
-import { bookEvent, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
+import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
+import { bookEvent, createHost, publishedEvent, rpc } from "../support/events.ts";
 import { groupWithMembers } from "../support/groups.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 

@@ -7,8 +7,8 @@
  * free, never negative.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, closeTestPools } from "../support/db.ts";
-import { addTicketType, createEvent, createHost, failure, publishEvent, rpc } from "../support/events.ts";
+import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
+import { addTicketType, createEvent, createHost, publishEvent, rpc } from "../support/events.ts";
 import { addPromoCode } from "../support/ticketing.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 

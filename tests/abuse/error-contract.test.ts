@@ -2,7 +2,7 @@
  * Attack class: malformed writes. Every write a signed-in user can make directly through the Data
  * API (the tables and the events view granted to `authenticated`) is tried with what breaks a
  * constraint — a duplicate, an unknown id, a value out of range — and must be refused with the
- * error contract (README "Errors"): SQLSTATE 22023, 42501 or P0001 with a snake_case hint, or
+ * error contract (docs/conventions.md, "Errors"): SQLSTATE 22023, 42501 or P0001 with a snake_case hint, or
  * PostgreSQL's own 42501 for a column the role has no grant on. Never a bare 23505 / 23503 /
  * 23514, which apps cannot tell apart and PostgREST answers 409/400 with Postgres' wording.
  * Nothing is written: each attempt is one failed request, and the table is unchanged after it.
@@ -10,8 +10,8 @@
  * follow_user / block_user answer), so those repeats must succeed and write nothing.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { addTicketType, bookEvent, createEvent, createHost, failure, publishEvent, rpc } from "../support/events.ts";
+import { ownerQuery, asUser, closeTestPools, failure } from "../support/db.ts";
+import { addTicketType, bookEvent, createEvent, createHost, publishEvent, rpc } from "../support/events.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 const RALLY_CODES = new Set(["22023", "42501", "P0001"]);

@@ -6,8 +6,8 @@
  * rate limited — so reminders reach only people who chose to be there.
  */
 import { afterAll, describe, expect, it } from "vitest";
-import { ownerQuery, closeTestPools } from "../support/db.ts";
-import { failure, rpc } from "../support/events.ts";
+import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
+import { rpc } from "../support/events.ts";
 import { bulkUsers } from "../support/limits.ts";
 import { createUser } from "../support/users.ts";
 

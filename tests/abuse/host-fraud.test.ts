@@ -9,8 +9,8 @@
  * full-refund window for the guests who booked before it.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { failure, rpc } from "../support/events.ts";
+import { ownerQuery, asUser, closeTestPools, failure, one, ownerPool } from "../support/db.ts";
+import { rpc } from "../support/events.ts";
 import {
   ledgerInvariantViolations, type PaidBooking, type PaidEvent, type PaymentsHarness, resetPaymentSettings, setPaymentSettings,
   startPayments, walletOf,
@@ -25,13 +25,8 @@ let guest: TestUser;
 let gig: PaidEvent;
 let paid: PaidBooking;
 
-async function eventTimes(eventId: string): Promise<{ starts_at: Date; ends_at: Date; status: string }> {
-  const { rows } = await ownerQuery<{ starts_at: Date; ends_at: Date; status: string }>(
-    "select starts_at, ends_at, status from private.events where id = $1", [eventId]);
-  const row = rows[0];
-  if (row === undefined) throw new Error("event vanished");
-  return row;
-}
+const eventTimes = (eventId: string): Promise<{ starts_at: Date; ends_at: Date; status: string }> =>
+  one(ownerPool(), "select starts_at, ends_at, status from private.events where id = $1", [eventId]);
 
 /** When the release job released this payment (other files' payments are theirs to release). */
 async function releasedAt(paymentId: string): Promise<Date | null> {

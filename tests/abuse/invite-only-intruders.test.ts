@@ -6,8 +6,8 @@
  * refused with its documented code, or sees nothing, and nothing is written.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, asAnon, closeTestPools } from "../support/db.ts";
-import { createGuests, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
+import { ownerQuery, asAnon, closeTestPools, failure } from "../support/db.ts";
+import { createGuests, createHost, publishedEvent, rpc } from "../support/events.ts";
 import { createInviteLink } from "../support/ticketing.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 

@@ -6,19 +6,14 @@
  * the token expired. Each attempt here must be refused with 42501 and leave the data as it was.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, asServiceRole, closeTestPools } from "../support/db.ts";
-import { addTicketType, bookEvent, createEvent, createHost, failure, publishEvent, publishedEvent, rpc } from "../support/events.ts";
+import { ownerQuery, asServiceRole, closeTestPools, failure, one, ownerPool } from "../support/db.ts";
+import { addTicketType, bookEvent, createEvent, createHost, publishEvent, publishedEvent, rpc } from "../support/events.ts";
 import { createUser, issueAccessToken, type TestUser } from "../support/users.ts";
 
 afterAll(closeTestPools);
 
-async function messageState(id: string): Promise<{ body: string | null; deleted_at: Date | null }> {
-  const { rows } = await ownerQuery<{ body: string | null; deleted_at: Date | null }>(
-    "select body, deleted_at from public.messages where id = $1", [id]);
-  const row = rows[0];
-  if (row === undefined) throw new Error("message vanished");
-  return row;
-}
+const messageState = (id: string): Promise<{ body: string | null; deleted_at: Date | null }> =>
+  one(ownerPool(), "select body, deleted_at from public.messages where id = $1", [id]);
 
 const send = async (user: TestUser, conversationId: string, body: string): Promise<string> => {
   const [row] = await rpc<{ id: string }>(user, "select id from public.send_message($1, 'text', $2)", [conversationId, body]);

@@ -9,8 +9,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { closePool } from "../../functions/_shared/db.ts";
-import { ownerQuery, asAnon, asUser, closeTestPools } from "../support/db.ts";
-import { bookEvent, createEvent, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
+import { ownerQuery, asAnon, asUser, closeTestPools, failure } from "../support/db.ts";
+import { bookEvent, createEvent, createHost, publishedEvent, rpc } from "../support/events.ts";
 import { bulkUsers, withRateLimit } from "../support/limits.ts";
 import { startPayments, type PaymentsHarness } from "../support/payments.ts";
 import { createUser } from "../support/users.ts";

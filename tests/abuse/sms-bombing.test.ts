@@ -14,8 +14,8 @@ import { createSinkProvider } from "../../functions/_shared/alerts/providers/sin
 import { createTwilioProvider } from "../../functions/_shared/alerts/providers/twilio.ts";
 import type { ProviderSet } from "../../functions/_shared/alerts/types.ts";
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
-import { ownerQuery, closeTestPools } from "../support/db.ts";
-import { bookEvent, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
+import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
+import { bookEvent, createHost, publishedEvent, rpc } from "../support/events.ts";
 import { confirmPhone } from "../support/phones.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
 import { createUser, forgetWelcome, type TestUser } from "../support/users.ts";

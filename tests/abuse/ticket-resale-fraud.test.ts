@@ -6,8 +6,8 @@
  * written (no booking changes, no refund request, no seat moves).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, closeTestPools } from "../support/db.ts";
-import { confirmPayment, createHost, failure, publishedEvent, rpc } from "../support/events.ts";
+import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
+import { confirmPayment, createHost, publishedEvent, rpc } from "../support/events.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 let host: TestUser;

@@ -13,18 +13,13 @@ import { startStorageStandin, type StorageStandin } from "../../tools/storage-st
 import { createGateway } from "../../scripts/functions-gateway.ts";
 import { FUNCTIONS } from "../../scripts/lib/api-reference/edge-functions.ts";
 import { ownerQuery, appPool, asServiceRole, asUser, closeTestPools } from "../support/db.ts";
-import { testEnv } from "../support/env.ts";
+import { envOverride, testEnv } from "../support/env.ts";
 import { anonKey, signJwt } from "../support/jwt.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 let storage: StorageStandin;
 let serviceKey: string;
-const saved: Record<string, string | undefined> = {};
-const setEnv = (name: string, value: string | undefined): void => {
-  if (!(name in saved)) saved[name] = process.env[name];
-  if (value === undefined) delete process.env[name];
-  else process.env[name] = value;
-};
+const env = envOverride();
 
 beforeAll(async () => {
   storage = await startStorageStandin({ dbUrl: testEnv("SUPABASE_DB_URL"), jwtSecret: testEnv("SUPABASE_JWT_SECRET") });
@@ -32,7 +27,7 @@ beforeAll(async () => {
 });
 afterEach(() => {
   storage.recover();
-  for (const [name, value] of Object.entries(saved)) setEnv(name, value);
+  env.restore();
 });
 afterAll(async () => {
   await storage.close();
@@ -43,8 +38,7 @@ afterAll(async () => {
 const PNG = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
 
 const runPurge = (token: string | null = serviceKey, body: unknown = {}): Promise<Response> => {
-  setEnv("SUPABASE_URL", storage.url);
-  setEnv("SUPABASE_SERVICE_ROLE_KEY", serviceKey);
+  env.set({ SUPABASE_URL: storage.url, SUPABASE_SERVICE_ROLE_KEY: serviceKey });
   return purgeHandler(new Request("http://127.0.0.1:54321/storage-purge", {
     method: "POST",
     headers: { "Content-Type": "application/json", ...(token === null ? {} : { Authorization: `Bearer ${token}` }) },
@@ -120,7 +114,7 @@ describe("a deleted account's avatar", () => {
   });
 
   it("is retried with backoff when the Storage API fails, hangs or loses its backend, then purged", async () => {
-    setEnv("STORAGE_PURGE_TIMEOUT_MS", "300");
+    env.set({ STORAGE_PURGE_TIMEOUT_MS: "300" });
     const { name } = await deletedWithAvatar();
 
     storage.failNext(1, { mode: "error", status: 503 });

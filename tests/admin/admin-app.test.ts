@@ -7,7 +7,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { closePool } from "../../functions/_shared/db.ts";
 import { handler as contactPoints } from "../../functions/contact-points/handler.ts";
-import { ownerQuery, appPool, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, appPool, asUser, closeTestPools, failure } from "../support/db.ts";
 import { createUser } from "../support/users.ts";
 
 afterAll(async () => {
@@ -21,20 +21,6 @@ const setPhone = (token: string): Promise<Response> =>
     headers: { Authorization: `Bearer ${token}`, "Content-Type": "application/json" },
     body: JSON.stringify({ phone: "+44 7400 123456" }),
   }));
-
-interface DbError {
-  code?: string;
-  hint?: string;
-}
-
-const errorOf = async (promise: Promise<unknown>): Promise<DbError> => {
-  try {
-    await promise;
-  } catch (err) {
-    return err as DbError;
-  }
-  throw new Error("expected the call to fail");
-};
 
 describe("admin app: suspension", () => {
   it("refuses the suspended user's next edge-function call with 403 account_suspended, and lifting it restores access", async () => {
@@ -76,7 +62,7 @@ describe("admin app: suspension", () => {
   it("refuses a non-admin with 42501 admin_only and writes nothing", async () => {
     const mallory = await createUser();
     const victim = await createUser();
-    const err = await errorOf(asUser(mallory.claims, (db) =>
+    const err = await failure(asUser(mallory.claims, (db) =>
       db.query("select * from public.admin_suspend_user($1, $2)", [victim.id, "Because I can"])));
     expect(err).toMatchObject({ code: "42501", hint: "admin_only" });
     const { rows } = await ownerQuery<{ n: string }>(
@@ -94,9 +80,9 @@ describe("audit log", () => {
       "update private.audit_log set details = '{}'::jsonb where subject_id = $1",
       "delete from private.audit_log where subject_id = $1",
     ]) {
-      expect(await errorOf(appPool().query(sql, [eve.id]))).toMatchObject({ code: "42501" });
+      expect(await failure(appPool().query(sql, [eve.id]))).toMatchObject({ code: "42501" });
     }
-    expect(await errorOf(appPool().query("truncate private.audit_log"))).toMatchObject({ code: "42501" });
+    expect(await failure(appPool().query("truncate private.audit_log"))).toMatchObject({ code: "42501" });
     const { rows } = await ownerQuery<{ reason: string }>(
       "select details ->> 'reason' as reason from private.audit_log where subject_id = $1 and action = 'admin.suspend_user'", [eve.id]);
     expect(rows).toEqual([{ reason: "Fraud" }]);

@@ -15,7 +15,7 @@ import type { ProviderSet } from "../../functions/_shared/alerts/types.ts";
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
 import { handler as dispatchHandler } from "../../functions/dispatch-alerts/handler.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { testEnv } from "../support/env.ts";
+import { envOverride, testEnv } from "../support/env.ts";
 import { anonKey, signJwt } from "../support/jwt.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
@@ -191,15 +191,8 @@ describe("POST /functions/v1/dispatch-alerts", () => {
     body: body === undefined ? "" : JSON.stringify(body),
   }));
   const serviceKey = () => signJwt({ role: "service_role", iss: "supabase-demo" });
-  const saved: Record<string, string | undefined> = {};
-  const setEnv = (name: string, value: string | undefined): void => {
-    if (!(name in saved)) saved[name] = process.env[name];
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  };
-  afterEach(() => {
-    for (const [name, value] of Object.entries(saved)) setEnv(name, value);
-  });
+  const env = envOverride();
+  afterEach(() => env.restore());
 
   it("answers only to the service role", async () => {
     const fay = await createUser();
@@ -211,7 +204,7 @@ describe("POST /functions/v1/dispatch-alerts", () => {
   });
 
   it("sends to the sink when no provider keys are set", async () => {
-    for (const name of ["RESEND_API_KEY", "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "FCM_SERVICE_ACCOUNT_JSON"]) setEnv(name, undefined);
+    env.set({ RESEND_API_KEY: undefined, TWILIO_ACCOUNT_SID: undefined, TWILIO_AUTH_TOKEN: undefined, FCM_SERVICE_ACCOUNT_JSON: undefined });
     // Signing up with a confirmed email brings the welcome.
     const gil = await createUser({ userMetadata: { locale: "es" } });
     const res = await call(await serviceKey(), { batch_size: 50 });
@@ -226,8 +219,7 @@ describe("POST /functions/v1/dispatch-alerts", () => {
   });
 
   it("refuses to run half configured, naming what is missing", async () => {
-    setEnv("RESEND_API_KEY", "re_live_something");
-    setEnv("RESEND_FROM", undefined);
+    env.set({ RESEND_API_KEY: "re_live_something", RESEND_FROM: undefined });
     const res = await call(await serviceKey());
     expect(res.status).toBe(503);
     expect(await res.json()).toMatchObject({ error: { code: "not_configured", details: { variables: ["RESEND_FROM"] } } });

@@ -26,7 +26,7 @@ beforeEach(() => {
   twilio.failures.recover();
 });
 
-const email = (deliveryId = crypto.randomUUID(), subject = "You're going"): OutboundMessage => ({
+const email = (deliveryId: string = crypto.randomUUID(), subject = "You're going"): OutboundMessage => ({
   deliveryId, channel: "email", to: "ana@example.test", email: { subject, text: "Plain", html: "<p>Html</p>" },
 });
 const sms = (to = "+447400123456", channel: "sms" | "whatsapp" = "sms"): OutboundMessage =>
@@ -73,6 +73,15 @@ describe("Resend adapter against the Resend stand-in", () => {
     expect(await provider().send(email())).toMatchObject({ kind: "retryable", retryAfterMs: 7000 });
     expect(await provider().send(email())).toMatchObject({ kind: "retryable", error: expect.stringContaining("HTTP 500") });
     expect(await provider().send(email())).toMatchObject({ kind: "sent" });
+  });
+
+  it("retries a 409 only when a retry can succeed: the same key still in flight, not the same key with another payload", async () => {
+    resend.failures.failNext(1, { status: 409 });
+    const message = email();
+    expect(await provider().send(message)).toMatchObject({ kind: "retryable", error: expect.stringContaining("HTTP 409: concurrent_idempotent_requests") });
+    expect(await provider().send(message)).toMatchObject({ kind: "sent" });
+    const changed = await provider().send(email(message.deliveryId, "Another subject"));
+    expect(changed).toMatchObject({ kind: "permanent", error: expect.stringContaining("HTTP 409: invalid_idempotent_request") });
   });
 
   it("treats an unreachable API as retryable", async () => {

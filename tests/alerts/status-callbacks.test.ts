@@ -15,7 +15,7 @@ import { handler as resendWebhook } from "../../functions/resend-webhook/handler
 import { handler as twilioInbound } from "../../functions/twilio-inbound/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { testEnv } from "../support/env.ts";
+import { envOverride, testEnv } from "../support/env.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
 import { createUser, forgetWelcome, type TestUser } from "../support/users.ts";
@@ -29,26 +29,19 @@ const WEBHOOK_SECRET = `whsec_${Buffer.from("resend-webhook-secret-for-tests!").
 let resend: ResendStandIn;
 let twilio: TwilioStandIn;
 let pool: pg.Pool;
-const saved: Record<string, string | undefined> = {};
+const env = envOverride();
 
 beforeAll(async () => {
   resend = await startResendStandIn();
   twilio = await startTwilioStandIn();
   pool = new pg.Pool({ connectionString: testEnv("SUPABASE_DB_URL"), max: 3 });
-  const env: Record<string, string> = {
+  env.set({
     TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_STATUS_CALLBACK_URL: CALLBACK_URL,
     TWILIO_INBOUND_WEBHOOK_URL: INBOUND_URL, RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET,
-  };
-  for (const [name, value] of Object.entries(env)) {
-    saved[name] = process.env[name];
-    process.env[name] = value;
-  }
+  });
 });
 afterAll(async () => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  env.restore();
   await resend.close();
   await twilio.close();
   await pool.end();
@@ -165,6 +158,22 @@ describe("Resend webhooks", () => {
     await ownerQuery("select private.notify($1, 'booking_confirmed', 'After the bounce', null, '{}')", [jon.id]);
     const { rows: after } = await ownerQuery("select 1 from private.alert_deliveries d join public.notifications n on n.id = d.notification_id where n.title = 'After the bounce' and n.user_id = $1", [jon.id]);
     expect(after).toHaveLength(0);
+  });
+
+  it("email.suppressed (Resend did not send: the address is on its suppression list) fails the delivery and suppresses the address", async () => {
+    const kim = await createUser();
+    await ownerQuery("select private.notify($1, 'booking_confirmed', 'Suppressed one', null, '{}')", [kim.id]);
+    await dispatch();
+    const sent = resend.emails.find((email) => email.to[0] === kim.email);
+    expect(sent).toBeDefined();
+    const event = await resend.webhookRequest(WEBHOOK_URL, WEBHOOK_SECRET, "email.suppressed", sent!);
+    const body = JSON.parse(await event.clone().text()) as { data: { tags: unknown; suppressed: { type: string } } };
+    expect(body.data.tags).toEqual(Object.fromEntries(sent!.tags.map((t) => [t.name, t.value])));
+    expect(await outcome(await resendWebhook(event))).toBe("applied");
+    const { rows } = await ownerQuery<{ status: string; last_error: string }>("select status, last_error from private.alert_deliveries where user_id = $1", [kim.id]);
+    expect(rows).toEqual([{ status: "failed", last_error: expect.stringContaining("suppression list") }]);
+    const settings = await asUser(kim.claims, (db) => db.query("select email_suppressed_reason from public.notification_settings"));
+    expect(settings.rows).toEqual([{ email_suppressed_reason: "bounced" }]);
   });
 
   it("refuse bad signatures and stale timestamps", async () => {

@@ -192,5 +192,7 @@ describe("provider statuses", () => {
     expect(resendStatus("email.bounced")).toEqual({ status: "failed", suppress: "bounced" });
     expect(resendStatus("email.complained")).toEqual({ status: null, suppress: "complained" });
     expect(resendStatus("email.opened").status).toBeNull();
+    expect(resendStatus("email.suppressed", "bounce")).toEqual({ status: "failed", suppress: "bounced" });
+    expect(resendStatus("email.suppressed", "complaint")).toEqual({ status: "failed", suppress: "complained" });
   });
 });

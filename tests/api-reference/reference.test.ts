@@ -12,6 +12,7 @@ import {
   FUNCTIONS, functionsInConfig, readConfigToml, RESPONSES, servedMethods,
 } from "../../scripts/lib/api-reference/edge-functions.ts";
 import { generateReference, missingComments, sqlModel } from "../../scripts/lib/api-reference/generate.ts";
+import { documentedButNeverRaised } from "../../scripts/lib/api-reference/sql-errors.ts";
 import { checkRegistry, checkTopicAuthorizers, findBroadcasts, REALTIME_EVENTS, REALTIME_TOPICS } from "../../scripts/lib/api-reference/realtime.ts";
 import { closeTestPools } from "../support/db.ts";
 import { testEnv } from "../support/env.ts";
@@ -44,6 +45,11 @@ describe("the SQL part of the reference", () => {
     const catalog = await readCatalog(dbUrl());
     expect(catalog.functions.length).toBeGreaterThan(40);
     expect(missingComments(catalog)).toEqual([]);
+  });
+
+  it("documents no error a function cannot raise: every code in a comment's Errors: is raised by it or what it calls", async () => {
+    const catalog = await readCatalog(dbUrl());
+    expect(documentedButNeverRaised(catalog.bodies, catalog.tableTriggers)).toEqual([]);
   });
 
   it("shows book_event with its arguments, who may call it, and the errors its comment and code name", async () => {

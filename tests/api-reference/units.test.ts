@@ -6,7 +6,7 @@ import { z } from "zod";
 import {
   findQualifiedCalls, splitCallArgs, stringLiteral, stringLiterals, stripSqlComments, topicPattern,
 } from "../../scripts/lib/api-reference/sql-text.ts";
-import { directErrors, documentedErrors, raisedErrors, writesIn } from "../../scripts/lib/api-reference/sql-errors.ts";
+import { directErrors, documentedButNeverRaised, documentedErrors, raisedErrors, writesIn } from "../../scripts/lib/api-reference/sql-errors.ts";
 import {
   checkRegistry, checkTopicAuthorizers, findBroadcasts, jsonbObjectKeys, topicWords, type EventSpec, type TopicSpec,
 } from "../../scripts/lib/api-reference/realtime.ts";
@@ -17,6 +17,7 @@ import { shownDefault } from "../../scripts/lib/api-reference/client-examples.ts
 import { decodeTriggerType, type Catalog, type CatalogFunction, type CatalogRelation } from "../../scripts/lib/api-reference/catalog.ts";
 import { missingComments, sqlModel } from "../../scripts/lib/api-reference/generate.ts";
 import { renderReference } from "../../scripts/lib/api-reference/render.ts";
+import { capabilityIndex, type CapabilityIndex } from "../../scripts/lib/api-reference/capabilities.ts";
 
 describe("reading SQL text", () => {
   it("drops -- and nested /* */ comments but keeps quotes, dollar quotes and comment-like text inside them", () => {
@@ -80,17 +81,48 @@ describe("errors of an RPC", () => {
     expect(documentedErrors(null)).toEqual([]);
   });
 
-  it("collects literal raise_error calls only, ignoring commented-out ones and computed codes", () => {
+  it("takes two words in a row for prose, not error codes (admin_delete_account listed `the` and `of`)", () => {
+    expect(documentedErrors("Errors: 42501 admin_only, not_authenticated; 22023 user_not_found; P0001 account_already_deleted and the obstacles of delete_my_account."))
+      .toEqual([
+        { sqlstate: "22023", hint: "user_not_found" },
+        { sqlstate: "42501", hint: "admin_only" },
+        { sqlstate: "42501", hint: "not_authenticated" },
+        { sqlstate: "P0001", hint: "account_already_deleted" },
+      ]);
+    expect(documentedErrors("Errors: P0001 sold_out or blocked; 42501 not_authenticated")).toHaveLength(3);
+  });
+
+  it("flags a documented error nothing raises, and accepts one a computed hint spells out", () => {
+    const bodies = [
+      { name: "public.book", source: "perform private.book()", comment: "Errors: P0001 sold_out, blocked." },
+      { name: "private.book", source: "perform private.raise_error('P0001', 'sold_out', 'x')", comment: null },
+      { name: "public.leave", source: "perform private.raise_error('P0001', v_obstacle.code, v_obstacle.message); perform private.obstacles()",
+        comment: "Errors: P0001 has_upcoming_events, never_spelled." },
+      { name: "private.obstacles", source: "return query select 'has_upcoming_events'::text, 1", comment: null },
+      { name: "admin.retry", source: "perform admin.retry_command()", comment: "Errors: 22023 command_not_found." },
+      { name: "admin.retry_command", source: "perform private.raise_error('22023', 'command_not_found', 'x')", comment: null },
+    ];
+    expect(documentedButNeverRaised(bodies)).toEqual([
+      "public.book: its comment documents P0001 blocked, which neither it nor anything it calls raises",
+      "public.leave: its comment documents P0001 never_spelled, which neither it nor anything it calls raises",
+    ]);
+  });
+
+  it("collects literal raise_error calls and raise … using statements only, ignoring commented-out ones and computed codes", () => {
     const body = `
       perform private.raise_error('22023', 'bad_input', 'Bad.');
       -- perform private.raise_error('P0001', 'commented_out', 'No.');
       perform private.raise_error(
         'P0001',
         'multi_line', format('%s', 1));
-      perform private.raise_error(v_state, v_code, 'computed');`;
+      perform private.raise_error(v_state, v_code, 'computed');
+      raise exception using errcode = 'P0001', hint = 'rate_limited', message = format('Too many %s.', v_label);
+      -- raise exception using errcode = 'P0001', hint = 'commented_raise';
+      raise exception using errcode = 'P0001', hint = v_code;`;
     expect(directErrors(body)).toEqual([
       { sqlstate: "22023", hint: "bad_input" },
       { sqlstate: "P0001", hint: "multi_line" },
+      { sqlstate: "P0001", hint: "rate_limited" },
     ]);
   });
 
@@ -319,11 +351,19 @@ describe("the reference from a small catalog", () => {
     internalFunctions: ["hook(event jsonb)"],
     relations: [relation("notes", "Notes."), relation("secrets", " ")],
     bodies: [
-      { name: "public.follow", source: "perform private.follow(p_id)", argNames: ["p_id"] },
-      { name: "private.follow", source: "perform private.raise_error('P0001', 'blocked', 'x'); perform private.raise_error('22023', 'user_not_found', 'x');", argNames: ["p_id"] },
+      { name: "public.follow", source: "perform private.follow(p_id)", argNames: ["p_id"], comment: null },
+      { name: "private.follow", source: "perform private.raise_error('P0001', 'blocked', 'x'); perform private.raise_error('22023', 'user_not_found', 'x');", argNames: ["p_id"], comment: null },
     ],
     tableTriggers: [],
   };
+
+  // Everything filed under one capability, as the migrations would file it.
+  const index: CapabilityIndex = {
+    byObject: new Map([["public.follow", "Social"], ["public.undocumented", "Social"], ["public.note_of", "Social"], ["public.notes", "Social"], ["public.secrets", "Social"]]),
+    byFunction: new Map(),
+    problems: [],
+  };
+  const shell = { capabilities: [{ title: "Social", doc: "social-and-alerts.md" }], functions: [], topics: [], events: [] };
 
   it("names every RPC and table without a comment", () => {
     expect(missingComments(catalog)).toEqual([
@@ -333,7 +373,7 @@ describe("the reference from a small catalog", () => {
   });
 
   it("renders arguments, callers, both error columns, grants with RLS and escaped cells", () => {
-    const markdown = renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] });
+    const markdown = renderReference({ ...shell, ...sqlModel(catalog, index) });
     const unaligned = markdown.replace(/ +\/\/ /g, "  // ");
     expect(unaligned).toContain([
       "```ts",
@@ -350,7 +390,7 @@ describe("the reference from a small catalog", () => {
       "await supabase.from('notes').update({ note }).eq('id', id);  // authenticated (RLS: no rows)",
       "// service_role only (server side, never in an app): insert, delete",
     ].join("\n"));
-    const withRow = renderReference({ ...sqlModel({ ...catalog, functions: [{ ...fn("note_of", "A note."), returns: "notes" }] }), functions: [], topics: [], events: [] });
+    const withRow = renderReference({ ...shell, ...sqlModel({ ...catalog, functions: [{ ...fn("note_of", "A note."), returns: "notes" }] }, index) });
     expect(withRow).toContain("`data`: one [`notes`](#notes) row (an object).");
     expect(markdown).toContain("| `p_id` | `uuid` | required |");
     expect(markdown).toContain("| `p_limit` | `integer` | `20` |");
@@ -361,6 +401,41 @@ describe("the reference from a small catalog", () => {
     expect(markdown).toContain("| `id` | `uuid` | no | `gen_random_uuid()` | The id \\| key. |");
     expect(markdown).toContain("Not callable by any API role (hooks and internals): `hook(event jsonb)`.");
     expect(markdown.endsWith("\n")).toBe(true);
-    expect(renderReference({ ...sqlModel(catalog), functions: [], topics: [], events: [] })).toBe(markdown);
+    expect(renderReference({ ...shell, ...sqlModel(catalog, index) })).toBe(markdown);
+  });
+
+  it("files each RPC and table under its capability, and states require_user's errors once instead of in every table", () => {
+    const signedIn: Catalog = {
+      ...catalog,
+      bodies: [
+        ...catalog.bodies,
+        { name: "public.follow", source: "perform private.require_user(); perform private.follow(p_id)", argNames: ["p_id"], comment: null },
+        { name: "private.require_user", source: "perform private.raise_error('42501', 'not_authenticated', 'x'); perform private.raise_error('42501', 'account_deleted', 'x')", argNames: [], comment: null },
+      ],
+    };
+    const markdown = renderReference({ ...shell, ...sqlModel(signedIn, index) });
+    expect(markdown).toContain("## Social\n\nExplained in [social-and-alerts.md](social-and-alerts.md).");
+    expect(markdown).toContain("Contents: [Conventions](#conventions) · [Social](#social) (2 RPCs, 2 tables) · [Realtime](#realtime)");
+    expect(markdown).toContain("so it can also raise `42501 account_deleted`, `42501 not_authenticated`.");
+    expect(markdown).toContain("Needs a signed-in user: also the account errors of `require_user`");
+    expect(markdown).not.toContain("| `42501` | `not_authenticated` |");
+    expect(markdown).not.toContain("| `42501` | `account_deleted` |");
+    expect(markdown).toContain("| `P0001` | `blocked` | ✓ | ✓ |");
+    const unfiled = renderReference({ ...shell, ...sqlModel(catalog, { ...index, byObject: new Map() }) });
+    expect(unfiled).toContain("## Not filed under a capability");
+  });
+
+  it("files what the migrations define under the capability that lists the migration, and names what belongs to none", () => {
+    const capabilities = [{ title: "Social", doc: "social-and-alerts.md", migrations: ["20260101000000_follows"], functions: ["contact-points"] }];
+    const found = capabilityIndex([
+      { file: "20260101000000_follows.sql", sql: "create table public.follows (a int);\ncreate or replace function public.follow_user() returns void language sql as $$ select 1 $$;" },
+      { file: "20260101000100_orphan.sql", sql: "create function public.orphan() returns void language sql as $$ select 1 $$;" },
+      { file: "20260101000200_internal.sql", sql: "create function private.helper() returns void language sql as $$ select 1 $$;" },
+    ], capabilities);
+    expect([...found.byObject].sort()).toEqual([["public.follow_user", "Social"], ["public.follows", "Social"]]);
+    expect(found.byFunction.get("contact-points")).toBe("Social");
+    expect(found.problems).toEqual([
+      "capabilities: supabase/migrations/20260101000100_orphan.sql defines public.orphan but belongs to no capability in scripts/lib/api-reference/capabilities.ts",
+    ]);
   });
 });

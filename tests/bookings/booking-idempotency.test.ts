@@ -3,14 +3,13 @@
  * the booking its first call made, never a second one; a key is bound to what it booked.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
 import {
   BOOK_SQL,
   type BookingRow,
   bookEvent,
   createGuests,
   createHost,
-  failure,
   inventory,
   publishedEvent,
   type RacingClients,

@@ -6,7 +6,7 @@
  * everyone is told and every paid guest gets a full refund request.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerQuery, closeTestPools } from "../support/db.ts";
+import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
 import {
   type BookingRow,
   bookEvent,
@@ -14,7 +14,6 @@ import {
   createGuests,
   createHost,
   expireHold,
-  failure,
   inventory,
   publishedEvent,
   rpc,

@@ -1,5 +1,5 @@
 /**
- * Refunds follow the event's refund policy (README: refund policies):
+ * Refunds follow the event's refund policy (docs/events-and-bookings.md: refund policies):
  *   flexible  100% until 24 h before the start, then 0%
  *   moderate  100% until 7 days before, 50% until 24 h before, then 0%
  *   strict     50% until 7 days before, then 0%
@@ -11,13 +11,12 @@
  */
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ownerPool, ownerQuery, closeTestPools } from "../support/db.ts";
+import { ownerPool, ownerQuery, closeTestPools, failure, transaction } from "../support/db.ts";
 import {
   bookEvent,
   confirmPayment,
   createGuests,
   createHost,
-  failure,
   inventory,
   publishedEvent,
   rpc,
@@ -90,9 +89,7 @@ interface Evaluated {
 
 /** Evaluates a batch of samples through the SQL functions in one query (as the superuser). */
 async function evaluate(samples: Sample[], timezone = "UTC"): Promise<Evaluated[]> {
-  const client = await ownerPool().connect();
-  try {
-    await client.query("begin");
+  return transaction(ownerPool(), async (client) => {
     await client.query("select set_config('timezone', $1, true)", [timezone]);
     const { rows } = await client.query<{
       percent: number; refund: string; later_percent: number; later_refund: string;
@@ -117,7 +114,6 @@ async function evaluate(samples: Sample[], timezone = "UTC"): Promise<Evaluated[
         samples.map((s) => new Date(s.startsAt - s.before + s.later).toISOString()),
       ],
     );
-    await client.query("commit");
     return rows.map((r) => ({
       percent: r.percent,
       refund: BigInt(r.refund),
@@ -125,12 +121,7 @@ async function evaluate(samples: Sample[], timezone = "UTC"): Promise<Evaluated[
       laterRefund: BigInt(r.later_refund),
       byPolicy: { flexible: r.flexible, moderate: r.moderate, strict: r.strict, none: r.none },
     }));
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /** Checks `check` for every sample of every batch fast-check generates (shrinking whole batches). */

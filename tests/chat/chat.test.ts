@@ -5,8 +5,7 @@
  * broadcasts land on the right private topics.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { DatabaseError } from "pg";
-import { ownerQuery, asServiceRole, asUser, closeTestPools, type TestClient } from "../support/db.ts";
+import { ownerQuery, asServiceRole, asUser, closeTestPools, failure, one } from "../support/db.ts";
 import { groupWithMembers } from "../support/groups.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
@@ -16,13 +15,6 @@ interface MessageRow {
   conversation_id: string;
   body: string | null;
 }
-
-const one = async <R>(db: TestClient, sql: string, params: unknown[] = []): Promise<R> => {
-  const { rows } = await db.query(sql, params);
-  const row = rows[0] as R | undefined;
-  if (row === undefined) throw new Error(`no row from: ${sql}`);
-  return row;
-};
 
 const send = (user: TestUser, conversationId: string, body: string, clientId: string | null = null): Promise<MessageRow> =>
   asUser(user.claims, (db) =>
@@ -44,15 +36,6 @@ const unreadCount = (user: TestUser, conversationId: string): Promise<number> =>
   });
 
 /** Rejects with the database error, so tests can assert SQLSTATE and hint. */
-const failure = async (promise: Promise<unknown>): Promise<DatabaseError> => {
-  try {
-    await promise;
-  } catch (err) {
-    return err as DatabaseError;
-  }
-  throw new Error("expected the request to fail");
-};
-
 afterAll(async () => {
   await closeTestPools();
 });

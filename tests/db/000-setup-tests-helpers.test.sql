@@ -188,6 +188,77 @@ begin
 end
 $$;
 
+-- What a statement raised (`tests.raised`: SQLSTATE and hint), for asserting Rally's error shape (ARCHITECTURE §4: SQLSTATE plus a
+-- stable hint code). Each runs the statement as the current request and returns null when it
+-- succeeds. No `set search_path` here: the statement is the test's own text and resolves names
+-- as the test does.
+--   select tests.raises_hint($$select public.book_event(…)$$, 'sold_out', 'a full event is refused');
+--   select is(tests.error_of($$…$$), '42501 admin_only', '…');   -- SQLSTATE and hint
+--   select is(tests.sqlstate_of($$…$$), '42501', '…');           -- refusals PostgreSQL itself makes
+create or replace function tests.raised(p_sql text, out state text, out hint text)
+language plpgsql
+as $$
+begin
+  execute p_sql;
+exception when others then
+  get stacked diagnostics state = returned_sqlstate, hint = pg_exception_hint;
+end
+$$;
+
+create or replace function tests.hint_of(p_sql text) returns text
+language sql
+as $$
+  select hint from tests.raised(p_sql)
+$$;
+
+create or replace function tests.error_of(p_sql text) returns text
+language sql
+as $$
+  select state || ' ' || coalesce(hint, '') from tests.raised(p_sql)
+$$;
+
+create or replace function tests.sqlstate_of(p_sql text) returns text
+language sql
+as $$
+  select state from tests.raised(p_sql)
+$$;
+
+-- The pgTAP assertion "this statement is refused with this hint" (pgTAP's `is` on hint_of).
+create or replace function tests.raises_hint(p_sql text, p_hint text, p_description text) returns text
+language sql
+as $$
+  select is(tests.hint_of(p_sql), p_hint, p_description)
+$$;
+
+-- A story's named fixtures: `select tests.create_fixtures();` once (as whichever role will write
+-- them), then `insert into fx select 'E', id from …` and `tests.fx('E')` wherever the id is needed.
+-- The table is the session's own temporary table, so stories never see each other's fixtures.
+create or replace function tests.create_fixtures() returns void
+language plpgsql
+as $$
+begin
+  create temporary table fx (name text primary key, id uuid);
+  grant all on fx to public;
+end
+$$;
+
+create or replace function tests.fx(p_name text) returns uuid
+language plpgsql
+as $$
+begin
+  return (select id from pg_temp.fx where name = p_name);
+end
+$$;
+
+-- The id of the event with this title, read past RLS (for stories that name events by title).
+create or replace function tests.event_id(p_title text) returns uuid
+language sql
+security definer
+set search_path = ''
+as $$
+  select id from private.events where title = p_title
+$$;
+
 grant execute on all functions in schema tests to postgres, anon, authenticated, service_role;
 
 -- Acts as one of the RLS matrix's actors: 'anon', 'service_role', or a test user's identifier.
@@ -250,9 +321,23 @@ end
 $jobs$;
 
 begin;
-select plan(3);
+select plan(14);
 select has_extension('pgtap', 'pgTAP is installed for the suite');
 select has_function('tests', 'authenticate_as', array['text'], 'the tests schema of helpers is installed');
+select is(tests.hint_of($$select private.raise_error('22023', 'probe_code', 'A probe.')$$), 'probe_code',
+          'hint_of reads the hint a Rally error carries');
+select is(tests.hint_of($$select 1$$), null, 'and is null when the statement succeeds');
+select is(tests.error_of($$select private.raise_error('42501', 'probe_code', 'A probe.')$$), '42501 probe_code',
+          'error_of reads the SQLSTATE and the hint');
+select is(tests.sqlstate_of($$select 1 / 0$$), '22012', 'sqlstate_of reads the SQLSTATE of a refusal PostgreSQL makes itself');
+select * from check_test(tests.raises_hint($$select private.raise_error('P0001', 'probe_code', 'A probe.')$$, 'probe_code', 'the right hint'),
+                         true, 'raises_hint passes on the hint the statement raises', 'the right hint', '');
+select * from check_test(tests.raises_hint($$select private.raise_error('P0001', 'probe_code', 'A probe.')$$, 'other_code', 'a wrong hint'),
+                         false, 'raises_hint fails on another hint', 'a wrong hint',
+                         E'        have: probe_code\n        want: other_code');
+select tests.create_fixtures();
+insert into fx values ('probe', '00000000-0000-0000-0000-00000000000a');
+select is(tests.fx('probe'), '00000000-0000-0000-0000-00000000000a'::uuid, 'fx reads a fixture the story named');
 select is((select count(*) from cron.job where active and username = current_user)::integer, 0,
           'no Rally job runs in the background while the suite runs them itself');
 select * from finish();

@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(720);
+select plan(776);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -17,38 +17,36 @@ update public.profiles set is_host = true, host_status = 'active', payouts_enabl
 
 -- Event fixtures: E published (owner confirmed, cohost manages), D a draft, P1/P2 past events the
 -- owner attended (P1 already reviewed). Past rows skip the validation triggers, as history does.
-create temp table fx (name text primary key, id uuid);
-grant all on fx to public;
-create function pg_temp.fx(p_name text) returns uuid language sql as $$ select id from fx where name = p_name $$;
+select tests.create_fixtures();
 select tests.authenticate_as('host');
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Matrix night', now() + interval '5 days', now() + interval '5 days 2 hours', 'UTC') returning id)
 insert into fx select 'E', id from e;
 with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Matrix draft', now() + interval '6 days', now() + interval '6 days 2 hours', 'UTC') returning id)
 insert into fx select 'D', id from e;
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'GA', 0, 'EUR', 50) returning id)
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('E'), 'GA', 0, 'EUR', 50) returning id)
 insert into fx select 'T', id from t;
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'Spare', 0, 'EUR', 5) returning id)
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('E'), 'Spare', 0, 'EUR', 5) returning id)
 insert into fx select 'T2', id from t;
-select public.publish_event(pg_temp.fx('E'));
-insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.fx('E'), tests.get_supabase_uid('cohost'), 'manager');
+select public.publish_event(tests.fx('E'));
+insert into public.event_cohosts (event_id, user_id, role) values (tests.fx('E'), tests.get_supabase_uid('cohost'), 'manager');
 select tests.authenticate_as('owner');
-insert into fx select 'B', id from public.book_event(pg_temp.fx('E'), pg_temp.fx('T'), 1, 'matrix');
+insert into fx select 'B', id from public.book_event(tests.fx('E'), tests.fx('T'), 1, 'matrix');
 insert into public.follows (follower_id, followee_id) values (tests.get_supabase_uid('owner'), tests.get_supabase_uid('host'));
 insert into public.blocks (blocker_id, blocked_id) values (tests.get_supabase_uid('owner'), tests.get_supabase_uid('stranger'));
 select tests.as_superuser();
 insert into public.waitlist_entries (event_id, ticket_type_id, guest_id, quantity, status)
-values (pg_temp.fx('E'), pg_temp.fx('T'), tests.get_supabase_uid('owner'), 1, 'left');
+values (tests.fx('E'), tests.fx('T'), tests.get_supabase_uid('owner'), 1, 'left');
 set local session_replication_role = replica;
 insert into fx values ('P1', gen_random_uuid()), ('P2', gen_random_uuid()), ('PT', gen_random_uuid()), ('PB1', gen_random_uuid()), ('PB2', gen_random_uuid());
 insert into private.events (id, host_id, title, starts_at, ends_at, timezone, status, published_at, completed_at)
-select pg_temp.fx(n), tests.get_supabase_uid('host'), 'Past ' || n, now() - interval '3 days', now() - interval '3 days' + interval '2 hours', 'UTC', 'completed', now() - interval '10 days', now() - interval '2 days'
+select tests.fx(n), tests.get_supabase_uid('host'), 'Past ' || n, now() - interval '3 days', now() - interval '3 days' + interval '2 hours', 'UTC', 'completed', now() - interval '10 days', now() - interval '2 days'
   from unnest(array['P1', 'P2']) as n;
-insert into public.ticket_types (id, event_id, name, price_cents, currency, capacity) values (pg_temp.fx('PT'), pg_temp.fx('P1'), 'Old', 0, 'EUR', 10);
+insert into public.ticket_types (id, event_id, name, price_cents, currency, capacity) values (tests.fx('PT'), tests.fx('P1'), 'Old', 0, 'EUR', 10);
 insert into public.bookings (id, event_id, ticket_type_id, guest_id, quantity, status, currency, confirmed_at, checked_in_at)
-values (pg_temp.fx('PB1'), pg_temp.fx('P1'), pg_temp.fx('PT'), tests.get_supabase_uid('owner'), 1, 'confirmed', 'EUR', now() - interval '5 days', now() - interval '3 days'),
-       (pg_temp.fx('PB2'), pg_temp.fx('P2'), pg_temp.fx('PT'), tests.get_supabase_uid('owner'), 1, 'confirmed', 'EUR', now() - interval '5 days', now() - interval '3 days');
+values (tests.fx('PB1'), tests.fx('P1'), tests.fx('PT'), tests.get_supabase_uid('owner'), 1, 'confirmed', 'EUR', now() - interval '5 days', now() - interval '3 days'),
+       (tests.fx('PB2'), tests.fx('P2'), tests.fx('PT'), tests.get_supabase_uid('owner'), 1, 'confirmed', 'EUR', now() - interval '5 days', now() - interval '3 days');
 insert into public.reviews (event_id, booking_id, author_id, host_id, rating, body)
-values (pg_temp.fx('P1'), pg_temp.fx('PB1'), tests.get_supabase_uid('owner'), tests.get_supabase_uid('host'), 5, 'Great');
+values (tests.fx('P1'), tests.fx('PB1'), tests.get_supabase_uid('owner'), tests.get_supabase_uid('host'), 5, 'Great');
 update public.profiles set rating_count = rating_count + 1, rating_sum = rating_sum + 5 where id = tests.get_supabase_uid('host');
 set local session_replication_role = origin;
 select tests.create_supabase_user('loner', 'loner@example.test', '{"username":"loner"}');
@@ -59,17 +57,17 @@ select tests.create_supabase_user('loner', 'loner@example.test', '{"username":"l
 select tests.authenticate_as('host');
 with e as (insert into public.events (title, starts_at, ends_at, timezone, visibility) values ('Matrix private', now() + interval '7 days', now() + interval '7 days 2 hours', 'UTC', 'private') returning id)
 insert into fx select 'PV', id from e;
-insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('PV'), 'Guest list', 0, 'EUR', 20);
-select public.publish_event(pg_temp.fx('PV'));
-insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.fx('PV'), tests.get_supabase_uid('cohost'), 'manager');
-select public.invite_to_event(pg_temp.fx('PV'), array[tests.get_supabase_uid('owner')]);
-insert into fx select 'IL', id from public.create_invite_link(pg_temp.fx('PV'), 10, null);
-with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity, hidden) values (pg_temp.fx('E'), 'Crew', 0, 'EUR', 5, true) returning id)
+insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('PV'), 'Guest list', 0, 'EUR', 20);
+select public.publish_event(tests.fx('PV'));
+insert into public.event_cohosts (event_id, user_id, role) values (tests.fx('PV'), tests.get_supabase_uid('cohost'), 'manager');
+select public.invite_to_event(tests.fx('PV'), array[tests.get_supabase_uid('owner')]);
+insert into fx select 'IL', id from public.create_invite_link(tests.fx('PV'), 10, null);
+with t as (insert into public.ticket_types (event_id, name, price_cents, currency, capacity, hidden) values (tests.fx('E'), 'Crew', 0, 'EUR', 5, true) returning id)
 insert into fx select 'HT', id from t;
-with c as (insert into public.promo_codes (event_id, code, percent_off) values (pg_temp.fx('E'), 'matrix10', 10) returning id)
+with c as (insert into public.promo_codes (event_id, code, percent_off) values (tests.fx('E'), 'matrix10', 10) returning id)
 insert into fx select 'PC', id from c;
 select tests.authenticate_as('owner');
-insert into fx select 'TR', id from public.transfer_booking(pg_temp.fx('B'), tests.get_supabase_uid('other'));
+insert into fx select 'TR', id from public.transfer_booking(tests.fx('B'), tests.get_supabase_uid('other'));
 select tests.as_superuser();
 
 -- The gate: every exposed table and view has a section in this file.
@@ -82,7 +80,7 @@ select is_empty($$
                       'event_invitations', 'event_invite_links', 'promo_codes', 'booking_seats', 'booking_transfers',
                       'notification_preferences', 'notification_settings', 'push_devices',
                       'conversations', 'conversation_members', 'messages', 'message_reactions',
-                      'group_invitations', 'wallet_balances'])
+                      'group_invitations', 'wallet_balances', 'payout_schedules', 'event_series'])
 $$, 'every table and view in public has an RLS matrix section');
 select is_empty($$
   select c.relname::text from pg_class c join pg_namespace n on n.oid = c.relnamespace
@@ -177,25 +175,25 @@ insert into matrix
 select 'events', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.events where id = pg_temp.fx('E')$$,
+  ('select', $$select 1 from public.events where id = tests.fx('E')$$,
    array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
   ('insert', $$insert into public.events (host_id, title, starts_at, ends_at, timezone) values (tests.get_supabase_uid('host'), 'New one', now() + interval '9 days', now() + interval '9 days 1 hour', 'UTC')$$,
    array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.events set description = 'edited' where id = pg_temp.fx('E')$$,
+  ('update', $$update public.events set description = 'edited' where id = tests.fx('E')$$,
    array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.events where id = pg_temp.fx('D')$$,
+  ('delete', $$delete from public.events where id = tests.fx('D')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1'])
 ) as x(action, stmt, expected);
 
 -- events (private visibility): only invitees, booked guests and staff see an invite-only event.
 insert into matrix
-select 'events', a.actor, 'select private', $$select 1 from public.events where id = pg_temp.fx('PV')$$,
+select 'events', a.actor, 'select private', $$select 1 from public.events where id = tests.fx('PV')$$,
        (array['rows:0', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord);
 
 -- ticket_types (hidden tier): listed to the event's staff and to guests who booked it only.
 insert into matrix
-select 'ticket_types', a.actor, 'select hidden', $$select 1 from public.ticket_types where id = pg_temp.fx('HT')$$,
+select 'ticket_types', a.actor, 'select hidden', $$select 1 from public.ticket_types where id = tests.fx('HT')$$,
        (array['rows:0', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord);
 
@@ -204,13 +202,13 @@ insert into matrix
 select 'ticket_types', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.ticket_types where id = pg_temp.fx('T')$$,
+  ('select', $$select 1 from public.ticket_types where id = tests.fx('T')$$,
    array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
-  ('insert', $$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (pg_temp.fx('E'), 'Extra', 0, 'EUR', 5)$$,
+  ('insert', $$insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('E'), 'Extra', 0, 'EUR', 5)$$,
    array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
-  ('update', $$update public.ticket_types set name = 'Renamed' where id = pg_temp.fx('T2')$$,
+  ('update', $$update public.ticket_types set name = 'Renamed' where id = tests.fx('T2')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('delete', $$delete from public.ticket_types where id = pg_temp.fx('T2')$$,
+  ('delete', $$delete from public.ticket_types where id = tests.fx('T2')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -219,13 +217,13 @@ insert into matrix
 select 'event_cohosts', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.event_cohosts where event_id = pg_temp.fx('E')$$,
+  ('select', $$select 1 from public.event_cohosts where event_id = tests.fx('E')$$,
    array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
-  ('insert', $$insert into public.event_cohosts (event_id, user_id, role) values (pg_temp.fx('E'), tests.get_supabase_uid('other'), 'checkin')$$,
+  ('insert', $$insert into public.event_cohosts (event_id, user_id, role) values (tests.fx('E'), tests.get_supabase_uid('other'), 'checkin')$$,
    array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.event_cohosts set role = 'checkin' where event_id = pg_temp.fx('E') and user_id = tests.get_supabase_uid('cohost')$$,
+  ('update', $$update public.event_cohosts set role = 'checkin' where event_id = tests.fx('E') and user_id = tests.get_supabase_uid('cohost')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
-  ('delete', $$delete from public.event_cohosts where event_id = pg_temp.fx('E') and user_id = tests.get_supabase_uid('cohost')$$,
+  ('delete', $$delete from public.event_cohosts where event_id = tests.fx('E') and user_id = tests.get_supabase_uid('cohost')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -234,13 +232,13 @@ insert into matrix
 select 'bookings', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.bookings where id = pg_temp.fx('B')$$,
+  ('select', $$select 1 from public.bookings where id = tests.fx('B')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, currency) values (pg_temp.fx('E'), pg_temp.fx('T'), tests.get_supabase_uid('other'), 1, 'confirmed', 'EUR')$$,
+  ('insert', $$insert into public.bookings (event_id, ticket_type_id, guest_id, quantity, status, currency) values (tests.fx('E'), tests.fx('T'), tests.get_supabase_uid('other'), 1, 'confirmed', 'EUR')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.bookings set status = 'confirmed' where id = pg_temp.fx('B')$$,
+  ('update', $$update public.bookings set status = 'confirmed' where id = tests.fx('B')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.bookings where id = pg_temp.fx('B')$$,
+  ('delete', $$delete from public.bookings where id = tests.fx('B')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -251,7 +249,7 @@ from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5)
 cross join (values
   ('select', $$select 1 from public.waitlist_entries where guest_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.waitlist_entries (event_id, ticket_type_id, guest_id, quantity) values (pg_temp.fx('E'), pg_temp.fx('T'), tests.get_supabase_uid('other'), 1)$$,
+  ('insert', $$insert into public.waitlist_entries (event_id, ticket_type_id, guest_id, quantity) values (tests.fx('E'), tests.fx('T'), tests.get_supabase_uid('other'), 1)$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
   ('update', $$update public.waitlist_entries set quantity = 2 where guest_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
@@ -264,13 +262,13 @@ insert into matrix
 select 'event_invitations', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.event_invitations where event_id = pg_temp.fx('PV') and user_id = tests.get_supabase_uid('owner')$$,
+  ('select', $$select 1 from public.event_invitations where event_id = tests.fx('PV') and user_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.event_invitations (event_id, user_id) values (pg_temp.fx('PV'), tests.get_supabase_uid('other'))$$,
+  ('insert', $$insert into public.event_invitations (event_id, user_id) values (tests.fx('PV'), tests.get_supabase_uid('other'))$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.event_invitations set status = 'declined' where event_id = pg_temp.fx('PV')$$,
+  ('update', $$update public.event_invitations set status = 'declined' where event_id = tests.fx('PV')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.event_invitations where event_id = pg_temp.fx('PV')$$,
+  ('delete', $$delete from public.event_invitations where event_id = tests.fx('PV')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -279,13 +277,13 @@ insert into matrix
 select 'event_invite_links', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.event_invite_links where id = pg_temp.fx('IL')$$,
+  ('select', $$select 1 from public.event_invite_links where id = tests.fx('IL')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.event_invite_links (event_id) values (pg_temp.fx('PV'))$$,
+  ('insert', $$insert into public.event_invite_links (event_id) values (tests.fx('PV'))$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.event_invite_links set max_uses = 5 where id = pg_temp.fx('IL')$$,
+  ('update', $$update public.event_invite_links set max_uses = 5 where id = tests.fx('IL')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.event_invite_links where id = pg_temp.fx('IL')$$,
+  ('delete', $$delete from public.event_invite_links where id = tests.fx('IL')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -294,13 +292,13 @@ insert into matrix
 select 'promo_codes', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.promo_codes where id = pg_temp.fx('PC')$$,
+  ('select', $$select 1 from public.promo_codes where id = tests.fx('PC')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.promo_codes (event_id, code, percent_off) values (pg_temp.fx('E'), 'MATRIXNEW', 5)$$,
+  ('insert', $$insert into public.promo_codes (event_id, code, percent_off) values (tests.fx('E'), 'MATRIXNEW', 5)$$,
    array['error:42501', 'error:42501', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
-  ('update', $$update public.promo_codes set active = false where id = pg_temp.fx('PC')$$,
+  ('update', $$update public.promo_codes set active = false where id = tests.fx('PC')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('delete', $$delete from public.promo_codes where id = pg_temp.fx('PC')$$,
+  ('delete', $$delete from public.promo_codes where id = tests.fx('PC')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -309,13 +307,13 @@ insert into matrix
 select 'booking_seats', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.booking_seats where booking_id = pg_temp.fx('B')$$,
+  ('select', $$select 1 from public.booking_seats where booking_id = tests.fx('B')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.booking_seats (booking_id, seat_no, event_id) values (pg_temp.fx('B'), 2, pg_temp.fx('E'))$$,
+  ('insert', $$insert into public.booking_seats (booking_id, seat_no, event_id) values (tests.fx('B'), 2, tests.fx('E'))$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.booking_seats set attendee_name = 'Matrix' where booking_id = pg_temp.fx('B')$$,
+  ('update', $$update public.booking_seats set attendee_name = 'Matrix' where booking_id = tests.fx('B')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.booking_seats where booking_id = pg_temp.fx('B')$$,
+  ('delete', $$delete from public.booking_seats where booking_id = tests.fx('B')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -324,13 +322,13 @@ insert into matrix
 select 'booking_transfers', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.booking_transfers where id = pg_temp.fx('TR')$$,
+  ('select', $$select 1 from public.booking_transfers where id = tests.fx('TR')$$,
    array['error:42501', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.booking_transfers (booking_id, event_id, seat_no, from_user_id, to_user_id, expires_at) values (pg_temp.fx('B'), pg_temp.fx('E'), 1, tests.get_supabase_uid('owner'), tests.get_supabase_uid('loner'), now() + interval '1 day')$$,
+  ('insert', $$insert into public.booking_transfers (booking_id, event_id, seat_no, from_user_id, to_user_id, expires_at) values (tests.fx('B'), tests.fx('E'), 1, tests.get_supabase_uid('owner'), tests.get_supabase_uid('loner'), now() + interval '1 day')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.booking_transfers set status = 'cancelled' where id = pg_temp.fx('TR')$$,
+  ('update', $$update public.booking_transfers set status = 'cancelled' where id = tests.fx('TR')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.booking_transfers where id = pg_temp.fx('TR')$$,
+  ('delete', $$delete from public.booking_transfers where id = tests.fx('TR')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -339,13 +337,13 @@ insert into matrix
 select 'reviews', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.reviews where booking_id = pg_temp.fx('PB1')$$,
+  ('select', $$select 1 from public.reviews where booking_id = tests.fx('PB1')$$,
    array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
-  ('insert', $$insert into public.reviews (booking_id, rating, body) values (pg_temp.fx('PB2'), 4, 'Lovely')$$,
+  ('insert', $$insert into public.reviews (booking_id, rating, body) values (tests.fx('PB2'), 4, 'Lovely')$$,
    array['error:42501', 'rows:1', 'error:22023', 'error:22023', 'error:22023', 'error:22023', 'rows:1']),
-  ('update', $$update public.reviews set host_reply = 'Thank you!' where booking_id = pg_temp.fx('PB1')$$,
+  ('update', $$update public.reviews set host_reply = 'Thank you!' where booking_id = tests.fx('PB1')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
-  ('delete', $$delete from public.reviews where booking_id = pg_temp.fx('PB1')$$,
+  ('delete', $$delete from public.reviews where booking_id = tests.fx('PB1')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -405,11 +403,11 @@ cross join (values
 
 -- Chat fixtures: E's event chat EC (host and co-host admins, the owner a confirmed guest), the
 -- owner's message M in it, and the host's reaction to M.
-insert into fx select 'EC', id from public.conversations where event_id = pg_temp.fx('E');
+insert into fx select 'EC', id from public.conversations where event_id = tests.fx('E');
 select tests.authenticate_as('owner');
-insert into fx select 'M', id from public.send_message(pg_temp.fx('EC'), 'text', 'Hello everyone');
+insert into fx select 'M', id from public.send_message(tests.fx('EC'), 'text', 'Hello everyone');
 select tests.authenticate_as('host');
-insert into public.message_reactions (message_id, emoji) values (pg_temp.fx('M'), '🎉');
+insert into public.message_reactions (message_id, emoji) values (tests.fx('M'), '🎉');
 select tests.as_superuser();
 
 -- conversations: those who take part read them (platform admins do not read chats); all writes go through the chat RPCs.
@@ -417,13 +415,13 @@ insert into matrix
 select 'conversations', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.conversations where id = pg_temp.fx('EC')$$,
+  ('select', $$select 1 from public.conversations where id = tests.fx('EC')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
   ('insert', $$insert into public.conversations (kind, title, created_by) values ('group', 'Sneaky', tests.get_supabase_uid('owner'))$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.conversations set title = 'Renamed' where id = pg_temp.fx('EC')$$,
+  ('update', $$update public.conversations set title = 'Renamed' where id = tests.fx('EC')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.conversations where id = pg_temp.fx('EC')$$,
+  ('delete', $$delete from public.conversations where id = tests.fx('EC')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -432,13 +430,13 @@ insert into matrix
 select 'conversation_members', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.conversation_members where conversation_id = pg_temp.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
+  ('select', $$select 1 from public.conversation_members where conversation_id = tests.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.conversation_members (conversation_id, user_id) values (pg_temp.fx('EC'), tests.get_supabase_uid('other'))$$,
+  ('insert', $$insert into public.conversation_members (conversation_id, user_id) values (tests.fx('EC'), tests.get_supabase_uid('other'))$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.conversation_members set muted = true where conversation_id = pg_temp.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
+  ('update', $$update public.conversation_members set muted = true where conversation_id = tests.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.conversation_members where conversation_id = pg_temp.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
+  ('delete', $$delete from public.conversation_members where conversation_id = tests.fx('EC') and user_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -447,13 +445,13 @@ insert into matrix
 select 'messages', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.messages where id = pg_temp.fx('M')$$,
+  ('select', $$select 1 from public.messages where id = tests.fx('M')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.messages (conversation_id, sender_id, body) values (pg_temp.fx('EC'), coalesce(auth.uid(), tests.get_supabase_uid('owner')), 'Direct insert')$$,
+  ('insert', $$insert into public.messages (conversation_id, sender_id, body) values (tests.fx('EC'), coalesce(auth.uid(), tests.get_supabase_uid('owner')), 'Direct insert')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.messages set body = 'Rewritten' where id = pg_temp.fx('M')$$,
+  ('update', $$update public.messages set body = 'Rewritten' where id = tests.fx('M')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.messages where id = pg_temp.fx('M')$$,
+  ('delete', $$delete from public.messages where id = tests.fx('M')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -462,13 +460,13 @@ insert into matrix
 select 'message_reactions', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.message_reactions where message_id = pg_temp.fx('M')$$,
+  ('select', $$select 1 from public.message_reactions where message_id = tests.fx('M')$$,
    array['error:42501', 'rows:1', 'rows:0', 'rows:1', 'rows:1', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.message_reactions (message_id, user_id, emoji) values (pg_temp.fx('M'), coalesce(auth.uid(), tests.get_supabase_uid('owner')), '👍')$$,
+  ('insert', $$insert into public.message_reactions (message_id, user_id, emoji) values (tests.fx('M'), coalesce(auth.uid(), tests.get_supabase_uid('owner')), '👍')$$,
    array['error:42501', 'rows:1', 'error:42501', 'rows:1', 'rows:1', 'error:42501', 'rows:1']),
-  ('update', $$update public.message_reactions set emoji = '🔥' where message_id = pg_temp.fx('M')$$,
+  ('update', $$update public.message_reactions set emoji = '🔥' where message_id = tests.fx('M')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.message_reactions where message_id = pg_temp.fx('M') and user_id = tests.get_supabase_uid('host')$$,
+  ('delete', $$delete from public.message_reactions where message_id = tests.fx('M') and user_id = tests.get_supabase_uid('host')$$,
    array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1'])
 ) as x(action, stmt, expected);
 
@@ -490,6 +488,48 @@ cross join (values
    array['error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000', 'error:55000'])
 ) as x(action, stmt, expected);
 
+-- event_series: visible with its occurrences (here a public series S); made by the event-series
+-- function, never written through the API. The service role cannot delete a series its events
+-- still point at (23503).
+select tests.authenticate_as('host');
+with e as (insert into public.events (title, starts_at, ends_at, timezone) values ('Matrix series', now() + interval '7 days', now() + interval '7 days 2 hours', 'UTC') returning id)
+insert into fx select 'S', id from e;
+insert into public.ticket_types (event_id, name, price_cents, currency, capacity) values (tests.fx('S'), 'GA', 0, 'EUR', 10);
+select public.publish_event(tests.fx('S'));
+select count(*) from private.create_event_series(tests.fx('S'), 'FREQ=DAILY;COUNT=2',
+  array[(select starts_at_local from private.events where id = tests.fx('S')), (select starts_at_local + interval '1 day' from private.events where id = tests.fx('S'))], false);
+select tests.as_superuser();
+insert into matrix
+select 'event_series', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.event_series where id = tests.fx('S')$$,
+   array['rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1', 'rows:1']),
+  ('insert', $$insert into public.event_series (id, host_id, rrule, timezone, first_local_start, occurrence_count) values (gen_random_uuid(), tests.get_supabase_uid('host'), 'FREQ=DAILY;COUNT=2', 'UTC', now()::timestamp, 2)$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.event_series set rrule = 'FREQ=DAILY;COUNT=3' where id = tests.fx('S')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.event_series where id = tests.fx('S')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:23503'])
+) as x(action, stmt, expected);
+
+-- payout_schedules: a host reads their own schedule; it changes only through set_payout_schedule.
+insert into public.payout_schedules (host_id, "interval", weekly_anchor, next_run_at)
+values (tests.get_supabase_uid('host'), 'weekly', 'monday', now() + interval '3 days');
+insert into matrix
+select 'payout_schedules', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.payout_schedules where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'rows:0', 'rows:0', 'rows:1', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.payout_schedules (host_id, "interval") values (coalesce(auth.uid(), tests.get_supabase_uid('owner')), 'manual')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.payout_schedules set next_run_at = now() where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.payout_schedules where host_id = tests.get_supabase_uid('host')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
 -- group_invitations: the other user's group invites the owner (who does not follow them). The
 -- invitee and the group's members read it; answers go through accept/decline_group_invitation.
 select tests.authenticate_as('other');
@@ -499,13 +539,13 @@ insert into matrix
 select 'group_invitations', a.actor, x.action, x.stmt, x.expected[a.ord]
 from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
 cross join (values
-  ('select', $$select 1 from public.group_invitations where conversation_id = pg_temp.fx('GI')$$,
+  ('select', $$select 1 from public.group_invitations where conversation_id = tests.fx('GI')$$,
    array['error:42501', 'rows:1', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
-  ('insert', $$insert into public.group_invitations (conversation_id, user_id, invited_by) values (pg_temp.fx('GI'), tests.get_supabase_uid('host'), tests.get_supabase_uid('other'))$$,
+  ('insert', $$insert into public.group_invitations (conversation_id, user_id, invited_by) values (tests.fx('GI'), tests.get_supabase_uid('host'), tests.get_supabase_uid('other'))$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('update', $$update public.group_invitations set status = 'accepted' where conversation_id = pg_temp.fx('GI')$$,
+  ('update', $$update public.group_invitations set status = 'accepted' where conversation_id = tests.fx('GI')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
-  ('delete', $$delete from public.group_invitations where conversation_id = pg_temp.fx('GI')$$,
+  ('delete', $$delete from public.group_invitations where conversation_id = tests.fx('GI')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 

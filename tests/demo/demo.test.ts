@@ -18,7 +18,7 @@ import { runDemo, type DemoResult } from '../../scripts/lib/demo/story.ts';
 import { money, summaryLines } from '../../scripts/lib/demo/report.ts';
 import { startStripeStandin, type StripeStandin } from '../../tools/stripe-standin/server.ts';
 import { STANDIN_CONNECT_WEBHOOK_SECRET, STANDIN_WEBHOOK_SECRET } from '../../tools/stripe-standin/config.ts';
-import { testEnv } from '../support/env.ts';
+import { envOverride, testEnv } from '../support/env.ts';
 import { adminQuery, closeTestPools, ownerQuery } from '../support/db.ts';
 import { createUser } from '../support/users.ts';
 
@@ -32,7 +32,7 @@ const POINTERS = ['SUPABASE_URL', 'SUPABASE_ANON_KEY', 'SUPABASE_SERVICE_ROLE_KE
 let standin: StripeStandin;
 let api: ApiStack;
 let stack: DemoStack;
-const savedBackoff = process.env.RALLY_REALTIME_ERROR_BACKOFF_MS;
+const env = envOverride();
 
 async function releaseHoldHours(): Promise<number> {
   const { rows } = await ownerQuery<{ h: number }>('select release_hold_hours as h from private.payment_settings');
@@ -70,7 +70,7 @@ beforeAll(async () => {
     connectWebhook: { url: `${apiUrl}/functions/v1/stripe-webhook/connect`, secret: STANDIN_CONNECT_WEBHOOK_SECRET },
   });
   // Realtime answers a refused join after a back-off (5 s on the platform); the story shows two.
-  process.env.RALLY_REALTIME_ERROR_BACKOFF_MS = '100';
+  env.set({ RALLY_REALTIME_ERROR_BACKOFF_MS: '100' });
   api = await startApiStack({
     dbUrl: testEnv('SUPABASE_DB_URL'), port, keys, log: () => undefined,
     functionsEnv: { STRIPE_API_BASE: standin.url, STRIPE_WEBHOOK_SECRET: STANDIN_WEBHOOK_SECRET, STRIPE_CONNECT_WEBHOOK_SECRET: STANDIN_CONNECT_WEBHOOK_SECRET },
@@ -82,8 +82,7 @@ afterAll(async () => {
   await api?.close();
   await standin?.close();
   await closeTestPools();
-  if (savedBackoff === undefined) delete process.env.RALLY_REALTIME_ERROR_BACKOFF_MS;
-  else process.env.RALLY_REALTIME_ERROR_BACKOFF_MS = savedBackoff;
+  env.restore();
 });
 
 describe('npm run demo', () => {
@@ -191,19 +190,16 @@ describe('when the stack that answers is not the one the demo was pointed at', (
 
   it('takes the status block\'s values from the environment (SUPABASE_URL, keys, JWT secret, SUPABASE_DB_URL, STRIPE_STANDIN_PORT), and that stack passes every check', async () => {
     const { demoTarget } = await import('../../scripts/lib/demo/stack.ts');
-    const saved = Object.fromEntries(POINTERS.map((k) => [k, process.env[k]]));
+    const pointers = envOverride();
     try {
-      for (const name of POINTERS) delete process.env[name];
-      Object.assign(process.env, { SUPABASE_URL: stack.apiUrl, SUPABASE_ANON_KEY: stack.anonKey, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
+      pointers.set(Object.fromEntries(POINTERS.map((name) => [name, undefined])));
+      pointers.set({ SUPABASE_URL: stack.apiUrl, SUPABASE_ANON_KEY: stack.anonKey, SUPABASE_SERVICE_ROLE_KEY: stack.serviceRoleKey,
         SUPABASE_JWT_SECRET: stack.jwtSecret, SUPABASE_DB_URL: stack.dbUrl, STRIPE_STANDIN_PORT: String(standin.port) });
       const target = await demoTarget();
       expect(target.stack).toEqual(stack);
       await expect(checkStack(target.stack, target.sources)).resolves.toBeUndefined();
     } finally {
-      for (const name of POINTERS) {
-        if (saved[name] === undefined) delete process.env[name];
-        else process.env[name] = saved[name];
-      }
+      pointers.restore();
     }
   });
 

@@ -1,7 +1,7 @@
 // The e2e suite: tests/e2e/**/*.test.ts through @supabase/supabase-js against an API URL.
 // `npm test` starts the local stack and sets SUPABASE_URL, SUPABASE_ANON_KEY and
 // SUPABASE_SERVICE_ROLE_KEY; against `supabase start` or a hosted project set them yourself and
-// run `npx vitest run --config tests/e2e/vitest.config.ts` (README, "The e2e suite").
+// run `npx vitest run --config tests/e2e/vitest.config.ts` (docs/local-stack.md, "The e2e suite").
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 

@@ -29,7 +29,7 @@ import { handler as dispatchHandler } from "../../functions/dispatch-alerts/hand
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { testEnv } from "../support/env.ts";
+import { envOverride, testEnv } from "../support/env.ts";
 import { serviceRoleKey } from "../support/jwt.ts";
 import { type PgFault, startPgFaultProxy, type PgFaultProxy } from "../support/pg-fault-proxy.ts";
 import type { InjectedFailure } from "../support/stand-ins/http.ts";
@@ -47,21 +47,14 @@ let proxy: PgFaultProxy;
 let resend: ResendStandIn;
 let twilio: TwilioStandIn;
 let serviceKey: string;
-const savedEnv: Record<string, string | undefined> = {};
-
-function setEnv(values: Record<string, string>): void {
-  for (const [name, value] of Object.entries(values)) {
-    if (!(name in savedEnv)) savedEnv[name] = process.env[name];
-    process.env[name] = value;
-  }
-}
+const env = envOverride();
 
 beforeAll(async () => {
   proxy = await startPgFaultProxy(testEnv("SUPABASE_DB_URL"));
   resend = await startResendStandIn();
   twilio = await startTwilioStandIn();
   serviceKey = await serviceRoleKey();
-  setEnv({
+  env.set({
     SUPABASE_DB_URL: proxy.url,
     RESEND_API_KEY: resend.apiKey, RESEND_FROM: "Rally <alerts@rally.example>", RESEND_API_BASE: resend.url,
     TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_API_BASE: twilio.url,
@@ -75,10 +68,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await closePool();
-  for (const [name, value] of Object.entries(savedEnv)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  env.restore();
   await resend.close();
   await twilio.close();
   await proxy.close();

@@ -12,7 +12,6 @@
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerQuery, closeTestPools } from "../support/db.ts";
-import { resetPaymentSettings } from "../support/payments.ts";
 import type { PgFault } from "../support/pg-fault-proxy.ts";
 import { createUser, issueAccessToken } from "../support/users.ts";
 import { type FaultyPayments, startFaultyPayments } from "./support.ts";
@@ -24,9 +23,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  env.h.standin.setDelivery("auto");
-  await env.h.settle();
-  await resetPaymentSettings();
   await env.close();
   await closeTestPools();
 });

@@ -9,44 +9,36 @@
  */
 import { closePool } from "../../functions/_shared/db.ts";
 import { ownerQuery } from "../support/db.ts";
-import { testEnv } from "../support/env.ts";
-import { startPayments, type PaymentsHarness } from "../support/payments.ts";
+import { envOverride, testEnv } from "../support/env.ts";
+import { resetPaymentSettings, startPayments, type PaymentsHarness } from "../support/payments.ts";
 import { startPgFaultProxy, type PgFaultProxy } from "../support/pg-fault-proxy.ts";
 
 export interface FaultyPayments {
   h: PaymentsHarness;
   proxy: PgFaultProxy;
+  /** Lets pending webhooks arrive, resets the payment settings, and stops everything. */
   close(): Promise<void>;
 }
 
 export async function startFaultyPayments(): Promise<FaultyPayments> {
-  const direct = testEnv("SUPABASE_DB_URL");
-  const proxy = await startPgFaultProxy(direct);
-  process.env.SUPABASE_DB_URL = proxy.url;
+  const proxy = await startPgFaultProxy(testEnv("SUPABASE_DB_URL"));
+  const env = envOverride();
+  env.set({ SUPABASE_DB_URL: proxy.url });
   await closePool();
   const h = await startPayments();
   return {
     h,
     proxy,
     async close() {
+      h.standin.setDelivery("auto");
+      await h.settle();
+      await resetPaymentSettings();
       await h.close();
       await closePool();
-      process.env.SUPABASE_DB_URL = direct;
+      env.restore();
       await proxy.close();
     },
   };
-}
-
-/** A seeded shuffle (the seed comes from fast-check, so a failure replays). */
-export function shuffled<T>(items: readonly T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed >>> 0;
-  for (let i = out.length - 1; i > 0; i -= 1) {
-    state = (Math.imul(state, 1103515245) + 12345) >>> 0;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
 }
 
 /** `{ a: 2, b: 1 }` from `["a", "b", "a"]`, keys sorted (comparable with toEqual). */

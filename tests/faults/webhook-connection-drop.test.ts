@@ -19,10 +19,11 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
-import { ledgerInvariantViolations, resetPaymentSettings } from "../support/payments.ts";
+import { ledgerInvariantViolations } from "../support/payments.ts";
 import type { PgFault } from "../support/pg-fault-proxy.ts";
 import { createUser } from "../support/users.ts";
-import { type FaultyPayments, shuffled, startFaultyPayments, tally } from "./support.ts";
+import { shuffled } from "../support/shuffle.ts";
+import { type FaultyPayments, startFaultyPayments, tally } from "./support.ts";
 
 let env: FaultyPayments;
 
@@ -31,9 +32,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  env.h.standin.setDelivery("auto");
-  await env.h.settle();
-  await resetPaymentSettings();
   await env.close();
   await closeTestPools();
 });

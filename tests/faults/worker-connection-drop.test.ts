@@ -17,7 +17,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { serviceRoleKey } from "../support/jwt.ts";
-import { ledgerInvariantViolations, resetPaymentSettings, walletOf } from "../support/payments.ts";
+import { ledgerInvariantViolations, walletOf } from "../support/payments.ts";
 import type { PgFault } from "../support/pg-fault-proxy.ts";
 import { createUser } from "../support/users.ts";
 import { expireLeases, type FaultyPayments, startFaultyPayments, tally } from "./support.ts";
@@ -31,9 +31,6 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  env.h.standin.setDelivery("auto");
-  await env.h.settle();
-  await resetPaymentSettings();
   await env.close();
   await closeTestPools();
 });

@@ -1,6 +1,6 @@
 import { SignJWT } from "jose";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { bearerToken, requireUser, verifyBearer, verifyJwt } from "../../functions/_shared/auth.ts";
+import { bearerToken, requireServiceRole, requireUser, verifyBearer, verifyJwt } from "../../functions/_shared/auth.ts";
 import { HttpError } from "../../functions/_shared/http-errors.ts";
 import { anonKey, serviceRoleKey, signJwt, userClaims } from "../support/jwt.ts";
 
@@ -121,5 +121,27 @@ describe("verifyJwt / verifyBearer (the verify_jwt gate: any project role)", () 
     const b64 = (v: object): string => Buffer.from(JSON.stringify(v)).toString("base64url");
     const unsigned = `${b64({ alg: "none", typ: "JWT" })}.${b64({ role: "service_role" })}.`;
     expect((await httpError(verifyJwt(unsigned, { secret: SECRET }))).code).toBe("invalid_jwt");
+  });
+});
+
+describe("requireServiceRole (the scheduled workers' gate)", () => {
+  it("accepts the service_role key", async () => {
+    vi.stubEnv("SUPABASE_JWT_SECRET", SECRET);
+    const req = request(`Bearer ${await serviceRoleKey(SECRET)}`);
+    expect((await requireServiceRole(req, "the payments worker")).role).toBe("service_role");
+  });
+
+  it("refuses the anon key and a user's token with 403 service_role_only, naming the worker", async () => {
+    vi.stubEnv("SUPABASE_JWT_SECRET", SECRET);
+    for (const token of [await anonKey(SECRET), await signJwt(userClaims(alice), { secret: SECRET })]) {
+      const err = await httpError(requireServiceRole(request(`Bearer ${token}`), "the storage purge"));
+      expect([err.status, err.code, err.message]).toEqual([403, "service_role_only", "Only the service role runs the storage purge."]);
+    }
+  });
+
+  it("answers 401 before 403: no token, or a token that does not verify", async () => {
+    vi.stubEnv("SUPABASE_JWT_SECRET", SECRET);
+    expect((await httpError(requireServiceRole(request(), "the alert dispatcher"))).status).toBe(401);
+    expect((await httpError(requireServiceRole(request("Bearer not.a.jwt"), "the alert dispatcher"))).status).toBe(401);
   });
 });

@@ -10,6 +10,7 @@ import {
   routeOf,
 } from "../../scripts/functions-gateway.ts";
 import { anonKey, signJwt, userClaims } from "../support/jwt.ts";
+import { envOverride } from "../support/env.ts";
 
 const SECRET = "gateway-test-secret-with-at-least-32-characters";
 const supabaseDir = new URL("../../supabase/", import.meta.url);
@@ -102,13 +103,12 @@ describe("createGateway", () => {
 
   describe("verify_jwt = true", () => {
     const withSecret = async <T>(fn: () => Promise<T>): Promise<T> => {
-      const previous = process.env.SUPABASE_JWT_SECRET;
-      process.env.SUPABASE_JWT_SECRET = SECRET;
+      const env = envOverride();
+      env.set({ SUPABASE_JWT_SECRET: SECRET });
       try {
         return await fn();
       } finally {
-        if (previous === undefined) delete process.env.SUPABASE_JWT_SECRET;
-        else process.env.SUPABASE_JWT_SECRET = previous;
+        env.restore();
       }
     };
 

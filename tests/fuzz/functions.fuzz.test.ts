@@ -30,6 +30,7 @@ import { buildWorld, type World } from "../support/fuzz/world.ts";
 import { anonKey, serviceRoleKey, signJwt } from "../support/jwt.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
+import { envOverride } from "../support/env.ts";
 
 const RUNS = Number(process.env.FUZZ_RUNS ?? 100);
 const SEED = Number(process.env.FUZZ_SEED ?? Date.now() % 2_147_483_647);
@@ -80,7 +81,7 @@ let resend: ResendStandIn;
 let resumeScheduler: () => Promise<void> = async () => {};
 let baseline: DatabaseSnapshot;
 let eventTypes: string[] = [];
-const saved: Record<string, string | undefined> = {};
+const env = envOverride();
 /** Authorization header values, by label (the label is what a counterexample prints). */
 const authorizations = new Map<string, string | null>();
 
@@ -89,19 +90,15 @@ beforeAll(async () => {
   stripe = await startStripeStandin({ delivery: "manual" });
   twilio = await startTwilioStandIn();
   resend = await startResendStandIn();
-  const env: Record<(typeof ENV_NAMES)[number], string | undefined> = {
+  // Every name in ENV_NAMES, set or unset on purpose.
+  const values: Record<(typeof ENV_NAMES)[number], string | undefined> = {
     STRIPE_SECRET_KEY: undefined, STRIPE_API_BASE: stripe.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     STRIPE_CONNECT_WEBHOOK_SECRET: CONNECT_WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: "2000", STRIPE_MAX_NETWORK_RETRIES: "0",
     RESEND_API_KEY: resend.apiKey, RESEND_FROM: "Rally <alerts@rally.example>", RESEND_API_BASE: resend.url, RESEND_WEBHOOK_SECRET: SVIX_SECRET,
     TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_API_BASE: twilio.url,
     TWILIO_SMS_FROM: "+15005550006", TWILIO_WHATSAPP_FROM: "whatsapp:+15005550006", TWILIO_STATUS_CALLBACK_URL: CALLBACK_URL,
   };
-  for (const name of ENV_NAMES) {
-    saved[name] = process.env[name];
-    const value = env[name];
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  env.set(values);
   gateway = createGateway(await loadFunctions(specs.filter((s) => names.includes(s.name))));
   world = await buildWorld();
   // The guest holds seats on the paid event, so checkout can get as far as Stripe.
@@ -141,10 +138,7 @@ afterAll(async () => {
       process.stdout.write(`${name}: ${[...counts].sort((a, b) => b[1] - a[1]).map(([k, n]) => `${k} ×${n}`).join(", ")}\n`);
     }
   }
-  for (const [name, value] of Object.entries(saved)) {
-    if (value === undefined) delete process.env[name];
-    else process.env[name] = value;
-  }
+  env.restore();
   await Promise.all([stripe?.close(), twilio?.close(), resend?.close()]);
   await resumeScheduler();
   await closePool();

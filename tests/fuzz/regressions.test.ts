@@ -11,10 +11,10 @@ import { nestingDepth, storableInPostgres } from "../../functions/_shared/json.t
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
 import { handler as stripeWebhook } from "../../functions/stripe-webhook/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
-import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
+import { ownerQuery, asUser, closeTestPools, failure } from "../support/db.ts";
 import { useFileEnv } from "../support/file-env.ts";
 import { databaseSnapshot, diffSnapshots } from "../support/fuzz/snapshot.ts";
-import { createHost, failure, publishedEvent } from "../support/events.ts";
+import { createHost, publishedEvent } from "../support/events.ts";
 import { createUser } from "../support/users.ts";
 
 const STRIPE_SECRET = "whsec_regression_platform";

@@ -8,6 +8,7 @@ import { ownerQuery, closeTestPools } from "../support/db.ts";
 import { anonKey, serviceRoleKey } from "../support/jwt.ts";
 import { CONNECT_WEBHOOK_SECRET, type PaymentsHarness, startPayments, WEBHOOK_SECRET } from "../support/payments.ts";
 import { createUser, issueAccessToken, type TestUser } from "../support/users.ts";
+import { envOverride } from "../support/env.ts";
 
 let h: PaymentsHarness;
 
@@ -77,14 +78,14 @@ describe("stripe-webhook", () => {
   });
 
   it("answers 503 not_configured when the endpoint's secret is not set", async () => {
-    const saved = process.env.STRIPE_CONNECT_WEBHOOK_SECRET;
-    delete process.env.STRIPE_CONNECT_WEBHOOK_SECRET;
+    const env = envOverride();
+    env.set({ STRIPE_CONNECT_WEBHOOK_SECRET: undefined });
     try {
       const payload = event("evt_Nocfg", "account.updated", { object: "account", id: "acct_x" });
       expect(await postWebhook(payload, await signed(payload, CONNECT_WEBHOOK_SECRET), "/connect"))
         .toMatchObject({ status: 503, body: { error: { code: "not_configured", details: { variables: ["STRIPE_CONNECT_WEBHOOK_SECRET"] } } } });
     } finally {
-      process.env.STRIPE_CONNECT_WEBHOOK_SECRET = saved;
+      env.restore();
     }
   });
 });
@@ -125,7 +126,7 @@ describe("connect-onboarding", () => {
     expect(String(first.body.onboarding_url)).toContain(String(first.body.account_id));
     const account = h.standin.store.accounts.get(String(first.body.account_id));
     expect(account?.metadata).toEqual({ host_id: host.id });
-    expect(account?.settings).toEqual({ payouts: { schedule: { interval: "manual" } } });
+    expect(account?.settings).toMatchObject({ payouts: { schedule: { interval: "manual" } } });
     const status = await h.call("connect-onboarding", { method: "GET", token: host.token, path: "?refresh=true" });
     expect(status).toMatchObject({ status: 200, body: { account_id: first.body.account_id, payouts_enabled: false } });
   });
@@ -190,14 +191,14 @@ describe("checkout", () => {
   });
 
   it("answers 503 not_configured when Stripe is not configured at all", async () => {
-    const saved = process.env.STRIPE_API_BASE;
-    delete process.env.STRIPE_API_BASE;
+    const env = envOverride();
+    env.set({ STRIPE_API_BASE: undefined });
     try {
       const gig = await h.paidEvent(host, { price: 1000 });
       const bookingId = await h.book(other, gig);
       expect(await h.checkout(other, bookingId)).toMatchObject({ status: 503, body: { error: { code: "not_configured" } } });
     } finally {
-      process.env.STRIPE_API_BASE = saved;
+      env.restore();
     }
   });
 });

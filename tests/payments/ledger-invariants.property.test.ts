@@ -64,6 +64,9 @@ async function world(): Promise<World> {
   return { host, account, eventId, bookings };
 }
 
+/** What the player made as Stripe: each transfer's amount and how much of it was reversed. */
+const transfersMade = new Map<string, { amount: number; reversed: number }>();
+
 /** Plays Stripe for every due command (any host's): succeed (with the object Stripe would return) or give up. */
 async function runCommands(outcome: "succeed" | "die"): Promise<void> {
   const { rows } = await ownerQuery<{ id: string; kind: string; payload: Record<string, unknown> }>(
@@ -79,11 +82,21 @@ async function runCommands(outcome: "succeed" | "die"): Promise<void> {
     switch (c.kind) {
       case "create_transfer":
         result = { object: "transfer", id: rid("tr"), amount: p.amount, currency: p.currency, destination: p.destination, metadata: meta, created: now() };
+        transfersMade.set(String(result.id), { amount: Number(p.amount), reversed: 0 });
         break;
       case "reverse_transfer":
         if (p.transfer_id === undefined) {
           await ownerQuery("select private.fail_payment_command($1, 'not_ready', 'no transfer yet', true)", [c.id]);
           continue;
+        }
+        {
+          // Stripe refuses a reversal larger than what its transfer still holds (a 400 no retry fixes).
+          const made = transfersMade.get(String(p.transfer_id));
+          if (made !== undefined) {
+            expect(Number(p.amount), `reversal of ${String(p.amount)} from ${String(p.transfer_id)}, which holds ${made.amount - made.reversed}`)
+              .toBeLessThanOrEqual(made.amount - made.reversed);
+            made.reversed += Number(p.amount);
+          }
         }
         result = { object: "transfer_reversal", id: rid("trr"), amount: p.amount, currency: p.currency, transfer: p.transfer_id, metadata: meta, created: now() };
         break;
@@ -93,7 +106,7 @@ async function runCommands(outcome: "succeed" | "die"): Promise<void> {
       case "create_payout":
         result = { object: "payout", id: rid("po"), amount: p.amount, currency: p.currency, status: "pending", metadata: meta };
         break;
-      case "sync_stripe_fee":
+      case "sync_balance_transaction":
         result = { object: "balance_transaction", id: p.balance_transaction, fee: 88, currency: "eur", source: null };
         break;
       default:

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { StripeEvent } from "../../tools/stripe-standin/store.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { ledgerInvariantViolations, ledgerSnapshot, type PaymentsHarness, resetPaymentSettings, startPayments } from "../support/payments.ts";
+import { shuffled } from "../support/shuffle.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 let h: PaymentsHarness;
@@ -22,18 +23,6 @@ afterAll(async () => {
   await h.close();
   await closeTestPools();
 });
-
-/** A seeded shuffle, so a failure can be replayed. */
-function shuffled<T>(items: T[], seed: number): T[] {
-  const out = [...items];
-  let state = seed;
-  for (let i = out.length - 1; i > 0; i -= 1) {
-    state = (state * 1103515245 + 12345) % 2147483648;
-    const j = state % (i + 1);
-    [out[i], out[j]] = [out[j] as T, out[i] as T];
-  }
-  return out;
-}
 
 async function stateSnapshot(): Promise<unknown[]> {
   const { rows } = await ownerQuery(

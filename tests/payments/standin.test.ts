@@ -59,6 +59,30 @@ describe("authentication and errors", () => {
   });
 });
 
+describe("strict parameters (the pinned API version's, from stripe-node's types)", () => {
+  it("refuses an unknown parameter with Stripe's parameter_unknown error naming it, at any depth, and runs nothing", async () => {
+    const before = standin.store.paymentIntents.size;
+    const top = await raw("/v1/payment_intents", form("sk_test_a", "amount=1000&currency=eur&colour=blue"));
+    expect(top).toMatchObject({ status: 400, body: { error: { type: "invalid_request_error", code: "parameter_unknown", param: "colour", message: "Received unknown parameter: colour" } } });
+    const deep = await raw("/v1/accounts", form("sk_test_a", "controller[fees][payer]=application&controller[fees][who]=x"));
+    expect(deep).toMatchObject({ status: 400, body: { error: { code: "parameter_unknown", param: "controller[fees][who]" } } });
+    await expect(client().refunds.create({ payment_intent: "pi_x", amount: 5, refund_everything: true } as never))
+      .rejects.toMatchObject({ type: "StripeInvalidRequestError", code: "parameter_unknown", param: "refund_everything", statusCode: 400 });
+    const get = await raw("/v1/balance?currency=eur", { headers: { Authorization: "Bearer sk_test_a" } });
+    expect(get).toMatchObject({ status: 400, body: { error: { code: "parameter_unknown", param: "currency" } } });
+    expect(standin.store.paymentIntents.size).toBe(before);
+  });
+
+  it("refuses a parameter Stripe takes but the stand-in does not implement, instead of ignoring it", async () => {
+    const res = await raw("/v1/payment_intents", form("sk_test_a", "amount=1000&currency=eur&on_behalf_of=acct_1"));
+    expect(res).toMatchObject({ status: 400, body: { error: { code: "standin_unsupported", param: "on_behalf_of" } } });
+  });
+
+  it("refuses a missing required parameter with parameter_missing", async () => {
+    await expect(client().transfers.create({ amount: 10, currency: "eur" } as never)).rejects.toMatchObject({ code: "parameter_missing", param: "destination" });
+  });
+});
+
 describe("idempotency", () => {
   it("the same key with the same parameters replays the first answer, marked Idempotent-Replayed", async () => {
     const first = await raw("/v1/payment_intents", form("sk_test_a", "amount=1000&currency=eur&metadata[b]=1", { "Idempotency-Key": "k-1" }));
@@ -77,12 +101,40 @@ describe("idempotency", () => {
     expect([...standin.store.paymentIntents.values()].filter((pi) => pi.metadata.b === "2")).toHaveLength(1);
   });
 
-  it("saves errors too: a refused request replays its error for that key", async () => {
+  it("does not save a request whose parameters failed validation: the corrected retry with the same key runs", async () => {
     const first = await raw("/v1/payment_intents", form("sk_test_a", "amount=1&currency=eur", { "Idempotency-Key": "k-3" }));
-    const again = await raw("/v1/payment_intents", form("sk_test_a", "amount=1&currency=eur", { "Idempotency-Key": "k-3" }));
-    expect(first.status).toBe(400);
-    expect(again).toMatchObject({ status: 400, body: first.body });
-    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(first).toMatchObject({ status: 400, body: { error: { code: "amount_too_small", param: "amount" } } });
+    const corrected = await raw("/v1/payment_intents", form("sk_test_a", "amount=1500&currency=eur", { "Idempotency-Key": "k-3" }));
+    expect(corrected.status).toBe(200);
+    expect(corrected.headers.get("idempotent-replayed")).toBeNull();
+    const unknown = await raw("/v1/payment_intents", form("sk_test_a", "amount=1500&currency=eur&surprise=1", { "Idempotency-Key": "k-3b" }));
+    expect(unknown.status).toBe(400);
+    expect((await raw("/v1/payment_intents", form("sk_test_a", "amount=1500&currency=eur", { "Idempotency-Key": "k-3b" }))).status).toBe(200);
+  });
+
+  it("saves what the endpoint refused once it ran (balance_insufficient): the same key replays it, a fresh key runs again", async () => {
+    const account = await client().accounts.create({ capabilities: { transfers: { requested: true } } });
+    const stripe = client();
+    const ask = (key: string) => stripe.payouts.create({ amount: 100, currency: "eur" }, { idempotencyKey: key, stripeAccount: account.id });
+    await expect(ask("po-1")).rejects.toMatchObject({ statusCode: 400, code: "balance_insufficient" });
+    standin.store.adjust(account.id, "eur", 100);
+    const replayed = await raw("/v1/payouts", form("sk_test_standin_tests", "amount=100&currency=eur", { "Idempotency-Key": "po-1", "Stripe-Account": account.id }));
+    expect(replayed).toMatchObject({ status: 400, body: { error: { code: "balance_insufficient" } } });
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true");
+    expect((await ask("po-2")).status).toBe("pending");
+  });
+
+  it("a retry while the first request with its key still runs gets 409 idempotency_key_in_use, and nothing is saved for it", async () => {
+    standin.injectFault({ path: "/v1/payment_intents", method: "POST", mode: "slow", delayMs: 400 });
+    const body = "amount=990&currency=eur&metadata[slow]=1";
+    const first = raw("/v1/payment_intents", form("sk_test_a", body, { "Idempotency-Key": "k-slow" }));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const second = await raw("/v1/payment_intents", form("sk_test_a", body, { "Idempotency-Key": "k-slow" }));
+    expect(second).toMatchObject({ status: 409, body: { error: { code: "idempotency_key_in_use" } } });
+    const done = await first;
+    const third = await raw("/v1/payment_intents", form("sk_test_a", body, { "Idempotency-Key": "k-slow" }));
+    expect(third.body.id).toBe(done.body.id);
+    expect(third.headers.get("idempotent-replayed")).toBe("true");
   });
 
   it("keys are scoped to the API key and the connected account", async () => {
@@ -156,7 +208,8 @@ describe("webhooks", () => {
       await client().paymentIntents.confirm(intent.id, { payment_method: "pm_card_visa" });
       await standin.idle();
       // The failed first delivery is retried later, so it arrives last: Stripe does not promise order either.
-      expect(received.map((e) => e.type).sort()).toEqual(["charge.succeeded", "payment_intent.created", "payment_intent.succeeded"]);
+      // Asynchronous capture: charge.updated brings the balance transaction after charge.succeeded.
+      expect(received.map((e) => e.type).sort()).toEqual(["charge.succeeded", "charge.updated", "payment_intent.created", "payment_intent.succeeded"]);
       const deliveries = standin.deliveries.filter((d) => received.some((e) => e.id === d.eventId));
       expect(deliveries.filter((d) => d.status === 500)).toHaveLength(1);
     } finally {

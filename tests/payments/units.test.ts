@@ -5,29 +5,24 @@
  */
 import { afterEach, describe, expect, it } from "vitest";
 import { stripeRequestFor } from "../../functions/_shared/payment-commands.ts";
-import { classifyStripeError } from "../../functions/_shared/stripe-errors.ts";
+import { classifyStripeError, stripeCall } from "../../functions/_shared/stripe-errors.ts";
 import { expectedLivemode, stripeSettings } from "../../functions/_shared/stripe.ts";
 import { paymentIntentParams } from "../../functions/checkout/handler.ts";
 import { accountParams, redirectUrls } from "../../functions/connect-onboarding/handler.ts";
 import { endpointOf } from "../../functions/stripe-webhook/handler.ts";
 import { canonical, parseForm } from "../../tools/stripe-standin/form.ts";
+import { envOverride } from "../support/env.ts";
 
-const saved = { ...process.env };
-afterEach(() => {
-  for (const key of ["STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_TIMEOUT_MS", "RALLY_SITE_URL", "RALLY_REDIRECT_ORIGINS"]) {
-    if (saved[key] === undefined) delete process.env[key];
-    else process.env[key] = saved[key];
-  }
-});
+const env = envOverride();
+afterEach(() => env.restore());
 
 describe("classifyStripeError", () => {
   it("retries what may succeed later with the same idempotency key", () => {
     expect(classifyStripeError({ type: "StripeConnectionError", message: "socket hang up" })).toMatchObject({ retryable: true });
     expect(classifyStripeError({ type: "StripeAPIError", statusCode: 500, message: "boom" })).toMatchObject({ retryable: true, statusCode: 500 });
     expect(classifyStripeError({ type: "StripeRateLimitError", statusCode: 429 })).toMatchObject({ retryable: true });
-    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient" }))
-      .toMatchObject({ retryable: true, code: "balance_insufficient" });
     expect(classifyStripeError({ type: "StripeAuthenticationError", statusCode: 401 })).toMatchObject({ retryable: true });
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 409, code: "idempotency_key_in_use" })).toMatchObject({ retryable: true });
   });
 
   it("gives up on what will never succeed", () => {
@@ -37,9 +32,34 @@ describe("classifyStripeError", () => {
     expect(classifyStripeError({ type: "StripePermissionError", statusCode: 403 })).toMatchObject({ retryable: false });
   });
 
+  it("retries balance_insufficient later with a fresh idempotency key: Stripe replays that saved 400 for the old one (docs.stripe.com/error-low-level)", () => {
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "balance_insufficient" }))
+      .toMatchObject({ retryable: true, freshKey: true, code: "balance_insufficient", statusCode: 400 });
+    expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, code: "amount_too_large" })).toMatchObject({ freshKey: false });
+    expect(classifyStripeError({ type: "StripeAPIError", statusCode: 500 })).toMatchObject({ retryable: true, freshKey: false });
+  });
+
   it("follows Stripe-Should-Retry: true", () => {
     expect(classifyStripeError({ type: "StripeInvalidRequestError", statusCode: 400, headers: { "stripe-should-retry": "true" } }))
       .toMatchObject({ retryable: true });
+  });
+});
+
+describe("stripeCall (a Stripe call while serving a request)", () => {
+  it("answers 503 stripe_unavailable, which the client may retry, when Stripe is down or slow", async () => {
+    const outage = { type: "StripeConnectionError", message: "socket hang up" };
+    await expect(stripeCall(() => Promise.reject(outage))).rejects.toMatchObject({
+      status: 503, code: "stripe_unavailable", message: expect.stringMatching(/try again/i), cause: outage,
+    });
+  });
+
+  it("does not call a refused request an outage: the Stripe error goes on unchanged (a 500 on Rally's side)", async () => {
+    const refused = { type: "StripeInvalidRequestError", statusCode: 400, code: "parameter_invalid_integer", message: "Invalid integer" };
+    await expect(stripeCall(() => Promise.reject(refused))).rejects.toBe(refused);
+  });
+
+  it("passes a successful answer through", async () => {
+    await expect(stripeCall(() => Promise.resolve({ id: "pi_1" }))).resolves.toEqual({ id: "pi_1" });
   });
 });
 
@@ -51,7 +71,7 @@ describe("stripeRequestFor", () => {
       .toEqual({ kind: "create_payout", stripeAccount: "acct_9", params: { amount: 100, currency: "eur", metadata: {} } });
     expect(stripeRequestFor({ kind: "create_refund", payload: { payment_intent: "pi_1", amount: 5, reason: "requested_by_customer", metadata: {} } }))
       .toMatchObject({ kind: "create_refund", params: { payment_intent: "pi_1", amount: 5 } });
-    expect(stripeRequestFor({ kind: "sync_stripe_fee", payload: { balance_transaction: "txn_1" } })).toEqual({ kind: "sync_stripe_fee", balanceTransactionId: "txn_1" });
+    expect(stripeRequestFor({ kind: "sync_balance_transaction", payload: { balance_transaction: "txn_1" } })).toEqual({ kind: "sync_balance_transaction", balanceTransactionId: "txn_1" });
   });
 
   it("waits for the transfer before reversing it", () => {
@@ -89,8 +109,7 @@ describe("checkout and onboarding parameters", () => {
   });
 
   it("sends hosts back only to Rally's own sites", () => {
-    process.env.RALLY_SITE_URL = "https://rally.example";
-    process.env.RALLY_REDIRECT_ORIGINS = "https://app.rally.example, not a url";
+    env.set({ RALLY_SITE_URL: "https://rally.example", RALLY_REDIRECT_ORIGINS: "https://app.rally.example, not a url" });
     expect(redirectUrls({})).toEqual({
       returnUrl: "https://rally.example/host/payouts?onboarding=return", refreshUrl: "https://rally.example/host/payouts?onboarding=refresh",
     });
@@ -106,22 +125,19 @@ describe("checkout and onboarding parameters", () => {
 
 describe("Stripe configuration", () => {
   it("uses the stand-in when no key is set, and needs its address", () => {
-    delete process.env.STRIPE_SECRET_KEY;
-    delete process.env.STRIPE_API_BASE;
+    env.set({ STRIPE_SECRET_KEY: undefined, STRIPE_API_BASE: undefined });
     expect(() => stripeSettings()).toThrow(/not configured/);
-    process.env.STRIPE_API_BASE = "http://127.0.0.1:54350";
+    env.set({ STRIPE_API_BASE: "http://127.0.0.1:54350" });
     expect(stripeSettings()).toMatchObject({ standin: true, livemode: false, secretKey: "sk_test_rally_standin" });
   });
 
   it("with a key talks to Stripe, live keys expect live events, and nonsense is refused", () => {
-    delete process.env.STRIPE_API_BASE;
-    process.env.STRIPE_SECRET_KEY = "sk_live_abc123";
+    env.set({ STRIPE_API_BASE: undefined, STRIPE_SECRET_KEY: "sk_live_abc123" });
     expect(stripeSettings()).toMatchObject({ standin: false, livemode: true, apiBase: null });
     expect(expectedLivemode()).toBe(true);
-    process.env.STRIPE_SECRET_KEY = "pk_test_abc";
+    env.set({ STRIPE_SECRET_KEY: "pk_test_abc" });
     expect(() => stripeSettings()).toThrow(/secret or restricted key/);
-    process.env.STRIPE_SECRET_KEY = "sk_test_abc";
-    process.env.STRIPE_TIMEOUT_MS = "soon";
+    env.set({ STRIPE_SECRET_KEY: "sk_test_abc", STRIPE_TIMEOUT_MS: "soon" });
     expect(() => stripeSettings()).toThrow(/STRIPE_TIMEOUT_MS/);
   });
 });

@@ -13,6 +13,9 @@
  *   `applyRequestContext` from functions/_shared/db.ts, the single definition of that).
  *   `asAnon(fn)` and `asServiceRole(fn)` are the anon-key and service-key variants.
  * - `authAdminPool()` — role `supabase_auth_admin`, as Supabase Auth (GoTrue) connects.
+ * - `transaction(pool, fn)` — one transaction on a connection of any of these pools.
+ * - `one(db, sql, params)` — the row a statement must return; `failure(promise)` — the database
+ *   error a call must fail with (`{ code, hint, message }`).
  *
  *   const alice = await createUser();
  *   const rows = await asUser(alice.claims, (db) => db.query("select * from public.profiles"));
@@ -79,7 +82,7 @@ export async function adminQuery<R extends pg.QueryResultRow = pg.QueryResultRow
   return adminPool().query<R>(sql, params);
 }
 
-export interface AsUserOptions {
+export interface TransactionOptions {
   /** Roll back instead of committing (PostgREST commits; use this for "what would happen"). */
   rollback?: boolean;
   /** Run the transaction read-only, as PostgREST does for GET. */
@@ -87,21 +90,21 @@ export interface AsUserOptions {
 }
 
 /**
- * Runs `fn` inside one transaction as the JWT's role with its claims, like a PostgREST request.
- * Commits on success (unless `rollback`), rolls back on error and rethrows the database error
- * unchanged, so tests can assert its `code` (SQLSTATE) and `hint` (Rally's error code).
+ * Runs `fn` in one transaction on a connection of `pool`. Commits on success (unless
+ * `rollback`), rolls back on error and rethrows the error unchanged, so tests can assert its
+ * `code` (SQLSTATE) and `hint` (Rally's error code); a connection that cannot even roll back is
+ * discarded rather than returned to the pool.
  */
-export async function asUser<T>(
-  claims: RequestClaims,
+export async function transaction<T>(
+  pool: pg.Pool,
   fn: (db: TestClient) => Promise<T>,
-  options: AsUserOptions = {},
+  options: TransactionOptions = {},
 ): Promise<T> {
-  const client = await appPool().connect();
+  const client = await pool.connect();
   let broken: Error | undefined;
   try {
     await client.query(options.readOnly === true ? "begin read only" : "begin");
     try {
-      await applyRequestContext(client, claims);
       const result = await fn(client);
       await client.query(options.rollback === true ? "rollback" : "commit");
       return result;
@@ -116,13 +119,55 @@ export async function asUser<T>(
   }
 }
 
+/** One Data API request on a connection of `pool`: a transaction as the JWT's role with its claims. */
+export const requestOn = <T>(
+  pool: pg.Pool,
+  claims: RequestClaims,
+  fn: (db: TestClient) => Promise<T>,
+  options: TransactionOptions = {},
+): Promise<T> =>
+  transaction(pool, async (db) => {
+    await applyRequestContext(db, claims);
+    return fn(db);
+  }, options);
+
+/** One request through the Data API, exactly as PostgREST makes it (see `requestOn`). */
+export const asUser = <T>(claims: RequestClaims, fn: (db: TestClient) => Promise<T>, options: TransactionOptions = {}): Promise<T> =>
+  requestOn(appPool(), claims, fn, options);
+
 /** A request made with the anon key. */
-export const asAnon = <T>(fn: (db: TestClient) => Promise<T>, options?: AsUserOptions): Promise<T> =>
+export const asAnon = <T>(fn: (db: TestClient) => Promise<T>, options?: TransactionOptions): Promise<T> =>
   asUser({ role: "anon", iss: "supabase-demo" }, fn, options);
 
 /** A request made with the service_role key (bypasses RLS, bound by grants). */
-export const asServiceRole = <T>(fn: (db: TestClient) => Promise<T>, options?: AsUserOptions): Promise<T> =>
+export const asServiceRole = <T>(fn: (db: TestClient) => Promise<T>, options?: TransactionOptions): Promise<T> =>
   asUser({ role: "service_role", iss: "supabase-demo" }, fn, options);
+
+/** The one row `sql` returns; throws when it returns none. */
+export async function one<R extends pg.QueryResultRow>(db: pg.Pool | TestClient, sql: string, params: unknown[] = []): Promise<R> {
+  const { rows } = await db.query<R>(sql, params);
+  const row = rows[0];
+  if (row === undefined) throw new Error(`no row from: ${sql}`);
+  return row;
+}
+
+export interface DbFailure {
+  code: string;
+  hint: string | undefined;
+  message: string;
+}
+
+/** The database error of a call that must fail (throws if it succeeded, or failed some other way). */
+export async function failure(promise: Promise<unknown>): Promise<DbFailure> {
+  try {
+    await promise;
+  } catch (err) {
+    const e = err as { code?: string; hint?: string; message: string };
+    if (e.code === undefined) throw err;
+    return { code: e.code, hint: e.hint, message: e.message };
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
 
 /** Ends every pool this module opened. */
 export async function closeTestPools(): Promise<void> {

@@ -24,3 +24,41 @@ export function testEnv(name: TestEnvName): string {
   }
   return value;
 }
+
+export interface EnvOverride {
+  /** Sets each variable (`undefined` unsets it), remembering its value from before the first set. */
+  set(values: Record<string, string | undefined>): void;
+  /** Puts back every variable set since the last restore. */
+  restore(): void;
+}
+
+/**
+ * Environment variables a test file changes for the code under test, put back afterwards:
+ *
+ *   const env = envOverride();
+ *   beforeAll(() => env.set({ STRIPE_API_BASE: standin.url, STRIPE_SECRET_KEY: undefined }));
+ *   afterAll(() => env.restore());
+ *
+ * Scoped, unlike `vi.stubEnv` / `vi.unstubAllEnvs` (which put back every variable the file
+ * stubbed): a harness (support/payments.ts) and a test running inside it each restore only
+ * their own variables.
+ */
+export function envOverride(): EnvOverride {
+  const saved = new Map<string, string | undefined>();
+  const put = (name: string, value: string | undefined): void => {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  };
+  return {
+    set(values) {
+      for (const [name, value] of Object.entries(values)) {
+        if (!saved.has(name)) saved.set(name, process.env[name]);
+        put(name, value);
+      }
+    },
+    restore() {
+      for (const [name, value] of saved) put(name, value);
+      saved.clear();
+    },
+  };
+}

@@ -7,15 +7,15 @@
  *   const tt = await addTicketType(host, event.id, { price_cents: 1500, capacity: 20 });
  *   await publishEvent(host, event.id);
  *   const booking = await bookEvent(guest, event.id, tt, 2, "key-1");
- *   const err = await failure(bookEvent(other, event.id, tt, 1));   // { code, hint, message }
+ *   const err = await failure(bookEvent(other, event.id, tt, 1));   // failure() from ./db.ts
  *
  * Races need real parallel connections: `racingClients(n)` opens its own pool of n connections
  * (warmed up, so the race is not a race to connect) and runs requests on it exactly as asUser
  * does. End it with `.end()`.
  */
 import pg from "pg";
-import { applyRequestContext, type RequestClaims } from "../../functions/_shared/db.ts";
-import { asUser, authAdminPool, ownerPool, ownerQuery } from "./db.ts";
+import type { RequestClaims } from "../../functions/_shared/db.ts";
+import { asUser, authAdminPool, ownerQuery, requestOn, transaction } from "./db.ts";
 import { type GoTrueClaims, signJwt, userClaims } from "./jwt.ts";
 import { testEnv } from "./env.ts";
 import { createUser, type TestUser, uniqueSuffix } from "./users.ts";
@@ -51,10 +51,10 @@ export async function createGuests(n: number, prefix = "guest"): Promise<TestUse
 
 async function signUp(people: { id: string; username: string; email: string }[]): Promise<TestUser[]> {
   const appMetadata = { provider: "email", providers: ["email"] };
+  const base = people.map((p) =>
+    userClaims({ id: p.id, email: p.email, app_metadata: appMetadata, user_metadata: { username: p.username } }));
   // As GoTrue: connected as supabase_auth_admin, it inserts the users and runs the hook.
-  const client = await authAdminPool().connect();
-  try {
-    await client.query("begin");
+  const rows = await transaction(authAdminPool(), async (client) => {
     await client.query(
       `insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
                                raw_app_meta_data, raw_user_meta_data, created_at, updated_at, last_sign_in_at)
@@ -70,25 +70,18 @@ async function signUp(people: { id: string; username: string; email: string }[])
          from unnest($1::uuid[], $2::text[]) as p (id, email)`,
       [people.map((p) => p.id), people.map((p) => p.email)],
     );
-    const base = people.map((p) =>
-      userClaims({ id: p.id, email: p.email, app_metadata: appMetadata, user_metadata: { username: p.username } }));
     const { rows } = await client.query<{ out: { claims?: GoTrueClaims } }>(
       `select public.custom_access_token_hook(jsonb_build_object('user_id', c ->> 'sub', 'claims', c,
                                                                  'authentication_method', 'password')) as out
          from jsonb_array_elements($1::jsonb) with ordinality as t (c, n) order by n`,
       [JSON.stringify(base)],
     );
-    await client.query("commit");
-    return await Promise.all(people.map(async (p, i) => {
-      const claims = rows[i]?.out.claims ?? base[i]!;
-      return { id: p.id, email: p.email, username: p.username, claims, token: await signJwt(claims) };
-    }));
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+    return rows;
+  });
+  return Promise.all(people.map(async (p, i) => {
+    const claims = rows[i]?.out.claims ?? base[i]!;
+    return { id: p.id, email: p.email, username: p.username, claims, token: await signJwt(claims) };
+  }));
 }
 
 export interface EventInput {
@@ -220,18 +213,6 @@ export async function rpc<R extends pg.QueryResultRow = pg.QueryResultRow>(
   return (await asUser(user.claims, (db) => db.query<R>(sql, params))).rows;
 }
 
-/** The database error of a call that must fail (throws if it succeeded). */
-export async function failure(promise: Promise<unknown>): Promise<{ code: string; hint: string | undefined; message: string }> {
-  try {
-    await promise;
-  } catch (err) {
-    const e = err as { code?: string; hint?: string; message: string };
-    if (e.code === undefined) throw err;
-    return { code: e.code, hint: e.hint, message: e.message };
-  }
-  throw new Error("expected the call to fail, but it succeeded");
-}
-
 /** Seats left of a ticket type, as the Data API computes it. */
 export async function seatsLeft(ticketTypeId: string): Promise<number> {
   const { rows } = await ownerQuery<{ n: number }>("select private.seats_left($1) as n", [ticketTypeId]);
@@ -292,26 +273,7 @@ export async function racingClients(size: number): Promise<RacingClients> {
   const warm = await Promise.all(Array.from({ length: size }, () => pool.connect()));
   for (const client of warm) client.release();
   return {
-    async asUser<T>(claims: RequestClaims, fn: (db: pg.PoolClient) => Promise<T>): Promise<T> {
-      const client = await pool.connect();
-      let broken: Error | undefined;
-      try {
-        await client.query("begin");
-        try {
-          await applyRequestContext(client, claims);
-          const result = await fn(client);
-          await client.query("commit");
-          return result;
-        } catch (err) {
-          await client.query("rollback").catch((e: Error) => {
-            broken = e;
-          });
-          throw err;
-        }
-      } finally {
-        client.release(broken);
-      }
-    },
+    asUser: (claims, fn) => requestOn(pool, claims, fn),
     end: () => pool.end(),
   };
 }

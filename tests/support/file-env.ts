@@ -3,21 +3,14 @@
  * after its last, so files that run later in the same worker see what they expect.
  *
  *   useFileEnv({ STRIPE_WEBHOOK_SECRET: "whsec_…", TWILIO_AUTH_TOKEN: "…" });
+ *
+ * Its own module because it registers vitest hooks: env.ts stays importable by the Deno smoke tests.
  */
 import { afterAll, beforeAll } from "vitest";
+import { envOverride } from "./env.ts";
 
-export function useFileEnv(values: Readonly<Record<string, string>>): void {
-  const saved: Record<string, string | undefined> = {};
-  beforeAll(() => {
-    for (const [name, value] of Object.entries(values)) {
-      saved[name] = process.env[name];
-      process.env[name] = value;
-    }
-  });
-  afterAll(() => {
-    for (const [name, value] of Object.entries(saved)) {
-      if (value === undefined) delete process.env[name];
-      else process.env[name] = value;
-    }
-  });
+export function useFileEnv(values: Readonly<Record<string, string | undefined>>): void {
+  const env = envOverride();
+  beforeAll(() => env.set(values));
+  afterAll(() => env.restore());
 }

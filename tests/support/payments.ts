@@ -21,12 +21,10 @@ import { startStripeStandin, type StripeStandin, type StandinOptions } from "../
 import { ownerQuery, asUser } from "./db.ts";
 import { serviceRoleKey } from "./jwt.ts";
 import { createUser, issueAccessToken, type TestUser } from "./users.ts";
+import { envOverride } from "./env.ts";
 
 export const WEBHOOK_SECRET = "whsec_test_platform_secret";
 export const CONNECT_WEBHOOK_SECRET = "whsec_test_connect_secret";
-
-const ENV_KEYS = ["STRIPE_SECRET_KEY", "STRIPE_API_BASE", "STRIPE_WEBHOOK_SECRET", "STRIPE_CONNECT_WEBHOOK_SECRET",
-  "STRIPE_TIMEOUT_MS", "STRIPE_MAX_NETWORK_RETRIES"] as const;
 
 export interface PaidEvent {
   eventId: string;
@@ -96,14 +94,12 @@ export interface PaymentsHarness {
 }
 
 export async function startPayments(options: StandinOptions = {}): Promise<PaymentsHarness> {
-  const savedEnv = Object.fromEntries(ENV_KEYS.map((k) => [k, process.env[k]]));
   const standin = await startStripeStandin({ retryDelaysMs: [50, 200], log: (line) => console.error(line), ...options });
-  delete process.env.STRIPE_SECRET_KEY;
-  process.env.STRIPE_API_BASE = standin.url;
-  process.env.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET;
-  process.env.STRIPE_CONNECT_WEBHOOK_SECRET = CONNECT_WEBHOOK_SECRET;
-  process.env.STRIPE_TIMEOUT_MS = "2000";
-  process.env.STRIPE_MAX_NETWORK_RETRIES = "2";
+  const env = envOverride();
+  env.set({
+    STRIPE_SECRET_KEY: undefined, STRIPE_API_BASE: standin.url, STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    STRIPE_CONNECT_WEBHOOK_SECRET: CONNECT_WEBHOOK_SECRET, STRIPE_TIMEOUT_MS: "2000", STRIPE_MAX_NETWORK_RETRIES: "2",
+  });
 
   const supabaseDir = new URL("../../supabase/", import.meta.url);
   const specs = parseFunctionsConfig(readFileSync(new URL("config.toml", supabaseDir), "utf8"), supabaseDir);
@@ -212,11 +208,7 @@ export async function startPayments(options: StandinOptions = {}): Promise<Payme
         server.closeAllConnections();
         server.close(() => resolve());
       });
-      for (const key of ENV_KEYS) {
-        const value = savedEnv[key];
-        if (value === undefined) delete process.env[key];
-        else process.env[key] = value;
-      }
+      env.restore();
     },
   };
   return harness;

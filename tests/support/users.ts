@@ -11,7 +11,7 @@
  * issuing runs `public.custom_access_token_hook` as that role, under RLS, when the migration
  * defining it is applied — so `user_role` is what production would put there.
  */
-import { authAdminPool, ownerQuery } from "./db.ts";
+import { authAdminPool, one, ownerQuery, transaction } from "./db.ts";
 import { type GoTrueClaims, signJwt, userClaims } from "./jwt.ts";
 
 export interface CreateUserOptions {
@@ -47,9 +47,7 @@ export async function createUser(options: CreateUserOptions = {}): Promise<TestU
   const email = options.email ?? `${username ?? id}@example.test`;
   const userMetadata = { ...(username === null ? {} : { username }), ...options.userMetadata };
   const appMetadata = { provider: "email", providers: ["email"], ...options.appMetadata };
-  const client = await authAdminPool().connect();
-  try {
-    await client.query("begin");
+  await transaction(authAdminPool(), async (client) => {
     await client.query(
       `insert into auth.users (instance_id, id, aud, role, email, encrypted_password, email_confirmed_at,
                                raw_app_meta_data, raw_user_meta_data, created_at, updated_at, last_sign_in_at)
@@ -62,13 +60,7 @@ export async function createUser(options: CreateUserOptions = {}): Promise<TestU
        values ($1::text, $1::uuid, $2, 'email', now(), now(), now())`,
       [id, JSON.stringify({ sub: id, email, email_verified: true, phone_verified: false })],
     );
-    await client.query("commit");
-  } catch (err) {
-    await client.query("rollback");
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
   const { claims, token } = await issueAccessToken(id);
   return { id, email, username, claims, token };
 }
@@ -87,12 +79,8 @@ export async function issueAccessToken(
   userId: string,
   options: { expiresIn?: number } = {},
 ): Promise<{ claims: GoTrueClaims; token: string }> {
-  const { rows } = await authAdminPool().query<AuthUserRow>(
-    "select email, raw_app_meta_data, raw_user_meta_data from auth.users where id = $1",
-    [userId],
-  );
-  const row = rows[0];
-  if (row === undefined) throw new Error(`no auth.users row for ${userId}`);
+  const row = await one<AuthUserRow>(authAdminPool(),
+    "select email, raw_app_meta_data, raw_user_meta_data from auth.users where id = $1", [userId]);
   const base = userClaims({
     id: userId,
     email: row.email,
@@ -105,38 +93,27 @@ export async function issueAccessToken(
 
 /** GoTrue's call of the pg-functions hook: as supabase_auth_admin, with a 2 s statement timeout. */
 async function runAccessTokenHook(userId: string, claims: GoTrueClaims): Promise<GoTrueClaims> {
-  const client = await authAdminPool().connect();
-  try {
-    await client.query("begin");
+  return transaction(authAdminPool(), async (client) => {
     const { rows } = await client.query<{ hook: string | null }>(
       "select to_regprocedure('public.custom_access_token_hook(jsonb)')::text as hook",
     );
-    if (rows[0]?.hook === null || rows[0] === undefined) {
-      await client.query("rollback");
-      return claims;
-    }
+    if (rows[0]?.hook === null || rows[0] === undefined) return claims;
     await client.query("set local statement_timeout = '2000'");
     const event = { user_id: userId, claims, authentication_method: "password" };
     const result = await client.query<{ out: { claims?: GoTrueClaims; error?: unknown } }>(
       "select public.custom_access_token_hook($1::jsonb) as out",
       [JSON.stringify(event)],
     );
-    await client.query("commit");
     const out = result.rows[0]?.out;
     if (out?.error !== undefined) throw new Error(`access token hook refused: ${JSON.stringify(out.error)}`);
     return out?.claims ?? claims;
-  } catch (err) {
-    await client.query("rollback").catch(() => {});
-    throw err;
-  } finally {
-    client.release();
-  }
+  });
 }
 
 /**
  * A confirmed sign-up brings the welcome (private.send_welcome: in-app and email). Tests that
  * count a user's alert deliveries remove its deliveries first: that story is told in
- * tests/db/12-notification-preferences, and here it would only be one more row.
+ * tests/db/20261125100310-notification-preferences, and here it would only be one more row.
  */
 export async function forgetWelcome(...users: TestUser[]): Promise<void> {
   await ownerQuery("delete from private.alert_deliveries where user_id = any ($1::uuid[]) and type = 'welcome'",

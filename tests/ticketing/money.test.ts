@@ -11,6 +11,7 @@ import {
   ledgerInvariantViolations, type PaymentsHarness, resetPaymentSettings, setPaymentSettings, startPayments, walletOf,
 } from "../support/payments.ts";
 import { addPromoCode } from "../support/ticketing.ts";
+import { EUR_RATES } from "../../tools/stripe-standin/store.ts";
 import { createUser, type TestUser } from "../support/users.ts";
 
 let h: PaymentsHarness;
@@ -85,7 +86,21 @@ describe("a booking with a promo code", () => {
     expect(paid.charged).toBe(7500);
     const intent = h.standin.store.paymentIntents.get(paid.intentId);
     expect([intent?.amount, intent?.currency]).toEqual([7500, "jpy"]);
-    expect(await walletOf(host, "JPY")).toMatchObject({ pending: 6750 });
+    // Yen is not the platform's settlement currency: Stripe's balance transaction says what the
+    // 7,500 yen became in EUR, and the split, the ledger and the host's wallet are in EUR from it.
+    await h.work();
+    const { rows: [payment] } = await ownerQuery<{ amount: string; currency: string; settled: string; fee: string; share: string }>(
+      `select amount_cents as amount, currency, settlement_amount_cents as settled, platform_fee_cents as fee,
+              host_share_cents as share from private.payments where booking_id = $1`, [paid.bookingId]);
+    const charge = [...h.standin.store.charges.values()].find((c) => c.payment_intent === paid.intentId);
+    const bt = h.standin.store.balanceTransactions.get(String(charge?.balance_transaction));
+    // Yen have no minor unit: 7,500 yen at Stripe's rate per yen, in euro cents.
+    expect(bt).toMatchObject({ currency: "eur", amount: Math.round(7500 * (EUR_RATES.jpy ?? NaN) * 100) });
+    const settled = bt?.amount ?? NaN;
+    const fee = Math.floor((settled * 1000 + 5000) / 10000); // 10 %, rounded half up, of what Stripe's balance got
+    expect(payment).toEqual({ amount: "7500", currency: "JPY", settled: String(settled), fee: String(fee), share: String(settled - fee) });
+    expect(await walletOf(host, "JPY")).toMatchObject({ pending: 0 });
+    expect(await walletOf(host, "EUR")).toMatchObject({ pending: Number(payment?.share) });
     expect(await ledgerInvariantViolations()).toEqual([]);
   });
 });

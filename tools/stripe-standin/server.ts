@@ -3,44 +3,55 @@
  * Stripe's API Rally uses, so tests and the local stack never reach Stripe. It is NOT Stripe:
  * everything it answers is labelled a stand-in (`Stripe-Standin: true` header, status output).
  *
- * Faithful to Stripe's contract where Rally depends on it:
- * - auth: `Authorization: Bearer sk_test_…` (or the configured key) else 401, as Stripe answers;
- *   live keys are refused;
- * - form-encoded bodies with bracket paths; JSON answers; Stripe's error shape
- *   `{ "error": { "type", "code", "message", "param" } }` and statuses (400, 402, 404, 401, 500);
- * - `Stripe-Account` for connected-account requests;
- * - Idempotency-Key on POST: the first result is saved (success or error, once execution began)
- *   and replayed with `Idempotent-Replayed: true`; the same key with other parameters or another
- *   endpoint is a 400 `idempotency_error`; keys are scoped to the API key and account;
- * - webhooks: every event is POSTed to the platform endpoint (or the Connect endpoint when it
- *   belongs to a connected account) with a real `Stripe-Signature` (stripe-node's
- *   generateTestHeaderStringAsync: HMAC-SHA256 of `t.payload` with the endpoint secret),
- *   retried on failure.
+ * As strict as Stripe where Rally depends on it:
+ * - auth: `Authorization: Bearer sk_test_…` (or the configured key) else 401; live keys refused;
+ * - parameters: form-encoded bracket paths, checked against the pinned API version's parameter
+ *   trees (shapes/stripe-api.json, read from stripe-node's types): an unknown one is a 400
+ *   `parameter_unknown` naming it; parameters Stripe takes but the stand-in does not implement
+ *   are refused (`standin_unsupported`), never guessed;
+ * - objects complete for the pinned version (typed with stripe-node's types; a test checks them);
+ * - Stripe's error shape and statuses; `Stripe-Account` for connected-account requests;
+ * - idempotency exactly as documented (idempotency.ts);
+ * - webhooks signed and delivered orderly or disorderly, under a seed (delivery.ts).
  * Failure injection (tests, or POST /_standin/faults): `error_before` (5xx before anything runs;
  * nothing saved; Stripe-Should-Retry: true), `error_after` (the request runs, a 500 is saved
  * and replayed for that key — Stripe's indeterminate case), `timeout` (the request runs and is
- * saved, the answer comes after delayMs, so the client gives up and retries with the same key).
+ * saved, the answer comes after delayMs, so the client gives up and retries with the same key),
+ * `slow` (the request holds its key for delayMs before running: a retry meanwhile gets 409
+ * `idempotency_key_in_use`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
-import Stripe from "stripe";
-import { canonical, type FormObject, parseForm } from "./form.ts";
-import { type JsonObject, StripeApiError, type StripeEvent, StripeStore, stripeId, type RequestContext } from "./store.ts";
+import { StripeApiError } from "./errors.ts";
+import { type Delivery, type DisorderSpec, WebhookDelivery, type WebhookTarget } from "./delivery.ts";
+import { type FormObject, parseForm } from "./form.ts";
+import { fingerprintOf, IdempotencyLayer } from "./idempotency.ts";
+import { asJson, type JsonObject } from "./json.ts";
+import { checkParams } from "./params.ts";
+import { completeOnboarding, createAccount, createAccountLink, retrieveAccount } from "./resources/accounts.ts";
+import { retrieveBalance, retrieveBalanceTransaction } from "./resources/balance.ts";
+import { retrieveCharge } from "./resources/charges.ts";
+import { closeDispute, retrieveDispute, updateDispute } from "./resources/disputes.ts";
+import { listEvents, retrieveEvent } from "./resources/events.ts";
+import { cancelPaymentIntent, confirmPaymentIntent, createPaymentIntent, retrievePaymentIntent } from "./resources/payment-intents.ts";
+import { createPayout, retrievePayout } from "./resources/payouts.ts";
+import { createRefund, retrieveRefund } from "./resources/refunds.ts";
+import { createTransfer, createTransferReversal, retrieveTransfer } from "./resources/transfers.ts";
+import { ENDPOINTS, endpointKey } from "./shapes/read-stripe-types.ts";
+import { type RequestContext, stripeId, type StripeEvent } from "./state.ts";
+import { StripeStore } from "./store.ts";
 
-export interface WebhookTarget {
-  url: string;
-  secret: string;
-}
+export type { Delivery, DisorderSpec, WebhookTarget } from "./delivery.ts";
 
 export interface FaultSpec {
   /** HTTP method to match (default any). */
   method?: string;
   /** Matches when the request path starts with this (e.g. "/v1/refunds"), or a RegExp source wrapped in slashes. */
   path?: string;
-  mode: "error_before" | "error_after" | "timeout";
+  mode: "error_before" | "error_after" | "timeout" | "slow";
   /** Status for the error modes (default 500). */
   status?: number;
-  /** For timeout: how long the answer is held back (default 5000 ms). */
+  /** For timeout and slow: how long (default 5000 ms). */
   delayMs?: number;
   /** How many requests it hits (default 1). */
   times?: number;
@@ -55,32 +66,17 @@ export interface StandinOptions {
   connectWebhook?: WebhookTarget | null;
   /** auto (default): events are delivered as they happen; manual: queued until deliverQueued(). */
   delivery?: "auto" | "manual";
+  /** Deliver disorderly under this seed (shuffled, duplicated, concurrent, delayed); default orderly. */
+  disorder?: DisorderSpec | null;
   payouts?: "auto" | "manual";
   refunds?: "auto" | "manual";
+  /** The platform's settlement currency (default eur): charges in other currencies are converted. */
+  settlementCurrency?: string;
   /** Delays between delivery attempts of one event (default [100, 500, 2000]). */
   retryDelaysMs?: number[];
+  /** The stand-in's clock in ms (default Date.now): idempotency keys are pruned after 24 h of it. */
+  now?: () => number;
   log?: (line: string) => void;
-}
-
-export interface Delivery {
-  eventId: string;
-  type: string;
-  endpoint: "platform" | "connect";
-  status: number | null;
-  attempt: number;
-}
-
-interface SavedResponse {
-  fingerprint: string;
-  status: number;
-  body: JsonObject;
-  headers: Record<string, string>;
-}
-
-interface QueuedDelivery {
-  event: StripeEvent;
-  endpoint: "platform" | "connect";
-  attempt: number;
 }
 
 export interface StripeStandin {
@@ -92,9 +88,11 @@ export interface StripeStandin {
   clearFaults(): void;
   setWebhooks(platform: WebhookTarget | null, connect: WebhookTarget | null): void;
   setDelivery(mode: "auto" | "manual"): void;
+  /** Disorderly delivery under a seed, or null for orderly. */
+  setDisorder(spec: DisorderSpec | null): void;
   /** Events queued in manual mode (not yet delivered). */
   queued(): StripeEvent[];
-  /** Delivers the queued events in order (manual mode), waiting for each answer. */
+  /** Delivers the queued events (manual mode), waiting for every attempt. */
   deliverQueued(): Promise<void>;
   /** Signs and POSTs one event to its endpoint now (replays in tests); returns the HTTP status. */
   deliver(event: StripeEvent): Promise<number | null>;
@@ -122,19 +120,62 @@ function send(res: ServerResponse, status: number, body: JsonObject, headers: Re
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
+type Handler = (store: StripeStore, id: string, params: FormObject, ctx: RequestContext) => object;
+
+/** What each endpoint does (the keys are the endpoints of shapes/read-stripe-types.ts). */
+const HANDLERS: Record<string, Handler> = {
+  "POST /v1/accounts": (s, _id, p, ctx) => createAccount(s, p, ctx),
+  "GET /v1/accounts/:id": (s, id) => retrieveAccount(s, id),
+  "POST /v1/account_links": (s, _id, p) => createAccountLink(s, p),
+  "POST /v1/payment_intents": (s, _id, p, ctx) => createPaymentIntent(s, p, ctx),
+  "GET /v1/payment_intents/:id": (s, id) => retrievePaymentIntent(s, id),
+  "POST /v1/payment_intents/:id/confirm": (s, id, p, ctx) => confirmPaymentIntent(s, id, p, ctx),
+  "POST /v1/payment_intents/:id/cancel": (s, id, p, ctx) => cancelPaymentIntent(s, id, p, ctx),
+  "GET /v1/charges/:id": (s, id) => retrieveCharge(s, id),
+  "GET /v1/balance_transactions/:id": (s, id) => retrieveBalanceTransaction(s, id),
+  "POST /v1/refunds": (s, _id, p, ctx) => createRefund(s, p, ctx),
+  "GET /v1/refunds/:id": (s, id) => retrieveRefund(s, id),
+  "POST /v1/transfers": (s, _id, p, ctx) => createTransfer(s, p, ctx),
+  "GET /v1/transfers/:id": (s, id) => retrieveTransfer(s, id),
+  "POST /v1/transfers/:id/reversals": (s, id, p, ctx) => createTransferReversal(s, id, p, ctx),
+  "POST /v1/payouts": (s, _id, p, ctx) => createPayout(s, p, ctx),
+  "GET /v1/payouts/:id": (s, id, _p, ctx) => retrievePayout(s, id, ctx.account),
+  "GET /v1/disputes/:id": (s, id) => retrieveDispute(s, id),
+  "POST /v1/disputes/:id": (s, id, p, ctx) => updateDispute(s, id, p, ctx),
+  "POST /v1/disputes/:id/close": (s, id, p, ctx) => closeDispute(s, id, p, ctx),
+  "GET /v1/events": (s, _id, p) => listEvents(s, p),
+  "GET /v1/events/:id": (s, id) => retrieveEvent(s, id),
+  "GET /v1/balance": (s, _id, p, ctx) => retrieveBalance(s, ctx.account, p),
+};
+
+/** The endpoint a request is for, and the id in its path. */
+export function matchEndpoint(method: string, path: string): { key: string; id: string } | null {
+  const parts = path.split("/").filter((p) => p !== "");
+  for (const endpoint of ENDPOINTS) {
+    if (endpoint.method !== method) continue;
+    const pattern = endpoint.path.split("/").filter((p) => p !== "");
+    if (pattern.length !== parts.length) continue;
+    let id = "";
+    const matches = pattern.every((segment, i) => {
+      const part = parts[i] ?? "";
+      if (segment === ":id") {
+        id = decodeURIComponent(part);
+        return part !== "";
+      }
+      return segment === part;
+    });
+    if (matches) return { key: endpointKey(endpoint), id };
+  }
+  return null;
+}
+
 export async function startStripeStandin(options: StandinOptions = {}): Promise<StripeStandin> {
   const log = options.log ?? (() => undefined);
   const faults: (FaultSpec & { left: number })[] = [];
-  const saved = new Map<string, SavedResponse>();
-  const deliveries: Delivery[] = [];
-  const queue: QueuedDelivery[] = [];
-  let webhooks = { platform: options.platformWebhook ?? null, connect: options.connectWebhook ?? null };
-  let deliveryMode = options.delivery ?? "auto";
-  const retryDelays = options.retryDelaysMs ?? [100, 500, 2000];
+  const nowMs = options.now ?? Date.now;
+  const idempotency = new IdempotencyLayer(() => Math.floor(nowMs() / 1000));
   let pending = 0;
   let baseUrl = "http://127.0.0.1";
-  let draining = false;
-  let closed = false;
 
   const track = <T>(promise: Promise<T>): Promise<T> => {
     pending += 1;
@@ -143,7 +184,11 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
     });
   };
 
-  const later = (fn: () => void): void => {
+  const delivery = new WebhookDelivery(options.platformWebhook ?? null, options.connectWebhook ?? null, options.delivery ?? "auto",
+    options.retryDelaysMs ?? [100, 500, 2000], track, log);
+  delivery.setDisorder(options.disorder ?? null);
+
+  const later = (fn: () => void, delayMs = 5): void => {
     void track(new Promise<void>((resolve) => setTimeout(() => {
       try {
         fn();
@@ -151,65 +196,17 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
         log(`stripe stand-in: asynchronous transition failed: ${err instanceof Error ? err.message : String(err)}`);
       }
       resolve();
-    }, 5)));
+    }, delayMs)));
   };
 
-  const endpointOf = (event: StripeEvent): "platform" | "connect" => (typeof event.account === "string" ? "connect" : "platform");
-
-  async function post(event: StripeEvent, endpoint: "platform" | "connect"): Promise<number | null> {
-    const target = webhooks[endpoint];
-    if (target === null) return null;
-    const payload = JSON.stringify(event);
-    const signature = await Stripe.webhooks.generateTestHeaderStringAsync({ payload, secret: target.secret });
-    try {
-      const res = await fetch(target.url, {
-        method: "POST",
-        headers: { "Content-Type": "application/json; charset=utf-8", "Stripe-Signature": signature, "User-Agent": "Stripe/1.0 (+https://stripe.com/docs/webhooks) stand-in" },
-        body: payload,
-      });
-      await res.arrayBuffer();
-      return res.status;
-    } catch {
-      return null;
-    }
-  }
-
-  async function drain(): Promise<void> {
-    if (draining) return;
-    draining = true;
-    try {
-      while (queue.length > 0 && !closed) {
-        const item = queue.shift();
-        if (item === undefined) break;
-        const status = await post(item.event, item.endpoint);
-        deliveries.push({ eventId: item.event.id, type: item.event.type, endpoint: item.endpoint, status, attempt: item.attempt });
-        const ok = status !== null && status >= 200 && status < 300;
-        const target = webhooks[item.endpoint];
-        if (!ok && target !== null && item.attempt <= retryDelays.length) {
-          const delay = retryDelays[item.attempt - 1] ?? 1000;
-          log(`stripe stand-in: ${item.event.type} ${item.event.id} → ${status ?? "no answer"}; retry in ${delay} ms`);
-          void track(sleep(delay).then(() => {
-            queue.push({ ...item, attempt: item.attempt + 1 });
-            return track(drain());
-          }));
-        }
-      }
-    } finally {
-      draining = false;
-    }
-  }
-
   const store = new StripeStore({
+    now: nowMs,
     later,
     payouts: options.payouts ?? "auto",
     refunds: options.refunds ?? "auto",
+    settlementCurrency: (options.settlementCurrency ?? "eur").toLowerCase(),
     baseUrl: () => baseUrl,
-    emit: (event) => {
-      const endpoint = endpointOf(event);
-      if (webhooks[endpoint] === null) return;
-      queue.push({ event, endpoint, attempt: 1 });
-      if (deliveryMode === "auto") void track(drain());
-    },
+    emit: (event) => delivery.enqueue(event),
   });
 
   function takeFault(method: string, path: string): FaultSpec | null {
@@ -231,7 +228,8 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
     const header = req.headers.authorization;
     if (header === undefined || header.trim() === "") {
       throw new StripeApiError(401, "invalid_request_error",
-        "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').");
+        "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').",
+        undefined, undefined, {}, false);
     }
     const match = /^Bearer\s+(\S+)$/i.exec(header) ?? /^Basic\s+(\S+)$/i.exec(header);
     let key = match?.[1] ?? "";
@@ -239,142 +237,92 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
     const accepted = options.apiKey === undefined ? /^(sk|rk)_test_[A-Za-z0-9_]+$/.test(key) : key === options.apiKey;
     if (!accepted) {
       throw new StripeApiError(401, "invalid_request_error",
-        `Invalid API Key provided: ${key.slice(0, 8)}${"*".repeat(Math.max(0, Math.min(key.length - 12, 20)))}${key.slice(-4)}`, "api_key_invalid");
+        `Invalid API Key provided: ${key.slice(0, 8)}${"*".repeat(Math.max(0, Math.min(key.length - 12, 20)))}${key.slice(-4)}`, "api_key_invalid",
+        undefined, {}, false);
     }
     return key;
   }
 
-  /** The Stripe API routes. Throws StripeApiError for Stripe-shaped failures. */
-  function route(method: string, path: string, params: FormObject, ctx: RequestContext): JsonObject {
-    const parts = path.split("/").filter((p) => p !== "");
-    const [v1, resource, id, action] = parts;
-    if (v1 !== "v1" || resource === undefined) throw unknownRoute(method, path);
-    const n = parts.length;
-    switch (resource) {
-      case "accounts":
-        if (method === "POST" && n === 2) return store.createAccount(params, ctx);
-        if (method === "GET" && n === 3 && id !== undefined) return store.retrieveAccount(id);
-        break;
-      case "account_links":
-        if (method === "POST" && n === 2) return store.createAccountLink(params);
-        break;
-      case "payment_intents":
-        if (method === "POST" && n === 2) return store.createPaymentIntent(params, ctx);
-        if (id === undefined) break;
-        if (method === "GET" && n === 3) return store.retrievePaymentIntent(id);
-        if (method === "POST" && n === 4 && action === "confirm") return store.confirmPaymentIntent(id, params, ctx);
-        if (method === "POST" && n === 4 && action === "cancel") return store.cancelPaymentIntent(id, params, ctx);
-        break;
-      case "charges":
-        if (method === "GET" && n === 3 && id !== undefined) return store.retrieveCharge(id);
-        break;
-      case "balance_transactions":
-        if (method === "GET" && n === 3 && id !== undefined) return store.retrieveBalanceTransaction(id);
-        break;
-      case "refunds":
-        if (method === "POST" && n === 2) return store.createRefund(params, ctx);
-        if (method === "GET" && n === 3 && id !== undefined) return store.retrieveRefund(id);
-        break;
-      case "transfers":
-        if (method === "POST" && n === 2) return store.createTransfer(params, ctx);
-        if (id === undefined) break;
-        if (method === "GET" && n === 3) return store.retrieveTransfer(id);
-        if (method === "POST" && n === 4 && action === "reversals") return store.createTransferReversal(id, params, ctx);
-        break;
-      case "payouts":
-        if (method === "POST" && n === 2) return store.createPayout(params, ctx);
-        if (method === "GET" && n === 3 && id !== undefined) return store.retrievePayout(id, ctx.account);
-        break;
-      case "disputes":
-        if (id === undefined) break;
-        if (method === "GET" && n === 3) return store.retrieveDispute(id);
-        if (method === "POST" && n === 3) return store.updateDispute(id, params, ctx);
-        if (method === "POST" && n === 4 && action === "close") return store.closeDispute(id);
-        break;
-      case "events":
-        if (method === "GET" && n === 2) return store.listEvents(params);
-        if (method === "GET" && n === 3 && id !== undefined) return store.retrieveEvent(id);
-        break;
-      case "balance":
-        if (method === "GET" && n === 2) return store.retrieveBalance(ctx.account);
-        break;
-    }
-    throw unknownRoute(method, path);
-  }
-
   const unknownRoute = (method: string, path: string): StripeApiError =>
     new StripeApiError(404, "invalid_request_error",
-      `Unrecognized request URL (${method}: ${path}). This is Rally's Stripe stand-in, which implements only the API subset Rally uses.`);
+      `Unrecognized request URL (${method}: ${path}). This is Rally's Stripe stand-in, which implements only the API subset Rally uses.`,
+      undefined, undefined, {}, false);
 
   async function handleApi(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const method = req.method ?? "GET";
     const requestId = stripeId("req");
     const headers: Record<string, string> = { "Request-Id": requestId, "Stripe-Version": String(req.headers["stripe-version"] ?? "2026-10-28.endive") };
     const raw = await readBody(req);
+    const idempotencyKey = method === "POST" && typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : null;
+    if (idempotencyKey !== null) headers["Idempotency-Key"] = idempotencyKey;
+    const fail = (err: StripeApiError, extra: Record<string, string> = {}): void => send(res, err.status, err.body(), { ...headers, ...extra });
+
     let apiKey: string;
     try {
       apiKey = authenticate(req);
     } catch (err) {
-      const e = err as StripeApiError;
-      send(res, e.status, e.body(), headers);
-      return;
+      if (err instanceof StripeApiError) return fail(err);
+      throw err;
     }
     const params = method === "GET" ? parseForm(url.search.slice(1)) : parseForm(raw);
     const account = typeof req.headers["stripe-account"] === "string" ? req.headers["stripe-account"] : null;
-    const idempotencyKey = method === "POST" && typeof req.headers["idempotency-key"] === "string" ? req.headers["idempotency-key"] : null;
     const ctx: RequestContext = { requestId, idempotencyKey, account };
 
     const fault = takeFault(method, url.pathname);
     if (fault?.mode === "error_before") {
       const status = fault.status ?? 500;
-      send(res, status, new StripeApiError(status, "api_error", "An error occurred with our connection to Stripe (injected by the stand-in).").body(),
-        { ...headers, "Stripe-Should-Retry": "true" });
-      return;
+      return fail(new StripeApiError(status, "api_error", "An error occurred with our connection to Stripe (injected by the stand-in)."), { "Stripe-Should-Retry": "true" });
     }
 
-    const scope = `${apiKey}|${account ?? ""}|${idempotencyKey ?? ""}`;
-    const fingerprint = `${method} ${url.pathname} ${canonical(params)}`;
-    if (idempotencyKey !== null) {
-      if (idempotencyKey.length > 255) {
-        send(res, 400, new StripeApiError(400, "invalid_request_error", "Idempotency keys can be at most 255 characters.").body(), headers);
-        return;
-      }
-      const previous = saved.get(scope);
-      if (previous !== undefined) {
-        if (previous.fingerprint !== fingerprint) {
-          send(res, 400, new StripeApiError(400, "idempotency_error",
-            `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idempotencyKey}' if you meant to execute a different request.`).body(),
-            { ...headers, "Idempotency-Key": idempotencyKey });
+    const endpoint = matchEndpoint(method, url.pathname);
+    if (endpoint === null) return fail(unknownRoute(method, url.pathname));
+    const handler = HANDLERS[endpoint.key];
+    if (handler === undefined) return fail(unknownRoute(method, url.pathname));
+
+    const scope = idempotencyKey === null ? null : IdempotencyLayer.scope(apiKey, account, idempotencyKey);
+    const fingerprint = fingerprintOf(method, url.pathname, params);
+    try {
+      if (idempotencyKey !== null && scope !== null) {
+        IdempotencyLayer.checkKey(idempotencyKey);
+        const previous = idempotency.lookup(scope, idempotencyKey, fingerprint);
+        if (previous !== null) {
+          if (fault?.mode === "timeout") await sleep(fault.delayMs ?? 5000);
+          send(res, previous.status, previous.body, { ...previous.headers, "Request-Id": requestId, "Idempotent-Replayed": "true" });
           return;
         }
-        if (fault?.mode === "timeout") await sleep(fault.delayMs ?? 5000);
-        send(res, previous.status, previous.body, { ...previous.headers, "Request-Id": requestId, "Idempotent-Replayed": "true", "Idempotency-Key": idempotencyKey });
-        return;
       }
+      checkParams(endpoint.key, params);
+    } catch (err) {
+      if (err instanceof StripeApiError) return fail(err);
+      throw err;
     }
 
+    if (scope !== null) idempotency.begin(scope);
     let status = 200;
     let body: JsonObject;
+    let save = true;
     try {
-      body = route(method, url.pathname, params, ctx);
-    } catch (err) {
-      if (!(err instanceof StripeApiError)) throw err;
-      status = err.status;
-      body = err.body();
-    }
-    const responseHeaders: Record<string, string> = { ...headers };
-    if (fault?.mode === "error_after") {
-      status = fault.status ?? 500;
-      body = new StripeApiError(status, "api_error", "Something went wrong on Stripe's end (injected by the stand-in); the outcome is unknown.").body();
-      responseHeaders["Stripe-Should-Retry"] = "false";
-    }
-    // Stripe saves results once execution began: not for unknown routes or auth failures.
-    if (idempotencyKey !== null && status !== 404 && status !== 401) {
-      responseHeaders["Idempotency-Key"] = idempotencyKey;
-      saved.set(scope, { fingerprint, status, body, headers: responseHeaders });
+      if (fault?.mode === "slow") await sleep(fault.delayMs ?? 5000);
+      try {
+        body = asJson(handler(store, endpoint.id, params, ctx));
+      } catch (err) {
+        if (!(err instanceof StripeApiError)) throw err;
+        status = err.status;
+        body = err.body();
+        save = err.saved;
+      }
+      if (fault?.mode === "error_after") {
+        status = fault.status ?? 500;
+        body = new StripeApiError(status, "api_error", "Something went wrong on Stripe's end (injected by the stand-in); the outcome is unknown.").body();
+        save = true;
+        headers["Stripe-Should-Retry"] = "false";
+      }
+      if (scope !== null && save) idempotency.save(scope, { fingerprint, status, body, headers: { ...headers } });
+    } finally {
+      if (scope !== null) idempotency.end(scope);
     }
     if (fault?.mode === "timeout") await sleep(fault.delayMs ?? 5000);
-    send(res, status, body, responseHeaders);
+    send(res, status, body, headers);
   }
 
   async function handleControl(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -382,38 +330,43 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
     const parts = url.pathname.split("/").filter((p) => p !== "");
     const raw = await readBody(req);
     const body = raw.trim() === "" ? {} : (JSON.parse(raw) as Record<string, unknown>);
-    if (method === "GET" && parts[1] === "onboarding" && parts[2] !== undefined) {
-      store.completeOnboarding(parts[2]);
+    const [, what, id, action] = parts;
+    const ok = (payload: object): void => send(res, 200, { standin: true, ...asJson(payload) });
+    if (method === "GET" && what === "onboarding" && id !== undefined) {
+      completeOnboarding(store, id);
       const target = url.searchParams.get("return_url");
       if (target !== null) {
         res.writeHead(302, { Location: target, "Stripe-Standin": "true" });
         res.end();
       } else {
-        send(res, 200, { standin: true, onboarded: parts[2] });
+        ok({ onboarded: id });
       }
       return;
     }
     // The webhook URLs (never the secrets) say which stack this stand-in belongs to (npm run demo checks it).
-    if (method === "GET" && parts[1] === "health") {
-      return send(res, 200, { standin: true, status: "ok", webhooks: { platform: webhooks.platform?.url ?? null, connect: webhooks.connect?.url ?? null } });
-    }
-    if (method === "POST" && parts[1] === "faults") {
+    if (method === "GET" && what === "health") return ok({ status: "ok", webhooks: delivery.webhookUrls() });
+    if (method === "POST" && what === "faults") {
       api.injectFault(body as unknown as FaultSpec);
-      return send(res, 200, { standin: true, faults: faults.length });
+      return ok({ faults: faults.length });
     }
-    if (method === "DELETE" && parts[1] === "faults") {
+    if (method === "DELETE" && what === "faults") {
       api.clearFaults();
-      return send(res, 200, { standin: true, faults: 0 });
+      return ok({ faults: 0 });
     }
-    if (method === "POST" && parts[1] === "payouts" && parts[2] !== undefined && parts[3] === "settle") {
-      return send(res, 200, store.settlePayout(parts[2], body.outcome === "failed" ? "failed" : "paid"));
+    if (method === "POST" && what === "disorder") {
+      api.setDisorder(typeof body.seed === "number" ? (body as unknown as DisorderSpec) : null);
+      return ok({ disorder: typeof body.seed === "number" });
     }
-    if (method === "POST" && parts[1] === "refunds" && parts[2] !== undefined && parts[3] === "settle") {
-      return send(res, 200, store.settleRefund(parts[2], body.outcome === "failed" ? "failed" : "succeeded"));
+    if (method === "POST" && what === "payouts" && id !== undefined && action === "settle") {
+      return ok(store.settlePayout(id, body.outcome === "failed" ? "failed" : "paid"));
     }
-    if (method === "POST" && parts[1] === "deliver") {
+    if (method === "POST" && what === "refunds" && id !== undefined && action === "settle") {
+      return ok(store.settleRefund(id, body.outcome === "failed" ? "failed" : "succeeded"));
+    }
+    if (method === "POST" && what === "disputes" && id !== undefined && action === "appeal") return ok(store.openAppeal(id));
+    if (method === "POST" && what === "deliver") {
       await api.deliverQueued();
-      return send(res, 200, { standin: true, delivered: true });
+      return ok({ delivered: true });
     }
     send(res, 404, { error: { type: "invalid_request_error", message: `Unknown stand-in control ${method} ${url.pathname}.` } });
   }
@@ -422,7 +375,7 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const work = url.pathname.startsWith("/_standin/") ? handleControl(req, res, url) : handleApi(req, res, url);
     work.catch((err: unknown) => {
-      const message = err instanceof StripeApiError ? err.message : err instanceof Error ? err.message : String(err);
+      const message = err instanceof Error ? err.message : String(err);
       log(`stripe stand-in: ${req.method ?? "?"} ${url.pathname} failed: ${message}`);
       if (err instanceof StripeApiError) send(res, err.status, err.body());
       else send(res, 500, { error: { type: "api_error", message: "The stand-in failed to handle this request." } });
@@ -440,42 +393,32 @@ export async function startStripeStandin(options: StandinOptions = {}): Promise<
     url: baseUrl,
     port,
     store,
-    deliveries,
+    deliveries: delivery.deliveries,
     injectFault: (fault) => {
       faults.push({ ...fault, left: fault.times ?? 1 });
     },
     clearFaults: () => {
       faults.length = 0;
     },
-    setWebhooks: (platform, connect) => {
-      webhooks = { platform, connect };
-    },
-    setDelivery: (mode) => {
-      deliveryMode = mode;
-      if (mode === "auto") void track(drain());
-    },
-    queued: () => queue.map((item) => item.event),
-    deliverQueued: async () => {
-      await track(drain());
-    },
-    deliver: async (event) => {
-      const endpoint = endpointOf(event);
-      const status = await post(event, endpoint);
-      deliveries.push({ eventId: event.id, type: event.type, endpoint, status, attempt: 0 });
-      return status;
-    },
+    setWebhooks: (platform, connect) => delivery.setWebhooks(platform, connect),
+    setDelivery: (mode) => delivery.setMode(mode),
+    setDisorder: (spec) => delivery.setDisorder(spec),
+    queued: () => delivery.queued(),
+    deliverQueued: () => delivery.deliverQueued(),
+    deliver: (event) => delivery.deliverNow(event),
     idle: async () => {
-      for (let i = 0; i < 2000; i += 1) {
-        if (pending === 0 && (deliveryMode === "manual" || queue.length === 0)) {
+      const quiet = (): boolean => pending === 0 && (delivery.currentMode === "manual" || delivery.queueLength === 0);
+      for (let i = 0; i < 4000; i += 1) {
+        if (quiet()) {
           await sleep(10);
-          if (pending === 0 && (deliveryMode === "manual" || queue.length === 0)) return;
+          if (quiet()) return;
         }
         await sleep(5);
       }
-      throw new Error("stripe stand-in: still busy after 20 s");
+      throw new Error("stripe stand-in: still busy after 40 s");
     },
     close: async () => {
-      closed = true;
+      delivery.close();
       const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await stopped;

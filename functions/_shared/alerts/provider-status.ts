@@ -27,8 +27,13 @@ export function twilioStatus(messageStatus: string): StatusUpdate {
   }
 }
 
-/** Resend webhook event types. */
-export function resendStatus(type: string): StatusUpdate {
+/**
+ * Resend webhook event types (resend.com/docs/webhooks). email.suppressed: Resend did not send
+ * the email because the address is on its suppression list (a previous bounce or complaint), so
+ * the delivery failed and Rally stops emailing that address too; `suppressedType` is the event's
+ * `data.suppressed.type`.
+ */
+export function resendStatus(type: string, suppressedType?: string): StatusUpdate {
   switch (type) {
     case "email.sent":
       return { status: "sent", suppress: null };
@@ -40,6 +45,8 @@ export function resendStatus(type: string): StatusUpdate {
       return { status: "failed", suppress: null };
     case "email.complained":
       return { status: null, suppress: "complained" };
+    case "email.suppressed":
+      return { status: "failed", suppress: suppressedType === "complaint" ? "complained" : "bounced" };
     default:
       return { status: null, suppress: null };
   }

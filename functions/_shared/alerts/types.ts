@@ -20,7 +20,6 @@ export const eventSummarySchema = z.object({
   venue_name: z.string().nullable(),
   city: z.string().nullable(),
 });
-export type EventSummary = z.infer<typeof eventSummarySchema>;
 
 /** One row of `private.claim_alert_deliveries`. */
 export const claimedDeliverySchema = z.object({

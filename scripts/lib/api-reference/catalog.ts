@@ -85,6 +85,8 @@ export interface CatalogBody {
   source: string;
   /** input parameter names in order */
   argNames: string[];
+  /** its `comment on function` (one overload's, when several have one) */
+  comment: string | null;
 }
 
 export interface Catalog {
@@ -184,7 +186,7 @@ select cn.nspname as schema, c.relname as relation, t.tgname as name, n.nspname 
  order by cn.nspname, c.relname, t.tgname`;
 
 const BODIES_SQL = `
-select n.nspname || '.' || p.proname as name, p.prosrc as source,
+select n.nspname || '.' || p.proname as name, p.prosrc as source, obj_description(p.oid, 'pg_proc') as comment,
        array(select a.name
                from unnest(coalesce(p.proargnames, '{}'::text[]),
                            coalesce(p.proargmodes, array_fill('i'::"char", array[coalesce(cardinality(p.proargnames), 0)]))) as a(name, mode)

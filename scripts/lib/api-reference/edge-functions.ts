@@ -19,10 +19,12 @@ import { pathToFileURL } from 'node:url';
 import { parse } from 'smol-toml';
 import { z } from 'zod';
 import { REPO_ROOT } from '../config.ts';
+import { calendarPath } from '../../../functions/calendar/handler.ts';
 import { body as checkoutBody } from '../../../functions/checkout/handler.ts';
 import { getQuery as connectGetQuery, postBody as connectPostBody } from '../../../functions/connect-onboarding/handler.ts';
 import { bodySchema as contactPointsBody } from '../../../functions/contact-points/handler.ts';
 import { optionsSchema as dispatchAlertsBody } from '../../../functions/dispatch-alerts/handler.ts';
+import { body as eventSeriesBody } from '../../../functions/event-series/handler.ts';
 import { body as paymentsWorkerBody } from '../../../functions/payments-worker/handler.ts';
 import { eventSchema as resendEvent } from '../../../functions/resend-webhook/handler.ts';
 import { optionsSchema as storagePurgeBody } from '../../../functions/storage-purge/handler.ts';
@@ -125,6 +127,25 @@ export const RESPONSES = {
 
 export const FUNCTIONS: readonly FunctionSpec[] = [
   {
+    name: 'calendar',
+    endpoints: [
+      {
+        method: 'GET', path: '/calendar/bookings/{booking_id}.ics',
+        summary: 'The caller\'s booking as an iCalendar file (text/calendar, RFC 5545): CONFIRMED, TENTATIVE while held or pending approval, or CANCELLED; the exact address, location and online link only once the booking is confirmed. UID `<event id>@rally`, SEQUENCE rising with every change.',
+        caller: 'the signed-in guest who made the booking (their access token as Bearer)',
+        request: { kind: 'raw', note: 'no body; the booking id is in the path (`.ics` optional)' },
+        response: z.string().describe('text/calendar; charset=utf-8 — one VCALENDAR with one VEVENT'),
+      },
+      {
+        method: 'GET', path: '/calendar/feed/{token}.ics',
+        summary: 'A calendar subscription (webcal) for the token\'s owner: their active bookings and the events they host or co-host, from 30 days ago on; exact addresses only where they may see them. The token (from create_calendar_feed) is the only credential, since calendar apps send no JWT; a replaced or revoked token answers 404.',
+        caller: 'anyone holding the token (a calendar app)',
+        request: { kind: 'raw', schema: calendarPath, note: 'no body; the 43-character token is in the path' },
+        response: z.string().describe('text/calendar; charset=utf-8 — one VCALENDAR (X-WR-CALNAME Rally), a VEVENT per event'),
+      },
+    ],
+  },
+  {
     name: 'checkout',
     endpoints: [{
       method: 'POST', path: '/checkout',
@@ -195,6 +216,29 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     }],
   },
   {
+    name: 'event-series',
+    endpoints: [{
+      method: 'POST', path: '/event-series',
+      summary: 'The host repeats an event on an RFC 5545 recurrence rule in the event\'s own time zone (expanded with rrule from its local start, so a 19:00 event stays 19:00 across daylight-saving changes). The event is the first date; every later date becomes an ordinary event with the same details, ticket types (sales windows moved with the date) and co-hosts, published if the event is. 2 to 100 dates within two years. `preview: true` answers the dates and writes nothing. Change or cancel dates with change_event_occurrences / cancel_event_occurrences.',
+      caller: 'the event\'s host or a managing co-host',
+      request: { kind: 'json', schema: eventSeriesBody },
+      response: z.strictObject({
+        series_id: uuid.nullable().describe('the first event\'s id; null for a preview'),
+        rrule: z.string().describe('the rule as stored (upper case, without RRULE:)'),
+        timezone: z.string(),
+        occurrences: z.array(z.strictObject({
+          event_id: uuid.nullable().describe('null in a preview for dates not made yet'), position: z.number().int(),
+          starts_at: isoTime, ends_at: isoTime,
+        })),
+      }),
+      extraErrors: [
+        { status: 400, code: 'invalid_rrule' }, { status: 400, code: 'unsupported_rrule' }, { status: 400, code: 'rrule_unbounded' },
+        { status: 400, code: 'too_many_occurrences' }, { status: 400, code: 'rrule_not_synchronized' },
+        { status: 400, code: 'series_too_short' }, { status: 400, code: 'series_too_long' },
+      ],
+    }],
+  },
+  {
     name: 'health',
     endpoints: [{
       method: 'GET', path: '/health',
@@ -214,7 +258,7 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     name: 'payments-worker',
     endpoints: [{
       method: 'POST', path: '/payments-worker',
-      summary: 'Drains the payment command outbox (transfers, reversals, refunds, payouts, cancellations, fee look-ups) against Stripe. Scheduled; safe to run concurrently.',
+      summary: 'Drains the payment command outbox (transfers, reversals, refunds, payouts, cancellations, balance transaction look-ups) against Stripe. Scheduled; safe to run concurrently.',
       caller: 'the service role key only',
       request: { kind: 'json', schema: paymentsWorkerBody, note: 'an empty body uses the defaults' },
       response: z.strictObject({

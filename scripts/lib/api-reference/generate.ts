@@ -1,8 +1,9 @@
 /**
  * Builds the API reference from a migrated database plus the repository (edge functions,
  * config.toml, the Realtime registry), and says what is wrong with it: an undocumented public
- * RPC or table, a broadcast the registry does not list, an edge function the registry and
- * config.toml disagree about. `gen:api` writes the Markdown; `--check` compares it.
+ * RPC or table, an error a function's comment documents but nothing it runs can raise, a
+ * broadcast the registry does not list, an edge function the registry and config.toml disagree
+ * about. `gen:api` writes the Markdown; `--check` compares it.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,8 +15,9 @@ import {
   FUNCTIONS, functionsInConfig, handlerSource, methodSource, readConfigToml, scanHandlerErrors, servedMethods, sortHttpErrors,
 } from './edge-functions.ts';
 import { checkRegistry, checkTopicAuthorizers, findBroadcasts, REALTIME_EVENTS, REALTIME_TOPICS } from './realtime.ts';
+import { CAPABILITIES, capabilityIndex, readMigrations, type CapabilityIndex } from './capabilities.ts';
 import { renderReference, type FunctionModel, type ReferenceModel } from './render.ts';
-import { documentedErrors, raisedErrors, sortErrors, type ApiError } from './sql-errors.ts';
+import { documentedButNeverRaised, documentedErrors, raisedErrors, sortErrors, type ApiError } from './sql-errors.ts';
 
 export const REFERENCE_FILE = join(REPO_ROOT, 'docs', 'api-reference.md');
 export const REFERENCE_PATH = 'docs/api-reference.md';
@@ -39,22 +41,29 @@ export function missingComments(catalog: Catalog): string[] {
   return problems;
 }
 
-export function sqlModel(catalog: Catalog): Pick<ReferenceModel, 'rpcs' | 'internalFunctions' | 'relations'> {
+/** The function whose errors every RPC that needs a signed-in user inherits. */
+export const ACCOUNT_CHECK = 'private.require_user';
+
+export function sqlModel(
+  catalog: Catalog,
+  capabilities: CapabilityIndex = capabilityIndex(readMigrations()),
+): Pick<ReferenceModel, 'rpcs' | 'internalFunctions' | 'relations' | 'inherited'> {
   const raised = raisedErrors(catalog.bodies, catalog.tableTriggers);
   const rpcs = catalog.functions.map((fn) => ({
     fn,
     documented: documentedErrors(fn.comment),
     raised: raised.get(`public.${fn.name}`) ?? [],
+    capability: capabilities.byObject.get(`public.${fn.name}`) ?? null,
   }));
   const relations = catalog.relations.map((relation) => {
     const errors: ApiError[] = [];
     for (const trigger of relation.triggers) errors.push(...(raised.get(trigger.function) ?? []));
-    return { relation, writeErrors: sortErrors(errors) };
+    return { relation, writeErrors: sortErrors(errors), capability: capabilities.byObject.get(`public.${relation.name}`) ?? null };
   });
-  return { rpcs, internalFunctions: catalog.internalFunctions, relations };
+  return { rpcs, internalFunctions: catalog.internalFunctions, relations, inherited: raised.get(ACCOUNT_CHECK) ?? [] };
 }
 
-async function functionModels(problems: string[]): Promise<FunctionModel[]> {
+async function functionModels(problems: string[], capabilities: CapabilityIndex): Promise<FunctionModel[]> {
   const configured = functionsInConfig(readConfigToml());
   const declared = new Map(FUNCTIONS.map((fn) => [fn.name, fn]));
   for (const fn of FUNCTIONS) {
@@ -73,7 +82,10 @@ async function functionModels(problems: string[]): Promise<FunctionModel[]> {
       problems.push(`edge functions: ${config.name} serves ${methods.join(', ')} but the reference describes ${declaredMethods.join(', ')}`);
     }
     const source = handlerSource(config.name);
+    const capability = capabilities.byFunction.get(config.name) ?? null;
+    if (capability === null) problems.push(`capabilities: the edge function ${config.name} belongs to no capability in scripts/lib/api-reference/capabilities.ts`);
     models.push({
+      capability,
       name: config.name,
       verifyJwt: config.verifyJwt,
       methods,
@@ -93,9 +105,13 @@ export async function generateReference(dbUrl: string): Promise<GeneratedReferen
   const columnsOf = new Map(catalog.relations.map((relation) => [relation.name, relation.columns.map((column) => column.name)]));
   problems.push(...checkRegistry(broadcasts.found, broadcasts.unreadable, REALTIME_EVENTS, REALTIME_TOPICS, columnsOf));
   problems.push(...checkTopicAuthorizers(catalog.bodies));
+  problems.push(...documentedButNeverRaised(catalog.bodies, catalog.tableTriggers));
+  const capabilities = capabilityIndex(readMigrations());
+  problems.push(...capabilities.problems);
   const model: ReferenceModel = {
-    ...sqlModel(catalog),
-    functions: await functionModels(problems),
+    capabilities: CAPABILITIES,
+    ...sqlModel(catalog, capabilities),
+    functions: await functionModels(problems, capabilities),
     topics: REALTIME_TOPICS,
     events: REALTIME_EVENTS,
   };

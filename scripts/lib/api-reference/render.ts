@@ -16,12 +16,15 @@ export interface RpcModel {
   fn: CatalogFunction;
   documented: ApiError[];
   raised: ApiError[];
+  /** the title of the capability whose migration defines it (null: none, a generator problem) */
+  capability: string | null;
 }
 
 export interface RelationModel {
   relation: CatalogRelation;
   /** errors the relation's triggers may raise on writes */
   writeErrors: ApiError[];
+  capability: string | null;
 }
 
 export interface EndpointModel {
@@ -34,9 +37,20 @@ export interface FunctionModel {
   verifyJwt: boolean;
   methods: string[];
   endpoints: EndpointModel[];
+  capability: string | null;
+}
+
+export interface CapabilityHeading {
+  title: string;
+  /** its document, relative to docs/ */
+  doc: string;
 }
 
 export interface ReferenceModel {
+  /** the sections, in order */
+  capabilities: readonly CapabilityHeading[];
+  /** the errors every RPC that needs a signed-in user inherits from private.require_user */
+  inherited: ApiError[];
   rpcs: RpcModel[];
   internalFunctions: string[];
   relations: RelationModel[];
@@ -91,11 +105,19 @@ function returnsText(fn: CatalogFunction, relations: ReadonlySet<string>): strin
   return relations.has(type) ? `\`data\`: one ${shown} row (an object)` : `\`data\`: ${shown}`;
 }
 
-function errorRows(model: { documented: ApiError[]; raised: ApiError[] }): string[][] {
+/** True when `raised` holds every inherited error: the function calls private.require_user. */
+export function needsSignedInUser(raised: readonly ApiError[], inherited: readonly ApiError[]): boolean {
+  const keys = new Set(raised.map(errorKey));
+  return inherited.length > 0 && inherited.every((error) => keys.has(errorKey(error)));
+}
+
+/** Rows of an RPC's error table, without the inherited errors (stated once, in Conventions). */
+function errorRows(model: { documented: ApiError[]; raised: ApiError[] }, omit: readonly ApiError[]): string[][] {
   const documented = new Set(model.documented.map(errorKey));
   const raised = new Set(model.raised.map(errorKey));
+  const omitted = new Set(omit.map(errorKey));
   const all = new Map<string, ApiError>();
-  for (const error of [...model.documented, ...model.raised]) all.set(errorKey(error), error);
+  for (const error of [...model.documented, ...model.raised]) if (!omitted.has(errorKey(error))) all.set(errorKey(error), error);
   return [...all.values()]
     .sort((a, b) => compareText(a.sqlstate, b.sqlstate) || compareText(a.hint, b.hint))
     .map((error) => [
@@ -106,7 +128,9 @@ function errorRows(model: { documented: ApiError[]; raised: ApiError[] }): strin
     ]);
 }
 
-function renderRpc(model: RpcModel, relations: ReadonlySet<string>): string[] {
+const SIGNED_IN = 'Needs a signed-in user: also the account errors of `require_user` ([Conventions](#conventions)).';
+
+function renderRpc(model: RpcModel, relations: ReadonlySet<string>, inherited: readonly ApiError[]): string[] {
   const fn = model.fn;
   const lines = [`### ${code(fn.name)}`, '', ...paragraph(fn.comment)];
   lines.push(...codeBlock(rpcExample(fn)));
@@ -122,7 +146,9 @@ function renderRpc(model: RpcModel, relations: ReadonlySet<string>): string[] {
   if (columns.length > 0) {
     lines.push(...table(['column', 'type'], columns.map((arg) => [code(arg.name), code(arg.type)])));
   }
-  const errors = errorRows(model);
+  const signedIn = needsSignedInUser(model.raised, inherited);
+  if (signedIn) lines.push(SIGNED_IN, '');
+  const errors = errorRows(model, signedIn ? inherited : []);
   if (errors.length > 0) lines.push('Errors:', '', ...table(['SQLSTATE', 'hint', 'in comment', 'raised in code'], errors));
   return lines;
 }
@@ -144,7 +170,7 @@ function rlsFor(relation: CatalogRelation, role: ApiRole, privilege: Privilege):
   return policies.length === 0 ? ' (RLS: no rows)' : ' (RLS)';
 }
 
-function renderRelation(model: RelationModel): string[] {
+function renderRelation(model: RelationModel, inherited: readonly ApiError[]): string[] {
   const relation = model.relation;
   const flags: string[] = [relation.kind];
   if (relation.kind === 'table' || relation.kind === 'partitioned table') flags.push(relation.rowSecurity ? 'RLS on' : 'RLS OFF');
@@ -164,8 +190,12 @@ function renderRelation(model: RelationModel): string[] {
   if (writable.length > 0) {
     lines.push(`Triggers: ${writable.map((t) => `${code(t.name)} (${t.timing} ${t.events.join('/')})`).join(', ')}.`, '');
   }
-  if (model.writeErrors.length > 0) {
-    lines.push(`Writes may raise: ${model.writeErrors.map((e) => `${e.sqlstate} ${code(e.hint)}`).join(', ')}.`, '');
+  const signedIn = needsSignedInUser(model.writeErrors, inherited);
+  const omitted = new Set((signedIn ? inherited : []).map(errorKey));
+  const writeErrors = model.writeErrors.filter((e) => !omitted.has(errorKey(e)));
+  if (signedIn) lines.push('Writes need a signed-in user: also the account errors of `require_user` ([Conventions](#conventions)).', '');
+  if (writeErrors.length > 0) {
+    lines.push(`Writes may raise: ${writeErrors.map((e) => `${e.sqlstate} ${code(e.hint)}`).join(', ')}.`, '');
   }
   lines.push(...table(
     ['column', 'type', 'nullable', 'default', 'description'],
@@ -257,62 +287,94 @@ function renderRealtime(topics: readonly TopicSpec[], events: readonly EventSpec
 // The document
 // ---------------------------------------------------------------------------------------------
 
+/** One capability's section: what apps call, then each in detail. */
+function renderCapability(
+  heading: CapabilityHeading | null,
+  parts: { rpcs: RpcModel[]; computed: RpcModel[]; relations: RelationModel[]; functions: FunctionModel[] },
+  relationNames: ReadonlySet<string>,
+  inherited: readonly ApiError[],
+): string[] {
+  const lines = heading === null
+    ? ['## Not filed under a capability', '', 'Defined by a migration that scripts/lib/api-reference/capabilities.ts does not list (`npm run gen:api` says which).', '']
+    : [`## ${heading.title}`, '', `Explained in [${heading.doc}](${heading.doc}).`, ''];
+  lines.push(...table(
+    ['RPC', 'callable by', 'summary'],
+    parts.rpcs.map((rpc) => [`[${code(rpc.fn.name)}](#${anchor(rpc.fn.name)})`, rpc.fn.callers.join(', '), cell(firstSentence(rpc.fn.comment))]),
+  ));
+  lines.push(...table(
+    ['table or view', 'kind', 'summary'],
+    parts.relations.map((r) => [`[${code(r.relation.name)}](#${anchor(r.relation.name)})`, r.relation.kind, cell(firstSentence(r.relation.comment))]),
+  ));
+  lines.push(...table(
+    ['edge function', 'methods', 'verify_jwt'],
+    parts.functions.map((fn) => [`[${code(fn.name)}](#${anchor(fn.name)})`, fn.methods.join(', '), fn.verifyJwt ? 'true' : 'false']),
+  ));
+  for (const rpc of parts.rpcs) lines.push(...renderRpc(rpc, relationNames, inherited));
+  if (parts.computed.length > 0) {
+    lines.push('Computed fields (functions of one table row, selected like columns: `supabase.from(\'ticket_types\').select(\'*, seats_left\')`):', '');
+    for (const rpc of parts.computed) {
+      lines.push(`- ${code(`${rpc.fn.computedFieldOf}.${rpc.fn.name}`)} → ${code(rpc.fn.returns)} (callable by ${rpc.fn.callers.join(', ')}): ${cell(rpc.fn.comment)}`);
+    }
+    lines.push('');
+  }
+  for (const relation of parts.relations) lines.push(...renderRelation(relation, inherited));
+  for (const fn of parts.functions) {
+    lines.push(`### ${code(fn.name)}`, '');
+    for (const endpoint of fn.endpoints) lines.push(...renderEndpoint(fn, endpoint));
+  }
+  return lines;
+}
+
 export function renderReference(model: ReferenceModel): string {
-  const rpcs = model.rpcs.filter((rpc) => rpc.fn.computedFieldOf === null);
-  const computed = model.rpcs.filter((rpc) => rpc.fn.computedFieldOf !== null);
+  const relationNames = new Set(model.relations.map((r) => r.relation.name));
+  const sections: Array<CapabilityHeading | null> = [...model.capabilities];
+  const titleOf = (capability: string | null): CapabilityHeading | null => model.capabilities.find((c) => c.title === capability) ?? null;
+  const partsOf = (heading: CapabilityHeading | null) => ({
+    rpcs: model.rpcs.filter((rpc) => rpc.fn.computedFieldOf === null && titleOf(rpc.capability) === heading),
+    computed: model.rpcs.filter((rpc) => rpc.fn.computedFieldOf !== null && titleOf(rpc.capability) === heading),
+    relations: model.relations.filter((r) => titleOf(r.capability) === heading),
+    functions: model.functions.filter((fn) => titleOf(fn.capability) === heading),
+  });
+  const unfiled = partsOf(null);
+  if (Object.values(unfiled).some((list) => list.length > 0)) sections.push(null);
+  const filled = sections.map((heading) => ({ heading, parts: partsOf(heading) }))
+    .filter(({ parts }) => Object.values(parts).some((list) => list.length > 0));
+  const count = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+  const contents = filled.map(({ heading, parts }) => {
+    const title = heading?.title ?? 'Not filed under a capability';
+    const sizes = [
+      parts.rpcs.length > 0 ? count(parts.rpcs.length, 'RPC', 'RPCs') : '',
+      parts.relations.length > 0 ? count(parts.relations.length, 'table', 'tables') : '',
+      parts.functions.length > 0 ? count(parts.functions.length, 'function', 'functions') : '',
+    ].filter(Boolean).join(', ');
+    return `[${title}](#${anchor(title)}) (${sizes})`;
+  });
+  const inherited = model.inherited.map((e) => code(errorKey(e))).join(', ');
   const lines: string[] = [
     '# Rally API reference',
     '',
     '<!-- Generated by `npm run gen:api` (scripts/gen-api-reference.ts). Do not edit by hand: change the migrations\' `comment on`, the edge functions\' zod schemas or scripts/lib/api-reference/, then regenerate. `npm run gen:api -- --check` (in `tsx scripts/ci-checks.ts all`) fails when this file is stale. -->',
     '',
-    'What apps may call, generated from a freshly migrated database (pg_catalog: `comment on` texts, arguments, grants, RLS policies, triggers), the edge functions\' own zod schemas and `supabase/config.toml`, and the Realtime registry (`scripts/lib/api-reference/realtime.ts`, checked against every broadcast in the SQL).',
+    'What apps may call, generated from a freshly migrated database (pg_catalog: `comment on` texts, arguments, grants, RLS policies, triggers), the edge functions\' own zod schemas and `supabase/config.toml`, and the Realtime registry (`scripts/lib/api-reference/realtime.ts`, checked against every broadcast in the SQL). Grouped by capability: each RPC, table and view under the capability of the migration that defines it (`scripts/lib/api-reference/capabilities.ts`).',
     '',
-    `Contents: [RPCs](#rpcs) (${rpcs.length}) · [computed fields](#computed-fields) (${computed.length}) · [tables and views](#tables-and-views) (${model.relations.length}) · [edge functions](#edge-functions) (${model.functions.length}) · [Realtime](#realtime) (${model.topics.length} topics, ${model.events.length} events)`,
+    `Contents: [Conventions](#conventions) · ${contents.join(' · ')} · [Realtime](#realtime) (${model.topics.length} topics, ${model.events.length} events)`,
     '',
     '## Conventions',
     '',
     '- Roles: `anon` (the anon key, no user), `authenticated` (a signed-in user\'s JWT), `service_role` (the service role key; server-side only). Admins are `authenticated` users with `app_metadata.role = \'admin\'`.',
-    '- “Callable by” is the EXECUTE grant. Most RPCs are granted to `anon` too, so a signed-out call gets Rally\'s own `42501 not_authenticated` instead of a bare permission error.',
+    '- RPCs are called as `supabase.rpc(name, { p_… })`; every argument is named. `data` is what the function returns, `error` carries `code` (SQLSTATE), `hint` and `message`. “Callable by” is the EXECUTE grant. Most RPCs are granted to `anon` too, so a signed-out call gets Rally\'s own `42501 not_authenticated` instead of a bare permission error.',
     '- SQL errors: SQLSTATE `22023` bad input, `42501` forbidden, `P0001` a broken business rule; the `hint` is a stable snake_case code, the message a sentence for people. One RPC is one transaction: nothing is half-written. supabase-js shows them as `error.code` (SQLSTATE), `error.hint`, `error.message`.',
-    '- Errors per RPC: “in comment” = listed in its `comment on` (“Errors: …”); “raised in code” = a literal `private.raise_error(sqlstate, hint, …)` in its body or, transitively, in a `private.`/`public.` function it calls. PostgreSQL\'s own errors (permission denied on a column, constraint violations) carry no hint and are not listed.',
-    '- Edge functions answer `{ "error": { "code", "message", "details"? } }`; a database error maps `22023` → 400, `42501` → 403, `P0001` → 422 with the SQL hint as `code`.',
+    `- Needs a signed-in user: an RPC that acts for a user first calls \`private.require_user()\` (signed in, account exists, not deleted, not suspended), so it can also raise ${inherited}. They are stated here once; each such RPC says “Needs a signed-in user” instead of listing them, and so does a table whose writes need one.`,
+    '- Errors per RPC: “in comment” = listed in its `comment on` (“Errors: …”); “raised in code” = a literal `private.raise_error(sqlstate, hint, …)` in its body or, transitively, in a `private.`/`public.`/`admin.` function it calls. A code a comment lists but nothing raises fails `npm run gen:api`. PostgreSQL\'s own errors (permission denied on a column, constraint violations) carry no hint and are not listed.',
+    '- Tables and views: the `supabase.from(…)` calls an app may make, then what each API role may do (grants; ✓ = every column), and whether row-level security then filters rows. “RLS: no rows” = granted but no policy lets that role see or change a row.',
+    '- Edge functions are called as `supabase.functions.invoke(name, { method, body })` or over HTTP at `<project URL>/functions/v1/<name>`, and answer `{ "error": { "code", "message", "details"? } }`; a database error maps `22023` → 400, `42501` → 403, `P0001` → 422 with the SQL hint as `code`.',
     '- Examples are supabase-js calls on `const supabase = createClient<Database>(SUPABASE_URL, SUPABASE_ANON_KEY)` (`Database` from `types/database.ts`), signed in where the call needs a user. They run unchanged against `npm start` (the Data API stand-in, docs/local-stack.md) and a hosted project. RPC examples are typed: each argument\'s value has its SQL type (`\'00000000-…\'` stands for a real id, `\'<name>\'` for a text you choose), required arguments as code, optional ones commented out with their defaults. Table examples show the shape of each call an app\'s role may make; the names stand for your values.',
     '',
-    '## RPCs',
-    '',
-    'Called as `supabase.rpc(name, { p_… })`; every argument is named. `data` is what the function returns, `error` carries `code` (SQLSTATE), `hint` and `message`.',
-    '',
-    ...table(
-      ['function', 'callable by', 'summary'],
-      rpcs.map((rpc) => [`[${code(rpc.fn.name)}](#${anchor(rpc.fn.name)})`, rpc.fn.callers.join(', '), cell(firstSentence(rpc.fn.comment))]),
-    ),
   ];
-  const relationNames = new Set(model.relations.map((r) => r.relation.name));
-  for (const rpc of rpcs) lines.push(...renderRpc(rpc, relationNames));
-  lines.push('## Computed fields', '', 'Functions of one table row, selected like columns: `supabase.from(\'ticket_types\').select(\'*, seats_left\')`.', '');
-  for (const rpc of computed) {
-    lines.push(`- ${code(`${rpc.fn.computedFieldOf}.${rpc.fn.name}`)} → ${code(rpc.fn.returns)} (callable by ${rpc.fn.callers.join(', ')}): ${cell(rpc.fn.comment)}`);
-  }
-  lines.push('');
   if (model.internalFunctions.length > 0) {
     lines.push(`Not callable by any API role (hooks and internals): ${model.internalFunctions.map(code).join(', ')}.`, '');
   }
-  lines.push(
-    '## Tables and views',
-    '',
-    'The `supabase.from(…)` calls an app may make, then what each API role may do (grants; ✓ = every column), and whether row-level security then filters rows. “RLS: no rows” = granted but no policy lets that role see or change a row.',
-    '',
-  );
-  for (const relation of model.relations) lines.push(...renderRelation(relation));
-  lines.push('## Edge functions', '', 'Called as `supabase.functions.invoke(name, { method, body })` or over HTTP at `<project URL>/functions/v1/<name>`.', '');
-  lines.push(...table(
-    ['function', 'methods', 'verify_jwt'],
-    model.functions.map((fn) => [code(fn.name), fn.methods.join(', '), fn.verifyJwt ? 'true' : 'false']),
-  ));
-  for (const fn of model.functions) {
-    lines.push(`### ${code(fn.name)}`, '');
-    for (const endpoint of fn.endpoints) lines.push(...renderEndpoint(fn, endpoint));
-  }
+  for (const { heading, parts } of filled) lines.push(...renderCapability(heading, parts, relationNames, model.inherited));
   lines.push(...renderRealtime(model.topics, model.events));
   while (lines.at(-1) === '') lines.pop();
   return `${lines.join('\n')}\n`;

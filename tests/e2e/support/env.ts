@@ -1,7 +1,7 @@
 /**
  * What the e2e suite knows about the project: the API URL and keys from the environment, exactly
  * what an app is configured with. `npm test` sets them for the local stack; for `supabase start`
- * or a hosted project, export them from `supabase status` / the dashboard (README, "The e2e suite").
+ * or a hosted project, export them from `supabase status` / the dashboard (docs/local-stack.md, "The e2e suite").
  */
 export interface ProjectEnv {
   url: string;

@@ -47,11 +47,6 @@ async function snapshotStatement(): Promise<string> {
   return statement;
 }
 
-/** Forgets the table list (after a test creates tables, which the fuzzers never do). */
-export function resetSnapshotTables(): void {
-  statement = null;
-}
-
 export async function databaseSnapshot(): Promise<DatabaseSnapshot> {
   const { rows } = await ownerQuery<{ t: string; v: string }>(await snapshotStatement());
   return new Map(rows.map((r) => [r.t, r.v]));

@@ -93,6 +93,17 @@ async function makeThings(guest: TestUser, host: TestUser, admin: TestUser, vict
   const tinyTicket = await addTicketType(host, tiny.id, { capacity: 1, max_per_booking: 1 });
   await publishEvent(host, tiny.id);
 
+  // A weekly series of three dates (what the event-series function makes), a calendar feed, a
+  // payout schedule.
+  const series = await createEvent(host, { title: "Fuzz series", starts_at: new Date(Date.now() + 20 * day) });
+  await addTicketType(host, series.id, { capacity: 10 });
+  await publishEvent(host, series.id);
+  await call(host, `select * from private.create_event_series($1, 'FREQ=WEEKLY;COUNT=3',
+                      (select array[l, l + interval '7 days', l + interval '14 days'] from (select starts_at_local as l from private.events where id = $1) x), false)`,
+    [series.id]);
+  await call(guest, "select * from public.create_calendar_feed()");
+  await call(host, "select * from public.set_payout_schedule('manual')");
+
   // Bookings: confirmed, held (paid), pending approval, cancelled; a sold-out event's waitlist.
   await bookEvent(victim, free.id, freeTicket, 2, `fuzz-${uniqueSuffix()}`);
   await bookEvent(guest, free.id, freeTicket, 1);

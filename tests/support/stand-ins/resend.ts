@@ -5,8 +5,16 @@
  * `subject` and `html` or `text` (422 validation_error / missing_required_field) — answers
  * `200 {"id": …}`, honours `Idempotency-Key` (same key and payload → the same answer without
  * sending again; same key, other payload → 409 invalid_idempotent_request) and answers errors in
- * Resend's shape `{statusCode, name, message}`. It can fail or hang on demand (`failures`; a hang may come after sending: the indeterminate case) and build
- * Svix-signed webhook requests like Resend's (`webhookRequest`).
+ * Resend's shape `{statusCode, name, message}` (resend.com/docs/api-reference/errors: 409
+ * `invalid_idempotent_request` for the same key with another payload, 409
+ * `concurrent_idempotent_requests` while the first request with the key is still being processed).
+ * It can fail or hang on demand (`failures`; a hang may come after sending: the indeterminate
+ * case; an injected 409 is the concurrent one) and build Svix-signed webhook requests like
+ * Resend's (`webhookRequest`) with the published event payloads (resend-node's
+ * WebhookEventPayload; resend.com/docs/webhooks): `data` carries email_id, message_id, from,
+ * to, subject, created_at and `tags` as an object (name → value); email.bounced adds
+ * `bounce {message, subType, type}`, email.failed `failed {reason}`, email.suppressed
+ * `suppressed {message, type}`, email.clicked `click {…}`. Unknown event types are refused.
  */
 import { randomUUID } from "node:crypto";
 import { svixSignature } from "../../../functions/_shared/alerts/signatures.ts";
@@ -37,7 +45,21 @@ export interface ResendStandIn {
 }
 
 const NAMES: Record<number, string> = {
-  400: "invalid_request", 429: "rate_limit_exceeded", 500: "internal_server_error", 503: "service_unavailable",
+  400: "invalid_request", 409: "concurrent_idempotent_requests", 429: "rate_limit_exceeded", 500: "internal_server_error", 503: "service_unavailable",
+};
+
+/** The email events Resend sends (resend-node's WebhookEvent, email.* part), with what each adds to `data`. */
+export const RESEND_EMAIL_EVENTS: Record<string, Record<string, unknown>> = {
+  "email.sent": {},
+  "email.scheduled": {},
+  "email.delivered": {},
+  "email.delivery_delayed": {},
+  "email.complained": {},
+  "email.opened": {},
+  "email.bounced": { bounce: { message: "The recipient's mail server permanently rejected the email.", subType: "General", type: "Permanent" } },
+  "email.failed": { failed: { reason: "The email could not be sent." } },
+  "email.suppressed": { suppressed: { message: "The recipient is on the suppression list because of a previous bounce.", type: "bounce" } },
+  "email.clicked": { click: { ipAddress: "127.0.0.1", link: "https://rally.example/", timestamp: "2026-01-01T00:00:00.000Z", userAgent: "stand-in" } },
 };
 
 function error(status: number, name: string, message: string, headers?: Record<string, string>): StandInResponse {
@@ -125,12 +147,17 @@ export async function startResendStandIn(apiKey = `re_test_${randomUUID().replac
     },
     failures,
     async webhookRequest(endpoint, secret, type, email, extra = {}, options = {}) {
+      const required = RESEND_EMAIL_EVENTS[type];
+      if (required === undefined) throw new Error(`Resend sends no ${type} event (stand-in)`);
       const id = options.id ?? `msg_${randomUUID().replaceAll("-", "")}`;
       const timestamp = String(options.timestamp ?? Math.floor(Date.now() / 1000));
       const body = JSON.stringify({
         type,
         created_at: new Date().toISOString(),
-        data: { email_id: email.id, from: email.from, to: email.to, subject: email.subject, tags: email.tags, created_at: new Date().toISOString(), ...extra },
+        data: {
+          created_at: new Date().toISOString(), email_id: email.id, message_id: `<${email.id}@email.resend.standin>`, from: email.from,
+          to: email.to, subject: email.subject, tags: Object.fromEntries(email.tags.map((tag) => [tag.name, tag.value])), ...required, ...extra,
+        },
       });
       return new Request(endpoint, {
         method: "POST",

@@ -6,8 +6,10 @@
  * (21604; E.164 or whatsapp:+E.164, else 21211), From or MessagingServiceSid (21603; WhatsApp
  * needs a whatsapp: sender, 63007) and Body (21602; ≤ 1600 characters, 21617) or ContentSid
  * (21655 when the account has no such content; ContentVariables must be a JSON object of
- * strings, 21656) — answers `201` with a message resource (`sid` SM…, `status: queued`) and errors
- * in Twilio's shape `{code, message, more_info, status}`. It has no idempotency, like the real API.
+ * strings, 21656) — answers `201` with the message resource's fields (`sid` SM…, `status: queued`,
+ * num_segments, num_media, price_unit, subresource_uris, …;
+ * www.twilio.com/docs/messaging/api/message-resource) and errors in Twilio's shape
+ * `{code, message, more_info, status}`. It has no idempotency, like the real API.
  *
  * WhatsApp's rules, as Twilio applies them (www.twilio.com/docs/api/errors/63016): a business may
  * send free-form text (Body) only within 24 hours of the user's last inbound message to that
@@ -188,9 +190,10 @@ export async function startTwilioStandIn(
       status: 201,
       body: {
         sid: message.sid, account_sid: accountSid, to, from, messaging_service_sid: service, body: text, status: "queued",
-        num_segments: String(Math.ceil(text.length / 153)), direction: "outbound-api", api_version: "2010-04-01",
-        date_created: now, date_updated: now, date_sent: null, error_code: null, error_message: null, price: null,
+        num_segments: String(Math.ceil(text.length / 153)), num_media: "0", direction: "outbound-api", api_version: "2010-04-01",
+        date_created: now, date_updated: now, date_sent: null, error_code: null, error_message: null, price: null, price_unit: "USD",
         uri: `${path.replace(".json", "")}/${message.sid}.json`,
+        subresource_uris: { media: `${path.replace(".json", "")}/${message.sid}/Media.json`, feedback: `${path.replace(".json", "")}/${message.sid}/Feedback.json` },
       },
     };
   };
@@ -232,8 +235,10 @@ export async function startTwilioStandIn(
     failures,
     async statusCallbackRequest(message, status, extra = {}) {
       if (message.statusCallback === null) throw new Error("the message has no StatusCallback");
-      // A message Twilio refused after accepting it reports why (ErrorCode, e.g. 63016).
-      const failure: Record<string, string> = status === "failed" && message.errorCode !== null ? { ErrorCode: String(message.errorCode) } : {};
+      // Twilio adds ErrorCode to failed and undelivered callbacks (www.twilio.com/docs/messaging/guides/track-outbound-message-status):
+      // why WhatsApp refused the message (e.g. 63016), else a carrier's 30003.
+      const failure: Record<string, string> = status === "failed" || status === "undelivered"
+        ? { ErrorCode: String(message.errorCode ?? 30003) } : {};
       const params = new URLSearchParams({
         MessageSid: message.sid, SmsSid: message.sid, AccountSid: accountSid, MessageStatus: status, SmsStatus: status,
         To: message.to, From: message.from ?? "", ApiVersion: "2010-04-01", ...failure, ...extra,

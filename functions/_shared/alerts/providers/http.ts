@@ -8,7 +8,9 @@
  *                               message; an operator fixes the key and the alerts go out
  *   any other 4xx             → permanent (bad address, unsubscribed number, …): dead letter
  *   network error / timeout   → retryable
- * (*409: Resend's concurrent request with the same idempotency key.)
+ * (*409: retryable only when the adapter says a retry can succeed — Resend's
+ * `concurrent_idempotent_requests`, not `invalid_idempotent_request`, the same key with another
+ * payload, which no retry fixes.)
  */
 import { parseRetryAfter } from "../backoff.ts";
 import type { SendOutcome } from "../types.ts";
@@ -49,14 +51,16 @@ export function isAnswer(value: HttpAnswer | SendOutcome): value is HttpAnswer {
 }
 
 /** A non-2xx answer as an outcome; `describe` turns the provider's error body into one line. */
-export function failureOutcome(answer: HttpAnswer, describe: (body: unknown) => string, nowMs: number): SendOutcome {
+export function failureOutcome(answer: HttpAnswer, describe: (body: unknown) => string, nowMs: number,
+  conflictRetryable: (body: unknown) => boolean = () => true): SendOutcome {
   const error = `HTTP ${answer.status}: ${describe(answer.body)}`.slice(0, 1000);
   const { status } = answer;
   if (status === 429) {
     const retryAfterMs = parseRetryAfter(answer.headers.get("Retry-After"), nowMs);
     return retryAfterMs === undefined ? { kind: "retryable", error } : { kind: "retryable", error, retryAfterMs };
   }
-  if (status >= 500 || status === 408 || status === 409 || status === 401 || status === 403) return { kind: "retryable", error };
+  if (status === 409) return conflictRetryable(answer.body) ? { kind: "retryable", error } : { kind: "permanent", error };
+  if (status >= 500 || status === 408 || status === 401 || status === 403) return { kind: "retryable", error };
   return { kind: "permanent", error };
 }
 

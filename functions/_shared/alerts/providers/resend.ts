@@ -25,6 +25,15 @@ function describe(body: unknown): string {
   return [typeof name === "string" ? name : null, typeof message === "string" ? message : null].filter(Boolean).join(": ") || "no error body";
 }
 
+/**
+ * Resend's two 409s (resend.com/docs/api-reference/errors): `concurrent_idempotent_requests`
+ * (the first request with this key is still being processed: a retry gets its answer) and
+ * `invalid_idempotent_request` (the key was used with another payload: no retry can succeed).
+ */
+export function retryableConflict(body: unknown): boolean {
+  return field(body, "name") === "concurrent_idempotent_requests";
+}
+
 export function createResendProvider(config: ResendConfig): Provider {
   const fetchImpl: FetchLike = config.fetch ?? ((input, init) => fetch(input, init));
   const now = config.now ?? Date.now;
@@ -56,7 +65,7 @@ export function createResendProvider(config: ResendConfig): Provider {
           ? { kind: "sent", providerMessageId: id }
           : { kind: "retryable", error: `HTTP ${answer.status} without an email id` };
       }
-      return failureOutcome(answer, describe, now());
+      return failureOutcome(answer, describe, now(), retryableConflict);
     },
   };
 }
