@@ -14,9 +14,9 @@ select tests.create_supabase_user('nia', 'nia@example.test', '{"username":"nia_n
 select tests.create_supabase_user('oli', 'oli@example.test', '{"username":"oli_o","timezone":"America/New_York"}');
 
 -- Welcome: once, when the account can be reached (Auth confirmed the email), never before.
-select is((select count(*)::int from public.notifications where user_id = pg_temp.uid('nia') and type = 'welcome'), 1,
+select is((select count(*)::int from public.notifications where user_id = tests.get_supabase_uid('nia') and type = 'welcome'), 1,
           'a sign-up with a confirmed email is welcomed');
-select is((select count(*)::int from private.alert_deliveries where user_id = pg_temp.uid('nia') and type = 'welcome' and channel = 'email'), 1,
+select is((select count(*)::int from private.alert_deliveries where user_id = tests.get_supabase_uid('nia') and type = 'welcome' and channel = 'email'), 1,
           'by email too');
 insert into auth.users (instance_id, id, aud, role, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
 values ('00000000-0000-0000-0000-000000000000', '00000000-0000-4000-8000-00000000e1c0', 'authenticated', 'authenticated',
@@ -93,7 +93,7 @@ select is((select verified from public.verify_phone_number((select code from nia
 select isnt((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(true)), null, 'Nia opts in to WhatsApp, recorded with the time');
 select is((select whatsapp_fallback from public.notification_settings), 'sms', 'a WhatsApp alert that cannot go out goes by SMS, unless she says otherwise');
 select is((select whatsapp_fallback from public.set_whatsapp_opt_in(true, 'none')), 'none', 'she can choose to skip those instead');
-select is(pg_temp.hint_of($$select public.set_whatsapp_opt_in(true, 'carrier pigeon')$$), 'invalid_fallback', 'a fallback is sms or none');
+select is(tests.hint_of($$select public.set_whatsapp_opt_in(true, 'carrier pigeon')$$), 'invalid_fallback', 'a fallback is sms or none');
 select results_eq($$select whatsapp_opt_in_at is null, phone_verified_at is null from public.set_phone_number('+447700900456')$$,
                   $$values (true, true)$$, 'a new phone number is unverified again and withdraws the WhatsApp opt-in');
 select is((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(false)), null, 'opting out clears it too');

@@ -134,7 +134,7 @@ select is((select reason from public.my_alert_deliveries() where title = 'Wes: a
           'no approved WhatsApp template for booking_approved (pt) outside the 24-hour window: sent by SMS instead', 'and why');
 select is((select count(*)::int from public.my_alert_deliveries() where title like 'Uma%' or title like 'Val%'), 0,
           'nobody else''s');
-select is((select destination from public.my_alert_deliveries() where channel = 'email' limit 1), 'w•••@example.test',
+select is((select destination from public.my_alert_deliveries() where channel = 'email' and destination is not null limit 1), 'w•••@example.test',
           'emails are masked too');
 
 select * from finish();
