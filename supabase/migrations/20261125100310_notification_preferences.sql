@@ -93,7 +93,8 @@ insert into private.notification_types (type, category, critical, in_app, email,
   ('refund_request_unpaid', 'operations', false, true, true, false, false, false, 'Admins: a refund was requested for a booking Rally has no payment for'),
   ('refund_unmatched',  'operations', false, true, true, false, false, false, 'Admins: Stripe reported a refund Rally cannot match'),
   ('refund_needs_attention', 'operations', false, true, true, false, false, false, 'Admins: a refund failed and the guest is waiting'),
-  ('dispute_closed',    'operations', false, true, true, false, false, false, 'Admins: a dispute was won or lost');
+  ('dispute_closed',    'operations', false, true, true, false, false, false, 'Admins: a dispute was won or lost'),
+  ('dispute_appeal_opened', 'operations', false, true, true, false, false, false, 'Admins: a lost dispute can be appealed (evidence due)');
 
 -- Critical by name, for types not (yet) in the catalogue: money and cancellations.
 create or replace function private.is_critical_type_name(p_type text) returns boolean

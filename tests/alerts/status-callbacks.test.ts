@@ -162,6 +162,7 @@ describe("Resend webhooks", () => {
 
   it("email.suppressed (Resend did not send: the address is on its suppression list) fails the delivery and suppresses the address", async () => {
     const kim = await createUser();
+    await forgetWelcome(kim);
     await ownerQuery("select private.notify($1, 'booking_confirmed', 'Suppressed one', null, '{}')", [kim.id]);
     await dispatch();
     const sent = resend.emails.find((email) => email.to[0] === kim.email);

@@ -285,6 +285,7 @@ export const TEMPLATES: Record<string, Localised> = {
   refund_unmatched: forOperators,
   refund_needs_attention: forOperators,
   dispute_closed: forOperators,
+  dispute_appeal_opened: forOperators,
 };
 
 const GREETING: Record<Locale, (name: string) => string> = {
