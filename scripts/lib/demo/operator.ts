@@ -72,6 +72,16 @@ export async function sentEmailOf(db: OperatorDb, notificationId: string): Promi
   return row !== undefined && ['sent', 'delivered'].includes(row.status) ? row : undefined;
 }
 
+/** Where the e-mail alert of one notification stands, and how many alerts were due before it (for a step that gave up). */
+export async function emailDeliveryState(db: OperatorDb, notificationId: string): Promise<string> {
+  const { rows } = await db.query<{ state: string }>(
+    `select format('status %s, %s attempt(s), lease until %s, last error %s; %s alert(s) due before it',
+                   d.status, d.attempts, coalesce(d.lease_expires_at::text, 'none'), coalesce(d.last_error, 'none'),
+                   (select count(*) from private.alert_deliveries x where x.status = 'pending' and x.next_attempt_at < d.next_attempt_at)) as state
+       from private.alert_deliveries d where d.notification_id = $1 and d.channel = 'email'`, [notificationId]);
+  return rows[0]?.state ?? 'no e-mail delivery exists for it';
+}
+
 /** Ledger transactions of these payments or this host's accounts, and how many do not sum to zero per currency. */
 export async function ledgerBalance(db: OperatorDb, paymentIds: string[], hostId: string): Promise<{ checked: number; unbalanced: number }> {
   const { rows } = await db.query<{ n: string; unbalanced: string }>(
