@@ -311,7 +311,7 @@ export async function socialBench(env: SocialBenchEnv, options: SocialBenchOptio
       const dispatch = await timed(() => runDispatch({
         claim: (limit, lease) => withServiceRole((db) => claimDeliveries(db, limit, lease), { pool: sinkPool }),
         complete: (results) => withServiceRole((db) => completeDeliveries(db, results), { pool: sinkPool }),
-        providers: { email: sink, sms: sink, whatsapp: sink },
+        providers: { email: sink, sms: sink, whatsapp: sink, push: sink },
         appUrl: 'https://rally.example',
       }, { batchSize: 500, maxBatches: Math.max(1, Math.floor(half / 500)), concurrency: 16, budgetMs: options.dispatchBudgetMs,
            leaseSeconds: 300 }));

@@ -2,15 +2,19 @@
  * Database checks that need a migrated database but are not tests, on ONE throwaway cluster
  * (without the test helpers, so only what ships is judged):
  *   lint  — `supabase db lint` and `supabase db advisors`, failing at warning level (npm run lint:db)
- *   all   — lint, plus types/database.ts drift and docs/api-reference.md drift (what .ci/run runs)
+ *   all   — lint, plus types/database.ts drift, docs/api-reference.md drift and the notification
+ *           catalogue (what .ci/run runs)
  * With SUPABASE_DB_URL set, that database is checked instead and nothing is applied.
  */
+import pg from 'pg';
 import { logLine, runMain } from './lib/cli.ts';
+import { REPO_ROOT } from './lib/config.ts';
 import { dbAdvisors, dbLint, type CheckResult } from './lib/db-lint.ts';
 import { RallyError } from './lib/errors.ts';
 import { withThrowawayDb } from './lib/throwaway.ts';
 import { compareWithCommitted, generateTypes } from './lib/types-gen.ts';
 import { compareReference, generateReference, REFERENCE_PATH } from './lib/api-reference/generate.ts';
+import { catalogueInput, catalogueProblems } from './lib/notification-catalogue.ts';
 
 type Mode = 'lint' | 'all';
 
@@ -32,7 +36,7 @@ function parseMode(arg: string | undefined): Mode {
 
 async function runChecks(mode: Mode, dbUrl: string): Promise<CheckResult[]> {
   const results = [await dbLint(dbUrl), await dbAdvisors(dbUrl)];
-  if (mode === 'all') results.push(await typesCheck(dbUrl), await apiReferenceCheck(dbUrl));
+  if (mode === 'all') results.push(await typesCheck(dbUrl), await apiReferenceCheck(dbUrl), await catalogueCheck(dbUrl));
   return results;
 }
 
@@ -53,6 +57,22 @@ async function apiReferenceCheck(dbUrl: string): Promise<CheckResult> {
     name: `${REFERENCE_PATH} matches the schema, functions and Realtime registry (npm run gen:api)`,
     ok: !drift.drifted && reference.problems.length === 0,
   };
+}
+
+/** Every notification type code sends is registered and templated in every locale, and every registered type is sent. */
+async function catalogueCheck(dbUrl: string): Promise<CheckResult> {
+  logLine('\n=== notification catalogue ===');
+  const client = new pg.Client({ connectionString: dbUrl });
+  await client.connect();
+  try {
+    const input = await catalogueInput(client, REPO_ROOT);
+    const problems = catalogueProblems(input);
+    for (const problem of problems) logLine(`problem: ${problem}`);
+    logLine(`${input.registered.length} types registered, ${input.sent.length} sends read, ${problems.length} problems`);
+    return { name: 'the notification catalogue agrees with the code and the templates (docs/social-and-alerts.md)', ok: problems.length === 0 };
+  } finally {
+    await client.end();
+  }
 }
 
 runMain(main);

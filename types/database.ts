@@ -946,6 +946,7 @@ export type Database = {
           quiet_hours_start: string | null
           updated_at: string
           user_id: string
+          whatsapp_fallback: string
           whatsapp_opt_in_at: string | null
         }
         Insert: {
@@ -959,6 +960,7 @@ export type Database = {
           quiet_hours_start?: string | null
           updated_at?: string
           user_id: string
+          whatsapp_fallback?: string
           whatsapp_opt_in_at?: string | null
         }
         Update: {
@@ -972,6 +974,7 @@ export type Database = {
           quiet_hours_start?: string | null
           updated_at?: string
           user_id?: string
+          whatsapp_fallback?: string
           whatsapp_opt_in_at?: string | null
         }
         Relationships: [
@@ -1218,6 +1221,41 @@ export type Database = {
             columns: ["ticket_type_id"]
             isOneToOne: false
             referencedRelation: "ticket_types"
+            referencedColumns: ["id"]
+          },
+        ]
+      }
+      push_devices: {
+        Row: {
+          created_at: string
+          id: string
+          platform: string
+          registered_at: string
+          token: string
+          user_id: string
+        }
+        Insert: {
+          created_at?: string
+          id?: string
+          platform: string
+          registered_at?: string
+          token: string
+          user_id: string
+        }
+        Update: {
+          created_at?: string
+          id?: string
+          platform?: string
+          registered_at?: string
+          token?: string
+          user_id?: string
+        }
+        Relationships: [
+          {
+            foreignKeyName: "push_devices_user_id_fkey"
+            columns: ["user_id"]
+            isOneToOne: false
+            referencedRelation: "profiles"
             referencedColumns: ["id"]
           },
         ]
@@ -2357,6 +2395,8 @@ export type Database = {
       host_event_stats: {
         Args: { p_event_id?: string }
         Returns: {
+          announcement_reach: number
+          announcements: number
           bookings: number
           conversion: number
           currency: string
@@ -2448,6 +2488,28 @@ export type Database = {
           code: string
           count: number
           message: string
+        }[]
+      }
+      my_alert_deliveries: {
+        Args: { p_cursor?: string; p_limit?: number }
+        Returns: {
+          attempts: number
+          channel: string
+          created_at: string
+          cursor: string
+          delivered_at: string
+          destination: string
+          device_platform: string
+          fallback_of: string
+          finished_at: string
+          id: string
+          next_attempt_at: string
+          notification_id: string
+          reason: string
+          sent_at: string
+          status: string
+          title: string
+          type: string
         }[]
       }
       my_conversations: {
@@ -2636,6 +2698,23 @@ export type Database = {
           refundable_cents: number
         }[]
       }
+      register_push_device: {
+        Args: { p_platform: string; p_token: string }
+        Returns: {
+          created_at: string
+          id: string
+          platform: string
+          registered_at: string
+          token: string
+          user_id: string
+        }
+        SetofOptions: {
+          from: "*"
+          to: "push_devices"
+          isOneToOne: true
+          isSetofReturn: false
+        }
+      }
       remove_conversation_member: {
         Args: { p_conversation_id: string; p_user_id: string }
         Returns: boolean
@@ -2740,6 +2819,21 @@ export type Database = {
         Returns: {
           error: true
         } & "the function public.seats_left with parameter or with a single unnamed json/jsonb parameter, but no matches were found in the schema cache"
+      }
+      send_event_announcement: {
+        Args: {
+          p_body: string
+          p_event_id: string
+          p_include_waitlist?: boolean
+          p_title: string
+        }
+        Returns: {
+          chat_message_id: string
+          created_at: string
+          event_id: string
+          id: string
+          recipients: number
+        }[]
       }
       send_message: {
         Args: {
@@ -2855,6 +2949,7 @@ export type Database = {
           quiet_hours_start: string | null
           updated_at: string
           user_id: string
+          whatsapp_fallback: string
           whatsapp_opt_in_at: string | null
         }
         SetofOptions: {
@@ -2877,6 +2972,7 @@ export type Database = {
           quiet_hours_start: string | null
           updated_at: string
           user_id: string
+          whatsapp_fallback: string
           whatsapp_opt_in_at: string | null
         }
         SetofOptions: {
@@ -2891,7 +2987,7 @@ export type Database = {
         Returns: Json
       }
       set_whatsapp_opt_in: {
-        Args: { p_opt_in: boolean }
+        Args: { p_fallback?: string; p_opt_in: boolean }
         Returns: {
           created_at: string
           email_suppressed_at: string | null
@@ -2903,6 +2999,7 @@ export type Database = {
           quiet_hours_start: string | null
           updated_at: string
           user_id: string
+          whatsapp_fallback: string
           whatsapp_opt_in_at: string | null
         }
         SetofOptions: {
@@ -2961,6 +3058,7 @@ export type Database = {
         Args: Record<PropertyKey, never>
         Returns: number
       }
+      unregister_push_device: { Args: { p_token: string }; Returns: boolean }
       verify_phone_number: {
         Args: { p_code: string }
         Returns: {

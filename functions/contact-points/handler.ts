@@ -6,7 +6,7 @@
  *   GET                                   → 200 the caller's settings
  *   POST { phone: "07400 123456", country?: "GB" }
  *                                         → 200 { phone_e164: "+447400123456", phone_verified_at: null,
- *                                                 whatsapp_opt_in_at, …, country, verification_sent: true,
+ *                                                 whatsapp_opt_in_at, whatsapp_fallback, …, country, verification_sent: true,
  *                                                 verification_expires_at }
  *                                           400 invalid_phone / invalid_country / validation_failed
  *                                           429 rate_limited (codes per user per hour, per number per day)
@@ -42,6 +42,7 @@ interface Settings {
   phone_updated_at: string | null;
   phone_verified_at: string | null;
   whatsapp_opt_in_at: string | null;
+  whatsapp_fallback: "sms" | "none";
   quiet_hours_start: string | null;
   quiet_hours_end: string | null;
   email_suppressed_at: string | null;
@@ -53,10 +54,11 @@ interface IssuedCode {
   expires_at: Date;
 }
 
-const COLUMNS = "phone_e164, phone_updated_at, phone_verified_at, whatsapp_opt_in_at, quiet_hours_start::text, quiet_hours_end::text, email_suppressed_at";
+const COLUMNS = "phone_e164, phone_updated_at, phone_verified_at, whatsapp_opt_in_at, whatsapp_fallback, quiet_hours_start::text, quiet_hours_end::text, email_suppressed_at";
+// No settings row yet: the column defaults (notification_preferences migration).
 const EMPTY: Settings = {
-  phone_e164: null, phone_updated_at: null, phone_verified_at: null, whatsapp_opt_in_at: null, quiet_hours_start: null,
-  quiet_hours_end: null, email_suppressed_at: null,
+  phone_e164: null, phone_updated_at: null, phone_verified_at: null, whatsapp_opt_in_at: null, whatsapp_fallback: "sms",
+  quiet_hours_start: null, quiet_hours_end: null, email_suppressed_at: null,
 };
 
 async function setPhone(db: DbClient, phone: string | null): Promise<Settings> {

@@ -24,7 +24,7 @@
 -- rollback: only writes that happened are counted. Edge functions take their token in its own
 -- transaction right before the provider call, so every call that reaches Stripe or Twilio counts.
 --
--- The per-recipient caps on email, SMS and WhatsApp (alert_*_per_hour, alert_*_per_day) live in
+-- The per-recipient caps on email, SMS, WhatsApp and push (alert_*_per_hour, alert_*_per_day) live in
 -- the same settings table but are counted differently: the alert dispatcher counts what it
 -- already handed to a provider for that person in the last hour and day (sliding windows over
 -- private.alert_deliveries, 20261125140200_alert_outbox) and skips, with a reason, what is over.
@@ -40,11 +40,11 @@ create table private.rate_limits (
   constraint rate_limits_action_format check (action ~ '^[a-z][a-z0-9_]{1,62}$'),
   constraint rate_limits_max_calls check (max_calls between 1 and 1000000),
   constraint rate_limits_per check (per between interval '1 second' and interval '30 days'),
-  constraint rate_limits_scope check (scope in ('user', 'anonymous', 'phone_number', 'recipient'))
+  constraint rate_limits_scope check (scope in ('user', 'anonymous', 'phone_number', 'recipient', 'event'))
 );
 comment on table private.rate_limits is
-  'Every rate limit Rally enforces: at most max_calls per `per` for one action and one key (scope: a user, anonymous callers per event, a phone number, an alert recipient). Operators change max_calls and per here (or with admin.set_rate_limit); the next call uses the new values.';
-comment on column private.rate_limits.scope is 'What the key is: user (the caller''s id), anonymous (anonymous callers, per event), phone_number (the SHA-256 hex digest of the E.164 number), recipient (the user an alert goes to).';
+  'Every rate limit Rally enforces: at most max_calls per `per` for one action and one key (scope: a user, anonymous callers per event, a phone number, an alert recipient, an event). Operators change max_calls and per here (or with admin.set_rate_limit); the next call uses the new values.';
+comment on column private.rate_limits.scope is 'What the key is: user (the caller''s id), anonymous (anonymous callers, per event), phone_number (the SHA-256 hex digest of the E.164 number), recipient (the user an alert goes to), event (an event, whoever of its staff acts).';
 comment on column private.rate_limits.label is 'Plural noun for the message a limited caller reads ("bookings", "messages").';
 
 insert into private.rate_limits (action, max_calls, per, scope, label, description) values
@@ -72,7 +72,11 @@ insert into private.rate_limits (action, max_calls, per, scope, label, descripti
   ('alert_sms_per_hour',         5, interval '1 hour',     'recipient',    'text messages',          'Non-critical SMS to one person per hour.'),
   ('alert_sms_per_day',         20, interval '1 day',      'recipient',    'text messages',          'Non-critical SMS to one person per day.'),
   ('alert_whatsapp_per_hour',    5, interval '1 hour',     'recipient',    'WhatsApp messages',      'Non-critical WhatsApp messages to one person per hour.'),
-  ('alert_whatsapp_per_day',    20, interval '1 day',      'recipient',    'WhatsApp messages',      'Non-critical WhatsApp messages to one person per day.');
+  ('alert_whatsapp_per_day',    20, interval '1 day',      'recipient',    'WhatsApp messages',      'Non-critical WhatsApp messages to one person per day.'),
+  ('alert_push_per_hour',       60, interval '1 hour',     'recipient',    'push notifications',     'Non-critical push notifications to one person (all their devices together) per hour.'),
+  ('alert_push_per_day',       300, interval '1 day',      'recipient',    'push notifications',     'Non-critical push notifications to one person (all their devices together) per day.'),
+  ('push_device',               20, interval '1 hour',     'user',         'device registrations',   'register_push_device calls (apps register at every start; more is a loop).'),
+  ('event_announcement',         5, interval '1 day',      'event',        'announcements',          'send_event_announcement per event, whoever of its staff sends them: each reaches every guest on every channel they chose.');
 
 create table private.rate_limit_buckets (
   action text not null references private.rate_limits (action) on update cascade on delete cascade,

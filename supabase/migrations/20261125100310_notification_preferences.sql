@@ -2,8 +2,13 @@
 --
 -- Every notification has a type (booking_confirmed, event_reminder, payout_paid, …). The
 -- catalogue private.notification_types gives each type a category, a default per channel
--- (in_app, email, sms, whatsapp) and whether it is critical. Users override defaults in
+-- (in_app, email, sms, whatsapp, push) and whether it is critical. Users override defaults in
 -- public.notification_preferences (one row per user × type × channel they changed).
+--   * One catalogue (issue 14): every type any capability sends is registered here, with a
+--     template in every supported locale (functions/_shared/alerts/templates.ts), and every type
+--     registered here is sent by something; tests/alerts/catalogue.test.ts reads the migrations
+--     and the edge functions and fails when the two disagree. A new type is one row here, one
+--     template, and the code that sends it.
 --   * Critical types — money and cancellations: payment_*, refund_*, payout_*, dispute_*, and
 --     anything cancelled (booking_cancelled, event_cancelled) — cannot be muted for email:
 --     set_notification_preference refuses it and a trigger refuses it for every writer.
@@ -12,9 +17,8 @@
 --     What guests do to a host's event is not: a guest cancelling is guest_cancelled, which a
 --     host may mute (issue 13: 30 book-and-cancel loops sent a host 30 emails it could not stop),
 --     like booking_request; the host's bookings list and host_event_stats show it all.
---     Capabilities built in parallel may notify with types this catalogue does not list yet;
---     such a type gets in-app only, and is critical (email on) when its name says so by the
---     same prefixes/suffix. Register a type with one `insert into private.notification_types`.
+--     A type missing from the catalogue (the check above keeps it from shipping) would get
+--     in-app only, and be critical (email on) when its name says so by the same prefixes/suffix.
 --   * Contact points: email comes from auth.users (Supabase Auth owns it); the phone number is
 --     E.164, validated with libphonenumber-js in the contact-points edge function and re-checked
 --     here by format. Nothing is sent to a phone until its owner proves it is theirs (issue 13:
@@ -22,11 +26,15 @@
 --     (private.issue_phone_verification: hashed with bcrypt, 10 minutes, 5 attempts, codes
 --     rate limited per user and per number) and verify_phone_number confirms it. WhatsApp needs
 --     a verified phone and an explicit opt-in, stored with its time; changing the number
---     un-verifies it and withdraws the opt-in. Hard bounces and spam complaints suppress email.
+--     un-verifies it and withdraws the opt-in. A WhatsApp alert that cannot go out (no approved
+--     template outside the 24-hour window) falls back to SMS or is skipped, as the user chose
+--     (whatsapp_fallback). Push goes to the devices the user registered (push devices
+--     migration). Hard bounces and spam complaints suppress email.
 --   * Quiet hours (local wall-clock start/end in profiles.timezone, may span midnight) delay
---     SMS and WhatsApp to the end of the quiet period; in-app and email are never delayed.
+--     SMS, WhatsApp and push to the end of the quiet period; in-app and email are never delayed.
 --   * In-app muting is applied by private.notify, defined here: a muted type is stored already
 --     read, so it stays in history but raises no badge and is not broadcast.
+--   * Welcome: a new account whose email (or phone) is confirmed gets `welcome` once.
 -- Outbound delivery (the outbox, the dispatcher) is 20261125140200_alert_outbox.
 
 create table private.notification_types (
@@ -37,40 +45,56 @@ create table private.notification_types (
   email boolean not null default false,
   sms boolean not null default false,
   whatsapp boolean not null default false,
+  push boolean not null default false,
   description text not null,
   constraint notification_types_type_format check (type ~ '^[a-z][a-z0-9_.]{1,63}$'),
   constraint notification_types_critical_emails check (not critical or email),
   constraint notification_types_category check (category in
-    ('account', 'bookings', 'events', 'promotion', 'social', 'chat', 'payments', 'payouts'))
+    ('account', 'bookings', 'events', 'promotion', 'social', 'chat', 'payments', 'payouts', 'operations'))
 );
 comment on table private.notification_types is
-  'Catalogue of notification types: category, default per channel, and whether the type is critical (email cannot be muted). Capabilities register new types here.';
+  'Catalogue of notification types: category, default per channel (in_app, email, sms, whatsapp, push), and whether the type is critical (email cannot be muted). Every type code sends is registered here with a template per locale (checked by tests/alerts/catalogue.test.ts).';
+comment on column private.notification_types.category is 'account | bookings | events | promotion | social | chat | payments | payouts | operations (alerts for admins).';
 
-insert into private.notification_types (type, category, critical, in_app, email, sms, whatsapp, description) values
-  ('welcome',           'account',   false, true, true,  false, false, 'Welcome message after sign-up'),
-  ('booking_confirmed', 'bookings',  false, true, true,  false, false, 'Your booking is confirmed'),
-  ('booking_request',   'bookings',  false, true, true,  false, false, 'Hosts: a guest asked to join an approval-only event'),
-  ('booking_approved',  'bookings',  false, true, true,  false, false, 'The host approved your request'),
-  ('booking_declined',  'bookings',  false, true, true,  false, false, 'The host declined your request'),
-  ('booking_expired',   'bookings',  false, true, true,  false, false, 'Your hold or request expired'),
-  ('booking_cancelled', 'bookings',  true,  true, true,  false, false, 'Your booking was cancelled by the host (with your refund)'),
-  ('guest_cancelled',   'bookings',  false, true, true,  false, false, 'Hosts: a guest cancelled their booking'),
-  ('waitlist_offer',    'bookings',  false, true, true,  true,  false, 'A spot opened up for you (time-limited)'),
-  ('event_cancelled',   'events',    true,  true, true,  true,  false, 'An event you booked was cancelled'),
-  ('event_changed',     'events',    true,  true, true,  false, false, 'An event you booked moved, or its place or link changed'),
-  ('event_reminder',    'events',    false, true, true,  false, false, 'Reminders 24 hours and 1 hour before an event'),
-  ('event_published',   'promotion', false, true, true,  false, false, 'A host you follow published or promoted an event'),
-  ('review_received',   'social',    false, true, false, false, false, 'Hosts: a guest reviewed your event'),
-  ('new_follower',      'social',    false, true, false, false, false, 'Someone started following you'),
-  ('message_received',  'chat',      false, true, false, false, false, 'A new chat message'),
-  ('group_invitation',  'chat',      false, true, false, false, false, 'Someone invited you to a group chat'),
-  ('payment_succeeded', 'payments',  true,  true, true,  false, false, 'Your payment went through (receipt)'),
-  ('payment_failed',    'payments',  true,  true, true,  false, false, 'Your payment failed'),
-  ('refund_issued',     'payments',  true,  true, true,  false, false, 'A refund is on its way'),
-  ('refund_failed',     'payments',  true,  true, true,  false, false, 'A refund could not be made'),
-  ('payout_paid',       'payouts',   true,  true, true,  false, false, 'Hosts: a payout reached your bank'),
-  ('payout_failed',     'payouts',   true,  true, true,  false, false, 'Hosts: a payout failed'),
-  ('dispute_opened',    'payouts',   true,  true, true,  false, false, 'Hosts: a guest disputed a payment');
+insert into private.notification_types (type, category, critical, in_app, email, sms, whatsapp, push, description) values
+  ('welcome',           'account',   false, true, true,  false, false, false, 'Welcome message once your email or phone is confirmed'),
+  ('booking_confirmed', 'bookings',  false, true, true,  false, false, true,  'Your booking is confirmed'),
+  ('booking_request',   'bookings',  false, true, true,  false, false, true,  'Hosts: a guest asked to join an approval-only event'),
+  ('booking_approved',  'bookings',  false, true, true,  false, false, true,  'The host approved your request'),
+  ('booking_declined',  'bookings',  false, true, true,  false, false, true,  'The host declined your request'),
+  ('booking_expired',   'bookings',  false, true, true,  false, false, false, 'Your hold or request expired'),
+  ('booking_cancelled', 'bookings',  true,  true, true,  false, false, true,  'Your booking was cancelled by the host (with your refund)'),
+  ('guest_cancelled',   'bookings',  false, true, true,  false, false, false, 'Hosts: a guest cancelled their booking'),
+  ('waitlist_offer',    'bookings',  false, true, true,  true,  false, true,  'A spot opened up for you (time-limited)'),
+  ('event_cancelled',   'events',    true,  true, true,  true,  false, true,  'An event you booked was cancelled'),
+  ('event_changed',     'events',    true,  true, true,  false, false, true,  'An event you booked moved, or its place or link changed'),
+  ('event_reminder',    'events',    false, true, true,  false, false, true,  'Reminders 24 hours and 1 hour before an event'),
+  ('event_announcement','events',    false, true, true,  false, false, true,  'A message from the host of an event you booked'),
+  ('event_published',   'promotion', false, true, true,  false, false, false, 'A host you follow published or promoted an event'),
+  ('review_received',   'social',    false, true, false, false, false, false, 'Hosts: a guest reviewed your event'),
+  ('new_follower',      'social',    false, true, false, false, false, false, 'Someone started following you'),
+  ('message_received',  'chat',      false, true, false, false, false, true,  'A new chat message'),
+  ('message_reminder',  'chat',      false, true, false, false, false, true,  'A reminder set in a chat is due'),
+  ('group_invitation',  'chat',      false, true, false, false, false, true,  'Someone invited you to a group chat'),
+  ('payment_succeeded', 'payments',  true,  true, true,  false, false, false, 'Your payment went through (receipt)'),
+  ('payment_failed',    'payments',  true,  true, true,  false, false, true,  'Your payment failed'),
+  ('payment_refunded_unfulfillable', 'payments', true, true, true, false, false, true, 'Your payment arrived after your seats were gone: refunded in full'),
+  ('refund_issued',     'payments',  true,  true, true,  false, false, false, 'A refund is on its way'),
+  ('refund_failed',     'payments',  true,  true, true,  false, false, false, 'A refund could not be made yet'),
+  ('payouts_enabled',   'payouts',   false, true, true,  false, false, false, 'Hosts: payouts are set up'),
+  ('payouts_disabled',  'payouts',   true,  true, true,  false, false, true,  'Hosts: Stripe needs more information before paying you'),
+  ('payout_paid',       'payouts',   true,  true, true,  false, false, false, 'Hosts: a payout reached your bank'),
+  ('payout_failed',     'payouts',   true,  true, true,  false, false, true,  'Hosts: a payout failed'),
+  ('dispute_opened',    'payouts',   true,  true, true,  false, false, true,  'Hosts: a guest disputed a payment (admins are told too)'),
+  ('dispute_won',       'payouts',   true,  true, true,  false, false, false, 'Hosts: you won a dispute'),
+  ('dispute_lost',      'payouts',   true,  true, true,  false, false, false, 'Hosts: you lost a dispute'),
+  ('payment_unmatched', 'operations', false, true, true, false, false, false, 'Admins: a payment matches no booking (in suspense)'),
+  ('payment_command_dead', 'operations', false, true, true, false, false, false, 'Admins: a payment command was given up'),
+  ('refund_request_unpaid', 'operations', false, true, true, false, false, false, 'Admins: a refund was requested for a booking Rally has no payment for'),
+  ('refund_unmatched',  'operations', false, true, true, false, false, false, 'Admins: Stripe reported a refund Rally cannot match'),
+  ('refund_needs_attention', 'operations', false, true, true, false, false, false, 'Admins: a refund failed and the guest is waiting'),
+  ('dispute_closed',    'operations', false, true, true, false, false, false, 'Admins: a dispute was won or lost'),
+  ('dispute_appeal_opened', 'operations', false, true, true, false, false, false, 'Admins: a lost dispute can be appealed (evidence due)');
 
 -- Critical by name, for types not (yet) in the catalogue: money and cancellations.
 create or replace function private.is_critical_type_name(p_type text) returns boolean
@@ -85,7 +109,8 @@ comment on function private.is_critical_type_name(text) is
 
 -- The effective defaults of a type: its catalogue row, or the fallback for unknown types.
 create or replace function private.notification_type_defaults(p_type text)
-returns table (type text, category text, critical boolean, in_app boolean, email boolean, sms boolean, whatsapp boolean, known boolean)
+returns table (type text, category text, critical boolean, in_app boolean, email boolean, sms boolean, whatsapp boolean,
+               push boolean, known boolean)
 language sql
 stable
 security definer
@@ -93,7 +118,7 @@ set search_path = ''
 as $$
   select p_type, coalesce(t.category, 'other'), coalesce(t.critical, private.is_critical_type_name(p_type)),
          coalesce(t.in_app, true), coalesce(t.email, private.is_critical_type_name(p_type)),
-         coalesce(t.sms, false), coalesce(t.whatsapp, false), t.type is not null
+         coalesce(t.sms, false), coalesce(t.whatsapp, false), coalesce(t.push, false), t.type is not null
     from (select 1) one
     left join private.notification_types t on t.type = p_type
 $$;
@@ -110,12 +135,12 @@ create table public.notification_preferences (
   enabled boolean not null,
   updated_at timestamptz not null default now(),
   primary key (user_id, type, channel),
-  constraint notification_preferences_channel check (channel in ('in_app', 'email', 'sms', 'whatsapp'))
+  constraint notification_preferences_channel check (channel in ('in_app', 'email', 'sms', 'whatsapp', 'push'))
 );
 revoke all on public.notification_preferences from public, anon, authenticated, service_role;
 comment on table public.notification_preferences is
   'A user''s overrides of the per-type channel defaults (only the cells they changed). Read your own; change them with set_notification_preference; see my_notification_preferences for the full grid.';
-comment on column public.notification_preferences.channel is 'in_app | email | sms | whatsapp';
+comment on column public.notification_preferences.channel is 'in_app | email | sms | whatsapp | push';
 create index notification_preferences_type_idx on public.notification_preferences (type);
 
 -- Every writer (the RPC, the service role, Studio) gets the same rules.
@@ -125,8 +150,8 @@ security definer
 set search_path = ''
 as $$
 begin
-  if new.channel is null or new.channel not in ('in_app', 'email', 'sms', 'whatsapp') then
-    perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms or whatsapp.', new.channel));
+  if new.channel is null or new.channel not in ('in_app', 'email', 'sms', 'whatsapp', 'push') then
+    perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms, whatsapp or push.', new.channel));
   end if;
   if new.channel = 'email' and new.enabled is false and exists (
        select 1 from private.notification_types t where t.type = new.type and t.critical) then
@@ -156,6 +181,7 @@ create table public.notification_settings (
   phone_updated_at timestamptz,
   phone_verified_at timestamptz,
   whatsapp_opt_in_at timestamptz,
+  whatsapp_fallback text not null default 'sms',
   quiet_hours_start time,
   quiet_hours_end time,
   email_suppressed_at timestamptz,
@@ -167,7 +193,8 @@ create table public.notification_settings (
   constraint notification_settings_whatsapp_needs_verified_phone check (whatsapp_opt_in_at is null or phone_verified_at is not null),
   constraint notification_settings_quiet_hours check (
     (quiet_hours_start is null) = (quiet_hours_end is null) and (quiet_hours_start is null or quiet_hours_start <> quiet_hours_end)),
-  constraint notification_settings_suppressed_reason check (email_suppressed_reason is null or email_suppressed_reason in ('bounced', 'complained'))
+  constraint notification_settings_suppressed_reason check (email_suppressed_reason is null or email_suppressed_reason in ('bounced', 'complained')),
+  constraint notification_settings_whatsapp_fallback check (whatsapp_fallback in ('sms', 'none'))
 );
 revoke all on public.notification_settings from public, anon, authenticated, service_role;
 comment on table public.notification_settings is
@@ -175,7 +202,8 @@ comment on table public.notification_settings is
 comment on column public.notification_settings.phone_e164 is 'Phone for SMS and WhatsApp in E.164 (+4477…), validated with libphonenumber-js by the contact-points function.';
 comment on column public.notification_settings.phone_verified_at is 'When the owner confirmed the phone with the code texted to it (verify_phone_number); null = nothing is sent to it. Cleared when the phone changes.';
 comment on column public.notification_settings.whatsapp_opt_in_at is 'When the user explicitly opted in to WhatsApp messages (needs a verified phone); null = no WhatsApp. Cleared when the phone changes.';
-comment on column public.notification_settings.quiet_hours_start is 'Local wall-clock start of quiet hours in profiles.timezone; SMS and WhatsApp wait until quiet_hours_end. May span midnight.';
+comment on column public.notification_settings.whatsapp_fallback is 'What happens to a WhatsApp alert that cannot go out (no approved template for it while the 24-hour window is closed, or WhatsApp refused it with error 63016): sms = sent by SMS instead (default), none = skipped. Either way the WhatsApp delivery records why (my_alert_deliveries).';
+comment on column public.notification_settings.quiet_hours_start is 'Local wall-clock start of quiet hours in profiles.timezone; SMS, WhatsApp and push wait until quiet_hours_end. May span midnight.';
 comment on column public.notification_settings.email_suppressed_at is 'Set when the provider reports a hard bounce or a spam complaint; no more email is sent until the user changes their email.';
 
 alter table public.notification_settings enable row level security;
@@ -285,7 +313,7 @@ $$;
 comment on function public.set_phone_number(text) is
   'Sets (or with null clears) the caller''s phone for SMS/WhatsApp. Expects E.164 (+447400123456); the contact-points edge function accepts national formats, normalises them with libphonenumber-js and texts the verification code. Nothing is sent to a number until verify_phone_number confirms it; a new number is unverified and withdraws the WhatsApp opt-in. Errors: 22023 invalid_phone; 42501 not_authenticated.';
 
-create or replace function private.set_whatsapp_opt_in(p_opt_in boolean) returns public.notification_settings
+create or replace function private.set_whatsapp_opt_in(p_opt_in boolean, p_fallback text) returns public.notification_settings
 language plpgsql
 security definer
 set search_path = ''
@@ -297,6 +325,9 @@ begin
   if p_opt_in is null then
     perform private.raise_error('22023', 'invalid_argument', 'p_opt_in is true or false.');
   end if;
+  if p_fallback is not null and p_fallback not in ('sms', 'none') then
+    perform private.raise_error('22023', 'invalid_fallback', 'p_fallback is sms (send by SMS instead) or none (skip it).');
+  end if;
   v_row := private.ensure_notification_settings(v_uid);
   if p_opt_in and v_row.phone_e164 is null then
     perform private.raise_error('P0001', 'phone_required', 'Add a phone number before opting in to WhatsApp.');
@@ -305,20 +336,22 @@ begin
     perform private.raise_error('P0001', 'phone_not_verified', 'Confirm your phone number with the code we texted you before opting in to WhatsApp.');
   end if;
   update public.notification_settings
-     set whatsapp_opt_in_at = case when p_opt_in then coalesce(whatsapp_opt_in_at, now()) end, updated_at = now()
+     set whatsapp_opt_in_at = case when p_opt_in then coalesce(whatsapp_opt_in_at, now()) end,
+         whatsapp_fallback = coalesce(p_fallback, whatsapp_fallback), updated_at = now()
    where user_id = v_uid
   returning * into v_row;
   return v_row;
 end
 $$;
 
-create or replace function public.set_whatsapp_opt_in(p_opt_in boolean) returns public.notification_settings
+create or replace function public.set_whatsapp_opt_in(p_opt_in boolean, p_fallback text default null)
+returns public.notification_settings
 language plpgsql
 set search_path = ''
 as $$
 begin
   perform private.require_user();
-  return private.set_whatsapp_opt_in(p_opt_in);
+  return private.set_whatsapp_opt_in(p_opt_in, p_fallback);
 end
 $$;
 -- A fresh 6-digit code for the user's current, unverified phone: stored hashed, returned once so
@@ -412,8 +445,8 @@ $$;
 comment on function public.verify_phone_number(text) is
   'Confirms the caller''s phone with the 6-digit code the contact-points function texted to it. A right code → verified = true (SMS and WhatsApp may now be sent to it); a wrong one → verified = false and attempts_left (5 per code). Errors: 22023 invalid_code; P0001 no_verification_pending, verification_expired, too_many_attempts, rate_limited; 42501 not_authenticated.';
 
-comment on function public.set_whatsapp_opt_in(boolean) is
-  'Explicit WhatsApp opt-in (true, recorded with its time) or opt-out (false) for the caller''s verified phone number. Errors: 22023 invalid_argument; P0001 phone_required, phone_not_verified; 42501 not_authenticated.';
+comment on function public.set_whatsapp_opt_in(boolean, text) is
+  'Explicit WhatsApp opt-in (true, recorded with its time) or opt-out (false) for the caller''s verified phone number. p_fallback (optional): what happens to a WhatsApp alert that cannot go out as WhatsApp — sms (sent by SMS instead, the default) or none (skipped); null keeps the current choice. Replying STOP on WhatsApp also opts out. Errors: 22023 invalid_argument, invalid_fallback; P0001 phone_required, phone_not_verified; 42501 not_authenticated.';
 
 create or replace function private.set_quiet_hours(p_start time, p_end time) returns public.notification_settings
 language plpgsql
@@ -448,7 +481,7 @@ begin
 end
 $$;
 comment on function public.set_quiet_hours(time, time) is
-  'Quiet hours as local wall-clock times in the caller''s profiles.timezone, e.g. 22:00 to 07:00 (may span midnight); both null turns them off. SMS and WhatsApp wait until they end; in-app and email are not delayed. Errors: 22023 invalid_quiet_hours; 42501 not_authenticated.';
+  'Quiet hours as local wall-clock times in the caller''s profiles.timezone, e.g. 22:00 to 07:00 (may span midnight); both null turns them off. SMS, WhatsApp and push wait until they end; in-app and email are not delayed. Errors: 22023 invalid_quiet_hours; 42501 not_authenticated.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Preference RPCs
@@ -469,11 +502,12 @@ begin
   select t.type, t.category, t.description, t.critical, c.channel,
          case when c.channel = 'email' and t.critical then true
               else coalesce(p.enabled, case c.channel when 'in_app' then t.in_app when 'email' then t.email
-                                                      when 'sms' then t.sms else t.whatsapp end) end,
+                                                      when 'sms' then t.sms when 'whatsapp' then t.whatsapp
+                                                      else t.push end) end,
          p.enabled is null,
          c.channel = 'email' and t.critical
     from private.notification_types t
-   cross join (values (1, 'in_app'), (2, 'email'), (3, 'sms'), (4, 'whatsapp')) c(ord, channel)
+   cross join (values (1, 'in_app'), (2, 'email'), (3, 'sms'), (4, 'whatsapp'), (5, 'push')) c(ord, channel)
     left join public.notification_preferences p on p.user_id = v_uid and p.type = t.type and p.channel = c.channel
    order by t.category, t.type, c.ord;
 end
@@ -492,7 +526,7 @@ begin
 end
 $$;
 comment on function public.my_notification_preferences() is
-  'The caller''s full preference grid: every notification type × channel (in_app, email, sms, whatsapp) with the effective value, whether it is the default, and locked = true where it cannot be changed (email of critical types). SMS/WhatsApp also need a phone (and WhatsApp an opt-in) in notification_settings. Errors: 42501 not_authenticated.';
+  'The caller''s full preference grid: every notification type × channel (in_app, email, sms, whatsapp, push) with the effective value, whether it is the default, and locked = true where it cannot be changed (email of critical types). SMS/WhatsApp also need a verified phone (and WhatsApp an opt-in) in notification_settings; push needs a device registered with register_push_device. Errors: 42501 not_authenticated.';
 
 create or replace function private.set_notification_preference(p_type text, p_channel text, p_enabled boolean)
 returns public.notification_preferences
@@ -504,8 +538,8 @@ declare
   v_uid uuid := private.require_user();
   v_row public.notification_preferences;
 begin
-  if p_channel is null or p_channel not in ('in_app', 'email', 'sms', 'whatsapp') then
-    perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms or whatsapp.', p_channel));
+  if p_channel is null or p_channel not in ('in_app', 'email', 'sms', 'whatsapp', 'push') then
+    perform private.raise_error('22023', 'invalid_channel', format('"%s" is not a channel: use in_app, email, sms, whatsapp or push.', p_channel));
   end if;
   if p_type is null or not exists (select 1 from private.notification_types t where t.type = p_type) then
     perform private.raise_error('22023', 'unknown_notification_type', format('"%s" is not a notification type.', p_type));
@@ -532,7 +566,7 @@ begin
 end
 $$;
 comment on function public.set_notification_preference(text, text, boolean) is
-  'Turns one notification type on or off for one channel (in_app, email, sms, whatsapp) for the caller. Errors: 22023 invalid_channel, unknown_notification_type, invalid_argument; P0001 critical_notification (email of payment, refund, payout, dispute and cancellation types stays on); 42501 not_authenticated.';
+  'Turns one notification type on or off for one channel (in_app, email, sms, whatsapp, push) for the caller. Errors: 22023 invalid_channel, unknown_notification_type, invalid_argument; P0001 critical_notification (email of payment, refund, payout, dispute and cancellation types stays on); 42501 not_authenticated.';
 
 -- ---------------------------------------------------------------------------------------------
 -- In-app: notify (with muting), inbox listing, unread count, mark read
@@ -591,6 +625,32 @@ $$;
 comment on function private.notify_from(uuid, uuid, text, text, text, jsonb) is
   'private.notify for a notification p_actor causes p_user_id to get: nothing (null) when either has blocked the other.';
 revoke execute on function private.notify_from(uuid, uuid, text, text, text, jsonb) from public;
+
+-- Welcome: once, when the account can be reached — its email (or phone) confirmed, at sign-up
+-- when Auth confirms at once, or later when the user follows the confirmation link. Never for an
+-- unconfirmed address: anyone can sign up with someone else's email, and that person must not
+-- hear from Rally because of it. Runs after the profile trigger (on_auth_user_created).
+create or replace function private.send_welcome() returns trigger
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if new.confirmed_at is not null
+     and (tg_op = 'INSERT' or old.confirmed_at is null)
+     and exists (select 1 from public.profiles p where p.id = new.id)
+     and not exists (select 1 from public.notifications n where n.user_id = new.id and n.type = 'welcome') then
+    perform private.notify(new.id, 'welcome', 'Welcome to Rally',
+      'Find events near you, follow hosts you like, and book in a tap.',
+      jsonb_build_object('dedupe_key', 'welcome'));
+  end if;
+  return null;
+end
+$$;
+comment on function private.send_welcome() is
+  'Trigger on auth.users: the welcome notification, once, when the account''s email or phone is first confirmed.';
+create trigger on_auth_user_welcome after insert or update of email_confirmed_at, phone_confirmed_at on auth.users
+  for each row execute function private.send_welcome();
 
 -- Notifies every admin (users with app_metadata.role = admin): refunds, disputes and Stripe events
 -- that need a person.
@@ -725,25 +785,25 @@ comment on function public.mark_notifications_read(uuid[]) is
 
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.
-revoke execute on function private.is_critical_type_name(text), private.notification_type_defaults(text),
+revoke execute on function private.is_critical_type_name(text), private.notification_type_defaults(text), private.send_welcome(),
   private.validate_notification_preference(), private.quiet_hours_release(text, time, time, timestamptz),
-  private.ensure_notification_settings(uuid), private.set_phone_number(text), private.set_whatsapp_opt_in(boolean),
+  private.ensure_notification_settings(uuid), private.set_phone_number(text), private.set_whatsapp_opt_in(boolean, text),
   private.issue_phone_verification(uuid), private.verify_phone_number(text),
   private.set_quiet_hours(time, time), private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
   private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])
   from public;
 grant execute on function private.issue_phone_verification(uuid) to service_role;
-grant execute on function private.set_phone_number(text), private.set_whatsapp_opt_in(boolean), private.set_quiet_hours(time, time),
+grant execute on function private.set_phone_number(text), private.set_whatsapp_opt_in(boolean, text), private.set_quiet_hours(time, time),
   private.verify_phone_number(text), private.my_notification_preferences(), private.set_notification_preference(text, text, boolean),
   private.my_notifications(text, integer, boolean), private.unread_notification_count(), private.mark_notifications_read(uuid[])
   to authenticated;
 grant execute on function private.quiet_hours_release(text, time, time, timestamptz), private.is_critical_type_name(text),
   private.notification_type_defaults(text) to service_role;
-revoke execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
+revoke execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean, text), public.set_quiet_hours(time, time),
   public.verify_phone_number(text), public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
   public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
   from public, anon, authenticated, service_role;
-grant execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean), public.set_quiet_hours(time, time),
+grant execute on function public.set_phone_number(text), public.set_whatsapp_opt_in(boolean, text), public.set_quiet_hours(time, time),
   public.verify_phone_number(text), public.my_notification_preferences(), public.set_notification_preference(text, text, boolean),
   public.my_notifications(text, integer, boolean), public.unread_notification_count(), public.mark_notifications_read(uuid[])
   to anon, authenticated;

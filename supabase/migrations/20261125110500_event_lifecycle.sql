@@ -93,7 +93,10 @@ comment on function private.event_with_details(private.events, timestamptz, time
 
 -- Changes a published event's time, place or online link: the one way they change once guests
 -- may have booked (public.events refuses them). Every booked guest is told what changed, in their
--- own time zone; a material change (the start moves, the venue, address or location changes, or
+-- own time zone, on every channel they chose for event_changed (in-app, email, push, SMS,
+-- WhatsApp: private.notify and the alert outbox); who counts as a booked guest is
+-- private.event_guests_to_tell, the same definition announcements use
+-- (20261125140350_event_announcements), and each person is told once. A material change (the start moves, the venue, address or location changes, or
 -- the event goes from in person to online or back) gives each guest booked before it a window
 -- to cancel with a full refund, whatever the policy: until the new start, at most 7 days.
 -- Times only move to the future (the release of the host's earnings follows the real end).
@@ -173,10 +176,8 @@ begin
   returning id into v_change_id;
 
   for r in
-    select b.id as booking_id, b.guest_id, p.timezone as guest_timezone
-      from public.bookings b join public.profiles p on p.id = b.guest_id
-     where b.event_id = p_event_id and b.status in ('held', 'pending_approval', 'confirmed')
-     order by b.id
+    select g.booking_id, g.user_id as guest_id, g.timezone as guest_timezone
+      from private.event_guests_to_tell(p_event_id, true, false) g
   loop
     perform private.notify(r.guest_id, 'event_changed',
       format('%s has changed', v_new.title),
@@ -194,8 +195,14 @@ begin
                                         to_char(v_window at time zone r.guest_timezone, 'Dy DD Mon YYYY HH24:MI'),
                                         r.guest_timezone) end,
         nullif(btrim(p_reason), '')),
+      -- What the templates need to say it in the guest's language and zone.
       jsonb_build_object('event_id', p_event_id, 'booking_id', r.booking_id, 'change_id', v_change_id,
-                         'material', v_material, 'refund_window_until', v_window));
+                         'material', v_material, 'refund_window_until', v_window, 'timezone', r.guest_timezone,
+                         'time_changed', (v_new.starts_at, v_new.ends_at) is distinct from (v_old.starts_at, v_old.ends_at),
+                         'place_changed', (v_new.venue_name, v_new.address, v_new.city, v_new.location::text)
+                                            is distinct from (v_old.venue_name, v_old.address, v_old.city, v_old.location::text),
+                         'link_changed', v_new.online_url is distinct from v_old.online_url,
+                         'old_starts_at', v_old.starts_at, 'reason', nullif(btrim(p_reason), '')));
   end loop;
   perform realtime.send(jsonb_build_object('event_id', p_event_id, 'starts_at', v_new.starts_at, 'ends_at', v_new.ends_at,
                                            'material', v_material),

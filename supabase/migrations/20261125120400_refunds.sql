@@ -258,13 +258,19 @@ begin
   if v_back_to = 'host_available' then
     perform private.sync_host_transfers(v_payment.host_id, p_refund.settlement_currency, v_payment.id);
   end if;
-  perform private.notify_admins('refund_failed', 'A refund failed',
+  -- The guest is waiting for this money: they hear that it is late and that people are on it.
+  perform private.notify(v_payment.guest_id, 'refund_failed', 'Your refund is delayed',
+    'We could not complete your refund yet. Our team is on it and will be in touch.',
+    jsonb_build_object('booking_id', p_refund.booking_id, 'event_id', v_payment.event_id, 'refund_id', p_refund.id,
+                       'amount_cents', p_refund.amount_cents, 'currency', p_refund.currency,
+                       'dedupe_key', 'refund_failed:' || p_refund.id::text));
+  perform private.notify_admins('refund_needs_attention', 'A refund failed',
     format('Refund of %s %s for booking %s: %s.', p_refund.amount_cents, p_refund.currency, p_refund.booking_id, coalesce(p_reason, p_status)),
     jsonb_build_object('refund_id', p_refund.id, 'booking_id', p_refund.booking_id));
 end
 $$;
 comment on function private.fail_refund(private.refunds, text, text, text) is
-  'Reverses a refund''s ledger booking (and its settlement, if any) — to available when the payment was released meanwhile — and tells operators.';
+  'Reverses a refund''s ledger booking (and its settlement, if any) — to available when the payment was released meanwhile — and tells the guest (refund_failed) and operators (refund_needs_attention).';
 
 -- Queues the look-up of a balance transaction Stripe made for a refund of a payment in another
 -- currency than the settlement currency (Stripe converted it at the rate of the day), once per
@@ -423,9 +429,11 @@ begin
     end if;
     update public.bookings set status = 'refunded', updated_at = now()
      where id = v_row.booking_id and status in ('cancelled', 'expired');
-    perform private.notify(v_payment.guest_id, 'refund_succeeded', 'Your refund is on its way',
+    perform private.notify(v_payment.guest_id, 'refund_issued', 'Your refund is on its way',
       'It can take 5–10 business days to reach your card.',
-      jsonb_build_object('booking_id', v_row.booking_id, 'amount_cents', v_row.amount_cents, 'currency', v_row.currency));
+      jsonb_build_object('booking_id', v_row.booking_id, 'event_id', v_payment.event_id, 'refund_id', v_row.id,
+                         'amount_cents', v_row.amount_cents, 'currency', v_row.currency,
+                         'dedupe_key', 'refund_issued:' || v_row.id::text));
   elsif v_status in ('failed', 'canceled') then
     if v_row.status not in ('failed', 'canceled') then
       if v_row.status = 'succeeded' then

@@ -200,7 +200,19 @@ begin
     returning * into v_payment;
     perform private.book_payment(v_payment.id, p_event_id);
     v_confirmed := private.confirm_booking_payment(v_payment.booking_id);
-    if v_confirmed is not true then
+    if v_confirmed then
+      -- The receipt (payment_succeeded is critical: its email cannot be turned off).
+      perform private.notify(v_payment.guest_id, 'payment_succeeded', format('Receipt for %s', e.title),
+          format('You paid %s %s.', to_char(v_amount / 100.0, 'FM999999999990.00'), v_payment.currency),
+          jsonb_build_object('booking_id', v_payment.booking_id, 'event_id', v_payment.event_id, 'payment_id', v_payment.id,
+                             'amount_cents', v_amount, 'platform_fee_cents', v_fee, 'currency', v_payment.currency,
+                             'quantity', b.quantity, 'ticket_type', t.name, 'paid_at', v_payment.succeeded_at,
+                             'dedupe_key', 'payment_succeeded:' || v_payment.id::text))
+        from public.bookings b
+        join private.events e on e.id = b.event_id
+        join public.ticket_types t on t.id = b.ticket_type_id
+       where b.id = v_payment.booking_id;
+    else
       -- Paid after the hold ended and the seats were taken (or the booking was cancelled): refund in full.
       select title into v_title from private.events where id = v_payment.event_id;
       insert into private.refund_requests (booking_id, amount_cents, currency, reason, requested_by)
@@ -218,12 +230,28 @@ begin
        set status = v_status, stripe_status = v_status, intent_synced_at = p_as_of,
            last_payment_error = coalesce(p_intent -> 'last_payment_error' ->> 'message', last_payment_error), updated_at = now()
      where id = v_payment.id;
+    -- A declined card (payment_intent.payment_failed): the guest hears it, once per failure.
+    if v_status = 'requires_payment_method' and jsonb_typeof(p_intent -> 'last_payment_error') = 'object'
+       and (v_payment.status is distinct from v_status
+            or v_payment.last_payment_error is distinct from p_intent -> 'last_payment_error' ->> 'message') then
+      perform private.notify(v_payment.guest_id, 'payment_failed', format('Your payment for %s did not go through', e.title),
+          coalesce(p_intent -> 'last_payment_error' ->> 'message', 'Your card was declined.'),
+          jsonb_build_object('booking_id', v_payment.booking_id, 'event_id', v_payment.event_id, 'payment_id', v_payment.id,
+                             'amount_cents', v_payment.amount_cents, 'currency', v_payment.currency,
+                             'decline_code', coalesce(p_intent -> 'last_payment_error' ->> 'decline_code',
+                                                      p_intent -> 'last_payment_error' ->> 'code'),
+                             'hold_expires_at', b.hold_expires_at,
+                             'dedupe_key', 'payment_failed:' || coalesce(p_event_id, (p_intent ->> 'id') || ':' || p_as_of::text)))
+        from public.bookings b
+        join private.events e on e.id = b.event_id
+       where b.id = v_payment.booking_id;
+    end if;
   end if;
   return 'applied';
 end
 $$;
 comment on function private.apply_payment_intent(jsonb, text, timestamptz) is
-  'Applies a PaymentIntent snapshot (statuses only move forward): succeeded → the booking confirmed (or refunded in full if it can no longer be) and the payment booked once its settlement amount is known. Unattributable payments go to suspense; unknown statuses are stored raw (unknown_status).';
+  'Applies a PaymentIntent snapshot (statuses only move forward): succeeded → the booking confirmed and the receipt sent (payment_succeeded), or refunded in full if it can no longer be confirmed, and the payment booked once its settlement amount is known; a declined payment tells the guest (payment_failed). Unattributable payments go to suspense; unknown statuses are stored raw (unknown_status).';
 
 -- Applies a Charge (charge.succeeded / .updated / .refunded): learns the charge id and its
 -- balance transaction — with asynchronous capture, the default of the pinned API version, only

@@ -1,16 +1,25 @@
--- Outbound alerts (email, SMS, WhatsApp): the transactional outbox, its fan-out, and the SQL the
--- dispatch-alerts worker and the provider status callbacks call (ARCHITECTURE §6).
+-- Outbound alerts (email, SMS, WhatsApp, push): the transactional outbox, its fan-out, and the
+-- SQL the dispatch-alerts worker and the provider status callbacks call (ARCHITECTURE §6).
 --
 -- Fan-out: a statement-level AFTER INSERT trigger on public.notifications turns every new
 -- notification — whoever created it: private.notify from any capability, a bulk insert of a
 -- promotion batch, the service role — into one private.alert_deliveries row per channel the
--- recipient allows, in the same transaction (all or nothing with the state change that caused
--- it). Allowed = the type's default or the user's preference (critical types always email),
--- and a contact point: an email address that has not bounced (auth.users, checked when the
--- delivery is claimed); a verified phone for SMS; a verified phone plus an explicit opt-in for
--- WhatsApp (nothing is ever sent to a number its owner has not confirmed). One
--- set-based INSERT per statement, so a 5,000-follower promotion batch costs one join, not 5,000
--- trigger calls.
+-- recipient allows (and, for push, per registered device), in the same transaction (all or
+-- nothing with the state change that caused it). Allowed = the type's default or the user's
+-- preference (critical types always email), and a contact point: an email address that has not
+-- bounced (auth.users, checked when the delivery is claimed); a verified phone for SMS; a
+-- verified phone plus an explicit opt-in for WhatsApp (nothing is ever sent to a number its
+-- owner has not confirmed); a registered device for push. One set-based INSERT per statement,
+-- so a 5,000-follower promotion batch costs one join, not 5,000 trigger calls.
+--
+-- WhatsApp (20261125140100_whatsapp_templates_and_inbound): the claim sends free-form text only
+-- inside the 24-hour window the user's own last WhatsApp message opened; outside it, the type's
+-- approved template (Content SID and variables); with no template, the alert falls back to a
+-- new SMS delivery (fallback_of = the WhatsApp one) or is skipped, as the user chose, with the
+-- reason on the WhatsApp delivery. A 63016 from Twilio (the window closed after all) falls back
+-- the same way. Push (20261125100320_push_devices): one delivery per device; a push already read
+-- in the app is dropped; the claim hands the device's token and platform and the unread count
+-- (the badge) to the dispatcher, and a token FCM calls unregistered is deleted with the outcome.
 --
 -- Exactly once: deliveries are unique on (user_id, channel, dedupe_key). The key is the
 -- notification id, or data->>'dedupe_key' when the notifying code gives one (reminders and
@@ -66,17 +75,22 @@ create table private.alert_deliveries (
   delivered_at timestamptz,
   finished_at timestamptz,
   created_at timestamptz not null default now(),
-  constraint alert_deliveries_channel check (channel in ('email', 'sms', 'whatsapp')),
+  device_id uuid,
+  fallback_of uuid,
+  constraint alert_deliveries_channel check (channel in ('email', 'sms', 'whatsapp', 'push')),
+  constraint alert_deliveries_device check ((channel = 'push') = (device_id is not null)),
   constraint alert_deliveries_status check (status in ('pending', 'sending', 'sent', 'delivered', 'failed', 'dead', 'skipped')),
   constraint alert_deliveries_attempts check (attempts >= 0 and max_attempts between 1 and 50),
   constraint alert_deliveries_lease check (status <> 'sending' or (claim_token is not null and lease_expires_at is not null))
 );
 comment on table private.alert_deliveries is
   'Outbox of outbound alerts: one row per notification × allowed channel (unique per user, channel and dedupe key). pending → sending (claimed, leased) → sent → delivered | failed; dead after max_attempts or a permanent provider error; skipped when no longer allowed or relevant.';
-comment on column private.alert_deliveries.dedupe_key is 'The notification id, or data->>''dedupe_key'' of the notification: one alert per user, channel and key, ever.';
+comment on column private.alert_deliveries.dedupe_key is 'The notification id, or data->>''dedupe_key'' of the notification: one alert per user, channel (and device) and key, ever.';
+comment on column private.alert_deliveries.device_id is 'Push only: the public.push_devices row it goes to (no foreign key: a device removed later is skipped at claim time).';
+comment on column private.alert_deliveries.fallback_of is 'An SMS sent instead of a WhatsApp alert that could not go out (no approved template outside the 24-hour window, or Twilio error 63016): that WhatsApp delivery.';
 comment on column private.alert_deliveries.claimed_at is 'When a dispatcher first took it to send: the per-recipient caps count these.';
 comment on column private.alert_deliveries.next_attempt_at is 'Not before this instant: the end of quiet hours (SMS/WhatsApp) or the backoff of the next retry.';
-create unique index alert_deliveries_dedupe_key on private.alert_deliveries (user_id, channel, dedupe_key);
+create unique index alert_deliveries_dedupe_key on private.alert_deliveries (user_id, channel, dedupe_key, device_id) nulls not distinct;
 create index alert_deliveries_due_idx on private.alert_deliveries (next_attempt_at) where status = 'pending';
 create index alert_deliveries_lease_idx on private.alert_deliveries (lease_expires_at) where status = 'sending';
 create index alert_deliveries_provider_message_idx on private.alert_deliveries (provider, provider_message_id)
@@ -144,6 +158,7 @@ as $$
                          and exists (select 1 from auth.users u where u.id = p_user_id and u.email is not null)
            when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, d.sms)
            when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, d.whatsapp)
+           when 'push' then coalesce(p.enabled, d.push) and exists (select 1 from public.push_devices x where x.user_id = p_user_id)
            else false
          end
     from private.notification_type_defaults(p_type) d
@@ -151,7 +166,7 @@ as $$
     left join public.notification_preferences p on p.user_id = p_user_id and p.type = p_type and p.channel = p_channel
 $$;
 comment on function private.alert_channel_allowed(uuid, text, text) is
-  'Preference (critical types always email) and contact point (unsuppressed email; verified phone; verified phone + WhatsApp opt-in) for one user, type and channel.';
+  'Preference (critical types always email) and contact point (unsuppressed email; verified phone; verified phone + WhatsApp opt-in; a registered push device) for one user, type and channel.';
 
 -- Whether an alert still makes sense when it is about to be sent (it may have waited for quiet
 -- hours or retries): reminders only for confirmed bookings of events not yet started, promotions
@@ -196,8 +211,8 @@ set search_path = ''
 as $$
 begin
   if (select count(*) from (select 1 from new_rows limit 17) as sample) <= 16 then
-    insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, next_attempt_at, created_at)
-    select n.id, n.user_id, n.type, c.channel, coalesce(n.data ->> 'dedupe_key', n.id::text),
+    insert into private.alert_deliveries (notification_id, user_id, type, channel, device_id, dedupe_key, next_attempt_at, created_at)
+    select n.id, n.user_id, n.type, c.channel, pd.id, coalesce(n.data ->> 'dedupe_key', n.id::text),
            case when c.channel = 'email' or s.quiet_hours_start is null then n.created_at
                 else coalesce(private.quiet_hours_release((select pr.timezone from public.profiles pr where pr.id = n.user_id),
                                                           s.quiet_hours_start, s.quiet_hours_end, n.created_at),
@@ -206,21 +221,24 @@ begin
       from new_rows n
       left join private.notification_types t on t.type = n.type
       left join public.notification_settings s on s.user_id = n.user_id
-     cross join (values ('email'), ('sms'), ('whatsapp')) c(channel)
+     cross join (values ('email'), ('sms'), ('whatsapp'), ('push')) c(channel)
       left join public.notification_preferences p on p.user_id = n.user_id and p.type = n.type and p.channel = c.channel
+      left join public.push_devices pd on c.channel = 'push' and pd.user_id = n.user_id
      where case c.channel
              when 'email' then s.email_suppressed_at is null
                            and (coalesce(t.critical, private.is_critical_type_name(n.type))
                                 or coalesce(p.enabled, t.email, false))
              when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
-             else s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
+             when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
+                                  and coalesce(p.enabled, t.whatsapp, false)
+             else pd.id is not null and coalesce(p.enabled, t.push, false)
            end
-    on conflict (user_id, channel, dedupe_key) do nothing;
+    on conflict (user_id, channel, dedupe_key, device_id) do nothing;
     return null;
   end if;
   execute $fan_out$
-    insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, next_attempt_at, created_at)
-    select n.id, n.user_id, n.type, c.channel, coalesce(n.data ->> 'dedupe_key', n.id::text),
+    insert into private.alert_deliveries (notification_id, user_id, type, channel, device_id, dedupe_key, next_attempt_at, created_at)
+    select n.id, n.user_id, n.type, c.channel, pd.id, coalesce(n.data ->> 'dedupe_key', n.id::text),
            case when c.channel = 'email' or s.quiet_hours_start is null then n.created_at
                 else coalesce(private.quiet_hours_release((select pr.timezone from public.profiles pr where pr.id = n.user_id),
                                                           s.quiet_hours_start, s.quiet_hours_end, n.created_at),
@@ -229,22 +247,25 @@ begin
       from new_rows n
       left join private.notification_types t on t.type = n.type
       left join public.notification_settings s on s.user_id = n.user_id
-     cross join (values ('email'), ('sms'), ('whatsapp')) c(channel)
+     cross join (values ('email'), ('sms'), ('whatsapp'), ('push')) c(channel)
       left join public.notification_preferences p on p.user_id = n.user_id and p.type = n.type and p.channel = c.channel
+      left join public.push_devices pd on c.channel = 'push' and pd.user_id = n.user_id
      where case c.channel
              when 'email' then s.email_suppressed_at is null
                            and (coalesce(t.critical, private.is_critical_type_name(n.type))
                                 or coalesce(p.enabled, t.email, false))
              when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
-             else s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, t.whatsapp, false)
+             when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
+                                  and coalesce(p.enabled, t.whatsapp, false)
+             else pd.id is not null and coalesce(p.enabled, t.push, false)
            end
-    on conflict (user_id, channel, dedupe_key) do nothing
+    on conflict (user_id, channel, dedupe_key, device_id) do nothing
   $fan_out$;
   return null;
 end
 $$;
 comment on function private.fan_out_notifications() is
-  'Statement-level trigger: one alert delivery per new notification × channel the recipient allows (set-based; duplicates by dedupe key are ignored).';
+  'Statement-level trigger: one alert delivery per new notification × channel the recipient allows (× device for push; set-based; duplicates by dedupe key are ignored).';
 
 create trigger notifications_fan_out after insert on public.notifications
   referencing new table as new_rows
@@ -256,7 +277,8 @@ create trigger notifications_fan_out after insert on public.notifications
 
 create or replace function private.claim_alert_deliveries(p_limit integer default 100, p_lease_seconds integer default 120)
 returns table (id uuid, claim_token uuid, attempt integer, max_attempts integer, channel text, type text,
-               destination text, locale text, display_name text, title text, body text, data jsonb, event jsonb)
+               destination text, locale text, timezone text, display_name text, title text, body text, data jsonb,
+               event jsonb, device_platform text, badge integer, whatsapp_content_sid text, whatsapp_variables text[])
 language plpgsql
 security definer
 set search_path = ''
@@ -282,7 +304,8 @@ begin
   -- decisions (data-modifying CTEs always run to completion, referenced or not), return the claims.
   return query
   with picked as (
-    select d.id, d.notification_id, d.user_id, d.type, d.channel, d.attempts, d.max_attempts, d.claimed_at, d.next_attempt_at
+    select d.id, d.notification_id, d.user_id, d.type, d.channel, d.device_id, d.dedupe_key, d.fallback_of, d.attempts,
+           d.max_attempts, d.claimed_at, d.next_attempt_at
       from private.alert_deliveries d
      where d.status = 'pending' and d.next_attempt_at <= now()
      order by d.next_attempt_at
@@ -297,18 +320,27 @@ begin
   ), facts as (
     -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
     -- (tests/db/20261125140200-alert-outbox checks the claim agrees with them row by row).
-    select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.display_name as n_name,
+    select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.timezone as n_timezone,
+           pr.display_name as n_name, s.whatsapp_fallback as n_fallback,
            coalesce(t.critical, private.is_critical_type_name(due.type)) as n_critical,
-           case due.channel when 'email' then u.email else s.phone_e164 end as n_destination,
+           case due.channel when 'email' then u.email when 'push' then pd.token else s.phone_e164 end as n_destination,
+           pd.platform as n_platform,
+           -- WhatsApp outside the window the user's own last message opened needs a template.
+           case when due.channel = 'whatsapp' and not private.whatsapp_window_open(s.phone_e164) then wt.content_sid end as n_content_sid,
+           case when due.channel = 'whatsapp' and not private.whatsapp_window_open(s.phone_e164) then wt.variables end as n_variables,
            case
              when n.id is null or pr.id is null then 'the user or the notification no longer exists'
+             when due.channel = 'push' and (pd.id is null or pd.user_id <> due.user_id) then 'the device is no longer registered'
              when not case due.channel
                         when 'email' then s.email_suppressed_at is null and u.email is not null
                                       and (coalesce(t.critical, private.is_critical_type_name(due.type))
                                            or coalesce(p.enabled, t.email, false))
-                        when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
-                        else s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
-                             and coalesce(p.enabled, t.whatsapp, false)
+                        when 'sms' then s.phone_verified_at is not null
+                                    and (coalesce(p.enabled, t.sms, false)
+                                         or (due.fallback_of is not null and s.whatsapp_fallback = 'sms'))
+                        when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
+                                         and coalesce(p.enabled, t.whatsapp, false)
+                        else coalesce(p.enabled, t.push, false)
                       end
                then 'channel no longer allowed (preference or contact point changed)'
              when not case due.type
@@ -318,10 +350,19 @@ begin
                         else true
                       end
                then 'no longer relevant'
+             -- Read in the app since (a muted type is stored read at once: that is not "read since").
+             when due.channel = 'push' and n.read_at > n.created_at then 'already read in the app'
+             when due.channel = 'whatsapp' and not private.whatsapp_window_open(s.phone_e164) and wt.content_sid is null
+               then format('no approved WhatsApp template for %s (%s) outside the 24-hour window: %s', due.type,
+                           lower(split_part(coalesce(pr.locale, 'en'), '-', 1)),
+                           case s.whatsapp_fallback when 'sms' then 'sent by SMS instead'
+                                else 'skipped (the user chose no SMS fallback)' end)
            end as skip_reason,
-           -- Never during quiet hours: SMS and WhatsApp wait for their end, without spending an attempt.
-           case when due.channel in ('sms', 'whatsapp') and s.quiet_hours_start is not null
+           -- Never during quiet hours: SMS, WhatsApp and push wait for their end, without spending an attempt.
+           case when due.channel in ('sms', 'whatsapp', 'push') and s.quiet_hours_start is not null
                 then private.quiet_hours_release(pr.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) end as release_at,
+           case when due.channel = 'push' then
+             (select count(*)::integer from public.notifications x where x.user_id = due.user_id and x.read_at is null) end as n_badge,
            case when e.id is not null then
              jsonb_build_object('id', e.id, 'title', e.title, 'starts_at', e.starts_at, 'ends_at', e.ends_at,
                                 'timezone', e.timezone, 'venue_name', e.venue_name, 'city', e.city) end as n_event
@@ -332,6 +373,9 @@ begin
       left join auth.users u on u.id = due.user_id
       left join private.notification_types t on t.type = due.type
       left join public.notification_preferences p on p.user_id = due.user_id and p.type = due.type and p.channel = due.channel
+      left join public.push_devices pd on pd.id = due.device_id
+      left join lateral (select w.content_sid, w.variables from private.whatsapp_template_for(due.type, pr.locale) w
+                          where due.channel = 'whatsapp') wt on true
       left join private.events e on e.id = private.try_uuid(n.data ->> 'event_id')
       left join public.bookings b on b.id = private.try_uuid(n.data ->> 'booking_id')
       left join private.events be on be.id = b.event_id
@@ -365,6 +409,15 @@ begin
     update private.alert_deliveries d set status = 'skipped', last_error = f.final_skip, finished_at = now()
       from decided f where d.id = f.id and f.final_skip is not null
     returning d.id
+  ), fallbacks as (
+    -- The SMS that goes instead of a WhatsApp alert that cannot (the user's SMS preference for
+    -- the type does not matter: they chose WhatsApp for it, and SMS as its fallback).
+    insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, fallback_of, next_attempt_at)
+    select f.notification_id, f.user_id, f.type, 'sms', f.dedupe_key, f.id, now()
+      from decided f
+     where f.channel = 'whatsapp' and f.final_skip = f.skip_reason and f.n_fallback = 'sms'
+       and f.skip_reason like 'no approved WhatsApp template%'
+    on conflict do nothing
   ), deferred as (
     update private.alert_deliveries d set next_attempt_at = f.release_at
       from decided f where d.id = f.id and f.final_skip is null and f.release_at is not null
@@ -382,13 +435,13 @@ begin
      where d.id = f.id and f.final_skip is null and f.release_at is null and f.attempts < f.max_attempts
     returning d.id, d.claim_token, d.attempts, d.max_attempts, d.channel, d.type, d.destination
   )
-  select c.id, c.claim_token, c.attempts, c.max_attempts, c.channel, c.type, c.destination, f.n_locale, f.n_name,
-         f.n_title, f.n_body, f.n_data, f.n_event
+  select c.id, c.claim_token, c.attempts, c.max_attempts, c.channel, c.type, c.destination, f.n_locale, f.n_timezone, f.n_name,
+         f.n_title, f.n_body, f.n_data, f.n_event, f.n_platform, f.n_badge, f.n_content_sid, f.n_variables
     from claimed c join decided f on f.id = c.id;
 end
 $$;
 comment on function private.claim_alert_deliveries(integer, integer) is
-  'Dispatcher: claims up to p_limit due deliveries (FOR UPDATE SKIP LOCKED) for p_lease_seconds, returning what the templates need. Skips rows no longer allowed or relevant and non-critical rows over the recipient''s hourly or daily cap for the channel (reason recipient_cap: …), defers SMS/WhatsApp in quiet hours, dead-letters rows out of attempts.';
+  'Dispatcher: claims up to p_limit due deliveries (FOR UPDATE SKIP LOCKED) for p_lease_seconds, returning what the templates and providers need (push: the device''s platform and the badge; WhatsApp outside the 24-hour window: the approved template''s Content SID and variables). Skips rows no longer allowed or relevant, pushes already read, and non-critical rows over the recipient''s hourly or daily cap for the channel (reason recipient_cap: …); a WhatsApp alert with no template outside the window is skipped with the reason and, when the user chose it, sent by SMS instead. Defers SMS/WhatsApp/push in quiet hours, dead-letters rows out of attempts.';
 
 create or replace function private.complete_alert_deliveries(p_results jsonb) returns integer
 language plpgsql
@@ -405,6 +458,12 @@ begin
               where x.id is null or x.claim_token is null or x.outcome is null or x.outcome not in ('sent', 'retry', 'dead')) then
     perform private.raise_error('22023', 'invalid_results', 'Each outcome needs id, claim_token and outcome sent | retry | dead.');
   end if;
+  -- A push token FCM says is gone (the app was uninstalled, the token rotated): nothing is sent
+  -- to it again, whatever else is queued for it (those are skipped when claimed).
+  delete from public.push_devices pd
+   using private.alert_deliveries d, jsonb_to_recordset(p_results) as x(id uuid, claim_token uuid, forget_device boolean)
+   where x.forget_device is true and d.id = x.id and d.claim_token = x.claim_token and d.channel = 'push'
+     and pd.id = d.device_id;
   -- Only the holder of the claim records an outcome; a status callback that already moved the
   -- row forward (delivered before we recorded "sent") is never moved back.
   update private.alert_deliveries d
@@ -432,7 +491,7 @@ begin
 end
 $$;
 comment on function private.complete_alert_deliveries(jsonb) is
-  'Dispatcher: records outcomes [{id, claim_token, outcome: sent|retry|dead, provider, provider_message_id, error, retry_at}] for rows it still holds; a retry past max_attempts becomes dead. Returns the rows updated.';
+  'Dispatcher: records outcomes [{id, claim_token, outcome: sent|retry|dead, provider, provider_message_id, error, retry_at, forget_device}] for rows it still holds; a retry past max_attempts becomes dead; forget_device (push: FCM says the token is unregistered) deletes the device. Returns the rows updated.';
 
 -- The sink provider for a whole batch: [{delivery_id, channel, destination, subject, text, html}].
 create or replace function private.record_sink_alerts(p_records jsonb)
@@ -455,6 +514,32 @@ end
 $$;
 comment on function private.record_sink_alerts(jsonb) is
   'The sink provider, one call per batch: records alerts instead of sending them; the same delivery id returns the same message id.';
+
+-- A WhatsApp alert WhatsApp would not take (error 63016): an SMS instead when the user chose
+-- that (and the phone is still verified), noted on the WhatsApp delivery either way.
+create or replace function private.fall_back_to_sms(p_delivery private.alert_deliveries) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_settings public.notification_settings;
+begin
+  select * into v_settings from public.notification_settings s where s.user_id = p_delivery.user_id;
+  if v_settings.whatsapp_fallback = 'sms' and v_settings.phone_verified_at is not null then
+    insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, fallback_of, next_attempt_at)
+    values (p_delivery.notification_id, p_delivery.user_id, p_delivery.type, 'sms', p_delivery.dedupe_key, p_delivery.id, now())
+    on conflict (user_id, channel, dedupe_key, device_id) do nothing;
+  end if;
+  update private.alert_deliveries d
+     set last_error = left(coalesce(d.last_error || ' — ', '') || 'outside WhatsApp''s 24-hour window: '
+                           || case when v_settings.whatsapp_fallback = 'sms' and v_settings.phone_verified_at is not null
+                                   then 'sent by SMS instead' else 'not sent by SMS (the user chose no fallback)' end, 1000)
+   where d.id = p_delivery.id;
+end
+$$;
+comment on function private.fall_back_to_sms(private.alert_deliveries) is
+  'Twilio error 63016 on a WhatsApp delivery: queues the same alert by SMS when the user''s whatsapp_fallback is sms, and says so on the WhatsApp delivery.';
 
 -- Status ladder: a status only ever moves up; delivered, failed, dead and skipped are final.
 create or replace function private.alert_status_rank(p_status text) returns integer
@@ -520,6 +605,12 @@ begin
        where d.id = v_delivery.id;
       v_outcome := 'recorded';
     end if;
+    -- WhatsApp refused free-form text outside the 24-hour window (Twilio error 63016): the alert
+    -- falls back as when no template was there to begin with.
+    if v_outcome = 'applied' and p_provider = 'twilio' and p_status = 'failed' and v_delivery.channel = 'whatsapp'
+       and coalesce(p_payload ->> 'ErrorCode', '') = '63016' then
+      perform private.fall_back_to_sms(v_delivery);
+    end if;
     if p_suppress is not null and v_delivery.channel = 'email' then
       insert into public.notification_settings (user_id, email_suppressed_at, email_suppressed_reason)
       values (v_delivery.user_id, now(), p_suppress)
@@ -569,10 +660,74 @@ begin
   get diagnostics v_count = row_count;
   delete from private.provider_events where received_at < now() - make_interval(days => p_days);
   delete from private.alert_sink where created_at < now() - make_interval(days => p_days);
+  delete from private.twilio_inbound_messages where received_at < now() - make_interval(days => p_days);
   return v_count;
 end
 $$;
-comment on function private.purge_alert_history(integer) is 'Job (daily): deletes finished alert deliveries, provider callbacks and sink records older than p_days.';
+comment on function private.purge_alert_history(integer) is 'Job (daily): deletes finished alert deliveries, provider callbacks, sink records and users'' inbound messages older than p_days.';
+
+-- ---------------------------------------------------------------------------------------------
+-- What each user can see of their own alerts
+-- ---------------------------------------------------------------------------------------------
+
+-- "I never got the SMS": every delivery of the last 30 days with its status and, when it did
+-- not go out, why (quiet hours, a cap, a preference, no WhatsApp template, the provider's error).
+-- Destinations are masked: the user knows their own address, and a shared screen should not.
+create or replace function private.my_alert_deliveries(p_cursor text, p_limit integer)
+returns table (id uuid, notification_id uuid, type text, title text, channel text, destination text, device_platform text,
+               status text, reason text, attempts integer, fallback_of uuid, created_at timestamptz, next_attempt_at timestamptz,
+               sent_at timestamptz, delivered_at timestamptz, finished_at timestamptz, cursor text)
+language plpgsql
+stable
+security definer
+set search_path = ''
+as $$
+declare
+  v_uid uuid := private.require_user();
+  v_limit integer := private.check_page_limit(p_limit);
+  v_after record := private.decode_keyset_cursor(p_cursor);
+  v_at timestamptz := coalesce(v_after.at, 'infinity');
+  v_id uuid := coalesce(v_after.id, 'ffffffff-ffff-ffff-ffff-ffffffffffff');
+begin
+  return query
+  select d.id, d.notification_id, d.type, n.title, d.channel,
+         case
+           when d.destination is null then null
+           when d.channel = 'email' then left(d.destination, 1) || '•••' || substr(d.destination, strpos(d.destination, '@'))
+           when d.channel = 'push' then null
+           else left(d.destination, 3) || '•••' || right(d.destination, 3)
+         end,
+         pd.platform,
+         d.status,
+         case when d.status in ('pending') and d.next_attempt_at > now() and d.attempts = 0 then 'waiting for quiet hours to end'
+              else d.last_error end,
+         d.attempts, d.fallback_of, d.created_at, d.next_attempt_at, d.sent_at, d.delivered_at, d.finished_at,
+         private.encode_keyset_cursor(d.created_at, d.id)
+    from private.alert_deliveries d
+    left join public.notifications n on n.id = d.notification_id
+    left join public.push_devices pd on pd.id = d.device_id
+   where d.user_id = v_uid and d.created_at > now() - interval '30 days'
+     and (d.created_at, d.id) < (v_at, v_id)
+   order by d.created_at desc, d.id desc
+   limit v_limit;
+end
+$$;
+
+create or replace function public.my_alert_deliveries(p_cursor text default null, p_limit integer default 20)
+returns table (id uuid, notification_id uuid, type text, title text, channel text, destination text, device_platform text,
+               status text, reason text, attempts integer, fallback_of uuid, created_at timestamptz, next_attempt_at timestamptz,
+               sent_at timestamptz, delivered_at timestamptz, finished_at timestamptz, cursor text)
+language plpgsql
+stable
+set search_path = ''
+as $$
+begin
+  perform private.require_user();
+  return query select * from private.my_alert_deliveries(p_cursor, p_limit);
+end
+$$;
+comment on function public.my_alert_deliveries(text, integer) is
+  'The caller''s own email, SMS, WhatsApp and push deliveries of the last 30 days, newest first (keyset: pass the last row''s cursor; p_limit 1–100, default 20): channel, masked destination (push: the device''s platform), status pending | sending | sent | delivered | failed | dead | skipped, and the reason when it did not go out (quiet hours, a recipient cap, a changed preference, no WhatsApp template — then fallback_of links the SMS sent instead to it —, or the provider''s error). Errors: 22023 invalid_cursor, invalid_limit; 42501 not_authenticated.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Operators (Studio)
@@ -618,7 +773,11 @@ revoke execute on function private.try_uuid(text), private.alert_channel_allowed
   private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
   private.record_sink_alerts(jsonb), private.alert_status_rank(text),
   private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb), private.unsuppress_changed_email(),
-  private.purge_alert_history(integer), admin.retry_alert_delivery(uuid) from public;
+  private.purge_alert_history(integer), admin.retry_alert_delivery(uuid), private.fall_back_to_sms(private.alert_deliveries),
+  private.my_alert_deliveries(text, integer) from public;
+grant execute on function private.my_alert_deliveries(text, integer) to authenticated;
+revoke execute on function public.my_alert_deliveries(text, integer) from public, anon, authenticated, service_role;
+grant execute on function public.my_alert_deliveries(text, integer) to anon, authenticated;
 grant execute on function private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
   private.record_sink_alerts(jsonb),
   private.apply_provider_status(text, text, uuid, text, text, text, text, text, jsonb),

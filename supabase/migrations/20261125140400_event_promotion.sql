@@ -24,7 +24,8 @@
 -- book_event (20261125110400) and publish_event (20261125110500) call the two hooks defined
 -- here: private.attribute_booking records the attribution, private.announce_published_event
 -- queues the announcement.
--- host_event_stats: for the host only.
+-- host_event_stats: for the host only; it also counts the host's announcements to guests and
+-- their reach (20261125140350_event_announcements).
 
 -- Promotion walks followers in follower-id order.
 create index follows_followee_follower_idx on public.follows (followee_id, follower_id);
@@ -455,7 +456,8 @@ comment on function public.record_event_view(uuid, text) is
 create or replace function private.host_event_stats(p_event_id uuid)
 returns table (event_id uuid, title text, status text, starts_at timestamptz, views bigint, signed_in_viewers bigint,
                shares bigint, share_views bigint, bookings bigint, share_bookings bigint, tickets bigint,
-               conversion numeric, revenue_cents bigint, currency text, followers_notified bigint)
+               conversion numeric, revenue_cents bigint, currency text, followers_notified bigint,
+               announcements bigint, announcement_reach bigint)
 language plpgsql
 stable
 security definer
@@ -479,13 +481,16 @@ begin
          v.views, v.signed_in_viewers, sh.shares, v.share_views, bk.bookings, bk.share_bookings, bk.tickets,
          case when v.views > 0 then round(bk.bookings::numeric / v.views, 4) end,
          bk.revenue_cents, (select min(t.currency) from public.ticket_types t where t.event_id = e.id),
-         (select coalesce(sum(j.notified), 0)::bigint from private.promotion_jobs j where j.event_id = e.id)
+         (select coalesce(sum(j.notified), 0)::bigint from private.promotion_jobs j where j.event_id = e.id),
+         an.announcements, an.reach
     from private.events e
     cross join lateral (
       select count(*) as views, count(distinct ev.viewer_id) as signed_in_viewers,
              count(*) filter (where ev.share_code is not null) as share_views
         from private.event_views ev where ev.event_id = e.id) v
     cross join lateral (select count(*) as shares from private.share_links s where s.event_id = e.id) sh
+    cross join lateral (select count(*) as announcements, coalesce(sum(a.recipients), 0)::bigint as reach
+                          from private.event_announcements a where a.event_id = e.id) an
     cross join lateral (
       -- Bookings that were confirmed at some point; revenue is what was paid minus what was
       -- (or will be) refunded.
@@ -506,7 +511,8 @@ $$;
 create or replace function public.host_event_stats(p_event_id uuid default null)
 returns table (event_id uuid, title text, status text, starts_at timestamptz, views bigint, signed_in_viewers bigint,
                shares bigint, share_views bigint, bookings bigint, share_bookings bigint, tickets bigint,
-               conversion numeric, revenue_cents bigint, currency text, followers_notified bigint)
+               conversion numeric, revenue_cents bigint, currency text, followers_notified bigint,
+               announcements bigint, announcement_reach bigint)
 language plpgsql
 stable
 set search_path = ''
@@ -517,7 +523,7 @@ begin
 end
 $$;
 comment on function public.host_event_stats(uuid) is
-  'For the host only: per event (or just p_event_id), newest first — views (record_event_view), signed-in viewers, shares (share links made), views and confirmed bookings through share links, confirmed bookings and tickets, conversion (confirmed bookings / views), revenue in minor units (paid minus refunded, in the event''s currency) and followers notified. Errors: 22023 event_not_found; 42501 not_your_event, not_authenticated.';
+  'For the host only: per event (or just p_event_id), newest first — views (record_event_view), signed-in viewers, shares (share links made), views and confirmed bookings through share links, confirmed bookings and tickets, conversion (confirmed bookings / views), revenue in minor units (paid minus refunded, in the event''s currency), followers notified, and the host''s announcements (send_event_announcement) with their reach (guests told, summed over announcements). Errors: 22023 event_not_found; 42501 not_your_event, not_authenticated.';
 
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.

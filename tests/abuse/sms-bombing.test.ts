@@ -18,7 +18,7 @@ import { ownerQuery, closeTestPools, failure } from "../support/db.ts";
 import { bookEvent, createHost, publishedEvent, rpc } from "../support/events.ts";
 import { confirmPhone } from "../support/phones.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
-import { createUser, type TestUser } from "../support/users.ts";
+import { createUser, forgetWelcome, type TestUser } from "../support/users.ts";
 
 let twilio: TwilioStandIn;
 let providers: ProviderSet;
@@ -27,7 +27,8 @@ beforeAll(async () => {
   twilio = await startTwilioStandIn();
   const text = createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url,
                                       smsFrom: "+15005550006", whatsappFrom: "+14155238886" });
-  providers = { email: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records))), sms: text, whatsapp: text };
+  const sink = createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records)));
+  providers = { email: sink, sms: text, whatsapp: text, push: sink };
 });
 
 afterAll(async () => {
@@ -126,6 +127,11 @@ describe("a confirmed phone", () => {
     await confirmPhone(guest, number);
     await rpc(guest, "select public.set_whatsapp_opt_in(true)");
     await rpc(guest, "select public.set_notification_preference('booking_confirmed', 'whatsapp', true)");
+    // They wrote to Rally on WhatsApp, so free text may go to them for 24 hours (tests/alerts/whatsapp.test.ts):
+    // WhatsApp (the stand-in) and Rally (what twilio-inbound records) both know it.
+    await twilio.inbound(number, "+14155238886", "hi", "https://rally.example/functions/v1/twilio-inbound");
+    await ownerQuery("select private.record_inbound_message($1, 'whatsapp', $2, 'whatsapp:+14155238886', 'hi')",
+      [`SM${"b".repeat(32)}`, number]);
     // 18 WhatsApp messages already went out today, none in the last hour.
     await ownerQuery(
       `insert into private.alert_deliveries (notification_id, user_id, type, channel, dedupe_key, status, attempts, claimed_at, sent_at, finished_at)
@@ -144,6 +150,7 @@ describe("a confirmed phone", () => {
 describe("a host's inbox", () => {
   it("can mute guests' cancellations, which a guest's own refund notice cannot be", async () => {
     const host = await createHost("mute");
+    await forgetWelcome(host); // its welcome email is not a cancellation
     await rpc(host, "select public.set_notification_preference('guest_cancelled', 'email', false)");
     expect(await failure(rpc(host, "select public.set_notification_preference('booking_cancelled', 'email', false)")))
       .toMatchObject({ code: "P0001", hint: "critical_notification" });
@@ -156,6 +163,7 @@ describe("a host's inbox", () => {
 
   it("that did not mute them gets at most 20 of those emails an hour, however many guests loop", async () => {
     const host = await createHost("inbox");
+    await forgetWelcome(host);
     const { event, ticketTypeId } = await publishedEvent(host, {}, { capacity: 30 });
     await bookAndCancel(await createUser(), event.id, ticketTypeId, 15);
     await bookAndCancel(await createUser(), event.id, ticketTypeId, 15);

@@ -19,7 +19,7 @@ import { envOverride, testEnv } from "../support/env.ts";
 import { anonKey, signJwt } from "../support/jwt.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
-import { createUser, type TestUser } from "../support/users.ts";
+import { createUser, forgetWelcome, type TestUser } from "../support/users.ts";
 import { confirmPhone } from "../support/phones.ts";
 
 let resend: ResendStandIn;
@@ -53,6 +53,7 @@ function dispatcher(options: Partial<DispatchOptions> = {}) {
     sms: createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url, smsFrom: "+15005550006",
                                 whatsappFrom: "+14155238886", statusCallbackUrl: "https://rally.example/functions/v1/twilio-status" }),
     whatsapp: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records), { pool })),
+    push: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records), { pool })),
   };
   return () => runDispatch({
     claim: (limit, lease) => withServiceRole((db) => claimDeliveries(db, limit, lease), { pool }),
@@ -79,6 +80,7 @@ const makeDue = (user: TestUser) =>
 describe("concurrent dispatchers", () => {
   it("send each of 300 emails exactly once between them", async () => {
     const ana = await createUser();
+    await forgetWelcome(ana);
     // Receipts are critical, so no per-recipient cap holds any of them back.
     await notify(ana, "payment_succeeded", "Receipt", 300);
     const summaries = await Promise.all([dispatcher(), dispatcher(), dispatcher(), dispatcher()].map((run) => run()));
@@ -96,6 +98,7 @@ describe("concurrent dispatchers", () => {
 describe("failing providers", () => {
   it("retry with growing backoff and dead-letter after the last attempt", async () => {
     const ben = await createUser();
+    await forgetWelcome(ben);
     await notify(ben, "booking_confirmed", "Stuck");
     resend.failures.failAlways({ status: 500 });
     const before = resend.requests;
@@ -127,6 +130,7 @@ describe("failing providers", () => {
 
   it("recover when the provider does", async () => {
     const cat = await createUser();
+    await forgetWelcome(cat);
     await notify(cat, "booking_confirmed", "Flaky");
     resend.failures.failNext(2, { status: 503 });
     await dispatcher()();
@@ -141,6 +145,7 @@ describe("failing providers", () => {
 
   it("dead-letter at once what the provider will never accept", async () => {
     const dan = await createUser();
+    await forgetWelcome(dan);
     await confirmPhone(dan, "+12025550143");
     await asUser(dan.claims, (db) => db.query("select public.set_notification_preference('booking_approved', 'sms', true)"));
     await notify(dan, "booking_approved", "Approved");
@@ -157,6 +162,7 @@ describe("failing providers", () => {
 describe("quiet hours", () => {
   it("hold SMS back until they end, while email goes at once", async () => {
     const eve = await createUser({ userMetadata: { timezone: "Asia/Tokyo" } });
+    await forgetWelcome(eve);
     await confirmPhone(eve, "+819012345678");
     await asUser(eve.claims, async (db) => {
       await db.query("select public.set_notification_preference('booking_approved', 'sms', true)");
@@ -198,13 +204,13 @@ describe("POST /functions/v1/dispatch-alerts", () => {
   });
 
   it("sends to the sink when no provider keys are set", async () => {
-    env.set({ RESEND_API_KEY: undefined, TWILIO_ACCOUNT_SID: undefined, TWILIO_AUTH_TOKEN: undefined });
+    env.set({ RESEND_API_KEY: undefined, TWILIO_ACCOUNT_SID: undefined, TWILIO_AUTH_TOKEN: undefined, FCM_SERVICE_ACCOUNT_JSON: undefined });
+    // Signing up with a confirmed email brings the welcome.
     const gil = await createUser({ userMetadata: { locale: "es" } });
-    await notify(gil, "welcome", "Welcome");
     const res = await call(await serviceKey(), { batch_size: 50 });
     expect(res.status).toBe(200);
     const body = await res.json() as { sent: number; providers: Record<string, string> };
-    expect(body.providers).toEqual({ email: "sink", sms: "sink", whatsapp: "sink" });
+    expect(body.providers).toEqual({ email: "sink", sms: "sink", whatsapp: "sink", push: "sink" });
     expect(body.sent).toBeGreaterThanOrEqual(1);
     const { rows } = await ownerQuery<{ subject: string; destination: string }>(
       "select s.subject, s.destination from private.alert_sink s join private.alert_deliveries d on d.id = s.delivery_id where d.user_id = $1", [gil.id]);

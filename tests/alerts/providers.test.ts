@@ -29,9 +29,10 @@ beforeEach(() => {
 const email = (deliveryId: string = crypto.randomUUID(), subject = "You're going"): OutboundMessage => ({
   deliveryId, channel: "email", to: "ana@example.test", email: { subject, text: "Plain", html: "<p>Html</p>" },
 });
-const sms = (to = "+447400123456", channel: "sms" | "whatsapp" = "sms"): OutboundMessage => ({
-  deliveryId: crypto.randomUUID(), channel, to, text: "Rally: see you tomorrow",
-});
+const sms = (to = "+447400123456", channel: "sms" | "whatsapp" = "sms"): OutboundMessage =>
+  channel === "sms"
+    ? { deliveryId: crypto.randomUUID(), channel, to, text: "Rally: see you tomorrow" }
+    : { deliveryId: crypto.randomUUID(), channel, to, text: "Rally: see you tomorrow", template: null };
 
 describe("Resend adapter against the Resend stand-in", () => {
   const provider = () => createResendProvider({ apiKey: resend.apiKey, baseUrl: resend.url, from: "Rally <alerts@rally.example>" });

@@ -6,20 +6,23 @@
 import pg from "pg";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runDispatch } from "../../functions/_shared/alerts/dispatcher.ts";
-import { claimDeliveries, completeDeliveries } from "../../functions/_shared/alerts/outbox.ts";
+import { claimDeliveries, completeDeliveries, recordSinkAlerts } from "../../functions/_shared/alerts/outbox.ts";
+import { createSinkProvider } from "../../functions/_shared/alerts/providers/sink.ts";
 import { createResendProvider } from "../../functions/_shared/alerts/providers/resend.ts";
 import { createTwilioProvider } from "../../functions/_shared/alerts/providers/twilio.ts";
 import { closePool, withServiceRole } from "../../functions/_shared/db.ts";
 import { handler as resendWebhook } from "../../functions/resend-webhook/handler.ts";
+import { handler as twilioInbound } from "../../functions/twilio-inbound/handler.ts";
 import { handler as twilioStatus } from "../../functions/twilio-status/handler.ts";
 import { ownerQuery, asUser, closeTestPools } from "../support/db.ts";
 import { envOverride, testEnv } from "../support/env.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
-import { createUser, type TestUser } from "../support/users.ts";
+import { createUser, forgetWelcome, type TestUser } from "../support/users.ts";
 import { confirmPhone } from "../support/phones.ts";
 
 const CALLBACK_URL = "https://rally.example/functions/v1/twilio-status";
+const INBOUND_URL = "https://rally.example/functions/v1/twilio-inbound";
 const WEBHOOK_URL = "https://rally.example/functions/v1/resend-webhook";
 const WEBHOOK_SECRET = `whsec_${Buffer.from("resend-webhook-secret-for-tests!").toString("base64")}`;
 
@@ -34,7 +37,7 @@ beforeAll(async () => {
   pool = new pg.Pool({ connectionString: testEnv("SUPABASE_DB_URL"), max: 3 });
   env.set({
     TWILIO_ACCOUNT_SID: twilio.accountSid, TWILIO_AUTH_TOKEN: twilio.authToken, TWILIO_STATUS_CALLBACK_URL: CALLBACK_URL,
-    RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    TWILIO_INBOUND_WEBHOOK_URL: INBOUND_URL, RESEND_WEBHOOK_SECRET: WEBHOOK_SECRET,
   });
 });
 afterAll(async () => {
@@ -62,6 +65,7 @@ async function dispatch(): Promise<void> {
                                   whatsappFrom: "+14155238886", statusCallbackUrl: CALLBACK_URL }),
       whatsapp: createTwilioProvider({ accountSid: twilio.accountSid, authToken: twilio.authToken, baseUrl: twilio.url, smsFrom: "+15005550006",
                                        whatsappFrom: "+14155238886", statusCallbackUrl: CALLBACK_URL }),
+      push: createSinkProvider((records) => withServiceRole((db) => recordSinkAlerts(db, records), { pool })),
     },
     appUrl: "https://rally.example",
   }, { batchSize: 50, maxBatches: 5, concurrency: 5, budgetMs: 10_000, leaseSeconds: 60 });
@@ -78,11 +82,14 @@ const outcome = async (res: Response): Promise<string> => ((await res.json()) as
 describe("Twilio status callbacks", () => {
   it("are verified, applied once, and never move a status back", async () => {
     const ivy = await createUser();
+    await forgetWelcome(ivy);
     await confirmPhone(ivy, "+447400123456");
     await asUser(ivy.claims, async (db) => {
       await db.query("select public.set_whatsapp_opt_in(true)");
       await db.query("select public.set_notification_preference('event_cancelled', 'whatsapp', true)");
     });
+    // Ivy wrote to Rally on WhatsApp, so free text may go to her for 24 hours (tests/alerts/whatsapp.test.ts).
+    expect((await twilioInbound(await twilio.inbound("+447400123456", "+14155238886", "Hi", INBOUND_URL))).status).toBe(200);
     await ownerQuery("select private.notify($1, 'event_cancelled', 'Gig cancelled', 'Sorry', '{}')", [ivy.id]);
     await dispatch();
     const sms = twilio.messages.find((message) => message.to === "+447400123456")!;
@@ -103,11 +110,14 @@ describe("Twilio status callbacks", () => {
 
     res = await twilioStatus(await twilio.statusCallbackRequest(whatsapp, "undelivered", { ErrorCode: "63016" }));
     expect(await outcome(res)).toBe("applied");
-    expect(await delivery(ivy, "whatsapp")).toMatchObject({ status: "failed", last_error: "Twilio error 63016" });
+    // 63016: WhatsApp refused it outside the 24-hour window, so the alert goes by SMS instead.
+    expect(await delivery(ivy, "whatsapp")).toMatchObject({
+      status: "failed", last_error: "Twilio error 63016 — outside WhatsApp's 24-hour window: sent by SMS instead" });
   });
 
   it("refuse a forged or tampered callback", async () => {
-    const message = twilio.messages.at(-1) ?? { sid: "SMx", to: "+1", from: "+1", messagingServiceSid: null, body: "x", statusCallback: `${CALLBACK_URL}?delivery_id=x` };
+    const message = twilio.messages.at(-1) ?? { sid: "SMx", to: "+1", from: "+1", messagingServiceSid: null, body: "x", contentSid: null,
+                                                contentVariables: null, statusCallback: `${CALLBACK_URL}?delivery_id=x`, status: "queued" as const, errorCode: null };
     const genuine = await twilio.statusCallbackRequest(message, "delivered");
     const tampered = new Request(genuine.url, { method: "POST", headers: genuine.headers, body: (await genuine.text()).replace("delivered", "failed") });
     const res = await twilioStatus(tampered);
@@ -121,6 +131,7 @@ describe("Twilio status callbacks", () => {
 describe("Resend webhooks", () => {
   it("mark emails delivered, and a bounce stops further emails to that address", async () => {
     const jon = await createUser();
+    await forgetWelcome(jon);
     await ownerQuery("select private.notify($1, 'booking_confirmed', 'Going ' || g, null, '{}') from generate_series(1, 2) g", [jon.id]);
     await dispatch();
     const [first, second] = resend.emails.filter((email) => email.to[0] === jon.email);
@@ -151,6 +162,7 @@ describe("Resend webhooks", () => {
 
   it("email.suppressed (Resend did not send: the address is on its suppression list) fails the delivery and suppresses the address", async () => {
     const kim = await createUser();
+    await forgetWelcome(kim);
     await ownerQuery("select private.notify($1, 'booking_confirmed', 'Suppressed one', null, '{}')", [kim.id]);
     await dispatch();
     const sent = resend.emails.find((email) => email.to[0] === kim.email);

@@ -37,6 +37,11 @@ function delivery(overrides: Partial<ClaimedDelivery> = {}): ClaimedDelivery {
       id: EVENT_ID, title: "Spring brunch", starts_at: "2027-03-14T14:00:00Z", ends_at: "2027-03-14T16:00:00Z",
       timezone: "America/New_York", venue_name: "Café Luna", city: "New York",
     },
+    timezone: "America/New_York",
+    device_platform: null,
+    badge: null,
+    whatsapp_content_sid: null,
+    whatsapp_variables: null,
     ...overrides,
   };
 }

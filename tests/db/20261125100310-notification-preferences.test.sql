@@ -3,7 +3,7 @@
 -- WhatsApp opt-in, set quiet hours in their own time zone, and read their notifications a page
 -- at a time, marking some or all read on every device.
 begin;
-select plan(54);
+select plan(63);
 
 create function pg_temp.notification_id(p_title text) returns uuid language sql security definer as $$
   select id from public.notifications where title = p_title
@@ -13,10 +13,34 @@ create function pg_temp.type_count() returns integer language sql security defin
 select tests.create_supabase_user('nia', 'nia@example.test', '{"username":"nia_n","timezone":"Europe/London"}');
 select tests.create_supabase_user('oli', 'oli@example.test', '{"username":"oli_o","timezone":"America/New_York"}');
 
+-- Welcome: once, when the account can be reached (Auth confirmed the email), never before.
+select is((select count(*)::int from public.notifications where user_id = tests.get_supabase_uid('nia') and type = 'welcome'), 1,
+          'a sign-up with a confirmed email is welcomed');
+select is((select count(*)::int from private.alert_deliveries where user_id = tests.get_supabase_uid('nia') and type = 'welcome' and channel = 'email'), 1,
+          'by email too');
+insert into auth.users (instance_id, id, aud, role, email, encrypted_password, raw_app_meta_data, raw_user_meta_data, created_at, updated_at)
+values ('00000000-0000-0000-0000-000000000000', '00000000-0000-4000-8000-00000000e1c0', 'authenticated', 'authenticated',
+        'victim@example.test', '', '{"provider":"email","providers":["email"]}', '{"username":"unconfirmed_u"}', now(), now());
+select is((select count(*)::int from public.notifications where user_id = '00000000-0000-4000-8000-00000000e1c0'), 0,
+          'an unconfirmed sign-up is not (anyone can type someone else''s email)');
+update auth.users set email_confirmed_at = now() where id = '00000000-0000-4000-8000-00000000e1c0';
+update auth.users set email_confirmed_at = now() + interval '1 minute' where id = '00000000-0000-4000-8000-00000000e1c0';
+select is((select count(*)::int from public.notifications where user_id = '00000000-0000-4000-8000-00000000e1c0' and type = 'welcome'), 1,
+          'following the confirmation link brings the welcome, once');
+-- The inbox stories below start from empty inboxes.
+delete from public.notifications where type = 'welcome';
+
 -- The preference grid
 select tests.authenticate_as('nia');
 select is((select count(*)::int from public.my_notification_preferences()),
-          pg_temp.type_count() * 4, 'Nia sees every notification type × four channels');
+          pg_temp.type_count() * 5, 'Nia sees every notification type × five channels');
+select is((select enabled::text || is_default::text from public.my_notification_preferences()
+            where type = 'message_received' and channel = 'push'), 'truetrue', 'chat messages come as pushes by default');
+select is((select enabled from public.set_notification_preference('message_received', 'push', false)), false,
+          'and push is a channel she can turn off like any other');
+select tests.as_superuser();
+delete from public.notification_preferences;
+select tests.authenticate_as('nia');
 select is((select enabled::text || locked::text || is_default::text from public.my_notification_preferences()
             where type = 'payout_paid' and channel = 'email'), 'truetruetrue', 'payout emails are on and locked');
 select is((select enabled::text || is_default::text from public.my_notification_preferences()
@@ -67,6 +91,9 @@ grant select on nia_code to public;
 select tests.authenticate_as('nia');
 select is((select verified from public.verify_phone_number((select code from nia_code))), true, 'Nia confirms her number with the texted code');
 select isnt((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(true)), null, 'Nia opts in to WhatsApp, recorded with the time');
+select is((select whatsapp_fallback from public.notification_settings), 'sms', 'a WhatsApp alert that cannot go out goes by SMS, unless she says otherwise');
+select is((select whatsapp_fallback from public.set_whatsapp_opt_in(true, 'none')), 'none', 'she can choose to skip those instead');
+select is(tests.hint_of($$select public.set_whatsapp_opt_in(true, 'carrier pigeon')$$), 'invalid_fallback', 'a fallback is sms or none');
 select results_eq($$select whatsapp_opt_in_at is null, phone_verified_at is null from public.set_phone_number('+447700900456')$$,
                   $$values (true, true)$$, 'a new phone number is unverified again and withdraws the WhatsApp opt-in');
 select is((select whatsapp_opt_in_at from public.set_whatsapp_opt_in(false)), null, 'opting out clears it too');

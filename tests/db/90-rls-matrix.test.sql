@@ -4,7 +4,7 @@
 -- row, 'error:42501' = refused by grants or WITH CHECK. Every cell runs against the real
 -- schema and is undone afterwards. A new exposed table without a section here fails the gate.
 begin;
-select plan(748);
+select plan(776);
 
 select tests.create_supabase_user('owner', 'owner@example.test', '{"username":"owner"}');
 select tests.create_supabase_user('other', 'other@example.test', '{"username":"other"}');
@@ -13,7 +13,7 @@ select tests.create_supabase_user('cohost', 'cohost@example.test', '{"username":
 select tests.create_supabase_user('admin', 'admin@example.test', '{"username":"the_admin"}', '{"role":"admin"}');
 select tests.create_supabase_user('stranger', 'stranger@example.test', '{"username":"stranger"}');
 update public.profiles set is_host = true, host_status = 'active', payouts_enabled = true where id = tests.get_supabase_uid('host');
-select private.notify(tests.get_supabase_uid('owner'), 'welcome', 'Welcome to Rally');
+-- The owner's one notification is the welcome their confirmed sign-up brought.
 
 -- Event fixtures: E published (owner confirmed, cohost manages), D a draft, P1/P2 past events the
 -- owner attended (P1 already reviewed). Past rows skip the validation triggers, as history does.
@@ -78,7 +78,7 @@ select is_empty($$
   select unnest(array['profiles', 'notifications', 'currencies', 'follows', 'blocks', 'events', 'ticket_types',
                       'event_cohosts', 'bookings', 'waitlist_entries', 'reviews',
                       'event_invitations', 'event_invite_links', 'promo_codes', 'booking_seats', 'booking_transfers',
-                      'notification_preferences', 'notification_settings',
+                      'notification_preferences', 'notification_settings', 'push_devices',
                       'conversations', 'conversation_members', 'messages', 'message_reactions',
                       'group_invitations', 'wallet_balances', 'payout_schedules', 'event_series'])
 $$, 'every table and view in public has an RLS matrix section');
@@ -380,6 +380,24 @@ cross join (values
   ('update', $$update public.notification_settings set phone_e164 = '+447700900123' where user_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
   ('delete', $$delete from public.notification_settings where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
+) as x(action, stmt, expected);
+
+-- push_devices: the owner reads their own devices; register_push_device / unregister_push_device write.
+select tests.authenticate_as('owner');
+select public.register_push_device('matrix-token-owner-0001:APA91bOwner', 'ios');
+select tests.as_superuser();
+insert into matrix
+select 'push_devices', a.actor, x.action, x.stmt, x.expected[a.ord]
+from (values ('anon', 1), ('owner', 2), ('other', 3), ('host', 4), ('cohost', 5), ('admin', 6), ('service_role', 7)) as a(actor, ord)
+cross join (values
+  ('select', $$select 1 from public.push_devices where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'rows:1', 'rows:0', 'rows:0', 'rows:0', 'rows:0', 'rows:1']),
+  ('insert', $$insert into public.push_devices (user_id, token, platform) values (tests.get_supabase_uid('owner'), 'matrix-token-new-0002:APA91bNew', 'android')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('update', $$update public.push_devices set platform = 'android' where user_id = tests.get_supabase_uid('owner')$$,
+   array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1']),
+  ('delete', $$delete from public.push_devices where user_id = tests.get_supabase_uid('owner')$$,
    array['error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'error:42501', 'rows:1'])
 ) as x(action, stmt, expected);
 

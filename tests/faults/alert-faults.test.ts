@@ -35,7 +35,7 @@ import { type PgFault, startPgFaultProxy, type PgFaultProxy } from "../support/p
 import type { InjectedFailure } from "../support/stand-ins/http.ts";
 import { startResendStandIn, type ResendStandIn } from "../support/stand-ins/resend.ts";
 import { startTwilioStandIn, type TwilioStandIn } from "../support/stand-ins/twilio.ts";
-import { createUser, type TestUser, uniqueSuffix } from "../support/users.ts";
+import { createUser, forgetWelcome, type TestUser, uniqueSuffix } from "../support/users.ts";
 import { confirmPhone } from "../support/phones.ts";
 
 const TIMEOUT_MS = 300;
@@ -94,6 +94,7 @@ async function dispatch(): Promise<{ status: number; body: Record<string, unknow
 /** A user who gets booking approvals by email and by SMS. */
 async function subscriber(): Promise<{ user: TestUser; phone: string }> {
   const user = await createUser();
+  await forgetWelcome(user); // one alert per test: the approval
   const phone = `+1202555${String(Math.floor(Math.random() * 10_000)).padStart(4, "0")}`;
   await confirmPhone(user, phone);
   await asUser(user.claims, (db) => db.query("select public.set_notification_preference('booking_approved', 'sms', true)"));
@@ -282,7 +283,8 @@ describe("a batch that would outlive its claim's lease", () => {
     const delivery = (i: number): ClaimedDelivery => ({
       id: `00000000-0000-4000-8000-00000000000${i}`, claim_token: `10000000-0000-4000-8000-00000000000${i}`, attempt: 1, max_attempts: 8,
       channel: "sms", type: "booking_approved", destination: "+12025550100", locale: null, display_name: null, title: "Approved",
-      body: null, data: {}, event: null,
+      body: null, data: {}, event: null, timezone: null, device_platform: null, badge: null, whatsapp_content_sid: null,
+      whatsapp_variables: null,
     });
     const started: number[] = [];
     const hanging: Provider = {
@@ -301,7 +303,7 @@ describe("a batch that would outlive its claim's lease", () => {
         recorded.push(...results);
         return Promise.resolve(results.length);
       },
-      providers: { email: hanging, sms: hanging, whatsapp: hanging },
+      providers: { email: hanging, sms: hanging, whatsapp: hanging, push: hanging },
       appUrl: "https://rally.example",
       now: () => clock,
       random: () => 0.5,

@@ -11,7 +11,7 @@
  * issuing runs `public.custom_access_token_hook` as that role, under RLS, when the migration
  * defining it is applied — so `user_role` is what production would put there.
  */
-import { authAdminPool, one, transaction } from "./db.ts";
+import { authAdminPool, one, ownerQuery, transaction } from "./db.ts";
 import { type GoTrueClaims, signJwt, userClaims } from "./jwt.ts";
 
 export interface CreateUserOptions {
@@ -108,4 +108,14 @@ async function runAccessTokenHook(userId: string, claims: GoTrueClaims): Promise
     if (out?.error !== undefined) throw new Error(`access token hook refused: ${JSON.stringify(out.error)}`);
     return out?.claims ?? claims;
   });
+}
+
+/**
+ * A confirmed sign-up brings the welcome (private.send_welcome: in-app and email). Tests that
+ * count a user's alert deliveries remove its deliveries first: that story is told in
+ * tests/db/20261125100310-notification-preferences, and here it would only be one more row.
+ */
+export async function forgetWelcome(...users: TestUser[]): Promise<void> {
+  await ownerQuery("delete from private.alert_deliveries where user_id = any ($1::uuid[]) and type = 'welcome'",
+    [users.map((user) => user.id)]);
 }

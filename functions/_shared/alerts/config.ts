@@ -5,6 +5,9 @@
  *   sms       Twilio when TWILIO_ACCOUNT_SID and TWILIO_AUTH_TOKEN are set (then TWILIO_SMS_FROM
  *             or TWILIO_MESSAGING_SERVICE_SID is required), else the sink
  *   whatsapp  Twilio likewise (then TWILIO_WHATSAPP_FROM is required), else the sink
+ *   push      FCM HTTP v1 when FCM_SERVICE_ACCOUNT_JSON is set (a service-account key file's
+ *             JSON, raw or base64; FCM_PROJECT_ID overrides its project_id, FCM_API_BASE the
+ *             API's base URL), else the sink
  *
  * ALERT_PROVIDER_TIMEOUT_MS (100–60000, default 15000) bounds each call to Resend or Twilio;
  * a provider that answers later is treated as a timeout (retried with backoff).
@@ -13,6 +16,8 @@
  * error: 503 not_configured naming the variables, rather than alerts silently going to the sink.
  */
 import { NotConfiguredError, readEnv } from "../env.ts";
+import { FCM_DEFAULT_BASE } from "./providers/fcm.ts";
+import { serviceAccountSchema, type ServiceAccount } from "./providers/google-oauth.ts";
 import { RESEND_DEFAULT_BASE } from "./providers/resend.ts";
 import { TWILIO_DEFAULT_BASE } from "./providers/twilio.ts";
 import type { Channel, ProviderName } from "./types.ts";
@@ -29,9 +34,17 @@ export interface TwilioSettings {
   timeoutMs?: number;
 }
 
+export interface FcmSettings {
+  serviceAccount: ServiceAccount;
+  projectId: string;
+  baseUrl: string;
+  timeoutMs?: number;
+}
+
 export interface AlertsConfig {
   resend: ResendSettings | null;
   twilio: TwilioSettings | null;
+  fcm: FcmSettings | null;
   /** Base URL of the app, for links in alerts. */
   appUrl: string;
   /** ALERT_PROVIDER_TIMEOUT_MS when set (the adapters' default otherwise). */
@@ -50,6 +63,40 @@ function withOptional<T extends object>(base: T, extras: Partial<Record<keyof T,
     if (value !== undefined) Object.assign(out, { [key]: value });
   }
   return out;
+}
+
+/** The key file as given: its JSON, or the same in base64 (what fits a one-line secret). */
+export function parseServiceAccount(raw: string): ServiceAccount | null {
+  const candidates = [raw.trim()];
+  try {
+    candidates.push(atob(raw.trim()));
+  } catch {
+    // not base64
+  }
+  for (const text of candidates) {
+    try {
+      const parsed = serviceAccountSchema.safeParse(JSON.parse(text));
+      if (parsed.success) return parsed.data;
+    } catch {
+      // not JSON
+    }
+  }
+  return null;
+}
+
+function fcmSettings(read: Read, missing: string[], timeout: { timeoutMs?: number }): FcmSettings | null {
+  const raw = read("FCM_SERVICE_ACCOUNT_JSON");
+  if (raw === undefined) {
+    if (read("FCM_PROJECT_ID") !== undefined || read("FCM_API_BASE") !== undefined) missing.push("FCM_SERVICE_ACCOUNT_JSON");
+    return null;
+  }
+  const serviceAccount = parseServiceAccount(raw);
+  if (serviceAccount === null) {
+    missing.push("FCM_SERVICE_ACCOUNT_JSON");
+    return null;
+  }
+  return { serviceAccount, projectId: read("FCM_PROJECT_ID") ?? serviceAccount.project_id,
+           baseUrl: read("FCM_API_BASE") ?? FCM_DEFAULT_BASE, ...timeout };
 }
 
 /** Reads the alert providers' configuration; throws NotConfiguredError (503) when incomplete. */
@@ -88,16 +135,19 @@ export function alertsConfig(read: Read = readEnv): AlertsConfig {
         { smsFrom, messagingServiceSid, whatsappFrom, statusCallbackUrl });
     }
   }
+  const fcm = fcmSettings(read, missing, timeout);
   if (missing.length > 0) throw new NotConfiguredError(missing);
   return {
     resend,
     twilio,
+    fcm,
     ...(timeoutMs === undefined ? {} : { providerTimeoutMs: timeoutMs }),
     appUrl: read("RALLY_APP_URL") ?? DEFAULT_APP_URL,
     choice: {
       email: resend === null ? "sink" : "resend",
       sms: twilio === null ? "sink" : "twilio",
       whatsapp: twilio === null ? "sink" : "twilio",
+      push: fcm === null ? "sink" : "fcm",
     },
   };
 }

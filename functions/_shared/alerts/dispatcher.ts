@@ -19,7 +19,7 @@
  */
 import { retryDelayMs } from "./backoff.ts";
 import { DEFAULT_TIMEOUT_MS } from "./providers/http.ts";
-import { renderEmail, renderText } from "./templates.ts";
+import { renderEmail, renderPush, renderText, renderWhatsAppTemplate } from "./templates.ts";
 import type { Channel, ClaimedDelivery, DeliveryResult, OutboundMessage, ProviderSet, SendOutcome } from "./types.ts";
 
 export interface DispatchDeps {
@@ -57,10 +57,20 @@ export interface DispatchSummary {
 
 /** Renders a delivery for its channel; throws when it has no destination. */
 export function outboundMessage(delivery: ClaimedDelivery, appUrl: string): OutboundMessage {
-  if (delivery.destination === null || delivery.destination === "") throw new Error("the delivery has no destination");
-  return delivery.channel === "email"
-    ? { deliveryId: delivery.id, channel: "email", to: delivery.destination, email: renderEmail(delivery, appUrl) }
-    : { deliveryId: delivery.id, channel: delivery.channel, to: delivery.destination, text: renderText(delivery, appUrl) };
+  const to = delivery.destination;
+  if (to === null || to === "") throw new Error("the delivery has no destination");
+  const deliveryId = delivery.id;
+  switch (delivery.channel) {
+    case "email":
+      return { deliveryId, channel: "email", to, email: renderEmail(delivery, appUrl) };
+    case "sms":
+      return { deliveryId, channel: "sms", to, text: renderText(delivery, appUrl) };
+    case "whatsapp":
+      return { deliveryId, channel: "whatsapp", to, text: renderText(delivery, appUrl), template: renderWhatsAppTemplate(delivery, appUrl) };
+    case "push":
+      if (delivery.device_platform === null) throw new Error("the push delivery has no device platform");
+      return { deliveryId, channel: "push", to, platform: delivery.device_platform, push: renderPush(delivery, appUrl) };
+  }
 }
 
 /** The outcome to record for one delivery. */
@@ -70,7 +80,8 @@ export function resultFor(delivery: ClaimedDelivery, outcome: SendOutcome, provi
     case "sent":
       return { ...base, outcome: "sent", ...(provider === undefined ? {} : { provider }), provider_message_id: outcome.providerMessageId };
     case "permanent":
-      return { ...base, outcome: "dead", ...(provider === undefined ? {} : { provider }), error: outcome.error };
+      return { ...base, outcome: "dead", ...(provider === undefined ? {} : { provider }), error: outcome.error,
+               ...(outcome.forgetDestination === true ? { forget_device: true } : {}) };
     case "retryable": {
       const delay = retryDelayMs(delivery.attempt, random, undefined, outcome.retryAfterMs);
       return { ...base, outcome: "retry", ...(provider === undefined ? {} : { provider }), error: outcome.error,
@@ -149,7 +160,7 @@ export async function mapConcurrent<T, R>(items: readonly T[], limit: number, wo
 export async function runDispatch(deps: DispatchDeps, options: DispatchOptions = DEFAULT_DISPATCH): Promise<DispatchSummary> {
   const now = deps.now ?? Date.now;
   const started = now();
-  const summary: DispatchSummary = { batches: 0, claimed: 0, sent: 0, retried: 0, dead: 0, byChannel: { email: 0, sms: 0, whatsapp: 0 } };
+  const summary: DispatchSummary = { batches: 0, claimed: 0, sent: 0, retried: 0, dead: 0, byChannel: { email: 0, sms: 0, whatsapp: 0, push: 0 } };
   const sendTimeoutMs = options.sendTimeoutMs ?? DEFAULT_TIMEOUT_MS;
   while (summary.batches < options.maxBatches && now() - started < options.budgetMs) {
     // Taken before the claim, so never later than the lease the database grants.
@@ -172,7 +183,8 @@ export async function runDispatch(deps: DispatchDeps, options: DispatchOptions =
         summary.dead += 1;
       }
     }
-    if (claimed.length < options.batchSize) break;
+    // A short batch does not end the run: claiming may have queued an SMS in place of a WhatsApp
+    // alert without a template, due at once; the run ends when a claim finds nothing.
   }
   return summary;
 }

@@ -10,8 +10,8 @@ import { claimedDeliverySchema, type ClaimedDelivery, type DeliveryResult } from
 
 export async function claimDeliveries(db: DbClient, limit: number, leaseSeconds: number): Promise<ClaimedDelivery[]> {
   const { rows } = await db.query(
-    `select id, claim_token, attempt, max_attempts, channel, type, destination, locale, display_name, title, body, data,
-            event
+    `select id, claim_token, attempt, max_attempts, channel, type, destination, locale, timezone, display_name, title, body, data,
+            event, device_platform, badge, whatsapp_content_sid, whatsapp_variables
        from private.claim_alert_deliveries($1, $2)`,
     [limit, leaseSeconds],
   );

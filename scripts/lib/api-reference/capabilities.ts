@@ -44,9 +44,10 @@ export const CAPABILITIES: readonly Capability[] = [
   {
     title: 'Social graph and alerts',
     doc: 'social-and-alerts.md',
-    migrations: ['20261125100310_notification_preferences', '20261125110100_follows_and_blocks', '20261125140000_social_graph_rpcs',
-      '20261125140200_alert_outbox', '20261125140300_event_reminders', '20261125140400_event_promotion'],
-    functions: ['contact-points', 'dispatch-alerts', 'resend-webhook', 'twilio-status'],
+    migrations: ['20261125100310_notification_preferences', '20261125100320_push_devices', '20261125110100_follows_and_blocks',
+      '20261125140000_social_graph_rpcs', '20261125140100_whatsapp_templates_and_inbound', '20261125140200_alert_outbox',
+      '20261125140300_event_reminders', '20261125140350_event_announcements', '20261125140400_event_promotion'],
+    functions: ['contact-points', 'dispatch-alerts', 'resend-webhook', 'twilio-inbound', 'twilio-status'],
   },
   {
     title: 'Payments',

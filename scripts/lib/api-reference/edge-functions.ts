@@ -29,6 +29,7 @@ import { body as paymentsWorkerBody } from '../../../functions/payments-worker/h
 import { eventSchema as resendEvent } from '../../../functions/resend-webhook/handler.ts';
 import { optionsSchema as storagePurgeBody } from '../../../functions/storage-purge/handler.ts';
 import { formSchema as twilioForm } from '../../../functions/twilio-status/handler.ts';
+import { formSchema as twilioInboundForm } from '../../../functions/twilio-inbound/handler.ts';
 import { compareText } from './sql-text.ts';
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -84,14 +85,15 @@ const notificationSettings = z.strictObject({
   phone_updated_at: isoTime.nullable(),
   phone_verified_at: isoTime.nullable().describe('when the owner confirmed it with the texted code (verify_phone_number); nothing is sent to an unverified number'),
   whatsapp_opt_in_at: isoTime.nullable(),
+  whatsapp_fallback: z.enum(['sms', 'none']).describe('a WhatsApp alert that cannot go out as WhatsApp: sent by SMS instead, or skipped'),
   quiet_hours_start: z.string().nullable().describe('HH:MM:SS in the user\'s timezone'),
   quiet_hours_end: z.string().nullable(),
   email_suppressed_at: isoTime.nullable(),
 });
 
-const channelCounts = z.strictObject({ email: z.number().int(), sms: z.number().int(), whatsapp: z.number().int() });
+const channelCounts = z.strictObject({ email: z.number().int(), sms: z.number().int(), whatsapp: z.number().int(), push: z.number().int() });
 const providerChoice = z.strictObject({
-  email: z.enum(['resend', 'sink']), sms: z.enum(['twilio', 'sink']), whatsapp: z.enum(['twilio', 'sink']),
+  email: z.enum(['resend', 'sink']), sms: z.enum(['twilio', 'sink']), whatsapp: z.enum(['twilio', 'sink']), push: z.enum(['fcm', 'sink']),
 });
 
 const profile = z.strictObject({
@@ -314,6 +316,17 @@ export const FUNCTIONS: readonly FunctionSpec[] = [
     ],
   },
   {
+    name: 'twilio-inbound',
+    endpoints: [{
+      method: 'POST', path: '/twilio-inbound',
+      summary: 'Twilio\'s incoming-message webhook for Rally\'s SMS and WhatsApp senders: stored once per MessageSid; a WhatsApp message opens the number\'s 24-hour window for free-form WhatsApp; STOP on WhatsApp withdraws the opt-in.',
+      caller: 'Twilio (X-Twilio-Signature with TWILIO_AUTH_TOKEN over TWILIO_INBOUND_WEBHOOK_URL)',
+      headers: ['X-Twilio-Signature'],
+      request: { kind: 'form', schema: twilioInboundForm, note: 'application/x-www-form-urlencoded, as Twilio posts an incoming message' },
+      response: z.string().describe('empty TwiML, text/xml `<Response></Response>` (Rally does not reply); header X-Rally-Outcome: recorded | duplicate | opted_out'),
+    }],
+  },
+  {
     name: 'twilio-status',
     endpoints: [{
       method: 'POST', path: '/twilio-status',
@@ -353,6 +366,10 @@ export const HELPER_ERRORS: Readonly<Record<string, readonly HttpErrorSpec[]>> =
   getStripe: [{ status: 503, code: 'not_configured' }],
   webhookSecret: [{ status: 503, code: 'not_configured' }],
   alertsConfig: [{ status: 503, code: 'not_configured' }],
+  twilioWebhookSettings: [{ status: 503, code: 'not_configured' }],
+  verifiedTwilioForm: [{ status: 400, code: 'invalid_form' }, { status: 403, code: 'invalid_signature' },
+                       { status: 413, code: 'payload_too_large', note: 'body over the function\'s cap, read no further' }],
+  requireOurAccount: [{ status: 403, code: 'wrong_account' }],
   withUserContext: [
     { status: 400, code: '<hint>', note: 'SQL 22023 (bad input), code = the SQL hint' },
     { status: 403, code: '<hint>', note: 'SQL 42501 (forbidden), code = the SQL hint (`forbidden` without one)' },

@@ -1,6 +1,6 @@
 /**
- * The sink provider: records every alert in the database (`private.alert_sink`) instead of
- * sending it. The default when no provider keys are set, so local development and CI exercise
+ * The sink provider: records every alert (email, SMS, WhatsApp, push) in the database
+ * (`private.alert_sink`) instead of sending it. The default when no provider keys are set, so local development and CI exercise
  * the whole pipeline — outbox, claims, templates, outcomes — without sending anything. Like a
  * real provider it is idempotent: the same delivery id gives back the same message id.
  */
@@ -18,11 +18,21 @@ export interface SinkRecord {
 /** Stores records and returns their ids, in order. */
 export type SinkRecorder = (records: readonly SinkRecord[]) => Promise<string[]>;
 
+/** What the sink keeps of a message: for a WhatsApp template, its Content SID and variables as the subject. */
 export function sinkRecord(message: OutboundMessage): SinkRecord {
-  return message.channel === "email"
-    ? { deliveryId: message.deliveryId, channel: "email", destination: message.to, subject: message.email.subject,
-        text: message.email.text, html: message.email.html }
-    : { deliveryId: message.deliveryId, channel: message.channel, destination: message.to, subject: null, text: message.text, html: null };
+  const base = { deliveryId: message.deliveryId, channel: message.channel, destination: message.to };
+  switch (message.channel) {
+    case "email":
+      return { ...base, subject: message.email.subject, text: message.email.text, html: message.email.html };
+    case "sms":
+      return { ...base, subject: null, text: message.text, html: null };
+    case "whatsapp":
+      return { ...base, text: message.text, html: null,
+               subject: message.template === null ? null
+                 : `template ${message.template.contentSid} ${JSON.stringify(message.template.variables)}` };
+    case "push":
+      return { ...base, subject: message.push.title, text: message.push.body, html: null };
+  }
 }
 
 export function createSinkProvider(record: SinkRecorder): Provider {

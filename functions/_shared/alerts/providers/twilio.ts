@@ -2,7 +2,11 @@
  * SMS and WhatsApp through Twilio's Messages API
  * (POST /2010-04-01/Accounts/{AccountSid}/Messages.json), as documented: HTTP Basic auth with
  * the Account SID and auth token, form-encoded To, From (or MessagingServiceSid), Body and
- * StatusCallback. WhatsApp uses the same endpoint with `whatsapp:+E.164` on both ends.
+ * StatusCallback. WhatsApp uses the same endpoint with `whatsapp:+E.164` on both ends; outside
+ * the 24-hour customer-service window it sends the approved template instead of a Body:
+ * `ContentSid` (HX…) and `ContentVariables` (a JSON object of placeholder values, {"1": "…"}),
+ * with the WhatsApp sender in From (Twilio no longer requires a Messaging Service for Content
+ * templates). Free-form Body outside the window is what Twilio fails with error 63016.
  * The status callback URL carries the delivery id, so callbacks name the delivery directly (the
  * query string is part of what Twilio signs). Twilio has no idempotency key for message
  * creation: a dispatcher that dies between Twilio's answer and recording it may send once more
@@ -45,7 +49,9 @@ export function createTwilioProvider(config: TwilioConfig): Provider {
   return {
     name: "twilio",
     async send(message: OutboundMessage): Promise<SendOutcome> {
-      if (message.channel === "email") return { kind: "permanent", error: "twilio sends SMS and WhatsApp, not email" };
+      if (message.channel === "email" || message.channel === "push") {
+        return { kind: "permanent", error: `twilio sends SMS and WhatsApp, not ${message.channel}` };
+      }
       const form = new URLSearchParams();
       if (message.channel === "whatsapp") {
         if (config.whatsappFrom === undefined) return { kind: "retryable", error: "TWILIO_WHATSAPP_FROM is not set" };
@@ -57,7 +63,12 @@ export function createTwilioProvider(config: TwilioConfig): Provider {
         else if (config.smsFrom !== undefined) form.set("From", config.smsFrom);
         else return { kind: "retryable", error: "TWILIO_SMS_FROM or TWILIO_MESSAGING_SERVICE_SID is not set" };
       }
-      form.set("Body", message.text);
+      if (message.channel === "whatsapp" && message.template !== null) {
+        form.set("ContentSid", message.template.contentSid);
+        form.set("ContentVariables", JSON.stringify(message.template.variables));
+      } else {
+        form.set("Body", message.text);
+      }
       if (config.statusCallbackUrl !== undefined) {
         const callback = new URL(config.statusCallbackUrl);
         callback.searchParams.set("delivery_id", message.deliveryId);
