@@ -144,24 +144,45 @@ as $$
 $$;
 comment on function private.try_uuid(text) is 'p_text as a uuid, or null when it is not one.';
 
--- Whether p_user_id currently allows p_type on p_channel and has a contact point for it. The
--- fan-out trigger evaluates exactly these rules set-based (tests/db check both agree).
+-- The channel rule, defined once: does an alert of a type go out on p_channel? p_preference is
+-- the recipient's own setting for the type and channel (null: the type's default in p_type, a
+-- private.notification_types row, null for an unregistered type); critical types always go by
+-- email; each channel needs its contact point (a usable email address, a verified phone, a
+-- verified phone with WhatsApp opt-in, a registered device). It reads no table: the fan-out
+-- trigger, the claim and alert_channel_allowed pass what they joined, row by row.
+create or replace function private.alert_channel_rule(
+  p_channel text, p_type private.notification_types, p_critical boolean, p_preference boolean,
+  p_email_usable boolean, p_phone_verified boolean, p_whatsapp_opted_in boolean, p_has_device boolean
+) returns boolean
+language plpgsql
+immutable
+set search_path = ''
+as $$
+begin
+  return coalesce(case p_channel
+    when 'email' then p_email_usable and (p_critical or coalesce(p_preference, p_type.email, false))
+    when 'sms' then p_phone_verified and coalesce(p_preference, p_type.sms, false)
+    when 'whatsapp' then p_phone_verified and p_whatsapp_opted_in and coalesce(p_preference, p_type.whatsapp, false)
+    when 'push' then p_has_device and coalesce(p_preference, p_type.push, false)
+  end, false);
+end
+$$;
+comment on function private.alert_channel_rule(text, private.notification_types, boolean, boolean, boolean, boolean, boolean, boolean) is
+  'Whether an alert goes out on a channel: the preference (else the type''s default; critical types always email) and the channel''s contact point.';
+
+-- Whether p_user_id currently allows p_type on p_channel and has a contact point for it.
 create or replace function private.alert_channel_allowed(p_user_id uuid, p_type text, p_channel text) returns boolean
 language sql
 stable
 security definer
 set search_path = ''
 as $$
-  select case p_channel
-           when 'email' then s.email_suppressed_at is null
-                         and (d.critical or coalesce(p.enabled, d.email))
-                         and exists (select 1 from auth.users u where u.id = p_user_id and u.email is not null)
-           when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, d.sms)
-           when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null and coalesce(p.enabled, d.whatsapp)
-           when 'push' then coalesce(p.enabled, d.push) and exists (select 1 from public.push_devices x where x.user_id = p_user_id)
-           else false
-         end
-    from private.notification_type_defaults(p_type) d
+  select private.alert_channel_rule(p_channel, t, coalesce(t.critical, private.is_critical_type_name(p_type)), p.enabled,
+           s.email_suppressed_at is null and exists (select 1 from auth.users u where u.id = p_user_id and u.email is not null),
+           s.phone_verified_at is not null, s.whatsapp_opt_in_at is not null,
+           exists (select 1 from public.push_devices x where x.user_id = p_user_id))
+    from (select 1) one
+    left join private.notification_types t on t.type = p_type
     left join public.notification_settings s on s.user_id = p_user_id
     left join public.notification_preferences p on p.user_id = p_user_id and p.type = p_type and p.channel = p_channel
 $$;
@@ -224,15 +245,8 @@ begin
      cross join (values ('email'), ('sms'), ('whatsapp'), ('push')) c(channel)
       left join public.notification_preferences p on p.user_id = n.user_id and p.type = n.type and p.channel = c.channel
       left join public.push_devices pd on c.channel = 'push' and pd.user_id = n.user_id
-     where case c.channel
-             when 'email' then s.email_suppressed_at is null
-                           and (coalesce(t.critical, private.is_critical_type_name(n.type))
-                                or coalesce(p.enabled, t.email, false))
-             when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
-             when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
-                                  and coalesce(p.enabled, t.whatsapp, false)
-             else pd.id is not null and coalesce(p.enabled, t.push, false)
-           end
+     where private.alert_channel_rule(c.channel, t, coalesce(t.critical, private.is_critical_type_name(n.type)), p.enabled,
+             s.email_suppressed_at is null, s.phone_verified_at is not null, s.whatsapp_opt_in_at is not null, pd.id is not null)
     on conflict (user_id, channel, dedupe_key, device_id) do nothing;
     return null;
   end if;
@@ -250,15 +264,8 @@ begin
      cross join (values ('email'), ('sms'), ('whatsapp'), ('push')) c(channel)
       left join public.notification_preferences p on p.user_id = n.user_id and p.type = n.type and p.channel = c.channel
       left join public.push_devices pd on c.channel = 'push' and pd.user_id = n.user_id
-     where case c.channel
-             when 'email' then s.email_suppressed_at is null
-                           and (coalesce(t.critical, private.is_critical_type_name(n.type))
-                                or coalesce(p.enabled, t.email, false))
-             when 'sms' then s.phone_verified_at is not null and coalesce(p.enabled, t.sms, false)
-             when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
-                                  and coalesce(p.enabled, t.whatsapp, false)
-             else pd.id is not null and coalesce(p.enabled, t.push, false)
-           end
+     where private.alert_channel_rule(c.channel, t, coalesce(t.critical, private.is_critical_type_name(n.type)), p.enabled,
+             s.email_suppressed_at is null, s.phone_verified_at is not null, s.whatsapp_opt_in_at is not null, pd.id is not null)
     on conflict (user_id, channel, dedupe_key, device_id) do nothing
   $fan_out$;
   return null;
@@ -318,7 +325,7 @@ begin
     select picked.* from picked
      where pg_catalog.pg_try_advisory_xact_lock(pg_catalog.hashtextextended('rally:alert_cap:' || picked.user_id::text || ':' || picked.channel, 0))
   ), facts as (
-    -- The rules of private.alert_channel_allowed and private.alert_still_relevant, set-based
+    -- The channel rule (private.alert_channel_rule) and private.alert_still_relevant's, set-based
     -- (tests/db/20261125140200-alert-outbox checks the claim agrees with them row by row).
     select due.*, n.title as n_title, n.body as n_body, n.data as n_data, pr.locale as n_locale, pr.timezone as n_timezone,
            pr.display_name as n_name, s.whatsapp_fallback as n_fallback,
@@ -331,17 +338,11 @@ begin
            case
              when n.id is null or pr.id is null then 'the user or the notification no longer exists'
              when due.channel = 'push' and (pd.id is null or pd.user_id <> due.user_id) then 'the device is no longer registered'
-             when not case due.channel
-                        when 'email' then s.email_suppressed_at is null and u.email is not null
-                                      and (coalesce(t.critical, private.is_critical_type_name(due.type))
-                                           or coalesce(p.enabled, t.email, false))
-                        when 'sms' then s.phone_verified_at is not null
-                                    and (coalesce(p.enabled, t.sms, false)
-                                         or (due.fallback_of is not null and s.whatsapp_fallback = 'sms'))
-                        when 'whatsapp' then s.phone_verified_at is not null and s.whatsapp_opt_in_at is not null
-                                         and coalesce(p.enabled, t.whatsapp, false)
-                        else coalesce(p.enabled, t.push, false)
-                      end
+             -- An SMS sent in place of a WhatsApp alert (fallback_of) goes whatever the SMS setting.
+             when not private.alert_channel_rule(due.channel, t, coalesce(t.critical, private.is_critical_type_name(due.type)),
+                        case when due.channel = 'sms' and due.fallback_of is not null and s.whatsapp_fallback = 'sms' then true else p.enabled end,
+                        s.email_suppressed_at is null and u.email is not null, s.phone_verified_at is not null,
+                        s.whatsapp_opt_in_at is not null, true)
                then 'channel no longer allowed (preference or contact point changed)'
              when not case due.type
                         when 'event_reminder' then coalesce(b.status = 'confirmed' and be.status = 'published' and be.starts_at > now(), false)
@@ -769,6 +770,7 @@ comment on function admin.retry_alert_delivery(uuid) is 'Operators: queue a dead
 -- Schema-level default privileges cannot take away PostgreSQL's global PUBLIC execute on new
 -- functions, so each private function defined here is revoked explicitly, then granted.
 revoke execute on function private.try_uuid(text), private.alert_channel_allowed(uuid, text, text),
+  private.alert_channel_rule(text, private.notification_types, boolean, boolean, boolean, boolean, boolean, boolean),
   private.alert_still_relevant(text, jsonb), private.fan_out_notifications(),
   private.claim_alert_deliveries(integer, integer), private.complete_alert_deliveries(jsonb),
   private.record_sink_alerts(jsonb), private.alert_status_rank(text),

@@ -3,7 +3,7 @@
 -- re-checking preferences, quiet hours and relevance at send time, records outcomes, retries and
 -- dead-letters; provider callbacks move statuses forward once and suppress bouncing emails.
 begin;
-select plan(56);
+select plan(58);
 
 -- The channels a notification (by title) fanned out to, e.g. 'email,sms'.
 create function pg_temp.channels(p_title text) returns text language sql security definer as $$
@@ -101,8 +101,27 @@ select is_empty($$
   except
   select u.id, n.type, 'email' from auth.users u join public.notifications n on n.user_id = u.id where u.email is null
 $$, 'and no delivery exists that the rules do not allow (but for emails to users without an address, dropped at send time)');
+-- The same agreement through the trigger's large-batch branch (more than 16 rows in one
+-- statement, as the promotion fan-out inserts them): every user, type and channel at once.
+insert into public.notifications (user_id, type, title)
+select u, t.type, 'Batch ' || t.type
+  from unnest(array[tests.get_supabase_uid('pam'), tests.get_supabase_uid('quin'), tests.get_supabase_uid('ray')]) u, private.notification_types t;
+select is_empty($$
+  select n.user_id, n.type, c.channel from public.notifications n cross join (values ('email'), ('sms'), ('whatsapp'), ('push')) c(channel)
+   where n.title like 'Batch %' and private.alert_channel_allowed(n.user_id, n.type, c.channel)
+  except
+  select d.user_id, d.type, d.channel from private.alert_deliveries d join public.notifications n on n.id = d.notification_id where n.title like 'Batch %'
+$$, 'a batch of more than 16 notifications in one statement gets a delivery on every channel the rules allow');
+select is_empty($$
+  select d.user_id, d.type, d.channel from private.alert_deliveries d join public.notifications n on n.id = d.notification_id where n.title like 'Batch %'
+  except
+  select n.user_id, n.type, c.channel from public.notifications n cross join (values ('email'), ('sms'), ('whatsapp'), ('push')) c(channel)
+   where n.title like 'Batch %' and private.alert_channel_allowed(n.user_id, n.type, c.channel)
+  except
+  select u.id, n.type, 'email' from auth.users u join public.notifications n on n.user_id = u.id where u.email is null
+$$, 'and on no other channel');
 update private.alert_deliveries d set status = 'skipped' from public.notifications n
- where n.id = d.notification_id and (n.title like 'Bulk %' or n.title in ('A reversed payout', 'Reminder A'));
+ where n.id = d.notification_id and (n.title like 'Bulk %' or n.title like 'Batch %' or n.title in ('A reversed payout', 'Reminder A'));
 -- The grid waits until the end of this story, where the claim is checked against the same rules.
 update private.alert_deliveries d set next_attempt_at = now() + interval '1 day' from public.notifications n
  where n.id = d.notification_id and n.title like 'Grid %';
