@@ -88,8 +88,7 @@ export function directErrors(source: string): ApiError[] {
   }
   // `raise exception using errcode = '…', hint = '…'` with literal values (the rate limiter raises
   // this way, to attach a DETAIL).
-  const uncommented = source.replace(/--[^\n]*/g, '');
-  for (const raise of uncommented.matchAll(/\braise\s+exception\s+using\b([^;]*);/gi)) {
+  for (const raise of stripSqlComments(source).matchAll(/\braise\s+exception\s+using\b([^;]*);/gi)) {
     const options = raise[1] ?? '';
     const sqlstate = /\berrcode\s*=\s*'([^']*)'/i.exec(options)?.[1];
     const hint = /\bhint\s*=\s*'([a-z][a-z0-9_]*)'/i.exec(options)?.[1];
