@@ -268,6 +268,20 @@ $$;
 comment on function private.claim_payment_commands(integer, integer) is
   'Service role (payments-worker): claims up to p_limit due commands with FOR UPDATE SKIP LOCKED under a lease; each claim counts as an attempt. Each row carries the idempotency_key its attempt sends.';
 
+-- The transfer a reversal command reverses, as far as it is known: the one it names, or the one
+-- the create_transfer command it names (transfer_command_id, sync_host_transfers) has made.
+create or replace function private.reversal_transfer_id(p_payload jsonb) returns text
+language sql
+stable
+security definer
+set search_path = ''
+as $$
+  select coalesce(p_payload ->> 'transfer_id',
+                  (select c.result ->> 'id' from private.payment_commands c
+                    where c.id = (p_payload ->> 'transfer_command_id')::uuid and c.kind = 'create_transfer' and c.status = 'succeeded'))
+$$;
+comment on function private.reversal_transfer_id(jsonb) is 'The transfer a reverse_transfer payload reverses: its transfer_id, else the one its transfer_command_id made (null while that is not made).';
+
 -- Fills what only becomes known after queueing (the transfer to reverse). Never changes a
 -- parameter that was already sent: only absent keys are added.
 create or replace function private.resolve_command_payload(p_command private.payment_commands) returns jsonb
@@ -281,8 +295,7 @@ declare
 begin
   if p_command.kind = 'reverse_transfer' and p_command.payload ->> 'transfer_id' is null then
     -- A reversal queued for a transfer still being made (sync_host_transfers) reverses that one.
-    select c.result ->> 'id' into v_transfer from private.payment_commands c
-     where c.id = (p_command.payload ->> 'transfer_command_id')::uuid and c.kind = 'create_transfer' and c.status = 'succeeded';
+    v_transfer := private.reversal_transfer_id(p_command.payload);
     if v_transfer is not null then
       return p_command.payload || jsonb_build_object('transfer_id', v_transfer);
     end if;
@@ -489,5 +502,6 @@ revoke execute on function
   private.queue_balance_transaction_lookup(text,uuid,uuid),
   private.record_payment_intent(uuid,jsonb),
   private.resolve_command_payload(private.payment_commands),
+  private.reversal_transfer_id(jsonb),
   private.stripe_status_known(text,text)
   from public;

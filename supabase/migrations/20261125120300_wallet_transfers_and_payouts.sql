@@ -187,13 +187,14 @@ begin
   if v_gap = 0 then
     return 0;
   end if;
-  -- Transfers made: each as far as it still holds money, counting reversals already queued for it.
+  -- Transfers made: each as far as it still holds money, counting reversals already queued for it
+  -- (also those queued while it was still being made).
   for r in
     select t.id, t.payment_id, p.booking_id,
            t.amount_cents - t.amount_reversed_cents
              - coalesce((select sum((c.payload ->> 'amount')::bigint) from private.payment_commands c
                           where c.kind = 'reverse_transfer' and c.status in ('pending', 'processing')
-                            and c.payload ->> 'transfer_id' = t.id), 0) as holds
+                            and private.reversal_transfer_id(c.payload) = t.id), 0) as holds
       from private.stripe_transfers t left join private.payments p on p.id = t.payment_id
      where t.host_id = p_host_id and t.currency = upper(p_currency)
      order by t.payment_id is not distinct from p_payment_id desc, t.created_at desc, t.id
