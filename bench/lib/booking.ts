@@ -3,6 +3,31 @@
  * each attempt by a distinct user calling public.book_event exactly as PostgREST would (one
  * transaction: request context, the RPC, commit). Baseline in the same process and cluster: a
  * minimal hot-row booking (one counter row, conditional update, insert on success).
+ *
+ * The contract floor (`bench.book_contract_floor`) is what any book_event that keeps its
+ * contract must do, as plain SQL statements with no checks beyond the ones that decide the
+ * answer, no triggers and no foreign keys, into copies of the real tables (`create table
+ * bench.x (like public.x including defaults including constraints including indexes including
+ * generated)`: the unique indexes that forbid a second active booking or a reused key stay).
+ * Reads (what an honest answer needs, without leaking a hidden event), each one index probe on
+ * the real tables:
+ *   - the caller: profile not deleted, no active suspension (the claims' sub);
+ *   - the event's visibility to the caller: the event row (published, public or unlisted), no
+ *     block between host and caller either way, the ticket type belongs to it and is not hidden;
+ *   - the seats-left answer: Σ (capacity − taken) over the ticket type's slot copies, and the
+ *     waitlist count (freed seats go to people waiting; the seats_left message carries it).
+ * A sold-out attempt stops there (answers sold_out, writes nothing). A confirmed one writes:
+ *   - rows: the booking, its booking_seats row, one slot update (skip-locked pick, waiting for
+ *     one slot only when every slot with room is locked) and one booking_allocations row, the
+ *     booking rate-limit bucket upsert, the guest's booking_confirmed notification, one
+ *     alert_deliveries row per channel the guest allows by default (booking_confirmed defaults
+ *     to email and push; the bench guests have an email and no push device: one, email), the
+ *     event-chat conversation_members row;
+ *   - Realtime messages through the real realtime.send: seats_left on event:<id>,
+ *     notification_created and conversation_added on user:<id>.
+ * It runs as a security definer PL/pgSQL function owned by postgres so that it may read the
+ * private tables as Rally's functions do and keeps its plans for the session as they do; called
+ * over the same four round trips as a Rally attempt (begin, request context, one select, commit).
  */
 import pg from 'pg';
 import { applyRequestContext } from '../../functions/_shared/db.ts';
@@ -13,11 +38,12 @@ import { median, percentile, since } from './stats.ts';
 import type { BenchUser } from './users.ts';
 
 /**
- * rally: public.book_event as PostgREST calls it. baseline: the bare hot-row booking. floor: the
- * same four round trips as a Rally attempt (begin, request context, one statement, commit) with
- * an empty statement, which no implementation of book_event can beat.
+ * rally: public.book_event as PostgREST calls it. baseline: the bare hot-row booking. contract:
+ * the contract floor (see the module docblock). roundtrip: the same four round trips as a Rally
+ * attempt (begin, request context, one statement, commit) with an empty statement, which no
+ * implementation of book_event can beat.
  */
-export type BookingSystem = 'rally' | 'baseline' | 'floor';
+export type BookingSystem = 'rally' | 'baseline' | 'contract' | 'roundtrip';
 
 export interface RaceSpec {
   system: BookingSystem;
@@ -61,15 +87,106 @@ let raceCounter = 0;
 /** Makes idempotency keys unique across processes too (a reused dev database keeps old bookings). */
 const RUN_TOKEN = crypto.randomUUID().slice(0, 8);
 
-/** Schema and tables of the hot-row baseline (as the superuser; owned by postgres, which runs it). */
+/** The real tables the contract floor writes, copied trigger-free and FK-free into schema bench. */
+const CONTRACT_TABLES = [
+  'public.bookings', 'public.booking_seats', 'private.ticket_inventory', 'private.booking_allocations',
+  'private.rate_limit_buckets', 'public.notifications', 'private.alert_deliveries', 'public.conversation_members',
+] as const;
+
+/** Schema and tables of the hot-row baseline and the contract floor (as the superuser; owned by postgres, which runs them). */
 export async function createBaselineSchema(): Promise<void> {
+  const copies = CONTRACT_TABLES.map((table) => {
+    const name = table.split('.')[1] ?? table;
+    return `create table if not exists bench.${name} (like ${table} including defaults including constraints including indexes including generated);
+    alter table bench.${name} owner to postgres;`;
+  }).join('\n');
   await adminQuery(`
     create schema if not exists bench authorization postgres;
     create table if not exists bench.hot_inventory (id int primary key, capacity int not null, taken int not null);
     create table if not exists bench.hot_bookings (id bigserial primary key, guest uuid not null);
     alter table bench.hot_inventory owner to postgres;
-    alter table bench.hot_bookings owner to postgres;`);
+    alter table bench.hot_bookings owner to postgres;
+    ${copies}
+    ${CONTRACT_FLOOR_FUNCTION}
+    alter function bench.book_contract_floor(uuid, uuid, uuid, text) owner to postgres;
+    grant usage on schema bench to authenticated;
+    revoke all on function bench.book_contract_floor(uuid, uuid, uuid, text) from public;
+    grant execute on function bench.book_contract_floor(uuid, uuid, uuid, text) to authenticated;`);
 }
+
+/** The contract floor of one free booking (module docblock): 'confirmed', 'sold_out' or 'event_not_found'. */
+const CONTRACT_FLOOR_FUNCTION = `
+create or replace function bench.book_contract_floor(p_event_id uuid, p_ticket_type_id uuid, p_conversation_id uuid, p_key text)
+returns text
+language plpgsql
+security definer
+set search_path = ''
+as $fn$
+declare
+  v_uid uuid := (current_setting('request.jwt.claims', true)::jsonb ->> 'sub')::uuid;
+  v_title text;
+  v_currency text;
+  v_left integer;
+  v_waiting integer;
+  v_start integer := floor(random() * 8)::integer;
+  v_slot smallint;
+  v_booking uuid;
+  v_notification bench.notifications;
+begin
+  select e.title, t.currency into v_title, v_currency
+    from private.events e
+    join public.ticket_types t on t.id = p_ticket_type_id and t.event_id = e.id and not t.hidden
+   where e.id = p_event_id and e.status = 'published' and e.visibility in ('public', 'unlisted')
+     and exists (select 1 from public.profiles p where p.id = v_uid and p.deleted_at is null)
+     and not exists (select 1 from private.user_suspensions s where s.user_id = v_uid and s.lifted_at is null)
+     and not exists (select 1 from public.blocks b
+                      where (b.blocker_id = e.host_id and b.blocked_id = v_uid) or (b.blocker_id = v_uid and b.blocked_id = e.host_id));
+  if not found then
+    return 'event_not_found';
+  end if;
+  select coalesce(sum(i.capacity - i.taken), 0) into v_left from bench.ticket_inventory i where i.ticket_type_id = p_ticket_type_id;
+  select count(*) into v_waiting from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting';
+  if v_left < 1 or v_waiting > 0 then
+    return 'sold_out';
+  end if;
+  loop
+    select i.slot into v_slot from bench.ticket_inventory i
+     where i.ticket_type_id = p_ticket_type_id and i.taken < i.capacity
+     order by (i.slot + 8 - v_start) % 8 limit 1 for update skip locked;
+    if found then
+      update bench.ticket_inventory set taken = taken + 1 where ticket_type_id = p_ticket_type_id and slot = v_slot;
+      exit;
+    end if;
+    select i.slot into v_slot from bench.ticket_inventory i
+     where i.ticket_type_id = p_ticket_type_id and i.taken < i.capacity order by i.capacity - i.taken desc limit 1;
+    if not found then
+      return 'sold_out';
+    end if;
+    update bench.ticket_inventory set taken = taken + 1 where ticket_type_id = p_ticket_type_id and slot = v_slot and taken < capacity;
+    exit when found;
+  end loop;
+  insert into bench.bookings (event_id, ticket_type_id, guest_id, quantity, status, currency, idempotency_key, confirmed_at)
+  values (p_event_id, p_ticket_type_id, v_uid, 1, 'confirmed', v_currency, p_key, now())
+  returning id into v_booking;
+  insert into bench.booking_seats (booking_id, seat_no, event_id) values (v_booking, 1, p_event_id);
+  insert into bench.booking_allocations (booking_id, ticket_type_id, slot, quantity) values (v_booking, p_ticket_type_id, v_slot, 1);
+  insert into bench.rate_limit_buckets as b (action, key, tokens, refilled_at) values ('booking', v_uid::text, 9, now())
+  on conflict (action, key) do update set tokens = b.tokens - 1, refilled_at = now();
+  insert into bench.notifications (user_id, type, title, data)
+  values (v_uid, 'booking_confirmed', format('You''re going to %s', v_title),
+          jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking))
+  returning * into v_notification;
+  insert into bench.alert_deliveries (notification_id, user_id, type, channel, dedupe_key)
+  values (v_notification.id, v_uid, 'booking_confirmed', 'email', v_notification.id::text);
+  insert into bench.conversation_members (conversation_id, user_id, role) values (p_conversation_id, v_uid, 'member');
+  perform realtime.send(jsonb_build_object('ticket_type_id', p_ticket_type_id, 'seats_left', v_left - 1, 'waiting', v_waiting),
+                        'seats_left', 'event:' || p_event_id::text, true);
+  perform realtime.send(to_jsonb(v_notification), 'notification_created', 'user:' || v_uid::text, true);
+  perform realtime.send(jsonb_build_object('conversation_id', p_conversation_id, 'kind', 'event', 'event_id', p_event_id),
+                        'conversation_added', 'user:' || v_uid::text, true);
+  return 'confirmed';
+end
+$fn$;`;
 
 /** Opens `count` connections as role postgres (what PostgREST's pool and the app use). */
 export async function openClients(url: string, count: number): Promise<pg.Client[]> {
@@ -147,7 +264,31 @@ function rallyAttempt(client: pg.Client, user: BenchUser, eventId: string, ticke
   });
 }
 
-function floorAttempt(client: pg.Client, user: BenchUser, capacity: number, index: number): Promise<AttemptResult> {
+function contractAttempt(client: pg.Client, user: BenchUser, eventId: string, ticketTypeId: string, conversationId: string, key: string): Promise<AttemptResult> {
+  return inTransaction(client, async () => {
+    await applyRequestContext(client, user.claims);
+    const { rows } = await client.query<{ status: string }>(
+      'select bench.book_contract_floor($1::uuid, $2::uuid, $3::uuid, $4::text) as status',
+      [eventId, ticketTypeId, conversationId, key],
+    );
+    const status = rows[0]?.status;
+    if (status === 'confirmed') return { kind: 'confirmed' };
+    if (status === 'sold_out') return { kind: 'sold_out' };
+    return { kind: 'other', key: `status/${status ?? 'none'}` };
+  });
+}
+
+/** A published event for the contract floor (its reads are real), with its slots copied into bench. */
+async function prepareContractEvent(ctx: RaceContext, capacity: number, label: string): Promise<{ eventId: string; ticketTypeId: string; conversationId: string }> {
+  const { eventId, ticketTypeId } = await prepareRallyEvent(ctx, capacity, `${label} contract`);
+  await adminQuery('insert into bench.ticket_inventory select * from private.ticket_inventory where ticket_type_id = $1', [ticketTypeId]);
+  const { rows } = await adminQuery<{ id: string }>('select id from public.conversations where event_id = $1', [eventId]);
+  const conversationId = rows[0]?.id;
+  if (conversationId === undefined) throw new Error('the contract event has no event chat');
+  return { eventId, ticketTypeId, conversationId };
+}
+
+function roundTripAttempt(client: pg.Client, user: BenchUser, capacity: number, index: number): Promise<AttemptResult> {
   return inTransaction(client, async () => {
     await applyRequestContext(client, user.claims);
     await client.query('select 1');
@@ -191,10 +332,21 @@ export async function runRace(ctx: RaceContext, spec: RaceSpec): Promise<RaceOut
       );
       return rows[0] ?? { taken: -1, confirmed: -1 };
     };
-  } else if (spec.system === 'floor') {
+  } else if (spec.system === 'contract') {
+    const { eventId, ticketTypeId, conversationId } = await prepareContractEvent(ctx, spec.capacity, label);
+    attempt = (client, index) => contractAttempt(client, userAt(index), eventId, ticketTypeId, conversationId, `bench-${RUN_TOKEN}-${label}-${index}`);
+    verify = async () => {
+      const { rows } = await adminQuery<{ taken: number; confirmed: number }>(
+        `select (select coalesce(sum(taken), 0)::int from bench.ticket_inventory where ticket_type_id = $2) as taken,
+                (select count(*)::int from bench.bookings where event_id = $1 and status = 'confirmed') as confirmed`,
+        [eventId, ticketTypeId],
+      );
+      return rows[0] ?? { taken: -1, confirmed: -1 };
+    };
+  } else if (spec.system === 'roundtrip') {
     let confirmedSoFar = 0;
     attempt = async (client, index) => {
-      const result = await floorAttempt(client, userAt(index), spec.capacity, index);
+      const result = await roundTripAttempt(client, userAt(index), spec.capacity, index);
       if (result.kind === 'confirmed') confirmedSoFar += 1;
       return result;
     };

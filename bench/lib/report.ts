@@ -23,6 +23,12 @@ export interface PathRow {
   spread?: string;
   /** the slowest leaf statement of the profiled pass, per path call */
   slowest?: string;
+  /** the contract floor and its figure: the rows and messages the path must write (or read) by its contract, bare */
+  floor?: string;
+  /** floor / baseline, oriented like ratio: the best ratio any implementation keeping the contract could reach */
+  floorRatio?: number;
+  /** Rally / floor (1 = Rally is at its floor) */
+  rallyToFloor?: number;
 }
 
 export interface Invariant {
@@ -59,10 +65,26 @@ export function slowestLine(profile: PathProfile | undefined): string | undefine
   return `${slowest.msPerCall.toFixed(3)} ms/call: ${query}`;
 }
 
+/** True when the contract floor itself is below the goal: no implementation keeping the contract can meet it. */
+export function goalBeyondFloor(row: PathRow, goal: number): boolean {
+  return row.floorRatio !== undefined && Number.isFinite(row.floorRatio) && row.floorRatio < goal;
+}
+
+function verdict(r: PathRow): string {
+  if (r.met) return 'met';
+  return r.goal.startsWith('≥') && goalBeyondFloor(r, Number.parseFloat(r.goal.slice(1))) ? 'MISSED: goal beyond the contract floor' : 'MISSED';
+}
+
 export function formatRows(rows: readonly PathRow[]): string {
+  const withFloor = rows.some((r) => r.floor !== undefined);
+  const head = ['path', 'Rally', 'baseline (same run)', 'ratio', 'spread', 'goal', 'verdict'];
+  const floorHead = withFloor ? ['contract floor (same run)', 'floor/baseline', 'Rally/floor'] : [];
   return formatTable(
-    ['path', 'Rally', 'baseline (same run)', 'ratio', 'spread', 'goal', 'verdict'],
-    rows.map((r) => [r.path, r.rally, r.baseline, fmtRatio(r.ratio), r.spread ?? '', r.goal, r.met ? 'met' : 'MISSED']),
+    [...head, ...floorHead],
+    rows.map((r) => [
+      r.path, r.rally, r.baseline, fmtRatio(r.ratio), r.spread ?? '', r.goal, verdict(r),
+      ...(withFloor ? [r.floor ?? '', fmtRatio(r.floorRatio ?? null), fmtRatio(r.rallyToFloor ?? null)] : []),
+    ]),
   );
 }
 
