@@ -140,9 +140,8 @@ begin
   if not found then
     return false;
   end if;
-  if p_user_id is not null and private.is_event_staff(p_event_id, p_user_id) then
-    return true;
-  end if;
+  -- Staff is asked after the public answer: most callers are guests of a visible event, and the
+  -- order of these alternatives changes no answer.
   if v_event.status <> 'draft' and (p_user_id is null or private.is_blocked_between(v_event.host_id, p_user_id) is not true) then
     if v_event.visibility in ('public', 'unlisted') then
       return true;
@@ -155,6 +154,9 @@ begin
     if p_user_id is not null and private.is_event_invitee(p_event_id, p_user_id) then
       return true;
     end if;
+  end if;
+  if p_user_id is not null and private.is_event_staff(p_event_id, p_user_id) then
+    return true;
   end if;
   -- Guests with a live booking keep access, and so do people holding a seat someone gave them
   -- (private.holds_seat, a hook of 20261125110430_attendees_and_transfers).
