@@ -540,8 +540,9 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  -- Anonymous callers get 42501 not_authenticated rather than a bare privilege error.
-  perform private.require_user();
+  -- private.book_event resolves the caller first (require_user), and anon may call it, so an
+  -- anonymous caller gets 42501 not_authenticated rather than a bare privilege error, from the
+  -- one require_user of the booking path.
   return private.book_event(p_event_id, p_ticket_type_id, p_quantity, p_idempotency_key, p_share_code, p_promo_code);
 end
 $$;
@@ -1269,6 +1270,8 @@ grant execute on function private.book_event(uuid, uuid, integer, text, text, te
   private.decline_booking(uuid), private.refund_quote(uuid), private.cancel_booking(uuid), private.check_in(text),
   private.join_waitlist(uuid, uuid, integer), private.leave_waitlist(uuid), private.accept_waitlist_offer(uuid)
   to authenticated;
+-- public.book_event calls it without its own require_user (the hot path's second one).
+grant execute on function private.book_event(uuid, uuid, integer, text, text, text) to anon;
 revoke execute on function public.book_event(uuid, uuid, integer, text, text, text), public.approve_booking(uuid), public.decline_booking(uuid),
   public.refund_quote(uuid), public.cancel_booking(uuid), public.check_in(text), public.join_waitlist(uuid, uuid, integer),
   public.leave_waitlist(uuid), public.accept_waitlist_offer(uuid) from public, anon, authenticated, service_role;
