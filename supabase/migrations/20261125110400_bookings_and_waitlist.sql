@@ -220,25 +220,38 @@ begin
 end
 $$;
 
--- Broadcasts the seats left of a ticket type on the event's public topic. p_taking: seats this
--- transaction is about to take, so a booker can announce them before it locks any slot (the
--- message is sent at commit, and not at all if the booking rolls back).
-create or replace function private.broadcast_seats_left(p_event_id uuid, p_ticket_type_id uuid, p_taking integer default 0)
+-- The seats_left message of a ticket type on the event's public topic (sent at commit, and not
+-- at all if the transaction rolls back). A hidden tier is not announced to everyone who may see
+-- the event.
+create or replace function private.send_seats_left(
+  p_event_id uuid, p_ticket_type_id uuid, p_hidden boolean, p_seats_left integer, p_waiting bigint
+) returns void
+language plpgsql
+security definer
+set search_path = ''
+as $$
+begin
+  if p_hidden then
+    return;
+  end if;
+  perform realtime.send(
+    jsonb_build_object('ticket_type_id', p_ticket_type_id, 'seats_left', greatest(p_seats_left, 0), 'waiting', p_waiting),
+    'seats_left', 'event:' || p_event_id::text, true);
+end
+$$;
+
+-- Broadcasts the seats left of a ticket type and how many parties wait, as committed now.
+create or replace function private.broadcast_seats_left(p_event_id uuid, p_ticket_type_id uuid)
 returns void
 language plpgsql
 security definer
 set search_path = ''
 as $$
 begin
-  -- A hidden tier is not announced to everyone who may see the event.
-  if exists (select 1 from public.ticket_types t where t.id = p_ticket_type_id and t.hidden) then
-    return;
-  end if;
-  perform realtime.send(
-    jsonb_build_object('ticket_type_id', p_ticket_type_id, 'seats_left', greatest(private.seats_left(p_ticket_type_id) - p_taking, 0),
-                       'waiting', (select count(*) from public.waitlist_entries w
-                                    where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting')),
-    'seats_left', 'event:' || p_event_id::text, true);
+  perform private.send_seats_left(p_event_id, p_ticket_type_id,
+    coalesce((select t.hidden from public.ticket_types t where t.id = p_ticket_type_id), false),
+    private.seats_left(p_ticket_type_id),
+    (select count(*) from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting'));
 end
 $$;
 
@@ -393,6 +406,7 @@ declare
   v_unit_discount bigint := 0;
   v_status text;
   v_constraint text;
+  v_seats_left integer;
 begin
   if p_event_id is null or p_ticket_type_id is null then
     perform private.raise_error('22023', 'invalid_argument', 'p_event_id and p_ticket_type_id are required.');
@@ -461,8 +475,9 @@ begin
   -- has too few seats, say so before writing anything: a rush on a sold-out event then costs a
   -- few index reads per attempt. (Seats held by transactions still in flight are not visible
   -- here, so this never refuses seats that exist; take_seats below stays the one that decides.)
+  v_seats_left := private.seats_left(p_ticket_type_id);
   if exists (select 1 from public.waitlist_entries w where w.ticket_type_id = p_ticket_type_id and w.status = 'waiting')
-     or private.seats_left(p_ticket_type_id) < p_quantity then
+     or v_seats_left < p_quantity then
     -- A concurrent retry with the same key may have committed the booking (and the last seats)
     -- since we looked: it gets that booking, not sold_out.
     v_booking := private.booking_for_idempotency_key(v_uid, p_idempotency_key, p_event_id, p_ticket_type_id, p_quantity, p_promo_code);
@@ -512,9 +527,10 @@ begin
                            jsonb_build_object('event_id', p_event_id, 'booking_id', v_booking.id));
   end if;
 
-  -- The seats this booking takes are announced before any lock (the message goes out at commit).
+  -- The seats this booking takes are announced before any lock (the message goes out at commit),
+  -- from what the check above read: nobody was waiting, and v_seats_left were left.
   if v_status <> 'pending_approval' then
-    perform private.broadcast_seats_left(p_event_id, p_ticket_type_id, p_quantity);
+    perform private.send_seats_left(p_event_id, p_ticket_type_id, v_ticket.hidden, v_seats_left - p_quantity, 0);
   end if;
 
   -- Locks last, the promo code's before the slots': each is held only from here to commit. A
@@ -1288,7 +1304,8 @@ revoke execute on function
   private.booking_for_idempotency_key(uuid,text,uuid,uuid,integer,text),
   private.booking_deadline(text,timestamp with time zone),
   private.booking_for_staff(uuid,uuid,text[]),
-  private.broadcast_seats_left(uuid,uuid,integer),
+  private.broadcast_seats_left(uuid,uuid),
+  private.send_seats_left(uuid,uuid,boolean,integer,bigint),
   private.cancel_booking(uuid),
   private.cancel_booking_as(uuid,uuid,text),
   private.check_in(text),
