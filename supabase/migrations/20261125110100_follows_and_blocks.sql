@@ -31,16 +31,22 @@ revoke all on public.blocks from public, anon, authenticated, service_role;
 comment on table public.blocks is 'Blocks. Only the blocker sees their block list; the blocked user is never told.';
 create index blocks_blocked_idx on public.blocks (blocked_id, blocker_id);
 
--- True when either user blocked the other.
+-- True when either user blocked the other. PL/pgSQL: most of its callers are PL/pgSQL functions
+-- calling it once per request (visibility, chat roles, notifications), where a security definer
+-- SQL function with its own search_path is never inlined and re-plans its query on every call:
+-- 66 us per call as SQL, 10.5 us as PL/pgSQL (4,000 calls on one throwaway cluster). Per row of a
+-- set-based query (signed-in search, follower lists) it costs 6.9 us against 6.4 us as SQL.
 create or replace function private.is_blocked_between(p_a uuid, p_b uuid) returns boolean
-language sql
+language plpgsql
 stable
 security definer
 set search_path = ''
 as $$
-  select exists (
+begin
+  return exists (
     select 1 from public.blocks
-     where (blocker_id = p_a and blocked_id = p_b) or (blocker_id = p_b and blocked_id = p_a))
+     where (blocker_id = p_a and blocked_id = p_b) or (blocker_id = p_b and blocked_id = p_a));
+end
 $$;
 comment on function private.is_blocked_between(uuid, uuid) is 'True when either user has blocked the other.';
 grant execute on function private.is_blocked_between(uuid, uuid) to anon, authenticated, service_role;
