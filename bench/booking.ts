@@ -14,7 +14,9 @@
  * into trigger-free, FK-free copies of the real tables, realtime.send included), printed as
  * floor/baseline (the best ratio any implementation keeping the contract could reach; below the
  * goal, the goal is beyond the contract floor) and Rally/floor; and the round-trip floor (the same
- * four round trips with an empty statement), what no book_event can beat. Then one profiled
+ * four round trips with an empty statement), what no book_event can beat. Each figure also
+ * carries the server backends' CPU per attempt (/proc/<pid>/schedstat, median of the repeats),
+ * which a shared machine's load disturbs far less than wall time. Then one profiled
  * pass per variant (pg_stat_statements track = all, plprofiler when installed). The invariant
  * (exit 1 when broken in any run, warm-up and profiled passes included): confirmed =
  * min(capacity, attempts), every other attempt a clean sold_out, and the database agrees
@@ -60,7 +62,8 @@ function describeRun(run: RaceOutcome, tag: string): string {
     `  ${tag} ${run.system.padEnd(8)} cap ${String(run.capacity).padStart(4)} conns ${String(run.connections).padStart(2)}: ` +
     `${run.confirmed} confirmed, ${run.soldOut} sold_out${other ? `, other: ${other}` : ''}; ` +
     `db taken ${run.dbTaken}, db confirmed ${run.dbConfirmed}; ${run.throughput.toFixed(0)} attempts/s, ` +
-    `p50 ${fmtMs(run.latencyP50Ms)}, ${(run.lockWaitShare * 100).toFixed(0)}% lock waits — ` +
+    `p50 ${fmtMs(run.latencyP50Ms)}, ${(run.lockWaitShare * 100).toFixed(0)}% lock waits, ` +
+    `backend CPU ${run.backendCpuMsPerAttempt.toFixed(3)} ms/attempt — ` +
     `${run.invariantOk && run.cleanRejections ? 'PASS' : 'FAIL'}`
   );
 }
@@ -136,8 +139,10 @@ async function main(): Promise<number> {
           const floorRatios = contract.map((r, i) => r.throughput / (baseline[i]?.throughput ?? Number.NaN));
           const toFloorRatios = rally.map((r, i) => r.throughput / (contract[i]?.throughput ?? Number.NaN));
           const floorRatio = tput(contract) / tput(baseline);
+          const cpu = (rs: readonly RaceOutcome[]): number => median(rs.map((r) => r.backendCpuMsPerAttempt));
           const figure = (rs: readonly RaceOutcome[]): string =>
-            variant.connections === 1 ? `${fmtMs(p50(rs))} p50 (${perSecond(tput(rs))})` : `${perSecond(tput(rs))} attempts`;
+            (variant.connections === 1 ? `${fmtMs(p50(rs))} p50 (${perSecond(tput(rs))})` : `${perSecond(tput(rs))} attempts`) +
+            (Number.isFinite(cpu(rs)) ? `, ${cpu(rs).toFixed(2)} ms CPU` : '');
           return {
             path: variant.path,
             rally: figure(rally),

@@ -29,6 +29,7 @@
  * private tables as Rally's functions do and keeps its plans for the session as they do; called
  * over the same four round trips as a Rally attempt (begin, request context, one select, commit).
  */
+import { readFile } from 'node:fs/promises';
 import pg from 'pg';
 import { applyRequestContext } from '../../functions/_shared/db.ts';
 import { adminQuery, asUser } from '../../tests/support/db.ts';
@@ -73,6 +74,12 @@ export interface RaceOutcome extends RaceSpec {
   cleanRejections: boolean;
   /** share of sampled in-transaction bench backends that were waiting on a heavyweight lock */
   lockWaitShare: number;
+  /**
+   * CPU the race's server backends spent per attempt, in ms (from /proc/<pid>/schedstat; NaN when
+   * the cluster runs elsewhere). Far steadier than wall time on a shared machine: a backend waiting
+   * for a core or a lock spends none.
+   */
+  backendCpuMsPerAttempt: number;
 }
 
 export interface RaceContext {
@@ -382,11 +389,14 @@ export async function runRace(ctx: RaceContext, spec: RaceSpec): Promise<RaceOut
       else otherErrors[result.key] = (otherErrors[result.key] ?? 0) + 1;
     }
   };
+  const racers = ctx.clients.slice(0, spec.connections);
+  const cpuBefore = await backendCpuNs(racers);
   const sampling = sampleLockWaits(ctx.sampler);
   const started = performance.now();
-  await Promise.all(ctx.clients.slice(0, spec.connections).map(worker));
+  await Promise.all(racers.map(worker));
   const elapsedMs = since(started);
   const lockWaitShare = await sampling.stop();
+  const cpuAfter = await backendCpuNs(racers);
   const db = await verify();
   const expectedConfirmed = Math.min(spec.capacity, spec.attempts);
   const invariantOk = confirmed === expectedConfirmed && db.taken === confirmed && db.confirmed === confirmed;
@@ -405,7 +415,29 @@ export async function runRace(ctx: RaceContext, spec: RaceSpec): Promise<RaceOut
     invariantOk,
     cleanRejections,
     lockWaitShare,
+    backendCpuMsPerAttempt: (cpuAfter - cpuBefore) / 1e6 / spec.attempts,
   };
+}
+
+const backendPids = new WeakMap<pg.Client, number>();
+
+/** Total CPU time (ns) the clients' server backends have used, or NaN when /proc cannot tell (remote cluster). */
+async function backendCpuNs(clients: readonly pg.Client[]): Promise<number> {
+  let total = 0;
+  for (const client of clients) {
+    let pid = backendPids.get(client);
+    if (pid === undefined) {
+      const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+      pid = rows[0]?.pid ?? -1;
+      backendPids.set(client, pid);
+    }
+    try {
+      total += Number((await readFile(`/proc/${pid}/schedstat`, 'utf8')).split(' ')[0]);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return total;
 }
 
 const SAMPLE_INTERVAL_MS = 10;
