@@ -593,8 +593,10 @@ begin
        where x.kind = e ->> 'account' and x.host_id is null and x.currency = e ->> 'currency' and e ->> 'host_id' is null
     ) as a;
 
-  -- Host balances, in account id order so concurrent postings lock rows in the same order; a
-  -- striped kind's row picked by the transaction id (consecutive postings, different rows).
+  -- Host balances, the available balance first (the lock payouts and lock_host_balance's callers
+  -- take before any other) and then in account id order, so concurrent postings lock rows in the
+  -- same order; a striped kind's row picked by the transaction id (consecutive postings,
+  -- different rows).
   for r in
     select a.id, (v_tx % k.balance_stripes)::smallint as stripe, sum((e ->> 'amount')::bigint) as delta
       from jsonb_array_elements(v_entries) as e
@@ -606,8 +608,8 @@ begin
          where x.kind = e ->> 'account' and x.host_id = (e ->> 'host_id')::uuid and x.currency = e ->> 'currency'
          limit 1
       ) as a
-     group by a.id, k.balance_stripes
-     order by a.id
+     group by a.id, k.kind, k.balance_stripes
+     order by k.kind = 'host_available' desc, a.id
   loop
     insert into private.ledger_balances (account_id, stripe, balance) values (r.id, r.stripe, r.delta)
     on conflict (account_id, stripe) do update set balance = private.ledger_balances.balance + excluded.balance, updated_at = now();
