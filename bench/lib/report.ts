@@ -23,12 +23,25 @@ export interface PathRow {
   spread?: string;
   /** the slowest leaf statement of the profiled pass, per path call */
   slowest?: string;
-  /** the contract floor and its figure: the rows and messages the path must write (or read) by its contract, bare */
+  /**
+   * The contract floor and its figure: exactly the rows and Realtime messages the path must write
+   * by its contract, plain SQL into trigger-free, FK-free copies of the tables, same connections
+   * and round trips as the Rally runs.
+   */
   floor?: string;
-  /** floor / baseline, oriented like ratio: the best ratio any implementation keeping the contract could reach */
+  /** floor / baseline, oriented like `ratio`: the best ratio any implementation keeping the contract could reach */
   floorRatio?: number;
-  /** Rally / floor (1 = Rally is at its floor) */
+  /** Rally / floor, oriented like `ratio` (1.0 = at the floor) */
   rallyToFloor?: number;
+}
+
+/** Whether a row's goal lies beyond what its contract floor reaches (goals read like "≥ 0.5×" or "≤ 10×"). */
+export function goalBeyondFloor(row: PathRow): boolean {
+  if (row.floorRatio === undefined || !Number.isFinite(row.floorRatio)) return false;
+  const match = /^(≥|≤)\s*([0-9.]+)×/.exec(row.goal.trim());
+  if (match === null) return false;
+  const goal = Number(match[2]);
+  return match[1] === '≥' ? row.floorRatio < goal : row.floorRatio > goal;
 }
 
 export interface Invariant {
@@ -65,25 +78,13 @@ export function slowestLine(profile: PathProfile | undefined): string | undefine
   return `${slowest.msPerCall.toFixed(3)} ms/call: ${query}`;
 }
 
-/** True when the contract floor itself is below the goal: no implementation keeping the contract can meet it. */
-export function goalBeyondFloor(row: PathRow, goal: number): boolean {
-  return row.floorRatio !== undefined && Number.isFinite(row.floorRatio) && row.floorRatio < goal;
-}
-
-function verdict(r: PathRow): string {
-  if (r.met) return 'met';
-  return r.goal.startsWith('≥') && goalBeyondFloor(r, Number.parseFloat(r.goal.slice(1))) ? 'MISSED: goal beyond the contract floor' : 'MISSED';
-}
-
 export function formatRows(rows: readonly PathRow[]): string {
-  const withFloor = rows.some((r) => r.floor !== undefined);
-  const head = ['path', 'Rally', 'baseline (same run)', 'ratio', 'spread', 'goal', 'verdict'];
-  const floorHead = withFloor ? ['contract floor (same run)', 'floor/baseline', 'Rally/floor'] : [];
   return formatTable(
-    [...head, ...floorHead],
+    ['path', 'Rally', 'baseline (same run)', 'ratio', 'spread', 'goal', 'verdict', 'contract floor', 'floor/baseline', 'Rally/floor'],
     rows.map((r) => [
-      r.path, r.rally, r.baseline, fmtRatio(r.ratio), r.spread ?? '', r.goal, verdict(r),
-      ...(withFloor ? [r.floor ?? '', fmtRatio(r.floorRatio ?? null), fmtRatio(r.rallyToFloor ?? null)] : []),
+      r.path, r.rally, r.baseline, fmtRatio(r.ratio), r.spread ?? '', r.goal,
+      r.met ? 'met' : goalBeyondFloor(r) ? 'MISSED: goal beyond the contract floor' : 'MISSED',
+      r.floor ?? '', r.floorRatio === undefined ? '' : fmtRatio(r.floorRatio), r.rallyToFloor === undefined ? '' : fmtRatio(r.rallyToFloor),
     ]),
   );
 }

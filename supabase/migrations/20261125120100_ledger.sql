@@ -25,7 +25,11 @@
 -- - Host balances are cached in private.ledger_balances, updated by the posting function in the
 --   same transaction under the row lock, so request_payout can lock one row and read an exact
 --   balance. Platform accounts are not cached (they would be a hot row every payment waits on);
---   their balances are sums over entries.
+--   their balances are sums over entries. A kind nothing locks to decide on (host_pending: every
+--   payment of a host posts to it, from the webhook's posting to its commit) is cached in
+--   balance_stripes rows per account, a posting taking the row its transaction id picks, so
+--   concurrent payments of one host (consecutive ids) do not queue on one row; its balance is
+--   the sum of its rows. host_available, which request_payout locks, stays one exact row.
 
 -- The account kinds, defined once: ledger_accounts.kind references them, every posting is
 -- checked against them, and in_host_wallet says which of them make up a host's wallet (what
@@ -35,7 +39,9 @@ create table private.ledger_account_kinds (
   nature text not null check (nature in ('asset', 'liability', 'income', 'expense', 'clearing')),
   in_host_wallet boolean not null,
   description text not null,
-  constraint ledger_account_kinds_host check ((kind like 'host\_%') or not in_host_wallet)
+  balance_stripes smallint not null default 1,
+  constraint ledger_account_kinds_host check ((kind like 'host\_%') or not in_host_wallet),
+  constraint ledger_account_kinds_stripes check (balance_stripes between 1 and 64)
 );
 comment on table private.ledger_account_kinds is
   'The ledger''s account kinds (see the migration header): their nature, whether they are part of a host''s wallet, and what they hold.';
@@ -53,6 +59,11 @@ insert into private.ledger_account_kinds (kind, nature, in_host_wallet, descript
   ('host_in_transit', 'liability', true, 'payouts requested and not yet paid'),
   ('host_paid_out', 'liability', true, 'payouts paid to the host''s bank (cumulative)'),
   ('host_transferred', 'asset', false, 'money moved to the host''s connected Stripe account (net of reversals)');
+-- Every payment of a host posts to its pending balance and nothing locks it to decide on it:
+-- striped (see the header). Payouts lock host_available, so it is one row (the default).
+update private.ledger_account_kinds set balance_stripes = 16 where kind = 'host_pending';
+comment on column private.ledger_account_kinds.balance_stripes is
+  'How many private.ledger_balances rows cache one account of this kind (a posting updates the one its transaction id picks; the balance is their sum). 1 for every kind a decision locks (host_available).';
 
 create table private.ledger_accounts (
   id bigint generated always as identity primary key,
@@ -117,12 +128,14 @@ create index ledger_entries_transaction_idx on private.ledger_entries (transacti
 create index ledger_entries_account_idx on private.ledger_entries (account_id, id desc);
 
 create table private.ledger_balances (
-  account_id bigint primary key references private.ledger_accounts (id),
+  account_id bigint not null references private.ledger_accounts (id),
+  stripe smallint not null default 0,
   balance bigint not null default 0,
-  updated_at timestamptz not null default now()
+  updated_at timestamptz not null default now(),
+  primary key (account_id, stripe)
 );
 comment on table private.ledger_balances is
-  'Cached balances of host accounts (sum of their entries, debit +), updated by post_ledger_transaction under the row lock. request_payout locks the host_available row.';
+  'Cached balances of host accounts (debit +), updated by post_ledger_transaction under the row lock: an account''s balance is the sum of its rows (one row, stripe 0, except for kinds with balance_stripes > 1), and equals the sum of its entries. request_payout locks the host_available row.';
 
 -- ---------------------------------------------------------------------------------------------
 -- Integrity: append-only, zero-sum at commit
@@ -580,10 +593,14 @@ begin
        where x.kind = e ->> 'account' and x.host_id is null and x.currency = e ->> 'currency' and e ->> 'host_id' is null
     ) as a;
 
-  -- Host balances, in account id order so concurrent postings lock rows in the same order.
+  -- Host balances, the available balance first (the lock payouts and lock_host_balance's callers
+  -- take before any other) and then in account id order, so concurrent postings lock rows in the
+  -- same order; a striped kind's row picked by the transaction id (consecutive postings,
+  -- different rows).
   for r in
-    select a.id, sum((e ->> 'amount')::bigint) as delta
+    select a.id, (v_tx % k.balance_stripes)::smallint as stripe, sum((e ->> 'amount')::bigint) as delta
       from jsonb_array_elements(v_entries) as e
+      join private.ledger_account_kinds k on k.kind = e ->> 'account'
       cross join lateral (
         -- (limit: the identity is unique, and a subquery with a limit stays a probe per entry
         -- instead of being flattened into a join over every account of the kind)
@@ -591,11 +608,11 @@ begin
          where x.kind = e ->> 'account' and x.host_id = (e ->> 'host_id')::uuid and x.currency = e ->> 'currency'
          limit 1
       ) as a
-     group by a.id
-     order by a.id
+     group by a.id, k.kind, k.balance_stripes
+     order by k.kind = 'host_available' desc, a.id
   loop
-    insert into private.ledger_balances (account_id, balance) values (r.id, r.delta)
-    on conflict (account_id) do update set balance = private.ledger_balances.balance + excluded.balance, updated_at = now();
+    insert into private.ledger_balances (account_id, stripe, balance) values (r.id, r.stripe, r.delta)
+    on conflict (account_id, stripe) do update set balance = private.ledger_balances.balance + excluded.balance, updated_at = now();
   end loop;
   return v_tx;
 end
@@ -642,7 +659,7 @@ as $$
 $$;
 comment on function private.payment_ledger_sum(uuid, text) is 'Sum (debit +) of a payment''s entries on accounts of one kind.';
 
--- Locks (creating if needed) a host account's cached balance row and returns the balance.
+-- Locks (creating if needed) a host account's cached balance rows and returns the balance.
 create or replace function private.lock_host_balance(p_host_id uuid, p_kind text, p_currency text) returns bigint
 language plpgsql
 security definer
@@ -654,12 +671,13 @@ declare
 begin
   insert into private.ledger_accounts (kind, host_id, currency) values (p_kind, p_host_id, p_currency) on conflict do nothing;
   select id into v_account from private.ledger_accounts where kind = p_kind and host_id = p_host_id and currency = p_currency;
-  insert into private.ledger_balances (account_id, balance) values (v_account, 0) on conflict (account_id) do nothing;
-  select balance into v_balance from private.ledger_balances where account_id = v_account for update;
+  insert into private.ledger_balances (account_id, balance) values (v_account, 0) on conflict (account_id, stripe) do nothing;
+  select sum(b.balance)::bigint into v_balance
+    from (select x.balance from private.ledger_balances x where x.account_id = v_account order by x.stripe for update) as b;
   return v_balance;
 end
 $$;
-comment on function private.lock_host_balance(uuid, text, text) is 'Locks a host account''s cached balance row (created if missing) and returns its balance (debit +).';
+comment on function private.lock_host_balance(uuid, text, text) is 'Locks a host account''s cached balance rows (created if missing; one row for host_available) and returns its balance (debit +).';
 
 -- PostgreSQL grants EXECUTE on every new function to PUBLIC, and schema default privileges cannot
 -- take that away: none of these is for everyone (the grants in this file name who calls what).

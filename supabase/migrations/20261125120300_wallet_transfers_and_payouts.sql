@@ -455,8 +455,11 @@ begin
   -- no at once, as it would have been a moment earlier, and the request never queues.
   v_available := (select w.available from private.host_wallet(p_host_id, p_currency) w);
   if v_available >= p_amount_cents then
-    -- The payout and the worker's command are written before the lock (a refusal below undoes
-    -- them with the transaction), so the lock is held for the ledger posting and the commit.
+    -- Everything is written before the lock, and a refusal below undoes it with the transaction:
+    -- the payout, the worker's command, and the move itself, whose last act is the update of the
+    -- host's available balance row — the lock every payout for this host and currency queues on.
+    -- The balance it leaves is checked under that lock, so the lock is held for the check and the
+    -- commit only, and no combination of requests can overdraw it.
     insert into private.payouts (host_id, account_id, amount_cents, currency)
     values (p_host_id, v_account.account_id, p_amount_cents, p_currency)
     returning * into v_payout;
@@ -464,16 +467,23 @@ begin
       jsonb_build_object('amount', p_amount_cents, 'currency', lower(p_currency), 'stripe_account', v_account.account_id,
                          'metadata', jsonb_build_object('payout_id', v_payout.id::text, 'host_id', p_host_id::text)),
       p_host_id => p_host_id, p_payout_id => v_payout.id);
-    -- The lock every payout for this host and currency queues on: the check and the move below
-    -- see the balance no other request can change until this one commits.
-    v_available := -private.lock_host_balance(p_host_id, 'host_available', p_currency);
+    -- The first payout in a currency creates the host's in-transit account, and a concurrent
+    -- payout (or the payout schedule, which locks the available balance first) would wait on that
+    -- creation while this one waits on the available balance: the first takes the lock up front,
+    -- as every caller of lock_host_balance does.
+    if not exists (select 1 from private.ledger_accounts a
+                    where a.kind = 'host_in_transit' and a.host_id = p_host_id and a.currency = p_currency) then
+      perform private.lock_host_balance(p_host_id, 'host_available', p_currency);
+    end if;
+    perform private.post_ledger_transaction('payout:' || v_payout.id::text || ':requested', 'payout_requested',
+      private.postings_payout_requested(p_host_id, p_currency, p_amount_cents), p_payout_id => v_payout.id);
+    -- What was available before this move, read under the lock the move took.
+    v_available := -private.lock_host_balance(p_host_id, 'host_available', p_currency) + p_amount_cents;
   end if;
   if v_available < p_amount_cents then
     perform private.raise_error('P0001', 'insufficient_funds',
       format('You can withdraw at most %s %s right now.', greatest(v_available, 0), p_currency));
   end if;
-  perform private.post_ledger_transaction('payout:' || v_payout.id::text || ':requested', 'payout_requested',
-    private.postings_payout_requested(p_host_id, p_currency, p_amount_cents), p_payout_id => v_payout.id);
   return v_payout;
 end
 $$;

@@ -2,7 +2,7 @@
 -- (balanced, idempotent per money movement), and the database's own guarantees (append-only,
 -- zero-sum per transaction and currency at commit, accounts pinned to their currency).
 begin;
-select plan(44);
+select plan(50);
 
 create function pg_temp.sum_of(p_entries jsonb) returns bigint language sql as $$
   select coalesce(sum((e ->> 'amount')::bigint), 0) from jsonb_array_elements(p_entries) e $$;
@@ -99,11 +99,33 @@ select is((select count(*) from private.ledger_transactions where idempotency_ke
           'refused movements write nothing');
 select is(private.post_ledger_transaction('test:zero:1', 'adjustment', private.postings_stripe_fee('EUR', 0)), null,
           'a movement of nothing is not booked');
-select is((select -balance from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
+select is((select -sum(balance)::bigint from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
             where a.kind = 'host_pending' and a.host_id = tests.get_supabase_uid('lena')), 4500::bigint,
           'the host''s cached balance follows their postings');
 select is(private.lock_host_balance(tests.get_supabase_uid('lena'), 'host_pending', 'EUR'), -4500::bigint,
           'locking a host balance returns it');
+
+-- host_pending is cached in stripes (balance_stripes): the next posting, with the next transaction
+-- id, updates another row, so a host's concurrent payments do not queue on one; host_available,
+-- which payouts lock to decide, stays one exact row.
+savepoint striping;
+select isnt(private.post_ledger_transaction('test:pay:2', 'payment', private.postings_payment(tests.get_supabase_uid('lena'), 'EUR', 5000, 500)), null,
+            'a second payment for the host is booked');
+select results_eq($$select count(*) filter (where b.balance <> 0), -sum(b.balance) from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
+                    where a.kind = 'host_pending' and a.host_id = tests.get_supabase_uid('lena')$$,
+                  $$values (2::bigint, 9000::numeric)$$,
+                  'consecutive postings to a host''s pending balance update different cached rows, which sum to the balance');
+select isnt(private.post_ledger_transaction('test:release:1', 'release', private.postings_release(tests.get_supabase_uid('lena'), 'EUR', 1000)), null,
+            'a release is booked');
+select isnt(private.post_ledger_transaction('test:release:2', 'release', private.postings_release(tests.get_supabase_uid('lena'), 'EUR', 1000)), null,
+            'and another');
+select results_eq($$select count(*), -sum(b.balance) from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
+                    where a.kind = 'host_available' and a.host_id = tests.get_supabase_uid('lena')$$,
+                  $$values (1::bigint, 2000::numeric)$$,
+                  'the available balance payouts lock stays one row');
+select is(private.lock_host_balance(tests.get_supabase_uid('lena'), 'host_pending', 'EUR'), -7000::bigint,
+          'locking a striped balance locks its rows and returns their sum');
+rollback to savepoint striping;
 
 -- The database's own guarantees
 select tests.raises_hint($$update private.ledger_entries set amount = amount + 1$$, 'ledger_append_only', 'entries cannot be changed');

@@ -117,14 +117,17 @@ select is_empty($$select * from admin.ledger_health$$, 'owing money is allowed: 
 reset role;
 
 -- Breaking the ledger on purpose, one invariant at a time.
+-- (one of the account's cached rows: host_pending is striped)
 update private.ledger_balances set balance = balance + 1
- where account_id = (select id from private.ledger_accounts where kind = 'host_pending' and host_id = tests.get_supabase_uid('hana'));
+ where (account_id, stripe) = (select b.account_id, min(b.stripe) from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
+                                where a.kind = 'host_pending' and a.host_id = tests.get_supabase_uid('hana') group by b.account_id);
 set local role postgres;
 select results_eq($$select check_name, amount from admin.ledger_health$$, $$values ('balance_cache_mismatch'::text, 1::bigint)$$,
                   'a cached balance that differs from its entries is a violation');
 reset role;
 update private.ledger_balances set balance = balance - 1
- where account_id = (select id from private.ledger_accounts where kind = 'host_pending' and host_id = tests.get_supabase_uid('hana'));
+ where (account_id, stripe) = (select b.account_id, min(b.stripe) from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
+                                where a.kind = 'host_pending' and a.host_id = tests.get_supabase_uid('hana') group by b.account_id);
 
 -- (The commit-time check would refuse this transaction; the test rolls back before it runs.)
 with t as (insert into private.ledger_transactions (idempotency_key, kind) values ('test:broken', 'adjustment') returning id)
