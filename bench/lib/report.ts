@@ -23,6 +23,25 @@ export interface PathRow {
   spread?: string;
   /** the slowest leaf statement of the profiled pass, per path call */
   slowest?: string;
+  /**
+   * The contract floor and its figure: exactly the rows and Realtime messages the path must write
+   * by its contract, plain SQL into trigger-free, FK-free copies of the tables, same connections
+   * and round trips as the Rally runs.
+   */
+  floor?: string;
+  /** floor / baseline, oriented like `ratio`: the best ratio any implementation keeping the contract could reach */
+  floorRatio?: number;
+  /** Rally / floor, oriented like `ratio` (1.0 = at the floor) */
+  rallyToFloor?: number;
+}
+
+/** Whether a row's goal lies beyond what its contract floor reaches (goals read like "≥ 0.5×" or "≤ 10×"). */
+export function goalBeyondFloor(row: PathRow): boolean {
+  if (row.floorRatio === undefined || !Number.isFinite(row.floorRatio)) return false;
+  const match = /^(≥|≤)\s*([0-9.]+)×/.exec(row.goal.trim());
+  if (match === null) return false;
+  const goal = Number(match[2]);
+  return match[1] === '≥' ? row.floorRatio < goal : row.floorRatio > goal;
 }
 
 export interface Invariant {
@@ -61,8 +80,12 @@ export function slowestLine(profile: PathProfile | undefined): string | undefine
 
 export function formatRows(rows: readonly PathRow[]): string {
   return formatTable(
-    ['path', 'Rally', 'baseline (same run)', 'ratio', 'spread', 'goal', 'verdict'],
-    rows.map((r) => [r.path, r.rally, r.baseline, fmtRatio(r.ratio), r.spread ?? '', r.goal, r.met ? 'met' : 'MISSED']),
+    ['path', 'Rally', 'baseline (same run)', 'ratio', 'spread', 'goal', 'verdict', 'contract floor', 'floor/baseline', 'Rally/floor'],
+    rows.map((r) => [
+      r.path, r.rally, r.baseline, fmtRatio(r.ratio), r.spread ?? '', r.goal,
+      r.met ? 'met' : goalBeyondFloor(r) ? 'MISSED: goal beyond the contract floor' : 'MISSED',
+      r.floor ?? '', r.floorRatio === undefined ? '' : fmtRatio(r.floorRatio), r.rallyToFloor === undefined ? '' : fmtRatio(r.rallyToFloor),
+    ]),
   );
 }
 
