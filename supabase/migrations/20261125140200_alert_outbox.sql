@@ -184,10 +184,10 @@ immutable
 set search_path = ''
 as $$
 begin
-  return p_channel = any (private.alert_channels(p_type, p_critical,
+  return coalesce(p_channel = any (private.alert_channels(p_type, p_critical,
     case when p_channel = 'email' then p_preference end, case when p_channel = 'sms' then p_preference end,
     case when p_channel = 'whatsapp' then p_preference end, case when p_channel = 'push' then p_preference end,
-    p_email_usable, p_phone_verified, p_whatsapp_opted_in, p_has_device));
+    p_email_usable, p_phone_verified, p_whatsapp_opted_in, p_has_device)), false);
 end
 $$;
 comment on function private.alert_channel_rule(text, private.notification_types, boolean, boolean, boolean, boolean, boolean, boolean) is
