@@ -13,6 +13,10 @@
  *    messages (goal p95 ≤ 5 ms), next to a one-row primary-key read made the same way (the
  *    round-trip floor). Data is generated in bulk SQL.
  *
+ * After its timed calls each path runs once more, profiled (pg_stat_statements track = all:
+ * 800 send_message calls, 70 first-page my_conversations calls); the slowest leaf statement is
+ * printed beside its row and the profiles below the table.
+ *
  *   tsx bench/chat.ts          # on its own throwaway cluster; prints the table
  *
  * `chatBench(env)` is the module entry for a bench runner: it receives a migrated database and
@@ -20,7 +24,8 @@
  */
 import { pathToFileURL } from 'node:url';
 import pg from 'pg';
-import { printReport, type PathRow } from './lib/report.ts';
+import { createProfiler, type PathProfile } from './lib/profile.ts';
+import { printReport, slowestLine, type PathRow } from './lib/report.ts';
 
 export interface ChatBenchEnv {
   /** role postgres (what PostgREST's authenticator becomes); bypasses nothing it should not */
@@ -51,6 +56,14 @@ export interface BenchRow {
   ratio: number;
   goal: string;
   met: boolean;
+  /** the slowest leaf statement of the path's profiled pass */
+  slowest?: string;
+}
+
+export interface ChatBenchOutcome {
+  rows: BenchRow[];
+  /** send_message and my_conversations, each profiled once after the timed runs */
+  profiles: PathProfile[];
 }
 
 const DEFAULTS: ChatBenchOptions = {
@@ -65,7 +78,7 @@ const SENDER_PAIRS = 600; // 1,200 users per throughput set; 10 messages each pe
 const HEAVY_CONVERSATIONS = 1_000;
 const MESSAGES_PER_CONVERSATION = 1_000;
 
-export async function chatBench(env: ChatBenchEnv, options: Partial<ChatBenchOptions> = {}): Promise<BenchRow[]> {
+export async function chatBench(env: ChatBenchEnv, options: Partial<ChatBenchOptions> = {}): Promise<ChatBenchOutcome> {
   const opts: ChatBenchOptions = { ...DEFAULTS, ...options };
   const admin = new pg.Client({ connectionString: env.adminUrl, application_name: 'bench-chat' });
   await admin.connect();
@@ -100,21 +113,39 @@ export async function chatBench(env: ChatBenchEnv, options: Partial<ChatBenchOpt
     const deepCursor = await pageCursor(env.appUrl, heavy, 25);
     const deep = await latencies(env.appUrl, heavy, opts.samples,
       `select * from public.my_conversations(${literal(deepCursor)}, 20)`);
+    // Profiled pass (pg_stat_statements track = all), after the timed calls it describes and
+    // before the worst case below changes the read pointers; profiling slows what it watches.
+    // latencies() warms up with 20 requests before its 50: per-call figures divide by all 70.
+    opts.log('chat bench: profiled my_conversations pass (not timed)');
+    const profiler = await createProfiler(admin);
+    const inboxProfile = await profiler.profile('my_conversations first page (1,000 conversations, 1M messages)', 70, [], async () => {
+      await latencies(env.appUrl, heavy, 50, 'select * from public.my_conversations(null, 20)');
+    });
     await admin.query('update public.conversation_members set last_read_seq = 0 where user_id = $1', [heavy.id]);
     const allUnread = await latencies(env.appUrl, heavy, opts.samples, 'select * from public.my_conversations(null, 20)');
 
+    opts.log('chat bench: profiled send_message pass (not timed)');
+    const sendProfile = await profiler.profile('send_message (8 connections, RLS)', opts.workers * 100, [], async () => {
+      await throughput(env.appUrl, rpcSet, opts.workers, 100, 'rpc');
+    });
+
     const floorP95 = percentile(floor, 95);
-    return [
-      row('send_message throughput (RLS, as users)', rpc, 'msg/s', 'bare INSERT into messages', bare, '≥ 0.4× bare insert',
-          rpc / bare >= 0.4),
-      row('my_conversations p95, first page (1,000 conversations, 1M messages)', percentile(first, 95), 'ms',
-          'primary-key read p95', floorP95, '≤ 5 ms', percentile(first, 95) <= 5),
+    const withSlowest = (r: BenchRow, profile: PathProfile): BenchRow => {
+      const slowest = slowestLine(profile);
+      return slowest === undefined ? r : { ...r, slowest };
+    };
+    const rows = [
+      withSlowest(row('send_message throughput (RLS, as users)', rpc, 'msg/s', 'bare INSERT into messages', bare, '≥ 0.4× bare insert',
+          rpc / bare >= 0.4), sendProfile),
+      withSlowest(row('my_conversations p95, first page (1,000 conversations, 1M messages)', percentile(first, 95), 'ms',
+          'primary-key read p95', floorP95, '≤ 5 ms', percentile(first, 95) <= 5), inboxProfile),
       row('my_conversations p50, first page', percentile(first, 50), 'ms', 'primary-key read p50', percentile(floor, 50), '—', true),
       row('my_conversations p95, page 25 (by cursor)', percentile(deep, 95), 'ms', 'primary-key read p95', floorP95, '≤ 5 ms',
           percentile(deep, 95) <= 5),
       row('my_conversations p95, every conversation 1,000 unread (worst case)', percentile(allUnread, 95), 'ms',
           'primary-key read p95', floorP95, 'informative', true),
     ];
+    return { rows, profiles: [sendProfile, inboxProfile] };
   } finally {
     await admin.end();
   }
@@ -344,15 +375,17 @@ export function formatRows(rows: BenchRow[]): string {
 async function main(): Promise<number> {
   const { withThrowawayDb } = await import('../scripts/lib/throwaway.ts');
   const { logLine } = await import('../scripts/lib/cli.ts');
-  const rows = await withThrowawayDb({ testHelpers: false, log: logLine }, (db) =>
+  const { rows, profiles } = await withThrowawayDb({ testHelpers: false, log: logLine }, (db) =>
     chatBench({ appUrl: db.appUrl, adminUrl: db.adminUrl }, { log: logLine }));
   process.stdout.write(`\n${formatRows(rows)}\n`);
   const ms = (n: number): string => `${n.toFixed(2)} ms`;
   const issueRows: PathRow[] = rows.filter((r) => r.goal !== '—' && !r.goal.startsWith('informative')).map((r) => r.unit === 'ms'
-    ? { path: `\`${r.name}\``, rally: ms(r.value), baseline: `${r.baseline} ${ms(r.baselineValue)}`, ratio: null, goal: r.goal, met: r.met }
-    : { path: `\`${r.name}\``, rally: `${Math.round(r.value)} ${r.unit}`, baseline: `${r.baseline} ${Math.round(r.baselineValue)} ${r.unit}`, ratio: r.ratio, goal: r.goal, met: r.met });
+    ? { path: `\`${r.name}\``, rally: ms(r.value), baseline: `${r.baseline} ${ms(r.baselineValue)}`, ratio: null, goal: r.goal, met: r.met,
+        ...(r.slowest === undefined ? {} : { slowest: r.slowest }) }
+    : { path: `\`${r.name}\``, rally: `${Math.round(r.value)} ${r.unit}`, baseline: `${r.baseline} ${Math.round(r.baselineValue)} ${r.unit}`, ratio: r.ratio, goal: r.goal, met: r.met,
+        ...(r.slowest === undefined ? {} : { slowest: r.slowest }) });
   // Speed goals are reported, never fatal: chat checks no invariant beyond every call answering.
-  return printReport({ bench: 'chat', rows: issueRows, invariants: [], extra: { rows } }, []);
+  return printReport({ bench: 'chat', rows: issueRows, invariants: [], extra: { rows } }, profiles);
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {

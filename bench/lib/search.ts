@@ -188,6 +188,59 @@ const params = (a: SearchArgs): unknown[] => [
   a.query, a.lat, a.lng, a.radiusKm, a.startsAfter, a.startsBefore, a.category, a.maxPriceCents, a.cursor, a.limit,
 ];
 
+/**
+ * A shape's contract floor: the same filter as private.search_events (text match, rounded-distance
+ * test, local dates with their instant bounds, category, cheapest visible ticket) and the same
+ * card columns (rounded location, distance, rank, cheapest price, cursor), as one plain statement
+ * on private.events — no argument checks, no request context, no block test — built for the
+ * arguments given so the planner picks the best index, with the price lookup after the limit
+ * unless the price is filtered on. Keyset position as (starts_at, id) for page 2.
+ */
+export function floorStatement(a: SearchArgs, after: { at: string; id: string } | null): { text: string; values: unknown[] } {
+  const values: unknown[] = [];
+  const param = (value: unknown, cast: string): string => {
+    values.push(value);
+    return `$${values.length}::${cast}`;
+  };
+  const where = ["e.status = 'published'", "e.visibility = 'public'", 'e.ends_at > now()'];
+  const query = a.query === null ? null : `websearch_to_tsquery('simple', ${param(a.query, 'text')})`;
+  if (query !== null) where.push(`e.search_vector @@ ${query}`);
+  const point = a.lat === null || a.lng === null ? null
+    : `extensions.st_setsrid(extensions.st_makepoint(${param(a.lng, 'float8')}, ${param(a.lat, 'float8')}), 4326)::extensions.geography`;
+  const rounded = 'extensions.st_snaptogrid(e.location::extensions.geometry, 0.01)::extensions.geography';
+  if (point !== null) {
+    const radius = param(Math.max(a.radiusKm ?? 25, 1) * 1000, 'float8');
+    where.push(`extensions.st_dwithin(e.location, ${point}, ${radius} + 1500)`, `extensions.st_dwithin(${rounded}, ${point}, ${radius})`);
+  }
+  if (a.category !== null) where.push(`e.category = ${param(a.category, 'text')}`);
+  if (a.startsAfter !== null) {
+    const at = param(a.startsAfter, 'timestamp');
+    where.push(`e.starts_at_local >= ${at}`, `e.starts_at >= (${at} - interval '14 hours') at time zone 'UTC'`);
+  }
+  if (a.startsBefore !== null) {
+    const at = param(a.startsBefore, 'timestamp');
+    where.push(`e.starts_at_local < ${at}`, `e.starts_at < (${at} + interval '12 hours') at time zone 'UTC'`);
+  }
+  if (after !== null) where.push(`(e.starts_at, e.id) > (${param(after.at, 'timestamptz')}, ${param(after.id, 'uuid')})`);
+  const price = `cross join lateral (select min(t.price_cents) as min_price_cents, min(t.currency) as currency
+                   from public.ticket_types t where t.event_id = e.id and not t.hidden) price`;
+  if (a.maxPriceCents !== null) where.push(`price.min_price_cents <= ${param(a.maxPriceCents, 'bigint')}`);
+  const limit = param(a.limit ?? 20, 'int');
+  const filtered = `select e.* from private.events e ${a.maxPriceCents !== null ? price : ''}
+    where ${where.join(' and ')} order by e.starts_at, e.id limit ${limit}`;
+  const text = `select e.id, e.host_id, e.title, e.description, e.category, e.starts_at, e.ends_at, e.timezone, e.venue_name, e.city,
+       ${rounded} as location, e.online_url is not null as is_online, e.requires_approval, e.refund_policy, e.cover_path,
+       price.min_price_cents, price.currency,
+       ${point === null ? 'null::float8' : `round((extensions.st_distance(${rounded}, ${point}) / 1000)::numeric, 1)::float8`} as distance_km,
+       ${query === null ? 'null::real' : `ts_rank(e.search_vector, ${query})`} as relevance,
+       translate(encode(convert_to(to_char(e.starts_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || e.id::text, 'UTF8'), 'base64'), E'\n', '') as cursor,
+       e.starts_at as after_at, e.id as after_id
+  from (${filtered}) e
+  ${price}
+ order by e.starts_at, e.id`;
+  return { text, values };
+}
+
 interface CallResult {
   ms: number;
   rows: number;
@@ -211,6 +264,35 @@ async function searchCall(client: pg.Client, args: SearchArgs): Promise<CallResu
     const message = err instanceof pg.DatabaseError ? `${err.code ?? '?'}/${err.hint ?? err.message}` : String(err);
     return { ms: Number.NaN, rows: 0, cursor: null, error: message };
   }
+}
+
+/** A shape's contract floor (floorStatement), timed the same way as the baseline. */
+async function floorCall(client: pg.Client, args: SearchArgs, after: { at: string; id: string } | null): Promise<CallResult & { after: { at: string; id: string } | null }> {
+  const statement = floorStatement(args, after);
+  await client.query('begin');
+  try {
+    const started = performance.now();
+    const result = await client.query<{ after_at: Date; after_id: string }>(statement.text, statement.values);
+    const ms = since(started);
+    await client.query('commit');
+    const last = result.rows[result.rows.length - 1];
+    return { ms, rows: result.rowCount ?? 0, cursor: null, error: null,
+             after: last === undefined ? null : { at: last.after_at.toISOString(), id: last.after_id } };
+  } catch (err) {
+    await client.query('rollback');
+    return { ms: Number.NaN, rows: 0, cursor: null, error: String(err), after: null };
+  }
+}
+
+async function runFloorCall(client: pg.Client, shape: Shape, random: () => number): Promise<CallResult> {
+  if (shape.page2 !== true) return floorCall(client, shape.args(random), null);
+  for (let attempt = 0; attempt < 5; attempt += 1) {
+    const args = shape.args(random);
+    const first = await floorCall(client, args, null);
+    if (first.error !== null) return first;
+    if (first.after !== null && first.rows === 20) return floorCall(client, args, first.after);
+  }
+  return { ms: Number.NaN, rows: 0, cursor: null, error: 'bench/no page 2 found' };
 }
 
 async function baselineCall(client: pg.Client): Promise<CallResult> {
@@ -237,6 +319,8 @@ export interface ShapeOutcome {
   p95Ms: number;
   ratioP50: number;
   ratioP95: number;
+  /** the shape's contract floor (floorStatement), timed the same way */
+  floor: { calls: number; p50Ms: number; p95Ms: number; avgRows: number; errors: Record<string, number> };
 }
 
 export interface SearchOutcome {
@@ -269,16 +353,21 @@ export async function runSearchBench(url: string, spec: SearchSpec): Promise<Sea
   try {
     const random = seededRandom(20261125);
     const samples = new Map<string, { ms: number[]; rows: number[]; errors: Record<string, number>; spent: number }>();
-    for (const shape of [...SHAPES.map((s) => s.name), 'baseline']) samples.set(shape, { ms: [], rows: [], errors: {}, spent: 0 });
+    const floorName = (shape: string): string => `floor:${shape}`;
+    for (const shape of [...SHAPES.flatMap((s) => [s.name, floorName(s.name)]), 'baseline']) samples.set(shape, { ms: [], rows: [], errors: {}, spent: 0 });
     const total = spec.warmupPerShape + spec.callsPerShape;
     for (let i = 0; i < total && !wasInterrupted(); i += 1) {
       const timed = i >= spec.warmupPerShape;
-      for (const name of ['baseline', ...SHAPES.map((s) => s.name)]) {
+      for (const name of ['baseline', ...SHAPES.flatMap((s) => [s.name, floorName(s.name)])]) {
         const bucket = samples.get(name);
         if (bucket === undefined || bucket.spent > spec.maxMsPerShape) continue;
         let result: CallResult;
         if (name === 'baseline') {
           result = await baselineCall(client);
+        } else if (name.startsWith('floor:')) {
+          const shape = SHAPES.find((s) => floorName(s.name) === name);
+          if (shape === undefined) continue;
+          result = await runFloorCall(client, shape, random);
         } else {
           const shape = SHAPES.find((s) => s.name === name);
           if (shape === undefined) continue;
@@ -300,7 +389,12 @@ export async function runSearchBench(url: string, spec: SearchSpec): Promise<Sea
       const bucket = samples.get(shape.name) ?? { ms: [], rows: [], errors: {}, spent: 0 };
       const p50 = median(bucket.ms);
       const p95 = percentile(bucket.ms, 95);
+      const floor = samples.get(floorName(shape.name)) ?? { ms: [], rows: [], errors: {}, spent: 0 };
       return {
+        floor: {
+          calls: floor.ms.length, p50Ms: median(floor.ms), p95Ms: percentile(floor.ms, 95), errors: floor.errors,
+          avgRows: floor.rows.length === 0 ? 0 : floor.rows.reduce((a, b) => a + b, 0) / floor.rows.length,
+        },
         name: shape.name,
         description: shape.description,
         calls: bucket.ms.length,

@@ -3,7 +3,7 @@
 -- re-checking preferences, quiet hours and relevance at send time, records outcomes, retries and
 -- dead-letters; provider callbacks move statuses forward once and suppress bouncing emails.
 begin;
-select plan(58);
+select plan(60);
 
 -- The channels a notification (by title) fanned out to, e.g. 'email,sms'.
 create function pg_temp.channels(p_title text) returns text language sql security definer as $$
@@ -120,6 +120,11 @@ select is_empty($$
   except
   select u.id, n.type, 'email' from auth.users u join public.notifications n on n.user_id = u.id where u.email is null
 $$, 'and on no other channel');
+-- The one-channel form answers false, never null, for a channel that is not one of the four.
+select is(private.alert_channel_allowed(tests.get_supabase_uid('pam'), 'booking_confirmed', 'fax'), false,
+          'an unknown channel is never allowed');
+select is(private.alert_channel_rule(null, null::private.notification_types, true, true, true, true, true, true), false,
+          'no channel at all is not allowed (false, not null), whatever the preference and contact points');
 update private.alert_deliveries d set status = 'skipped' from public.notifications n
  where n.id = d.notification_id and (n.title like 'Bulk %' or n.title like 'Batch %' or n.title in ('A reversed payout', 'Reminder A'));
 -- The grid waits until the end of this story, where the claim is checked against the same rules.
