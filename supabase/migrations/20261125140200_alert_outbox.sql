@@ -272,7 +272,9 @@ begin
       left join public.notification_preferences ps on ps.user_id = n.user_id and ps.type = n.type and ps.channel = 'sms'
       left join public.notification_preferences pw on pw.user_id = n.user_id and pw.type = n.type and pw.channel = 'whatsapp'
       left join public.notification_preferences pp on pp.user_id = n.user_id and pp.type = n.type and pp.channel = 'push'
-      left join (select distinct x.user_id from public.push_devices x) hd on hd.user_id = n.user_id
+      -- (a probe per row: this plan is cached for every later small statement, and a join on all
+      -- devices' distinct users would read the whole table for a booking's one notification)
+      left join lateral (select x.user_id from public.push_devices x where x.user_id = n.user_id limit 1) hd on true
      cross join lateral unnest(private.alert_channels(t, coalesce(t.critical, private.is_critical_type_name(n.type)),
              pe.enabled, ps.enabled, pw.enabled, pp.enabled, s.email_suppressed_at is null, s.phone_verified_at is not null,
              s.whatsapp_opt_in_at is not null, hd.user_id is not null)) c(channel)
