@@ -70,11 +70,15 @@ async function main(): Promise<number> {
   const benches = selected();
   const results: { bench: Benchmark; code: number; report: unknown }[] = [];
   for (const bench of benches) results.push({ bench, ...(await runOne(bench)) });
-  // payments, social and chat print their own tables; only reports in the shared shape join the summary.
   const reports = results.flatMap((r) => (r.report !== null && isBenchReport(r.report) ? [r.report] : []));
-  const rows = reports.flatMap((r) => r.rows.filter((row, i) => r.bench !== 'search' || i === 0));
+  const rows = reports.flatMap((r) => r.rows);
   process.stdout.write(`\n=== issue 16: hot paths against their same-run baselines (${new Date().toISOString()}, ${((performance.now() - started) / 60_000).toFixed(1)} min)\n`);
   process.stdout.write(`${formatRows(rows)}\n`);
+  const profiled = rows.filter((row) => row.slowest !== undefined);
+  if (profiled.length > 0) {
+    process.stdout.write('\nslowest statement of each path (its profiled pass; the whole profiles are printed above):\n');
+    for (const row of profiled) process.stdout.write(`  ${row.path}: ${row.slowest ?? ''}\n`);
+  }
   process.stdout.write(`\n${formatInvariants(reports.flatMap((r) => r.invariants.map((i) => ({ ...i, name: `${r.bench}: ${i.name}` }))))}\n`);
   const failed = results.filter((r) => r.code !== 0 || r.report === null).map((r) => r.bench.name);
   process.stdout.write(`\n${failed.length === 0 ? 'every invariant held (missed goals, if any, say MISSED above)' : `benchmarks that failed or broke an invariant: ${failed.join(', ')}`}\n`);
