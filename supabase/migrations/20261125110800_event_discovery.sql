@@ -7,13 +7,18 @@
 -- Opaque keyset cursor "<instant, microsecond-exact, UTC>|<uuid>" in base64, shared by every
 -- keyset-paginated RPC (events, conversations, follows, notifications). Microsecond-exact, not
 -- epoch seconds as a double: now()-like timestamps must compare equal for ties.
+-- PL/pgSQL, not SQL: `set search_path` keeps an SQL function from being inlined, and a non-inlined
+-- SQL function re-parses and re-plans its body in every statement that calls it and runs the
+-- executor per row; PL/pgSQL keeps the compiled expression for the session.
 create or replace function private.encode_keyset_cursor(p_at timestamptz, p_id uuid) returns text
-language sql
+language plpgsql
 immutable
 set search_path = ''
 as $$
-  select translate(encode(convert_to(to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || p_id::text, 'UTF8'),
-                          'base64'), E'\n', '')
+begin
+  return translate(encode(convert_to(to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') || '|' || p_id::text, 'UTF8'),
+                          'base64'), E'\n', '');
+end
 $$;
 comment on function private.encode_keyset_cursor(timestamptz, uuid) is 'Encodes a (timestamp, id) keyset position as an opaque cursor.';
 
