@@ -165,12 +165,15 @@ create or replace function public.search_events(
   refund_policy text, cover_path text, min_price_cents bigint, currency text, distance_km double precision,
   relevance real, cursor text
 )
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select * from private.search_events(p_query, p_lat, p_lng, p_radius_km, p_starts_after, p_starts_before,
-                                      p_category, p_max_price_cents, p_cursor, p_limit)
+begin
+  -- PL/pgSQL for the same reason as encode_keyset_cursor: an SQL wrapper is re-parsed and re-planned per call.
+  return query select * from private.search_events(p_query, p_lat, p_lng, p_radius_km, p_starts_after, p_starts_before,
+                                                   p_category, p_max_price_cents, p_cursor, p_limit);
+end
 $$;
 comment on function public.search_events(text, double precision, double precision, double precision, timestamp, timestamp, text, bigint, text, integer) is
   'Upcoming public events, soonest first. p_query: full-text over title and description (relevance: title weighs more, for apps that re-rank a page); p_lat/p_lng/p_radius_km (default 25, at least 1, max 500): within that distance of the event''s public, ~1 km-rounded location (distance_km to 0.1 km); p_starts_after/p_starts_before: local wall-clock time in each event''s own time zone (e.g. 2026-12-05 00:00 to 2026-12-06 00:00 = "on 5 December, wherever it is"); p_category; p_max_price_cents: cheapest ticket at most this; p_cursor: the last row''s cursor for the next page; p_limit 1–100 (20). Errors: 22023 invalid_location, invalid_radius, invalid_category, invalid_cursor, invalid_limit, invalid_date_window, query_too_long.';
