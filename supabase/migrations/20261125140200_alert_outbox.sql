@@ -282,26 +282,29 @@ begin
     on conflict (user_id, channel, dedupe_key, device_id) do nothing;
     return null;
   end if;
+  -- The channels are unnested in the select list (one ProjectSet over the joined rows), not by a
+  -- lateral unnest: that is a function scan, re-run and materialised once per notification.
   execute $fan_out$
     insert into private.alert_deliveries (notification_id, user_id, type, channel, device_id, dedupe_key, next_attempt_at, created_at)
-    select n.id, n.user_id, n.type, c.channel, pd.id, coalesce(n.data ->> 'dedupe_key', n.id::text),
-           case when c.channel = 'email' or s.quiet_hours_start is null then n.created_at
-                else coalesce(private.quiet_hours_release((select pr.timezone from public.profiles pr where pr.id = n.user_id),
-                                                          s.quiet_hours_start, s.quiet_hours_end, n.created_at),
-                              n.created_at) end,
-           n.created_at
-      from new_rows n
-      left join private.notification_types t on t.type = n.type
-      left join public.notification_settings s on s.user_id = n.user_id
-      left join public.notification_preferences pe on pe.user_id = n.user_id and pe.type = n.type and pe.channel = 'email'
-      left join public.notification_preferences ps on ps.user_id = n.user_id and ps.type = n.type and ps.channel = 'sms'
-      left join public.notification_preferences pw on pw.user_id = n.user_id and pw.type = n.type and pw.channel = 'whatsapp'
-      left join public.notification_preferences pp on pp.user_id = n.user_id and pp.type = n.type and pp.channel = 'push'
-      left join (select distinct x.user_id from public.push_devices x) hd on hd.user_id = n.user_id
-     cross join lateral unnest(private.alert_channels(t, coalesce(t.critical, private.is_critical_type_name(n.type)),
-             pe.enabled, ps.enabled, pw.enabled, pp.enabled, s.email_suppressed_at is null, s.phone_verified_at is not null,
-             s.whatsapp_opt_in_at is not null, hd.user_id is not null)) c(channel)
-      left join public.push_devices pd on c.channel = 'push' and pd.user_id = n.user_id
+    select x.id, x.user_id, x.type, x.channel, pd.id, coalesce(x.data ->> 'dedupe_key', x.id::text),
+           case when x.channel = 'email' or x.quiet_hours_start is null then x.created_at
+                else coalesce(private.quiet_hours_release((select pr.timezone from public.profiles pr where pr.id = x.user_id),
+                                                          x.quiet_hours_start, x.quiet_hours_end, x.created_at),
+                              x.created_at) end,
+           x.created_at
+      from (select n.id, n.user_id, n.type, n.data, n.created_at, s.quiet_hours_start, s.quiet_hours_end,
+                   unnest(private.alert_channels(t, coalesce(t.critical, private.is_critical_type_name(n.type)),
+                     pe.enabled, ps.enabled, pw.enabled, pp.enabled, s.email_suppressed_at is null, s.phone_verified_at is not null,
+                     s.whatsapp_opt_in_at is not null, hd.user_id is not null)) as channel
+              from new_rows n
+              left join private.notification_types t on t.type = n.type
+              left join public.notification_settings s on s.user_id = n.user_id
+              left join public.notification_preferences pe on pe.user_id = n.user_id and pe.type = n.type and pe.channel = 'email'
+              left join public.notification_preferences ps on ps.user_id = n.user_id and ps.type = n.type and ps.channel = 'sms'
+              left join public.notification_preferences pw on pw.user_id = n.user_id and pw.type = n.type and pw.channel = 'whatsapp'
+              left join public.notification_preferences pp on pp.user_id = n.user_id and pp.type = n.type and pp.channel = 'push'
+              left join (select distinct d.user_id from public.push_devices d) hd on hd.user_id = n.user_id) x
+      left join public.push_devices pd on x.channel = 'push' and pd.user_id = x.user_id
     on conflict (user_id, channel, dedupe_key, device_id) do nothing
   $fan_out$;
   return null;
