@@ -137,6 +137,15 @@ create table private.ledger_balances (
 comment on table private.ledger_balances is
   'Cached balances of host accounts (debit +), updated by post_ledger_transaction under the row lock: an account''s balance is the sum of its rows (one row, stripe 0, except for kinds with balance_stripes > 1), and equals the sum of its entries. request_payout locks the host_available row.';
 
+-- An account's cached balance, whatever the number of its rows: what every reader of the cache
+-- that wants one figure per account reads (a row of ledger_balances is a stripe, not a balance).
+create view private.ledger_account_balances with (security_invoker = true) as
+  select b.account_id, sum(b.balance)::bigint as balance, max(b.updated_at) as updated_at
+    from private.ledger_balances b
+   group by b.account_id;
+comment on view private.ledger_account_balances is
+  'Cached balance of each host account: the sum of its private.ledger_balances rows (debit +), and when one last changed.';
+
 -- ---------------------------------------------------------------------------------------------
 -- Integrity: append-only, zero-sum at commit
 -- ---------------------------------------------------------------------------------------------

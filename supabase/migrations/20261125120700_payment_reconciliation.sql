@@ -175,7 +175,7 @@ begin
   insert into private.reconciliation_items (run_id, check_name, object_type, object_id, ledger_amount, detail)
   select v_run, 'balance_cache', 'ledger_account', b.account_id::text, b.balance,
          format('cached %s, entries sum to %s', b.balance, coalesce(s.total, 0))
-    from (select x.account_id, sum(x.balance)::bigint as balance from private.ledger_balances x group by x.account_id) as b
+    from private.ledger_account_balances b
     left join (select account_id, sum(amount) as total from private.ledger_entries group by account_id) as s on s.account_id = b.account_id
    where b.balance <> coalesce(s.total, 0);
   insert into private.reconciliation_items (run_id, check_name, object_type, object_id, currency, ledger_amount, detail)

@@ -120,8 +120,7 @@ comment on view admin.payout_dead_letters is
 
 create view admin.hosts_in_debt with (security_invoker = true) as
 select a.host_id, p.username, a.currency, a.kind as wallet_bucket, b.balance as owed_cents, b.updated_at as since
-  from (select x.account_id, sum(x.balance)::bigint as balance, max(x.updated_at) as updated_at
-          from private.ledger_balances x group by x.account_id) as b
+  from private.ledger_account_balances b
   join private.ledger_accounts a on a.id = b.account_id
   left join public.profiles p on p.id = a.host_id
  where a.kind in ('host_pending', 'host_available') and b.balance > 0
@@ -146,7 +145,7 @@ union all
 select 'balance_cache_mismatch', 'ledger_account', a.id::text, a.currency, (coalesce(b.balance, 0) - coalesce(s.total, 0))::bigint,
        format('%s of host %s: cached %s, entries sum to %s', a.kind, a.host_id, coalesce(b.balance, 0), coalesce(s.total, 0))
   from private.ledger_accounts a
-  left join (select x.account_id, sum(x.balance) as balance from private.ledger_balances x group by x.account_id) as b on b.account_id = a.id
+  left join private.ledger_account_balances b on b.account_id = a.id
   left join (select x.account_id, sum(x.amount) as total from private.ledger_entries x group by x.account_id) as s on s.account_id = a.id
  where a.host_id is not null and coalesce(b.balance, 0) <> coalesce(s.total, 0)
 union all

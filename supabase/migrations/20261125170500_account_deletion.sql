@@ -222,9 +222,8 @@ begin
   end if;
 
   select count(*) into v_count
-    from (select a.id from private.ledger_accounts a join private.ledger_balances b on b.account_id = a.id
-           where a.host_id = p_user_id and a.kind in ('host_pending', 'host_available', 'host_in_transit')
-           group by a.id having sum(b.balance) <> 0) as unsettled;
+    from private.ledger_accounts a join private.ledger_account_balances b on b.account_id = a.id
+   where a.host_id = p_user_id and a.kind in ('host_pending', 'host_available', 'host_in_transit') and b.balance <> 0;
   if v_count > 0 then
     return query select 'wallet_not_settled'::text, v_count,
       'Your wallet is not empty: withdraw your available balance with a payout, and wait for pending earnings to be released (or, if you owe Rally after a refund or dispute, settle it with support) before deleting your account.'::text;

@@ -258,7 +258,7 @@ export async function ledgerInvariantViolations(): Promise<string[]> {
        from private.ledger_entries group by transaction_id, currency having sum(amount) <> 0
      union all
      select format('account %s cached %s but entries sum to %s', b.account_id, b.balance, coalesce(s.total, 0))
-       from (select account_id, sum(balance) as balance from private.ledger_balances group by account_id) b
+       from private.ledger_account_balances b
        left join (select account_id, sum(amount) as total from private.ledger_entries group by account_id) s on s.account_id = b.account_id
       where b.balance <> coalesce(s.total, 0)
      union all
