@@ -99,7 +99,7 @@ select is((select count(*) from private.ledger_transactions where idempotency_ke
           'refused movements write nothing');
 select is(private.post_ledger_transaction('test:zero:1', 'adjustment', private.postings_stripe_fee('EUR', 0)), null,
           'a movement of nothing is not booked');
-select is((select -sum(balance)::bigint from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
+select is((select -balance from private.ledger_account_balances b join private.ledger_accounts a on a.id = b.account_id
             where a.kind = 'host_pending' and a.host_id = tests.get_supabase_uid('lena')), 4500::bigint,
           'the host''s cached balance follows their postings');
 select is(private.lock_host_balance(tests.get_supabase_uid('lena'), 'host_pending', 'EUR'), -4500::bigint,

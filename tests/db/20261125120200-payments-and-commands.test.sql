@@ -117,7 +117,7 @@ select is((select reason from private.refund_requests where booking_id = tests.f
 select is((select amount_cents from private.refunds where booking_id = tests.fx('B')), 3000::bigint, 'for the whole amount');
 select ok(exists (select 1 from public.notifications where user_id = tests.get_supabase_uid('gus') and type = 'payment_refunded_unfulfillable'),
           'and the guest is told why');
-select is((select -sum(balance)::bigint from private.ledger_balances b join private.ledger_accounts a on a.id = b.account_id
+select is((select -balance from private.ledger_account_balances b join private.ledger_accounts a on a.id = b.account_id
             where a.host_id = tests.get_supabase_uid('hana') and a.kind = 'host_pending'), 0::bigint,
           'the host''s pending share went in and straight back out');
 select is(pg_temp.ingest(pg_temp.evt('evt_pi1b', 'payment_intent.payment_failed',
